@@ -1,0 +1,2 @@
+//! `stamp-sync`: see `stamp-sync --help`.
+fn main() {}

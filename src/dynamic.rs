@@ -1,0 +1,208 @@
+//! A synchronizer over a number of same-typed channels chosen at run time.
+//!
+//! It runs the very same policies as the tuple [`Synchronizer`](crate::Synchronizer)
+//! (the policies only see channel indices and stamps), so for `N <= 9` its
+//! output is identical, and it also works for `N > 9` (12 cameras, 8 lidars).
+
+use std::collections::VecDeque;
+
+use crate::policy::{Arrival, ConfigError, Dropped, Event, Output, Policy, Store};
+use crate::stamped::Stamped;
+use crate::stats::Stats;
+use crate::time::Stamp;
+
+/// Per-channel queues of one message type `M`.
+#[derive(Debug)]
+pub struct VecQueues<M> {
+    queues: Vec<VecDeque<M>>,
+    /// Positions of the set being taken; preallocated, one per channel.
+    scratch: Vec<usize>,
+}
+
+impl<M> VecQueues<M> {
+    /// `channels` empty queues with room for `capacity` messages each.
+    pub fn new(channels: usize, capacity: usize) -> Self {
+        VecQueues {
+            queues: (0..channels)
+                .map(|_| VecDeque::with_capacity(capacity))
+                .collect(),
+            scratch: Vec::with_capacity(channels),
+        }
+    }
+    /// Appends `msg` to `channel`; `false` if there is no such channel.
+    pub fn push(&mut self, channel: usize, msg: M) -> bool {
+        match self.queues.get_mut(channel) {
+            Some(q) => {
+                q.push_back(msg);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl<M> Store for VecQueues<M> {
+    type Set = Vec<M>;
+    type Message = M;
+
+    fn channels(&self) -> usize {
+        self.queues.len()
+    }
+    fn len(&self, channel: usize) -> usize {
+        self.queues.get(channel).map_or(0, VecDeque::len)
+    }
+    fn remove(&mut self, channel: usize, pos: usize) -> Option<M> {
+        self.queues.get_mut(channel)?.remove(pos)
+    }
+    fn pop_front(&mut self, channel: usize) -> Option<M> {
+        self.queues.get_mut(channel)?.pop_front()
+    }
+    fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Vec<M>> {
+        self.scratch.clear();
+        for (ch, q) in self.queues.iter().enumerate() {
+            let p = pos(ch);
+            if p >= q.len() {
+                return None;
+            }
+            self.scratch.push(p);
+        }
+        let mut set = Vec::with_capacity(self.queues.len());
+        for (q, &p) in self.queues.iter_mut().zip(&self.scratch) {
+            set.push(q.remove(p)?);
+        }
+        Some(set)
+    }
+    fn take_fronts(&mut self) -> Option<Vec<M>> {
+        if self.queues.iter().any(VecDeque::is_empty) {
+            return None;
+        }
+        self.queues.iter_mut().map(VecDeque::pop_front).collect()
+    }
+}
+
+/// Why a message could not be added to a [`DynSynchronizer`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("channel {channel} does not exist: the synchronizer has {channels} channels")]
+pub struct NoSuchChannel {
+    /// The channel asked for.
+    pub channel: usize,
+    /// Channels there are.
+    pub channels: usize,
+}
+
+/// Synchronizes `N` channels of message type `M`, `N` chosen at run time.
+///
+/// Each emitted set is a `Vec<M>` in channel order (one allocation per set:
+/// the set is handed to you by value).
+///
+/// ```
+/// use stamp_sync::{DynSynchronizer, ExactTime, Stamp};
+/// let mut sync = DynSynchronizer::new(12, ExactTime::new(5).unwrap()).unwrap();
+/// let mut sets = Vec::new();
+/// for ch in 0..12 {
+///     sets.extend(sync.push(ch, Stamp::from_nanos(42)).unwrap().filter_map(|e| e.into_set()));
+/// }
+/// assert_eq!(sets, vec![vec![Stamp::from_nanos(42); 12]]);
+/// ```
+#[derive(Debug)]
+pub struct DynSynchronizer<M, P> {
+    policy: P,
+    queues: VecQueues<M>,
+    out: Output<Vec<M>, M>,
+    stats: Stats,
+}
+
+impl<M, P: Policy> DynSynchronizer<M, P> {
+    /// A synchronizer over `channels` inputs.
+    pub fn new(channels: usize, mut policy: P) -> Result<Self, ConfigError> {
+        policy.bind(channels)?;
+        Ok(DynSynchronizer {
+            queues: VecQueues::new(channels, policy.capacity()),
+            out: Output::with_capacity(policy.max_events_per_add()),
+            stats: Stats::new(channels),
+            policy,
+        })
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.stats.channels.len()
+    }
+
+    /// Adds `msg` on `channel` with an explicit stamp; returns the events.
+    pub fn push_stamped(
+        &mut self,
+        channel: usize,
+        msg: M,
+        stamp: Stamp,
+    ) -> Result<impl Iterator<Item = Event<Vec<M>, M>> + '_, NoSuchChannel> {
+        let channels = self.channels();
+        if !self.queues.push(channel, msg) {
+            return Err(NoSuchChannel { channel, channels });
+        }
+        self.stats.received(channel, stamp);
+        let arrival = Arrival {
+            channel,
+            stamp,
+            received: stamp,
+        };
+        self.policy.add(arrival, &mut self.queues, &mut self.out);
+        let DynSynchronizer { out, stats, .. } = self;
+        Ok(out.drain().inspect(|e| stats.record(e)))
+    }
+
+    /// Adds `msg` on `channel`, stamped by its [`Stamped`] impl.
+    pub fn push(
+        &mut self,
+        channel: usize,
+        msg: M,
+    ) -> Result<impl Iterator<Item = Event<Vec<M>, M>> + '_, NoSuchChannel>
+    where
+        M: Stamped,
+    {
+        let stamp = msg.stamp();
+        self.push_stamped(channel, msg, stamp)
+    }
+
+    /// Adds `msg` and hands sets and drops to the given callbacks.
+    pub fn add(
+        &mut self,
+        channel: usize,
+        msg: M,
+        mut on_set: impl FnMut(Vec<M>),
+        mut on_drop: impl FnMut(Dropped<M>),
+    ) -> Result<(), NoSuchChannel>
+    where
+        M: Stamped,
+    {
+        for e in self.push(channel, msg)? {
+            match e {
+                Event::Set(s) => on_set(s),
+                Event::Drop(d) => on_drop(d),
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops everything queued (reason `Reset`).
+    pub fn reset(&mut self) -> impl Iterator<Item = Event<Vec<M>, M>> + '_ {
+        self.policy.reset(&mut self.queues, &mut self.out);
+        let DynSynchronizer { out, stats, .. } = self;
+        out.drain().inspect(|e| stats.record(e))
+    }
+
+    /// Counters per channel.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Messages queued on `channel`.
+    pub fn queued(&self, channel: usize) -> usize {
+        self.policy.queued(channel)
+    }
+
+    /// The policy, for its own diagnostics.
+    pub fn policy(&self) -> &P {
+        &self.policy
+    }
+}

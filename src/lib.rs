@@ -1,0 +1,62 @@
+//! # stamp_sync
+//!
+//! Synchronize ROS messages by their header stamps: `message_filters` for
+//! Rust, with the same answers as C++ message_filters.
+//!
+//! * [`ApproximateTime`] and [`ExactTime`] emit exactly the sets C++
+//!   message_filters emits (checked against it by a differential test).
+//! * Policies are pure state machines ([`policy`]): no I/O, no locks, no
+//!   clock, no allocation per message. Drivers ([`Synchronizer`],
+//!   [`SharedSynchronizer`], [`DynSynchronizer`]) call your code only after
+//!   the policy step is done.
+//! * Every drop is reported with its channel and [`DropReason`].
+//!
+//! ```
+//! use stamp_sync::{ApproximateTime, Stamp, Synchronizer};
+//!
+//! #[derive(Debug)]
+//! struct Image { stamp: Stamp, pixels: Vec<u8> }
+//! #[derive(Debug)]
+//! struct Scan { stamp: Stamp, ranges: Vec<f32> }
+//! impl stamp_sync::Stamped for Image { fn stamp(&self) -> Stamp { self.stamp } }
+//! impl stamp_sync::Stamped for Scan { fn stamp(&self) -> Stamp { self.stamp } }
+//!
+//! let policy = ApproximateTime::new(10).unwrap();
+//! let mut sync = Synchronizer::<(Image, Scan), _>::new(policy)
+//!     .unwrap()
+//!     .on_set(|(img, scan)| println!("pair {} / {}", img.stamp, scan.stamp));
+//! let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+//! sync.add_0(Image { stamp: ms(0), pixels: vec![] });
+//! sync.add_1(Scan { stamp: ms(1), ranges: vec![] });
+//! sync.add_0(Image { stamp: ms(33), pixels: vec![] });
+//! sync.add_1(Scan { stamp: ms(34), ranges: vec![] }); // proves (0, 1) optimal
+//! assert_eq!(sync.stats().sets, 1);
+//! ```
+//!
+//! ## Cargo features
+//! | feature | what it adds |
+//! |---|---|
+//! | *(none)* | the policies and synchronizers; no ROS, no C toolchain |
+//! | `bag` | bag readers: MCAP, rosbag2 sqlite3, ROS 1 `.bag` |
+//! | `cli` | the `stamp-sync` binary (turns on `bag`) |
+//! | `r2r` | r2r subscription helpers (needs a ROS 2 environment) |
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
+
+pub mod dynamic;
+pub mod policy;
+pub mod stamped;
+pub mod stats;
+pub mod synchronizer;
+pub mod time;
+pub mod trace;
+
+pub use dynamic::DynSynchronizer;
+pub use policy::{
+    ApproximateTime, Arrival, ConfigError, DropReason, Dropped, Event, ExactTime, Output, Policy,
+    Store,
+};
+pub use stamped::Stamped;
+pub use stats::{ChannelStats, Stats};
+pub use synchronizer::{AnyMsg, Channel, Messages, SharedSynchronizer, Synchronizer};
+pub use time::{Duration, Stamp};

@@ -1,0 +1,532 @@
+//! ApproximateTime: the C++ message_filters algorithm, step for step.
+//!
+//! # What the output promises
+//! These hold for every input, and each is a test:
+//! * Each set holds exactly one message per channel; no message is emitted
+//!   twice; every message is emitted, dropped with a reason, or still queued.
+//! * Within a channel, messages are used in arrival order (a channel's queue
+//!   is never re-sorted, as upstream). Out-of-order arrivals and gaps below the
+//!   inter-message lower bound are counted ([`ApproximateTime::out_of_order`],
+//!   [`ApproximateTime::below_lower_bound`]) and logged once; nothing else.
+//! * A set is emitted only once it is provably the best one that includes
+//!   the current pivot's message. Typically that is when every channel has
+//!   a message newer than the set (one period of latency); lower bounds let
+//!   the proof come earlier.
+//! * No set spans more than `max_interval`.
+//! * At most `queue_size` messages per channel stay queued after `add`
+//!   (one more during it). On overflow the channel that overflowed drops its
+//!   oldest message and cannot be the pivot until another channel becomes
+//!   the latest head.
+//! * The output depends on stamps *and arrival order*, exactly as upstream.
+//!
+//! # Fidelity
+//! Head ties: the earliest head goes to the lowest channel index, the
+//! latest head to the highest. The age penalty scales durations exactly as
+//! ROS 1 `ros::Duration::operator*` does ([`Duration::scale_ros1`]). Checked
+//! set for set against C++ message_filters by `tests/differential.rs`.
+
+use std::collections::VecDeque;
+
+use super::{Arrival, ConfigError, DropReason, Output, Policy, Store};
+use crate::time::{Duration, Stamp};
+
+/// ApproximateTime policy: see the [module docs](self).
+///
+/// ```
+/// use stamp_sync::{ApproximateTime, Duration};
+/// let policy = ApproximateTime::builder()
+///     .queue_size(10)
+///     .max_interval(Duration::from_millis(20))
+///     .lower_bound(0, Duration::from_millis(30))
+///     .build()
+///     .unwrap();
+/// assert_eq!(policy.queue_size(), 10);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ApproximateTime {
+    queue_size: usize,
+    age_penalty: f64,
+    /// `1 + age_penalty`, as upstream computes it.
+    factor: f64,
+    /// `None` = unlimited (upstream `DURATION_MAX`).
+    max_interval: Option<Duration>,
+    /// Lower bounds set before `bind`, by channel.
+    bounds: Vec<(usize, Duration)>,
+    /// One per channel after `bind`.
+    lanes: Vec<Lane>,
+    /// Channels whose deque part is non-empty.
+    non_empty: usize,
+    candidate: Option<Candidate>,
+}
+
+/// One channel's queue, split like upstream's `past` vector + `deque`.
+#[derive(Clone, Debug, Default)]
+struct Lane {
+    /// Stamps of the held messages in arrival order; mirrors the store.
+    /// `[0, past)` is upstream's `past`, `[past, len)` its deque.
+    /// Invariant: `len <= queue_size` after every `add` (`+1` inside it).
+    stamps: VecDeque<Stamp>,
+    /// Messages examined in the current search ("moved to past").
+    past: usize,
+    /// Moves made by the running virtual search, undone if it fails.
+    virtual_moves: usize,
+    /// Upstream `has_dropped_messages`: overflowed, so not eligible as pivot.
+    dropped: bool,
+    lower_bound: Duration,
+    out_of_order: u64,
+    below_bound: u64,
+    warned: bool,
+}
+
+impl Lane {
+    /// Head of the deque part.
+    fn head(&self) -> Option<Stamp> {
+        self.stamps.get(self.past).copied()
+    }
+    fn deque_is_empty(&self) -> bool {
+        self.past >= self.stamps.len()
+    }
+}
+
+/// The best set found so far in the current search. Its members are the
+/// front (index 0) of every lane: `make_candidate` drops everything older.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Candidate {
+    start: Stamp,
+    end: Stamp,
+    /// The channel whose head was latest when the search began.
+    pivot: usize,
+    pivot_time: Stamp,
+}
+
+/// Checked settings for [`ApproximateTime`].
+#[derive(Clone, Debug)]
+pub struct ApproximateTimeBuilder {
+    queue_size: usize,
+    age_penalty: f64,
+    max_interval: Option<Duration>,
+    bounds: Vec<(usize, Duration)>,
+}
+
+impl Default for ApproximateTimeBuilder {
+    fn default() -> Self {
+        ApproximateTimeBuilder {
+            queue_size: 10,
+            age_penalty: 0.1,
+            max_interval: None,
+            bounds: Vec::new(),
+        }
+    }
+}
+
+impl ApproximateTimeBuilder {
+    /// Messages held per channel (default 10; upstream recommends >= 2).
+    pub fn queue_size(mut self, q: usize) -> Self {
+        self.queue_size = q;
+        self
+    }
+    /// How much newer sets are preferred (default 0.1, must be >= 0).
+    pub fn age_penalty(mut self, p: f64) -> Self {
+        self.age_penalty = p;
+        self
+    }
+    /// Never emit a set spanning more than `d` (default unlimited).
+    pub fn max_interval(mut self, d: Duration) -> Self {
+        self.max_interval = Some(d);
+        self
+    }
+    /// The least gap between two consecutive messages of `channel`
+    /// (default 0). A true bound lets sets be proven optimal earlier.
+    pub fn lower_bound(mut self, channel: usize, d: Duration) -> Self {
+        self.bounds.retain(|(c, _)| *c != channel);
+        self.bounds.push((channel, d));
+        self
+    }
+    /// Checks the settings.
+    pub fn build(self) -> Result<ApproximateTime, ConfigError> {
+        if self.queue_size == 0 {
+            return Err(ConfigError::ZeroQueueSize);
+        }
+        if !(self.age_penalty.is_finite() && self.age_penalty >= 0.0) {
+            return Err(ConfigError::BadAgePenalty(self.age_penalty));
+        }
+        if let Some(d) = self.max_interval.filter(|d| d.is_negative()) {
+            return Err(ConfigError::NegativeDuration {
+                what: "max interval",
+                value: d,
+            });
+        }
+        if let Some(&(_, d)) = self.bounds.iter().find(|(_, d)| d.is_negative()) {
+            return Err(ConfigError::NegativeDuration {
+                what: "inter-message lower bound",
+                value: d,
+            });
+        }
+        Ok(ApproximateTime {
+            queue_size: self.queue_size,
+            age_penalty: self.age_penalty,
+            factor: 1.0 + self.age_penalty,
+            max_interval: self.max_interval,
+            bounds: self.bounds,
+            lanes: Vec::new(),
+            non_empty: 0,
+            candidate: None,
+        })
+    }
+}
+
+impl ApproximateTime {
+    /// Queue size `queue_size`, upstream defaults otherwise.
+    pub fn new(queue_size: usize) -> Result<Self, ConfigError> {
+        Self::builder().queue_size(queue_size).build()
+    }
+
+    /// Settings, checked by [`build`](ApproximateTimeBuilder::build).
+    pub fn builder() -> ApproximateTimeBuilder {
+        ApproximateTimeBuilder::default()
+    }
+
+    /// Messages held per channel.
+    pub fn queue_size(&self) -> usize {
+        self.queue_size
+    }
+    /// The age penalty.
+    pub fn age_penalty(&self) -> f64 {
+        self.age_penalty
+    }
+    /// The max interval, `None` if unlimited.
+    pub fn max_interval(&self) -> Option<Duration> {
+        self.max_interval
+    }
+    /// Arrivals on `channel` with a stamp older than the previous message.
+    pub fn out_of_order(&self, channel: usize) -> u64 {
+        self.lanes.get(channel).map_or(0, |l| l.out_of_order)
+    }
+    /// Arrivals on `channel` closer than its inter-message lower bound.
+    pub fn below_lower_bound(&self, channel: usize) -> u64 {
+        self.lanes.get(channel).map_or(0, |l| l.below_bound)
+    }
+    /// The current pivot channel and its stamp, if a search is running.
+    pub fn pivot(&self) -> Option<(usize, Stamp)> {
+        self.candidate.map(|c| (c.pivot, c.pivot_time))
+    }
+    /// The current candidate's earliest and latest stamp, if any.
+    pub fn candidate(&self) -> Option<(Stamp, Stamp)> {
+        self.candidate.map(|c| (c.start, c.end))
+    }
+
+    fn scaled(&self, d: Duration) -> Duration {
+        d.scale_ros1(self.factor)
+    }
+
+    /// Earliest head (ties: lowest index) and latest head (ties: highest).
+    /// Requires every deque non-empty.
+    fn bounds_of_heads(&self) -> ((usize, Stamp), (usize, Stamp)) {
+        let first = self.lanes[0].head().unwrap_or(Stamp::MIN);
+        let (mut start, mut end) = ((0, first), (0, first));
+        for (i, lane) in self.lanes.iter().enumerate().skip(1) {
+            let t = lane.head().unwrap_or(Stamp::MIN);
+            if t < start.1 {
+                start = (i, t);
+            }
+            if t >= end.1 {
+                end = (i, t);
+            }
+        }
+        (start, end)
+    }
+
+    /// Like `bounds_of_heads`, over virtual times: an exhausted channel's
+    /// next message cannot be earlier than `max(last + lower_bound, pivot)`.
+    fn virtual_bounds(&self, pivot_time: Stamp) -> ((usize, Stamp), (usize, Stamp)) {
+        let vt = |lane: &Lane| match lane.head() {
+            Some(t) => t,
+            None => {
+                let last = lane.past.checked_sub(1).and_then(|i| lane.stamps.get(i));
+                let bound = last.map_or(Stamp::MIN, |&t| t.saturating_add(lane.lower_bound));
+                bound.max(pivot_time)
+            }
+        };
+        let first = vt(&self.lanes[0]);
+        let (mut start, mut end) = ((0, first), (0, first));
+        for (i, lane) in self.lanes.iter().enumerate().skip(1) {
+            let t = vt(lane);
+            if t < start.1 {
+                start = (i, t);
+            }
+            if t >= end.1 {
+                end = (i, t);
+            }
+        }
+        (start, end)
+    }
+
+    fn move_to_past(&mut self, ch: usize) {
+        let lane = &mut self.lanes[ch];
+        if lane.deque_is_empty() {
+            return;
+        }
+        lane.past += 1;
+        if lane.deque_is_empty() {
+            self.non_empty -= 1;
+        }
+    }
+
+    /// Upstream `dequeDeleteFront`; only called with no search running, so
+    /// the past part is empty and the deque head is the front.
+    fn delete_front<S: Store>(
+        &mut self,
+        ch: usize,
+        reason: DropReason,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        let lane = &mut self.lanes[ch];
+        debug_assert_eq!(lane.past, 0);
+        if let Some(stamp) = lane.stamps.pop_front() {
+            if lane.stamps.is_empty() {
+                self.non_empty -= 1;
+            }
+            if let Some(m) = store.pop_front(ch) {
+                out.drop_message(ch, stamp, reason, m);
+            }
+        }
+    }
+
+    /// Upstream `makeCandidate`: the heads become the candidate and the
+    /// examined (`past`) messages are dropped for good.
+    fn make_candidate<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+        for (ch, lane) in self.lanes.iter_mut().enumerate() {
+            for _ in 0..lane.past {
+                if let Some(stamp) = lane.stamps.pop_front() {
+                    if let Some(m) = store.pop_front(ch) {
+                        out.drop_message(ch, stamp, DropReason::NotChosen, m);
+                    }
+                }
+            }
+            lane.past = 0;
+        }
+    }
+
+    /// Upstream `recover()` on every channel: undo all moves to past.
+    fn recover_all(&mut self) {
+        for lane in &mut self.lanes {
+            lane.past = 0;
+        }
+        self.non_empty = self.lanes.iter().filter(|l| !l.stamps.is_empty()).count();
+    }
+
+    /// Upstream `publishCandidate`: emit every lane's front, recover the rest.
+    fn publish<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+        self.candidate = None;
+        for lane in &mut self.lanes {
+            lane.past = 0;
+            lane.stamps.pop_front();
+        }
+        if let Some(set) = store.take_fronts() {
+            out.set(set);
+        }
+        self.non_empty = self.lanes.iter().filter(|l| !l.stamps.is_empty()).count();
+    }
+
+    /// Upstream `checkInterMessageBound`, for a message appended behind at
+    /// least one other in the deque part. Counts and logs; changes nothing.
+    fn check_bound(&mut self, ch: usize) {
+        let lane = &mut self.lanes[ch];
+        let n = lane.stamps.len();
+        let (Some(&prev), Some(&now)) =
+            (lane.stamps.get(n.wrapping_sub(2)), lane.stamps.get(n - 1))
+        else {
+            return;
+        };
+        if now < prev {
+            lane.out_of_order += 1;
+            if !lane.warned {
+                log::warn!(
+                    "messages on channel {ch} arrived out of order ({now} after {prev}); logged once"
+                );
+            }
+            lane.warned = true;
+        } else if now - prev < lane.lower_bound {
+            lane.below_bound += 1;
+            if !lane.warned {
+                log::warn!(
+                    "messages on channel {ch} arrived closer ({}) than the lower bound ({}); logged once",
+                    now - prev,
+                    lane.lower_bound
+                );
+            }
+            lane.warned = true;
+        }
+    }
+
+    /// Upstream `process()`: search while every channel has a head.
+    fn process<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+        let n = self.lanes.len();
+        while self.non_empty == n {
+            let ((start_idx, start_t), (end_idx, end_t)) = self.bounds_of_heads();
+            for (i, lane) in self.lanes.iter_mut().enumerate() {
+                if i != end_idx {
+                    lane.dropped = false;
+                }
+            }
+            let c = match self.candidate {
+                None => {
+                    if self.max_interval.is_some_and(|max| end_t - start_t > max) {
+                        self.delete_front(start_idx, DropReason::MaxInterval, store, out);
+                        continue;
+                    }
+                    if self.lanes[end_idx].dropped {
+                        self.delete_front(start_idx, DropReason::AfterOverflow, store, out);
+                        continue;
+                    }
+                    self.make_candidate(store, out);
+                    Candidate {
+                        start: start_t,
+                        end: end_t,
+                        pivot: end_idx,
+                        pivot_time: end_t,
+                    }
+                }
+                Some(c) => {
+                    if self.scaled(end_t - c.end) >= start_t - c.start {
+                        c
+                    } else {
+                        self.make_candidate(store, out);
+                        Candidate {
+                            start: start_t,
+                            end: end_t,
+                            ..c
+                        }
+                    }
+                }
+            };
+            self.candidate = Some(c);
+            self.move_to_past(start_idx);
+
+            if start_idx == c.pivot || self.scaled(end_t - c.end) >= c.pivot_time - c.start {
+                self.publish(store, out);
+            } else if self.non_empty < n {
+                self.virtual_search(c, store, out);
+            }
+        }
+    }
+
+    /// Upstream's virtual search: assume each exhausted channel's next
+    /// message comes as early as its lower bound allows, and see whether the
+    /// candidate is already provably optimal.
+    fn virtual_search<S: Store>(
+        &mut self,
+        c: Candidate,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        for lane in &mut self.lanes {
+            lane.virtual_moves = 0;
+        }
+        loop {
+            let ((vstart_idx, vstart_t), (_, vend_t)) = self.virtual_bounds(c.pivot_time);
+            let lhs = self.scaled(vend_t - c.end);
+            if lhs >= c.pivot_time - c.start {
+                self.publish(store, out);
+                return;
+            }
+            // Upstream asserts the virtual start is a real head before the
+            // pivot; if that ever failed we give up the proof instead.
+            if lhs < vstart_t - c.start || self.lanes[vstart_idx].deque_is_empty() {
+                for lane in &mut self.lanes {
+                    lane.past -= lane.virtual_moves;
+                }
+                self.non_empty = self.lanes.iter().filter(|l| !l.deque_is_empty()).count();
+                return;
+            }
+            self.move_to_past(vstart_idx);
+            self.lanes[vstart_idx].virtual_moves += 1;
+        }
+    }
+}
+
+impl Policy for ApproximateTime {
+    fn bind(&mut self, channels: usize) -> Result<(), ConfigError> {
+        if channels < 2 {
+            return Err(ConfigError::TooFewChannels(channels));
+        }
+        if let Some(&(channel, _)) = self.bounds.iter().find(|(c, _)| *c >= channels) {
+            return Err(ConfigError::NoSuchChannel { channel, channels });
+        }
+        self.lanes = (0..channels)
+            .map(|_| Lane {
+                stamps: VecDeque::with_capacity(self.queue_size + 1),
+                ..Lane::default()
+            })
+            .collect();
+        for &(ch, d) in &self.bounds {
+            self.lanes[ch].lower_bound = d;
+        }
+        self.non_empty = 0;
+        self.candidate = None;
+        Ok(())
+    }
+
+    fn capacity(&self) -> usize {
+        self.queue_size + 1
+    }
+
+    fn max_events_per_add(&self) -> usize {
+        // Every held message can leave in one call, as a drop or in a set.
+        self.lanes.len() * (self.queue_size + 1) + 1
+    }
+
+    fn add<S: Store>(
+        &mut self,
+        arrival: Arrival,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        let ch = arrival.channel;
+        let Some(lane) = self.lanes.get_mut(ch) else {
+            return;
+        };
+        lane.stamps.push_back(arrival.stamp);
+        if lane.stamps.len() - lane.past == 1 {
+            self.non_empty += 1;
+            if self.non_empty == self.lanes.len() {
+                self.process(store, out);
+            }
+        } else {
+            self.check_bound(ch);
+        }
+        if self.lanes[ch].stamps.len() > self.queue_size {
+            self.recover_all();
+            let lane = &mut self.lanes[ch];
+            if let Some(stamp) = lane.stamps.pop_front() {
+                if let Some(m) = store.pop_front(ch) {
+                    out.drop_message(ch, stamp, DropReason::QueueOverflow, m);
+                }
+            }
+            lane.dropped = true;
+            if self.candidate.take().is_some() {
+                self.process(store, out);
+            }
+        }
+    }
+
+    fn queued(&self, channel: usize) -> usize {
+        self.lanes.get(channel).map_or(0, |l| l.stamps.len())
+    }
+
+    fn reset<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+        for (ch, lane) in self.lanes.iter_mut().enumerate() {
+            while let Some(stamp) = lane.stamps.pop_front() {
+                if let Some(m) = store.pop_front(ch) {
+                    out.drop_message(ch, stamp, DropReason::Reset, m);
+                }
+            }
+            lane.past = 0;
+            lane.dropped = false;
+            lane.warned = false;
+        }
+        self.non_empty = 0;
+        self.candidate = None;
+    }
+}

@@ -1,0 +1,274 @@
+//! Synchronization policies: pure state machines over stamps.
+//!
+//! A policy never sees a message, a clock, a lock or a callback. The driver
+//! ([`Synchronizer`](crate::Synchronizer), the stream, the CLI) appends a
+//! message to a typed per-channel [`Store`], then tells the policy the
+//! channel and stamp with [`Policy::add`]. The policy decides, and moves
+//! messages out of the store into an [`Output`]: emitted sets and
+//! [`Dropped`] messages, each drop with its channel and [`DropReason`].
+//! The driver hands the output to user code after the call has returned.
+//!
+//! The accounting invariant holds after every call: every message appended
+//! to the store is either emitted in exactly one set, dropped exactly once,
+//! or still queued ([`Policy::queued`]).
+
+pub mod approximate;
+pub mod exact;
+
+pub use approximate::ApproximateTime;
+pub use exact::ExactTime;
+
+use crate::time::Stamp;
+
+/// One arrival, as the driver reports it to the policy.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Arrival {
+    /// Input channel, `0..channels`.
+    pub channel: usize,
+    /// The stamp the policy synchronizes on (normally the header stamp).
+    pub stamp: Stamp,
+    /// When the message was received, on the driver's clock. Policies that
+    /// match on header stamps ignore it; arrival-clock policies use it.
+    pub received: Stamp,
+}
+
+/// Typed message storage that a policy drives by channel index.
+///
+/// Each channel is a FIFO in arrival order: the driver appends with its own
+/// typed push, the policy removes by position (`0` = oldest held). The
+/// policy mirrors the stamps itself, so the store never needs them.
+///
+/// Implemented for the tuple queues of
+/// [`Synchronizer`](crate::Synchronizer) and for the `Vec` queues of the
+/// dynamic synchronizer. Out-of-range positions return `None` (a policy
+/// bug, never a panic).
+pub trait Store {
+    /// The matched set handed to the user, e.g. `(Image, CameraInfo)`.
+    type Set;
+    /// A single message of any channel, as handed to drop callbacks.
+    type Message;
+
+    /// Number of channels.
+    fn channels(&self) -> usize;
+    /// Messages held on `channel`.
+    fn len(&self, channel: usize) -> usize;
+    /// Removes the message at `pos` of `channel`.
+    fn remove(&mut self, channel: usize, pos: usize) -> Option<Self::Message>;
+    /// Removes the oldest message of `channel`.
+    fn pop_front(&mut self, channel: usize) -> Option<Self::Message> {
+        self.remove(channel, 0)
+    }
+    /// Removes message `pos(ch)` from every channel and returns them as a set.
+    /// If any position is out of range nothing is removed.
+    fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set>;
+    /// Removes the oldest message of every channel as a set.
+    fn take_fronts(&mut self) -> Option<Self::Set> {
+        self.take_set(&mut |_| 0)
+    }
+}
+
+/// Why a message was dropped. Every dropped message carries one.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// Its channel's queue was full; the oldest message of that channel
+    /// made room (ApproximateTime, Epsilon), or the oldest stamp's partial
+    /// set was evicted (ExactTime).
+    QueueOverflow,
+    /// Examined during a search and passed over: a better set was found
+    /// with newer messages (ApproximateTime "not part of the chosen set").
+    NotChosen,
+    /// Too far from the other channels' heads to fit in the max interval.
+    MaxInterval,
+    /// Discarded while the channel that overflowed could not be the pivot:
+    /// its better partner may have been lost (upstream `has_dropped_messages`).
+    AfterOverflow,
+    /// At or before the stamp of the last emitted set (ExactTime).
+    OlderThanLastSet,
+    /// Replaced by a newer message with the same stamp on the same channel.
+    Replaced,
+    /// No partner within epsilon on some other channel (Epsilon).
+    NoMatch,
+    /// Cleared by a reset (clock jump back, or an explicit reset).
+    Reset,
+}
+
+impl DropReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [DropReason; 8] = [
+        DropReason::QueueOverflow,
+        DropReason::NotChosen,
+        DropReason::MaxInterval,
+        DropReason::AfterOverflow,
+        DropReason::OlderThanLastSet,
+        DropReason::Replaced,
+        DropReason::NoMatch,
+        DropReason::Reset,
+    ];
+
+    /// Short stable name, e.g. `queue_overflow`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::QueueOverflow => "queue_overflow",
+            DropReason::NotChosen => "not_chosen",
+            DropReason::MaxInterval => "max_interval",
+            DropReason::AfterOverflow => "after_overflow",
+            DropReason::OlderThanLastSet => "older_than_last_set",
+            DropReason::Replaced => "replaced",
+            DropReason::NoMatch => "no_match",
+            DropReason::Reset => "reset",
+        }
+    }
+
+    /// Index into [`DropReason::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl core::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A message the policy gave up on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dropped<M> {
+    /// The channel it arrived on.
+    pub channel: usize,
+    /// Its stamp.
+    pub stamp: Stamp,
+    /// Why it was dropped.
+    pub reason: DropReason,
+    /// The message itself, handed back to the user.
+    pub message: M,
+}
+
+/// What one policy step produced, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<S, M> {
+    /// A matched set.
+    Set(S),
+    /// A dropped message.
+    Drop(Dropped<M>),
+}
+
+/// The reusable buffer a policy writes its events into.
+///
+/// The driver drains it after each call. It is preallocated for the worst
+/// case of one call, so steady-state operation does not allocate.
+#[derive(Debug)]
+pub struct Output<S, M> {
+    events: Vec<Event<S, M>>,
+}
+
+impl<S, M> Default for Output<S, M> {
+    fn default() -> Self {
+        Output { events: Vec::new() }
+    }
+}
+
+impl<S, M> Output<S, M> {
+    /// An empty buffer with room for `n` events.
+    pub fn with_capacity(n: usize) -> Self {
+        Output {
+            events: Vec::with_capacity(n),
+        }
+    }
+    /// Records an emitted set.
+    pub fn set(&mut self, set: S) {
+        self.events.push(Event::Set(set));
+    }
+    /// Records a drop.
+    pub fn drop_message(&mut self, channel: usize, stamp: Stamp, reason: DropReason, message: M) {
+        self.events.push(Event::Drop(Dropped {
+            channel,
+            stamp,
+            reason,
+            message,
+        }));
+    }
+    /// Events recorded so far.
+    pub fn events(&self) -> &[Event<S, M>] {
+        &self.events
+    }
+    /// Takes the events out in order, keeping the allocation.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Event<S, M>> {
+        self.events.drain(..)
+    }
+    /// True if nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+    /// Grows the buffer so `n` more events fit without reallocating.
+    pub fn reserve(&mut self, n: usize) {
+        self.events.reserve(n);
+    }
+}
+
+/// A bad policy or synchronizer configuration, found before any message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `queue_size` must be at least 1.
+    #[error("queue size must be at least 1 (2 or more is recommended)")]
+    ZeroQueueSize,
+    /// Synchronizers need 2 channels or more.
+    #[error("a synchronizer needs at least 2 channels, got {0}")]
+    TooFewChannels(usize),
+    /// A per-channel setting names a channel that does not exist.
+    #[error("channel {channel} does not exist: the synchronizer has {channels} channels")]
+    NoSuchChannel {
+        /// The channel named.
+        channel: usize,
+        /// Channels the synchronizer has.
+        channels: usize,
+    },
+    /// The age penalty must be a finite number >= 0.
+    #[error("age penalty must be finite and >= 0, got {0}")]
+    BadAgePenalty(f64),
+    /// A duration setting that must not be negative was.
+    #[error("{what} must not be negative, got {value}")]
+    NegativeDuration {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: crate::time::Duration,
+    },
+}
+
+/// A synchronization policy: a pure state machine over stamps.
+///
+/// Implementors keep per-channel stamps in the same order as the driver's
+/// [`Store`], and move messages out of it into the [`Output`]. They must not
+/// allocate in [`add`](Policy::add) once [`bind`](Policy::bind) has run.
+pub trait Policy {
+    /// Prepares for `channels` inputs: validates per-channel settings and
+    /// allocates every buffer. Called once by the driver before any message.
+    fn bind(&mut self, channels: usize) -> Result<(), ConfigError>;
+
+    /// The most messages one channel of the store can hold at once. The
+    /// driver preallocates that much.
+    fn capacity(&self) -> usize;
+
+    /// The most events one [`add`](Policy::add) can produce, for
+    /// preallocating the [`Output`].
+    fn max_events_per_add(&self) -> usize;
+
+    /// A message was appended to `arrival.channel` of `store`: update the
+    /// state, emit sets and drops into `out`.
+    fn add<S: Store>(
+        &mut self,
+        arrival: Arrival,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    );
+
+    /// Messages currently held for `channel`.
+    fn queued(&self, channel: usize) -> usize;
+
+    /// Drops everything held (reason [`DropReason::Reset`]) and forgets all
+    /// state except the configuration.
+    fn reset<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>);
+}

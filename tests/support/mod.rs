@@ -1,0 +1,165 @@
+//! Shared test helpers: run one trace through every front end.
+#![allow(dead_code)]
+
+use stamp_sync::trace::{PolicyConfig, Trace, TraceMsg, replay};
+use stamp_sync::{ApproximateTime, ExactTime, Policy, SharedSynchronizer, Stamp, Synchronizer};
+use std::sync::{Arc, Mutex};
+
+/// Sets as stamp rows.
+pub type Rows = Vec<Vec<i64>>;
+
+pub fn rows_of(sets: &[Vec<TraceMsg>]) -> Rows {
+    sets.iter()
+        .map(|s| s.iter().map(|m| m.stamp.as_nanos()).collect())
+        .collect()
+}
+
+pub enum AnyPolicy {
+    Exact(ExactTime),
+    Approx(ApproximateTime),
+}
+
+pub fn policy(config: &PolicyConfig) -> AnyPolicy {
+    match config {
+        PolicyConfig::Exact { queue_size } => {
+            AnyPolicy::Exact(ExactTime::new(*queue_size).unwrap())
+        }
+        PolicyConfig::Approximate {
+            queue_size,
+            age_penalty,
+            max_interval,
+            lower_bounds,
+        } => {
+            let mut b = ApproximateTime::builder()
+                .queue_size(*queue_size)
+                .age_penalty(*age_penalty);
+            if let Some(d) = max_interval {
+                b = b.max_interval(*d);
+            }
+            for &(c, d) in lower_bounds {
+                b = b.lower_bound(c, d);
+            }
+            AnyPolicy::Approx(b.build().unwrap())
+        }
+    }
+}
+
+macro_rules! typed_run {
+    ($trace:expr, $pol:expr, ($($T:ident $i:tt),+)) => {{
+        let out: Arc<Mutex<Rows>> = Arc::default();
+        let sink = out.clone();
+        let mut sync = Synchronizer::<($($T,)+), _>::new($pol).unwrap().on_set(move |set| {
+            sink.lock().unwrap().push(vec![$(set.$i.stamp.as_nanos()),+]);
+        });
+        for m in &$trace.messages {
+            match m.channel {
+                $($i => { sync.add::<$i>(*m); })+
+                _ => panic!("channel out of range"),
+            }
+        }
+        let rows = out.lock().unwrap().clone();
+        rows
+    }};
+}
+
+macro_rules! shared_run {
+    ($trace:expr, $pol:expr, ($($T:ident $i:tt),+)) => {{
+        let out: Arc<Mutex<Rows>> = Arc::default();
+        let sink = out.clone();
+        let sync = SharedSynchronizer::<($($T,)+), _>::builder($pol)
+            .on_set(move |set| sink.lock().unwrap().push(vec![$(set.$i.stamp.as_nanos()),+]))
+            .build()
+            .unwrap();
+        for m in &$trace.messages {
+            match m.channel {
+                $($i => { sync.add::<$i>(*m); })+
+                _ => panic!("channel out of range"),
+            }
+        }
+        let rows = out.lock().unwrap().clone();
+        rows
+    }};
+}
+
+type M = TraceMsg;
+
+fn typed_with<P: Policy>(trace: &Trace, n: usize, p: P) -> Rows {
+    match n {
+        2 => typed_run!(trace, p, (M 0, M 1)),
+        3 => typed_run!(trace, p, (M 0, M 1, M 2)),
+        4 => typed_run!(trace, p, (M 0, M 1, M 2, M 3)),
+        5 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4)),
+        6 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5)),
+        7 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6)),
+        8 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7)),
+        9 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7, M 8)),
+        _ => panic!("typed synchronizers have 2..9 channels"),
+    }
+}
+
+fn shared_with<P: Policy + Send + 'static>(trace: &Trace, n: usize, p: P) -> Rows {
+    match n {
+        2 => shared_run!(trace, p, (M 0, M 1)),
+        3 => shared_run!(trace, p, (M 0, M 1, M 2)),
+        4 => shared_run!(trace, p, (M 0, M 1, M 2, M 3)),
+        5 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4)),
+        6 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5)),
+        7 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6)),
+        8 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7)),
+        9 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7, M 8)),
+        _ => panic!("typed synchronizers have 2..9 channels"),
+    }
+}
+
+/// Through the typed `Synchronizer` with callbacks.
+pub fn typed(trace: &Trace, n: usize, config: &PolicyConfig) -> Rows {
+    match policy(config) {
+        AnyPolicy::Exact(p) => typed_with(trace, n, p),
+        AnyPolicy::Approx(p) => typed_with(trace, n, p),
+    }
+}
+
+/// Through the thread-safe `SharedSynchronizer`.
+pub fn shared(trace: &Trace, n: usize, config: &PolicyConfig) -> Rows {
+    match policy(config) {
+        AnyPolicy::Exact(p) => shared_with(trace, n, p),
+        AnyPolicy::Approx(p) => shared_with(trace, n, p),
+    }
+}
+
+/// Through the bare policy with the dynamic store (`trace::replay`).
+pub fn bare(trace: &Trace, n: usize, config: &PolicyConfig) -> Rows {
+    rows_of(&replay(trace, n, config).expect("valid config").sets)
+}
+
+/// Every front end; asserts they agree and returns the common answer.
+pub fn all_front_ends(trace: &Trace, n: usize, config: &PolicyConfig) -> Rows {
+    let a = bare(trace, n, config);
+    assert_eq!(
+        typed(trace, n, config),
+        a,
+        "typed Synchronizer differs from the bare policy"
+    );
+    assert_eq!(
+        shared(trace, n, config),
+        a,
+        "SharedSynchronizer differs from the bare policy"
+    );
+    a
+}
+
+/// `(t, ch)` pairs with `t` in units of `unit_ns`, as `scenarios.md` writes them.
+pub fn trace_of(unit_ns: f64, input: &[(f64, usize)]) -> Trace {
+    Trace::from_pairs(
+        input
+            .iter()
+            .map(|&(t, ch)| (ch, Stamp::from_nanos((t * unit_ns).round() as i64))),
+    )
+}
+
+pub fn parse_rows(text: &str) -> Rows {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(|x| x.trim().parse().unwrap()).collect())
+        .collect()
+}

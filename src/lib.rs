@@ -42,7 +42,10 @@
 //! | `r2r` | r2r subscription helpers (needs a ROS 2 environment) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
+// Library code never unwraps on input; tests may (clippy.toml).
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bench;
 pub mod dynamic;
 pub mod policy;
 pub mod stamped;

@@ -517,6 +517,16 @@ impl<T: Messages, P: Policy> SharedSynchronizer<T, P> {
         sets
     }
 
+    /// Messages queued on `channel` right now.
+    pub fn queued(&self, channel: usize) -> usize {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .policy
+            .queued(channel)
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.inner

@@ -154,6 +154,31 @@ pub enum PolicyConfig {
 }
 
 impl PolicyConfig {
+    /// The [`ApproximateTime`] policy these settings describe (an
+    /// [`Exact`](PolicyConfig::Exact) config gives its queue size and defaults).
+    pub fn build_approximate(&self) -> Result<ApproximateTime, ConfigError> {
+        match self {
+            PolicyConfig::Exact { queue_size } => ApproximateTime::new(*queue_size),
+            PolicyConfig::Approximate {
+                queue_size,
+                age_penalty,
+                max_interval,
+                lower_bounds,
+            } => {
+                let mut b = ApproximateTime::builder()
+                    .queue_size(*queue_size)
+                    .age_penalty(*age_penalty);
+                if let Some(d) = max_interval {
+                    b = b.max_interval(*d);
+                }
+                for &(ch, d) in lower_bounds {
+                    b = b.lower_bound(ch, d);
+                }
+                b.build()
+            }
+        }
+    }
+
     /// ApproximateTime with upstream defaults and `queue_size`.
     pub fn approximate(queue_size: usize) -> Self {
         PolicyConfig::Approximate {
@@ -237,22 +262,8 @@ pub fn replay(
         PolicyConfig::Exact { queue_size } => {
             replay_with(trace, channels, ExactTime::new(*queue_size)?)
         }
-        PolicyConfig::Approximate {
-            queue_size,
-            age_penalty,
-            max_interval,
-            lower_bounds,
-        } => {
-            let mut b = ApproximateTime::builder()
-                .queue_size(*queue_size)
-                .age_penalty(*age_penalty);
-            if let Some(d) = max_interval {
-                b = b.max_interval(*d);
-            }
-            for &(ch, d) in lower_bounds {
-                b = b.lower_bound(ch, d);
-            }
-            replay_with(trace, channels, b.build()?)
+        PolicyConfig::Approximate { .. } => {
+            replay_with(trace, channels, config.build_approximate()?)
         }
     }
 }

@@ -346,7 +346,7 @@ fn x8_fuzz_synchronizer() {
     }
     let steps = exact_steps(2, 1, &input);
     for (k, s) in steps.iter().enumerate() {
-        assert_eq!(s.0, (k + 1) / 2, "after add {k}");
+        assert_eq!(s.0, k.div_ceil(2), "after add {k}");
     }
     assert_eq!(steps.last().unwrap(), &(250, 0));
 }

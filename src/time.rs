@@ -128,8 +128,8 @@ impl Duration {
         let whole = x.floor();
         let frac_ns = ((x - whole) * 1e9).round();
         // `as` saturates for floats, NaN becomes 0: no panic on any input.
-        let whole_ns = (whole as i64).saturating_mul(NANOS_PER_SEC);
-        Duration(whole_ns.saturating_add(frac_ns as i64))
+        let ns = (whole as i64 as i128) * NANOS_PER_SEC as i128 + frac_ns as i128;
+        Duration(ns.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
     }
 }
 

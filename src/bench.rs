@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::policy::{ConfigError, ExactTime, Policy};
+use crate::policy::{ConfigError, ExactTime};
 use crate::synchronizer::Synchronizer;
 use crate::trace::{PolicyConfig, Trace};
 
@@ -112,23 +112,20 @@ macro_rules! run_typed {
 
 type P = PointStamped;
 
-fn run<Pol: Policy>(
-    trace: &Trace,
-    channels: usize,
-    repeat: usize,
-    policy: Pol,
-) -> Result<BenchResult, ConfigError> {
-    Ok(match channels {
-        2 => run_typed!(trace, repeat, policy, (P 0, P 1)),
-        3 => run_typed!(trace, repeat, policy, (P 0, P 1, P 2)),
-        4 => run_typed!(trace, repeat, policy, (P 0, P 1, P 2, P 3)),
-        5 => run_typed!(trace, repeat, policy, (P 0, P 1, P 2, P 3, P 4)),
-        6 => run_typed!(trace, repeat, policy, (P 0, P 1, P 2, P 3, P 4, P 5)),
-        7 => run_typed!(trace, repeat, policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6)),
-        8 => run_typed!(trace, repeat, policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6, P 7)),
-        9 => run_typed!(trace, repeat, policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6, P 7, P 8)),
-        n => return Err(ConfigError::TooFewChannels(n)),
-    })
+macro_rules! run {
+    ($trace:expr, $channels:expr, $repeat:expr, $policy:expr) => {
+        match $channels {
+            2 => run_typed!($trace, $repeat, $policy, (P 0, P 1)),
+            3 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2)),
+            4 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3)),
+            5 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4)),
+            6 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4, P 5)),
+            7 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6)),
+            8 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6, P 7)),
+            9 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6, P 7, P 8)),
+            n => return Err(ConfigError::TooFewChannels(n)),
+        }
+    };
 }
 
 /// Times `trace` (fed `repeat` times into one synchronizer, as the
@@ -143,10 +140,10 @@ pub fn bench(
     let repeat = repeat.max(1);
     match config {
         PolicyConfig::Exact { queue_size } => {
-            run(trace, channels, repeat, ExactTime::new(*queue_size)?)
+            Ok(run!(trace, channels, repeat, ExactTime::new(*queue_size)?))
         }
         PolicyConfig::Approximate { .. } => {
-            run(trace, channels, repeat, config.build_approximate()?)
+            Ok(run!(trace, channels, repeat, config.build_approximate()?))
         }
     }
 }

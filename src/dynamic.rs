@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use crate::policy::{Arrival, ConfigError, Dropped, Event, Output, Policy, Store};
+use crate::policy::{Arrival, CloneStore, ConfigError, Dropped, Event, Output, Policy, Store};
 use crate::stamped::Stamped;
 use crate::stats::Stats;
 use crate::time::Stamp;
@@ -80,6 +80,16 @@ impl<M> Store for VecQueues<M> {
     }
 }
 
+impl<M: Clone> CloneStore for VecQueues<M> {
+    fn clone_set(&self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Vec<M>> {
+        self.queues
+            .iter()
+            .enumerate()
+            .map(|(ch, q)| q.get(pos(ch)).cloned())
+            .collect()
+    }
+}
+
 /// Why a message could not be added to a [`DynSynchronizer`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("channel {channel} does not exist: the synchronizer has {channels} channels")]
@@ -112,7 +122,7 @@ pub struct DynSynchronizer<M, P> {
     stats: Stats,
 }
 
-impl<M, P: Policy> DynSynchronizer<M, P> {
+impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
     /// A synchronizer over `channels` inputs.
     pub fn new(channels: usize, mut policy: P) -> Result<Self, ConfigError> {
         policy.bind(channels)?;

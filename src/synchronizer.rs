@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use smallvec::SmallVec;
 
-use crate::policy::{Arrival, ConfigError, Dropped, Event, Output, Policy, Store};
+use crate::policy::{Arrival, CloneStore, ConfigError, Dropped, Event, Output, Policy, Store};
 use crate::stamped::Stamped;
 use crate::stats::Stats;
 use crate::time::Stamp;
@@ -139,6 +139,13 @@ macro_rules! impl_messages {
             }
         }
 
+        impl<$($T: Clone),+> CloneStore for TupleQueues<($(VecDeque<$T>,)+)> {
+            fn clone_set(&self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set> {
+                let at = [$(pos($i)),+];
+                Some(($((self.0).$i.get(at[$i])?.clone(),)+))
+            }
+        }
+
         $( impl_channel!($all $T $i); )+
     };
 }
@@ -169,7 +176,7 @@ struct State<T: Messages, P> {
     stats: Stats,
 }
 
-impl<T: Messages, P: Policy> State<T, P> {
+impl<T: Messages, P: Policy<T::Queues>> State<T, P> {
     fn new(mut policy: P) -> Result<Self, ConfigError> {
         policy.bind(T::CHANNELS)?;
         let queues = T::queues(policy.capacity());
@@ -223,13 +230,13 @@ type DropCallback<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 /// }
 /// assert_eq!(pairs.len(), 3);
 /// ```
-pub struct Synchronizer<T: Messages, P: Policy> {
+pub struct Synchronizer<T: Messages, P: Policy<T::Queues>> {
     state: State<T, P>,
     on_set: Option<SetCallback<T::Set>>,
     on_drop: Option<DropCallback<T::Message>>,
 }
 
-impl<T: Messages, P: Policy> std::fmt::Debug for Synchronizer<T, P> {
+impl<T: Messages, P: Policy<T::Queues>> std::fmt::Debug for Synchronizer<T, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Synchronizer")
             .field("channels", &T::CHANNELS)
@@ -271,7 +278,7 @@ macro_rules! add_n {
     };
 }
 
-impl<T: Messages, P: Policy> Synchronizer<T, P> {
+impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     /// A synchronizer over `T` with `policy`. Fails if the policy's
     /// settings do not fit `T` (e.g. a lower bound on a missing channel).
     pub fn new(policy: P) -> Result<Self, ConfigError> {
@@ -439,7 +446,7 @@ pub struct SharedBuilder<T: Messages, P> {
     on_drop: Option<SharedDropCallback<T::Message>>,
 }
 
-impl<T: Messages, P: Policy> SharedBuilder<T, P> {
+impl<T: Messages, P: Policy<T::Queues>> SharedBuilder<T, P> {
     /// The callback for matched sets.
     pub fn on_set(mut self, f: impl Fn(T::Set) + Send + Sync + 'static) -> Self {
         self.on_set = Some(Box::new(f));
@@ -462,7 +469,7 @@ impl<T: Messages, P: Policy> SharedBuilder<T, P> {
     }
 }
 
-impl<T: Messages, P: Policy> SharedSynchronizer<T, P> {
+impl<T: Messages, P: Policy<T::Queues>> SharedSynchronizer<T, P> {
     /// Starts building a handle over `policy`.
     pub fn builder(policy: P) -> SharedBuilder<T, P> {
         SharedBuilder {

@@ -222,7 +222,7 @@ impl Replay {
 }
 
 /// Replays `trace` over `channels` inputs with any policy.
-pub fn replay_with<P: Policy>(
+pub fn replay_with<P: Policy<crate::dynamic::VecQueues<TraceMsg>>>(
     trace: &Trace,
     channels: usize,
     policy: P,

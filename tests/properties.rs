@@ -59,7 +59,11 @@ fn case_strategy() -> impl Strategy<Value = Case> {
     })
 }
 
-fn check<P: Policy>(case: &Case, policy: P, bound: usize) -> Result<(), TestCaseError> {
+fn check<P: Policy<stamp_sync::dynamic::VecQueues<TraceMsg>>>(
+    case: &Case,
+    policy: P,
+    bound: usize,
+) -> Result<(), TestCaseError> {
     let mut sync = DynSynchronizer::new(case.n, policy).unwrap();
     let mut emitted = HashSet::new();
     let mut dropped = HashSet::new();

@@ -446,7 +446,7 @@ impl ApproximateTime {
     }
 }
 
-impl Policy for ApproximateTime {
+impl<S: Store> Policy<S> for ApproximateTime {
     fn bind(&mut self, channels: usize) -> Result<(), ConfigError> {
         if channels < 2 {
             return Err(ConfigError::TooFewChannels(channels));
@@ -477,12 +477,7 @@ impl Policy for ApproximateTime {
         self.lanes.len() * (self.queue_size + 1) + 1
     }
 
-    fn add<S: Store>(
-        &mut self,
-        arrival: Arrival,
-        store: &mut S,
-        out: &mut Output<S::Set, S::Message>,
-    ) {
+    fn add(&mut self, arrival: Arrival, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         let ch = arrival.channel;
         let Some(lane) = self.lanes.get_mut(ch) else {
             return;
@@ -515,7 +510,7 @@ impl Policy for ApproximateTime {
         self.lanes.get(channel).map_or(0, |l| l.stamps.len())
     }
 
-    fn reset<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+    fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         for (ch, lane) in self.lanes.iter_mut().enumerate() {
             while let Some(stamp) = lane.stamps.pop_front() {
                 if let Some(m) = store.pop_front(ch) {

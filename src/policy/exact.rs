@@ -87,7 +87,7 @@ impl ExactTime {
     }
 }
 
-impl Policy for ExactTime {
+impl<S: Store> Policy<S> for ExactTime {
     fn bind(&mut self, channels: usize) -> Result<(), ConfigError> {
         if channels < 2 {
             return Err(ConfigError::TooFewChannels(channels));
@@ -108,12 +108,7 @@ impl Policy for ExactTime {
         self.lanes.len() * (self.queue_size + 1) + 1
     }
 
-    fn add<S: Store>(
-        &mut self,
-        arrival: Arrival,
-        store: &mut S,
-        out: &mut Output<S::Set, S::Message>,
-    ) {
+    fn add(&mut self, arrival: Arrival, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         let (ch, stamp) = (arrival.channel, arrival.stamp);
         let n = self.lanes.len();
         let Some(lane) = self.lanes.get_mut(ch) else {
@@ -172,7 +167,7 @@ impl Policy for ExactTime {
         self.lanes.get(channel).map_or(0, VecDeque::len)
     }
 
-    fn reset<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+    fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         self.drop_where(|_| true, DropReason::Reset, store, out);
         self.tuples.clear();
         self.last_set = None;

@@ -67,6 +67,14 @@ pub trait Store {
     }
 }
 
+/// A [`Store`] whose messages can be cloned: for policies that hand out
+/// the same message more than once (zero-order hold).
+pub trait CloneStore: Store {
+    /// Clones message `pos(ch)` of every channel into a set, leaving the
+    /// store as it is. `None` if any position is out of range.
+    fn clone_set(&self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set>;
+}
+
 /// Why a message was dropped. Every dropped message carries one.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -238,12 +246,16 @@ pub enum ConfigError {
     },
 }
 
-/// A synchronization policy: a pure state machine over stamps.
+/// A synchronization policy over store `S`: a pure state machine over stamps.
 ///
 /// Implementors keep per-channel stamps in the same order as the driver's
 /// [`Store`], and move messages out of it into the [`Output`]. They must not
 /// allocate in [`add`](Policy::add) once [`bind`](Policy::bind) has run.
-pub trait Policy {
+///
+/// Header-stamp policies work with any store (`impl<S: Store> Policy<S>`);
+/// a policy that re-emits messages, like LatestTime, asks for a store that
+/// can clone them ([`CloneStore`]).
+pub trait Policy<S: Store> {
     /// Prepares for `channels` inputs: validates per-channel settings and
     /// allocates every buffer. Called once by the driver before any message.
     fn bind(&mut self, channels: usize) -> Result<(), ConfigError>;
@@ -258,17 +270,12 @@ pub trait Policy {
 
     /// A message was appended to `arrival.channel` of `store`: update the
     /// state, emit sets and drops into `out`.
-    fn add<S: Store>(
-        &mut self,
-        arrival: Arrival,
-        store: &mut S,
-        out: &mut Output<S::Set, S::Message>,
-    );
+    fn add(&mut self, arrival: Arrival, store: &mut S, out: &mut Output<S::Set, S::Message>);
 
     /// Messages currently held for `channel`.
     fn queued(&self, channel: usize) -> usize;
 
     /// Drops everything held (reason [`DropReason::Reset`]) and forgets all
     /// state except the configuration.
-    fn reset<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>);
+    fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>);
 }

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use stamp_sync::trace::{PolicyConfig, Trace, TraceMsg, replay};
-use stamp_sync::{ApproximateTime, ExactTime, Policy, SharedSynchronizer, Stamp, Synchronizer};
+use stamp_sync::{ApproximateTime, ExactTime, SharedSynchronizer, Stamp, Synchronizer};
 use std::sync::{Arc, Mutex};
 
 /// Sets as stamp rows.
@@ -83,47 +83,35 @@ macro_rules! shared_run {
 
 type M = TraceMsg;
 
-fn typed_with<P: Policy>(trace: &Trace, n: usize, p: P) -> Rows {
-    match n {
-        2 => typed_run!(trace, p, (M 0, M 1)),
-        3 => typed_run!(trace, p, (M 0, M 1, M 2)),
-        4 => typed_run!(trace, p, (M 0, M 1, M 2, M 3)),
-        5 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4)),
-        6 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5)),
-        7 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6)),
-        8 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7)),
-        9 => typed_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7, M 8)),
-        _ => panic!("typed synchronizers have 2..9 channels"),
-    }
-}
-
-fn shared_with<P: Policy + Send + 'static>(trace: &Trace, n: usize, p: P) -> Rows {
-    match n {
-        2 => shared_run!(trace, p, (M 0, M 1)),
-        3 => shared_run!(trace, p, (M 0, M 1, M 2)),
-        4 => shared_run!(trace, p, (M 0, M 1, M 2, M 3)),
-        5 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4)),
-        6 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5)),
-        7 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6)),
-        8 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7)),
-        9 => shared_run!(trace, p, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7, M 8)),
-        _ => panic!("typed synchronizers have 2..9 channels"),
-    }
+macro_rules! by_arity {
+    ($run:ident, $trace:expr, $n:expr, $pol:expr) => {
+        match $n {
+            2 => $run!($trace, $pol, (M 0, M 1)),
+            3 => $run!($trace, $pol, (M 0, M 1, M 2)),
+            4 => $run!($trace, $pol, (M 0, M 1, M 2, M 3)),
+            5 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4)),
+            6 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4, M 5)),
+            7 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4, M 5, M 6)),
+            8 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7)),
+            9 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7, M 8)),
+            _ => panic!("typed synchronizers have 2..9 channels"),
+        }
+    };
 }
 
 /// Through the typed `Synchronizer` with callbacks.
 pub fn typed(trace: &Trace, n: usize, config: &PolicyConfig) -> Rows {
     match policy(config) {
-        AnyPolicy::Exact(p) => typed_with(trace, n, p),
-        AnyPolicy::Approx(p) => typed_with(trace, n, p),
+        AnyPolicy::Exact(p) => by_arity!(typed_run, trace, n, p),
+        AnyPolicy::Approx(p) => by_arity!(typed_run, trace, n, p),
     }
 }
 
 /// Through the thread-safe `SharedSynchronizer`.
 pub fn shared(trace: &Trace, n: usize, config: &PolicyConfig) -> Rows {
     match policy(config) {
-        AnyPolicy::Exact(p) => shared_with(trace, n, p),
-        AnyPolicy::Approx(p) => shared_with(trace, n, p),
+        AnyPolicy::Exact(p) => by_arity!(shared_run, trace, n, p),
+        AnyPolicy::Approx(p) => by_arity!(shared_run, trace, n, p),
     }
 }
 

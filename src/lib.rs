@@ -56,8 +56,8 @@ pub mod trace;
 
 pub use dynamic::DynSynchronizer;
 pub use policy::{
-    ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped, Event, ExactTime,
-    Output, Policy, Store,
+    ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
+    Event, ExactTime, LatestTime, Output, Policy, RateConfig, Store,
 };
 pub use stamped::Stamped;
 pub use stats::{ChannelStats, Stats};

@@ -328,6 +328,20 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         self.dispatch()
     }
 
+    /// Adds `msg` on channel `I`, received at `received` on your clock
+    /// (arrival-clock policies such as [`LatestTime`](crate::LatestTime)
+    /// use it; header-stamp policies ignore it). Returns sets emitted.
+    #[inline]
+    pub fn add_at<const I: usize>(&mut self, msg: <T as Channel<I>>::Msg, received: Stamp) -> usize
+    where
+        T: Channel<I>,
+        <T as Channel<I>>::Msg: Stamped,
+    {
+        let stamp = msg.stamp();
+        self.state.add::<I>(msg, stamp, received);
+        self.dispatch()
+    }
+
     /// Adds `msg` on channel `I` and returns the events instead of calling
     /// the callbacks. Statistics are kept either way.
     pub fn push<const I: usize>(

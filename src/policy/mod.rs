@@ -13,10 +13,14 @@
 //! or still queued ([`Policy::queued`]).
 
 pub mod approximate;
+pub mod epsilon;
 pub mod exact;
+pub mod latest;
 
 pub use approximate::ApproximateTime;
+pub use epsilon::ApproximateEpsilonTime;
 pub use exact::ExactTime;
+pub use latest::{LatestTime, RateConfig};
 
 use crate::time::Stamp;
 

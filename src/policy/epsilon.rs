@@ -1,0 +1,169 @@
+//! ApproximateEpsilonTime: greedy sets whose members lie within `epsilon`
+//! of the oldest head, as C++ message_filters (ROS 2) does.
+//!
+//! # What the output promises
+//! * Each set holds one message per channel, every stamp within `epsilon`
+//!   of the set's oldest (`oldest + epsilon >= stamp`).
+//! * A set is emitted as soon as every channel's head fits: no optimality
+//!   search, no latency (compare ApproximateTime, scenario A2 vs E2).
+//! * When the heads do not fit, every head within `epsilon` of the oldest
+//!   (the oldest included) is dropped ([`DropReason::NoMatch`]).
+//! * While some channel is empty, a channel holding more than
+//!   `queue_size` drops its oldest ([`DropReason::QueueOverflow`]). As
+//!   upstream, this check is skipped on an arrival that makes every channel
+//!   non-empty, so a channel may hold `queue_size + 1`.
+//! * Within a channel, messages are used in arrival order.
+
+use std::collections::VecDeque;
+
+use super::{Arrival, ConfigError, DropReason, Output, Policy, Store};
+use crate::time::{Duration, Stamp};
+
+/// ApproximateEpsilonTime policy: see the [module docs](self).
+///
+/// ```
+/// use stamp_sync::{ApproximateEpsilonTime, Duration};
+/// let p = ApproximateEpsilonTime::new(10, Duration::from_millis(5)).unwrap();
+/// assert_eq!(p.epsilon(), Duration::from_millis(5));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ApproximateEpsilonTime {
+    queue_size: usize,
+    epsilon: Duration,
+    /// Per channel, the held stamps in arrival order; mirrors the store.
+    /// Invariant: `len <= queue_size + 1`.
+    lanes: Vec<VecDeque<Stamp>>,
+    non_empty: usize,
+}
+
+impl ApproximateEpsilonTime {
+    /// Queue `queue_size` per channel, tolerance `epsilon` (>= 0).
+    pub fn new(queue_size: usize, epsilon: Duration) -> Result<Self, ConfigError> {
+        if queue_size == 0 {
+            return Err(ConfigError::ZeroQueueSize);
+        }
+        if epsilon.is_negative() {
+            return Err(ConfigError::NegativeDuration {
+                what: "epsilon",
+                value: epsilon,
+            });
+        }
+        Ok(ApproximateEpsilonTime {
+            queue_size,
+            epsilon,
+            lanes: Vec::new(),
+            non_empty: 0,
+        })
+    }
+
+    /// The tolerance.
+    pub fn epsilon(&self) -> Duration {
+        self.epsilon
+    }
+
+    /// Messages per channel.
+    pub fn queue_size(&self) -> usize {
+        self.queue_size
+    }
+
+    fn pop<S: Store>(
+        &mut self,
+        ch: usize,
+        reason: Option<DropReason>,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        let lane = &mut self.lanes[ch];
+        let Some(stamp) = lane.pop_front() else {
+            return;
+        };
+        if lane.is_empty() {
+            self.non_empty -= 1;
+        }
+        if let Some(reason) = reason {
+            if let Some(m) = store.pop_front(ch) {
+                out.drop_message(ch, stamp, reason, m);
+            }
+        }
+    }
+
+    fn process<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+        let n = self.lanes.len();
+        while self.non_empty == n {
+            // Oldest head; ties go to the lowest index.
+            let mut oldest = (0, Stamp::MAX);
+            for (i, lane) in self.lanes.iter().enumerate() {
+                if let Some(&t) = lane.front() {
+                    if t < oldest.1 || i == 0 {
+                        oldest = (i, t);
+                    }
+                }
+            }
+            let limit = oldest.1.saturating_add(self.epsilon);
+            let fits = |t: Option<&Stamp>| t.is_some_and(|&t| t <= limit);
+            if self.lanes.iter().all(|l| fits(l.front())) {
+                if let Some(set) = store.take_fronts() {
+                    out.set(set);
+                }
+                for ch in 0..n {
+                    self.pop(ch, None, store, out);
+                }
+            } else {
+                for ch in 0..n {
+                    if fits(self.lanes[ch].front()) {
+                        self.pop(ch, Some(DropReason::NoMatch), store, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<S: Store> Policy<S> for ApproximateEpsilonTime {
+    fn bind(&mut self, channels: usize) -> Result<(), ConfigError> {
+        if channels < 2 {
+            return Err(ConfigError::TooFewChannels(channels));
+        }
+        self.lanes = (0..channels)
+            .map(|_| VecDeque::with_capacity(self.queue_size + 2))
+            .collect();
+        self.non_empty = 0;
+        Ok(())
+    }
+
+    fn capacity(&self) -> usize {
+        self.queue_size + 2
+    }
+
+    fn max_events_per_add(&self) -> usize {
+        self.lanes.len() * (self.queue_size + 2) + 1
+    }
+
+    fn add(&mut self, arrival: Arrival, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+        let ch = arrival.channel;
+        let Some(lane) = self.lanes.get_mut(ch) else {
+            return;
+        };
+        if lane.is_empty() {
+            self.non_empty += 1;
+        }
+        lane.push_back(arrival.stamp);
+        if self.non_empty == self.lanes.len() {
+            self.process(store, out);
+        } else if self.lanes[ch].len() > self.queue_size {
+            self.pop(ch, Some(DropReason::QueueOverflow), store, out);
+        }
+    }
+
+    fn queued(&self, channel: usize) -> usize {
+        self.lanes.get(channel).map_or(0, VecDeque::len)
+    }
+
+    fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+        for ch in 0..self.lanes.len() {
+            while !self.lanes[ch].is_empty() {
+                self.pop(ch, Some(DropReason::Reset), store, out);
+            }
+        }
+    }
+}

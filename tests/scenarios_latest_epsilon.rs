@@ -228,7 +228,7 @@ fn l4_change_rate_trailing() {
                 assert_eq!(l.count, (idx - 1) / 2, "idx {idx}");
                 assert_eq!(
                     l.last(),
-                    Some((p((idx + 1) / 2), q((idx - 1) / 2), r((idx - 5) / 4))),
+                    Some((p(idx.div_ceil(2)), q((idx - 1) / 2), r((idx - 5) / 4))),
                     "idx {idx}"
                 );
             }

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::policy::{ConfigError, ExactTime};
+use crate::policy::{ApproximateEpsilonTime, ConfigError, ExactTime, LatestTime};
 use crate::synchronizer::Synchronizer;
 use crate::trace::{PolicyConfig, Trace};
 
@@ -145,5 +145,15 @@ pub fn bench(
         PolicyConfig::Approximate { .. } => {
             Ok(run!(trace, channels, repeat, config.build_approximate()?))
         }
+        PolicyConfig::Epsilon {
+            queue_size,
+            epsilon,
+        } => Ok(run!(
+            trace,
+            channels,
+            repeat,
+            ApproximateEpsilonTime::new(*queue_size, *epsilon)?
+        )),
+        PolicyConfig::Latest => Ok(run!(trace, channels, repeat, LatestTime::new())),
     }
 }

@@ -6,7 +6,8 @@
 
 use std::collections::VecDeque;
 
-use crate::policy::{Arrival, CloneStore, ConfigError, Dropped, Event, Output, Policy, Store};
+use crate::driver::{Core, Options};
+use crate::policy::{CloneStore, ConfigError, Dropped, Event, Policy, Store};
 use crate::stamped::Stamped;
 use crate::stats::Stats;
 use crate::time::Stamp;
@@ -116,27 +117,46 @@ pub struct NoSuchChannel {
 /// ```
 #[derive(Debug)]
 pub struct DynSynchronizer<M, P> {
-    policy: P,
-    queues: VecQueues<M>,
-    out: Output<Vec<M>, M>,
-    stats: Stats,
+    core: Core<VecQueues<M>, P>,
 }
 
 impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
     /// A synchronizer over `channels` inputs.
-    pub fn new(channels: usize, mut policy: P) -> Result<Self, ConfigError> {
-        policy.bind(channels)?;
+    pub fn new(channels: usize, policy: P) -> Result<Self, ConfigError> {
+        Self::with_options(channels, policy, Options::default())
+    }
+
+    /// A synchronizer over `channels` inputs with [`Options`].
+    pub fn with_options(channels: usize, policy: P, options: Options) -> Result<Self, ConfigError> {
         Ok(DynSynchronizer {
-            queues: VecQueues::new(channels, policy.capacity()),
-            out: Output::with_capacity(policy.max_events_per_add()),
-            stats: Stats::new(channels),
-            policy,
+            core: Core::new(channels, policy, options, |cap| {
+                VecQueues::new(channels, cap)
+            })?,
         })
     }
 
     /// Number of channels.
     pub fn channels(&self) -> usize {
-        self.stats.channels.len()
+        self.core.stats.channels.len()
+    }
+
+    /// Adds `msg` on `channel` with an explicit stamp, received at
+    /// `received` on the arrival clock; returns the events.
+    pub fn push_at(
+        &mut self,
+        channel: usize,
+        msg: M,
+        stamp: Stamp,
+        received: Stamp,
+    ) -> Result<impl Iterator<Item = Event<Vec<M>, M>> + '_, NoSuchChannel> {
+        let channels = self.channels();
+        if channel >= channels {
+            return Err(NoSuchChannel { channel, channels });
+        }
+        self.core.add(channel, stamp, received, |q| {
+            q.push(channel, msg);
+        });
+        Ok(self.core.drain())
     }
 
     /// Adds `msg` on `channel` with an explicit stamp; returns the events.
@@ -146,19 +166,7 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         msg: M,
         stamp: Stamp,
     ) -> Result<impl Iterator<Item = Event<Vec<M>, M>> + '_, NoSuchChannel> {
-        let channels = self.channels();
-        if !self.queues.push(channel, msg) {
-            return Err(NoSuchChannel { channel, channels });
-        }
-        self.stats.received(channel, stamp);
-        let arrival = Arrival {
-            channel,
-            stamp,
-            received: stamp,
-        };
-        self.policy.add(arrival, &mut self.queues, &mut self.out);
-        let DynSynchronizer { out, stats, .. } = self;
-        Ok(out.drain().inspect(|e| stats.record(e)))
+        self.push_at(channel, msg, stamp, stamp)
     }
 
     /// Adds `msg` on `channel`, stamped by its [`Stamped`] impl.
@@ -171,7 +179,7 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         M: Stamped,
     {
         let stamp = msg.stamp();
-        self.push_stamped(channel, msg, stamp)
+        self.push_at(channel, msg, stamp, stamp)
     }
 
     /// Adds `msg` and hands sets and drops to the given callbacks.
@@ -189,30 +197,36 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
             match e {
                 Event::Set(s) => on_set(s),
                 Event::Drop(d) => on_drop(d),
+                _ => {}
             }
         }
         Ok(())
     }
 
+    /// Checks for silent channels at `now` without a message.
+    pub fn poll(&mut self, now: Stamp) -> impl Iterator<Item = Event<Vec<M>, M>> + '_ {
+        self.core.poll(now);
+        self.core.drain()
+    }
+
     /// Drops everything queued (reason `Reset`).
     pub fn reset(&mut self) -> impl Iterator<Item = Event<Vec<M>, M>> + '_ {
-        self.policy.reset(&mut self.queues, &mut self.out);
-        let DynSynchronizer { out, stats, .. } = self;
-        out.drain().inspect(|e| stats.record(e))
+        self.core.reset();
+        self.core.drain()
     }
 
     /// Counters per channel.
     pub fn stats(&self) -> &Stats {
-        &self.stats
+        &self.core.stats
     }
 
     /// Messages queued on `channel`.
     pub fn queued(&self, channel: usize) -> usize {
-        self.policy.queued(channel)
+        self.core.policy.queued(channel)
     }
 
     /// The policy, for its own diagnostics.
     pub fn policy(&self) -> &P {
-        &self.policy
+        &self.core.policy
     }
 }

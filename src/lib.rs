@@ -46,6 +46,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod bench;
+pub mod driver;
 pub mod dynamic;
 pub mod policy;
 pub mod stamped;
@@ -54,10 +55,11 @@ pub mod synchronizer;
 pub mod time;
 pub mod trace;
 
+pub use driver::Options;
 pub use dynamic::DynSynchronizer;
 pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
-    Event, ExactTime, LatestTime, Output, Policy, RateConfig, Store,
+    Event, ExactTime, LatestTime, Output, Partial, Policy, RateConfig, Stale, Store,
 };
 pub use stamped::Stamped;
 pub use stats::{ChannelStats, Stats};

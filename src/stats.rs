@@ -34,6 +34,12 @@ pub struct Stats {
     pub channels: Vec<ChannelStats>,
     /// Sets emitted.
     pub sets: u64,
+    /// Partial sets emitted after a stale timeout.
+    pub partial_sets: u64,
+    /// Stale-channel reports.
+    pub stale: u64,
+    /// Resets after a clock jump back.
+    pub resets: u64,
 }
 
 impl Stats {
@@ -41,7 +47,7 @@ impl Stats {
     pub fn new(n: usize) -> Self {
         Stats {
             channels: vec![ChannelStats::default(); n],
-            sets: 0,
+            ..Stats::default()
         }
     }
 
@@ -67,6 +73,15 @@ impl Stats {
             Event::Drop(d) => {
                 if let Some(c) = self.channels.get_mut(d.channel) {
                     c.dropped[d.reason.index()] += 1;
+                }
+            }
+            Event::Stale(_) => self.stale += 1,
+            Event::Partial(p) => {
+                self.partial_sets += 1;
+                for d in p.members.iter().flatten() {
+                    if let Some(c) = self.channels.get_mut(d.channel) {
+                        c.emitted += 1;
+                    }
                 }
             }
         }

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use smallvec::SmallVec;
 
-use crate::policy::{Arrival, CloneStore, ConfigError, Dropped, Event, Output, Policy, Store};
+use crate::driver::{Core, Options};
+use crate::policy::{CloneStore, ConfigError, Dropped, Event, Partial, Policy, Stale, Store};
 use crate::stamped::Stamped;
 use crate::stats::Stats;
 use crate::time::Stamp;
@@ -58,8 +59,12 @@ pub trait Messages: sealed::Sealed {
     type Message;
     /// Per-channel typed queues.
     type Queues: Store<Set = Self::Set, Message = Self::Message>;
+    /// A partial set: one `Option` per channel.
+    type PartialSet;
     /// Empty queues, each with room for `capacity` messages.
     fn queues(capacity: usize) -> Self::Queues;
+    /// Sorts a partial set's members into their tuple slots.
+    fn partial(p: Partial<Self::Message>) -> Self::PartialSet;
 }
 
 /// Channel `I` of a [`Messages`] tuple, and its message type.
@@ -95,6 +100,18 @@ macro_rules! impl_messages {
             type Set = ($($T,)+);
             type Message = AnyMsg<$($T),+>;
             type Queues = TupleQueues<($(VecDeque<$T>,)+)>;
+            type PartialSet = ($(Option<$T>,)+);
+            fn partial(p: Partial<Self::Message>) -> Self::PartialSet {
+                let mut set: Self::PartialSet = ($(None::<$T>,)+);
+                for d in p.members.into_iter().flatten() {
+                    match d.message {
+                        $(AnyMsg::$V(m) => set.$i = Some(m),)+
+                        #[allow(unreachable_patterns)]
+                        _ => {}
+                    }
+                }
+                set
+            }
             fn queues(capacity: usize) -> Self::Queues {
                 TupleQueues(($({ let q: VecDeque<$T> = VecDeque::with_capacity(capacity); q },)+))
             }
@@ -168,45 +185,27 @@ impl<A, B, C, D, E, F, G, H, I> AnyMsg<A, B, C, D, E, F, G, H, I> {
 }
 
 /// Driver state shared by [`Synchronizer`] and [`SharedSynchronizer`].
-#[derive(Debug)]
-struct State<T: Messages, P> {
+type State<T, P> = Core<<T as Messages>::Queues, P>;
+
+fn new_state<T: Messages, P: Policy<T::Queues>>(
     policy: P,
-    queues: T::Queues,
-    out: Output<T::Set, T::Message>,
-    stats: Stats,
+    options: Options,
+) -> Result<State<T, P>, ConfigError> {
+    Core::new(T::CHANNELS, policy, options, T::queues)
 }
 
-impl<T: Messages, P: Policy<T::Queues>> State<T, P> {
-    fn new(mut policy: P) -> Result<Self, ConfigError> {
-        policy.bind(T::CHANNELS)?;
-        let queues = T::queues(policy.capacity());
-        let out = Output::with_capacity(policy.max_events_per_add());
-        Ok(State {
-            policy,
-            queues,
-            out,
-            stats: Stats::new(T::CHANNELS),
-        })
-    }
-
-    #[inline]
-    fn add<const I: usize>(&mut self, msg: <T as Channel<I>>::Msg, stamp: Stamp, received: Stamp)
-    where
-        T: Channel<I>,
-    {
-        T::push(&mut self.queues, msg);
-        self.stats.received(I, stamp);
-        let arrival = Arrival {
-            channel: I,
-            stamp,
-            received,
-        };
-        self.policy.add(arrival, &mut self.queues, &mut self.out);
-    }
-
-    fn reset(&mut self) {
-        self.policy.reset(&mut self.queues, &mut self.out);
-    }
+/// Adds `msg` on channel `I` of `state`.
+#[inline]
+fn add_typed<T, P, const I: usize>(
+    state: &mut State<T, P>,
+    msg: <T as Channel<I>>::Msg,
+    stamp: Stamp,
+    received: Stamp,
+) where
+    T: Channel<I>,
+    P: Policy<T::Queues>,
+{
+    state.add(I, stamp, received, |q| T::push(q, msg));
 }
 
 type SetCallback<S> = Box<dyn FnMut(S) + Send>;
@@ -234,6 +233,8 @@ pub struct Synchronizer<T: Messages, P: Policy<T::Queues>> {
     state: State<T, P>,
     on_set: Option<SetCallback<T::Set>>,
     on_drop: Option<DropCallback<T::Message>>,
+    on_stale: Option<Box<dyn FnMut(Stale) + Send>>,
+    on_partial: Option<Box<dyn FnMut(T::PartialSet) + Send>>,
 }
 
 impl<T: Messages, P: Policy<T::Queues>> std::fmt::Debug for Synchronizer<T, P> {
@@ -250,14 +251,14 @@ impl<S, M> Event<S, M> {
     pub fn into_set(self) -> Option<S> {
         match self {
             Event::Set(s) => Some(s),
-            Event::Drop(_) => None,
+            _ => None,
         }
     }
     /// The drop, if this is one.
     pub fn into_drop(self) -> Option<Dropped<M>> {
         match self {
-            Event::Set(_) => None,
             Event::Drop(d) => Some(d),
+            _ => None,
         }
     }
 }
@@ -282,11 +283,38 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     /// A synchronizer over `T` with `policy`. Fails if the policy's
     /// settings do not fit `T` (e.g. a lower bound on a missing channel).
     pub fn new(policy: P) -> Result<Self, ConfigError> {
+        Self::with_options(policy, Options::default())
+    }
+
+    /// A synchronizer with [`Options`] (reset on jump back, offsets,
+    /// arrival stamps, stale-channel reports, partial sets).
+    pub fn with_options(policy: P, options: Options) -> Result<Self, ConfigError> {
         Ok(Synchronizer {
-            state: State::new(policy)?,
+            state: new_state::<T, P>(policy, options)?,
             on_set: None,
             on_drop: None,
+            on_stale: None,
+            on_partial: None,
         })
+    }
+
+    /// Registers the callback for stale-channel reports.
+    pub fn on_stale(mut self, f: impl FnMut(Stale) + Send + 'static) -> Self {
+        self.on_stale = Some(Box::new(f));
+        self
+    }
+
+    /// Registers the callback for partial sets (tuples of `Option`s).
+    pub fn on_partial(mut self, f: impl FnMut(T::PartialSet) + Send + 'static) -> Self {
+        self.on_partial = Some(Box::new(f));
+        self
+    }
+
+    /// Checks for silent channels at `now` (arrival clock) without adding
+    /// a message: call it from a timer. Returns sets emitted (none).
+    pub fn poll(&mut self, now: Stamp) -> usize {
+        self.state.poll(now);
+        self.dispatch()
     }
 
     /// Registers the callback that receives each matched set by value.
@@ -324,7 +352,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     where
         T: Channel<I>,
     {
-        self.state.add::<I>(msg, stamp, stamp);
+        add_typed::<T, P, I>(&mut self.state, msg, stamp, stamp);
         self.dispatch()
     }
 
@@ -338,7 +366,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         <T as Channel<I>>::Msg: Stamped,
     {
         let stamp = msg.stamp();
-        self.state.add::<I>(msg, stamp, received);
+        add_typed::<T, P, I>(&mut self.state, msg, stamp, received);
         self.dispatch()
     }
 
@@ -353,9 +381,8 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         <T as Channel<I>>::Msg: Stamped,
     {
         let stamp = msg.stamp();
-        self.state.add::<I>(msg, stamp, stamp);
-        let State { out, stats, .. } = &mut self.state;
-        out.drain().inspect(|e| stats.record(e))
+        add_typed::<T, P, I>(&mut self.state, msg, stamp, stamp);
+        self.state.drain()
     }
 
     add_n!(add_0 0, add_1 1, add_2 2, add_3 3, add_4 4, add_5 5, add_6 6, add_7 7, add_8 8);
@@ -388,9 +415,10 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
             state,
             on_set,
             on_drop,
+            on_stale,
+            on_partial,
         } = self;
-        for e in state.out.drain() {
-            state.stats.record(&e);
+        for e in state.drain() {
             match e {
                 Event::Set(s) => {
                     sets += 1;
@@ -401,6 +429,16 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
                 Event::Drop(d) => {
                     if let Some(f) = on_drop {
                         f(d);
+                    }
+                }
+                Event::Stale(s) => {
+                    if let Some(f) = on_stale {
+                        f(s);
+                    }
+                }
+                Event::Partial(p) => {
+                    if let Some(f) = on_partial {
+                        f(T::partial(p));
                     }
                 }
             }
@@ -456,6 +494,7 @@ impl<T: Messages, P> Clone for SharedSynchronizer<T, P> {
 /// Builds a [`SharedSynchronizer`]: callbacks are fixed at construction.
 pub struct SharedBuilder<T: Messages, P> {
     policy: P,
+    options: Options,
     on_set: Option<SharedSetCallback<T::Set>>,
     on_drop: Option<SharedDropCallback<T::Message>>,
 }
@@ -471,11 +510,16 @@ impl<T: Messages, P: Policy<T::Queues>> SharedBuilder<T, P> {
         self.on_drop = Some(Box::new(f));
         self
     }
+    /// [`Options`] around the policy.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
     /// Checks the policy against `T` and builds the handle.
     pub fn build(self) -> Result<SharedSynchronizer<T, P>, ConfigError> {
         Ok(SharedSynchronizer {
             inner: Arc::new(Shared {
-                state: Mutex::new(State::new(self.policy)?),
+                state: Mutex::new(new_state::<T, P>(self.policy, self.options)?),
                 on_set: self.on_set,
                 on_drop: self.on_drop,
             }),
@@ -488,6 +532,7 @@ impl<T: Messages, P: Policy<T::Queues>> SharedSynchronizer<T, P> {
     pub fn builder(policy: P) -> SharedBuilder<T, P> {
         SharedBuilder {
             policy,
+            options: Options::default(),
             on_set: None,
             on_drop: None,
         }
@@ -515,9 +560,8 @@ impl<T: Messages, P: Policy<T::Queues>> SharedSynchronizer<T, P> {
                 .state
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            state.add::<I>(msg, stamp, stamp);
-            let State { out, stats, .. } = &mut *state;
-            out.drain().inspect(|e| stats.record(e)).collect()
+            add_typed::<T, P, I>(&mut state, msg, stamp, stamp);
+            state.drain().collect()
         };
         let mut sets = 0;
         for e in events {
@@ -533,6 +577,8 @@ impl<T: Messages, P: Policy<T::Queues>> SharedSynchronizer<T, P> {
                         f(d);
                     }
                 }
+                // Stale reports and partial sets are counted in `stats()`.
+                _ => {}
             }
         }
         sets

@@ -3,8 +3,13 @@
 
 use std::fmt::Write as _;
 
+use crate::driver::Options;
 use crate::dynamic::DynSynchronizer;
-use crate::policy::{ApproximateTime, ConfigError, Dropped, Event, ExactTime, Policy};
+use crate::dynamic::VecQueues;
+use crate::policy::{
+    ApproximateEpsilonTime, ApproximateTime, ConfigError, Dropped, Event, ExactTime, LatestTime,
+    Partial, Policy, Stale,
+};
 use crate::stats::Stats;
 use crate::time::{Duration, Stamp};
 
@@ -151,6 +156,15 @@ pub enum PolicyConfig {
         /// Inter-message lower bounds by channel.
         lower_bounds: Vec<(usize, Duration)>,
     },
+    /// [`ApproximateEpsilonTime`].
+    Epsilon {
+        /// Messages per channel.
+        queue_size: usize,
+        /// Tolerance.
+        epsilon: Duration,
+    },
+    /// [`LatestTime`], with the trace stamps as the arrival clock.
+    Latest,
 }
 
 impl PolicyConfig {
@@ -158,7 +172,10 @@ impl PolicyConfig {
     /// [`Exact`](PolicyConfig::Exact) config gives its queue size and defaults).
     pub fn build_approximate(&self) -> Result<ApproximateTime, ConfigError> {
         match self {
-            PolicyConfig::Exact { queue_size } => ApproximateTime::new(*queue_size),
+            PolicyConfig::Exact { queue_size } | PolicyConfig::Epsilon { queue_size, .. } => {
+                ApproximateTime::new(*queue_size)
+            }
+            PolicyConfig::Latest => ApproximateTime::new(10),
             PolicyConfig::Approximate {
                 queue_size,
                 age_penalty,
@@ -197,6 +214,10 @@ pub struct Replay {
     pub sets: Vec<Vec<TraceMsg>>,
     /// Drops in order.
     pub drops: Vec<Dropped<TraceMsg>>,
+    /// Stale-channel reports (option `stale_after`).
+    pub stale: Vec<Stale>,
+    /// Partial sets (option `partial_sets`).
+    pub partials: Vec<Partial<TraceMsg>>,
     /// Counters.
     pub stats: Stats,
     /// Messages still queued per channel at the end.
@@ -221,15 +242,16 @@ impl Replay {
     }
 }
 
-/// Replays `trace` over `channels` inputs with any policy.
-pub fn replay_with<P: Policy<crate::dynamic::VecQueues<TraceMsg>>>(
+/// Replays `trace` over `channels` inputs with any policy and options.
+/// The trace's stamps double as the arrival clock.
+pub fn replay_with<P: Policy<VecQueues<TraceMsg>>>(
     trace: &Trace,
     channels: usize,
     policy: P,
+    options: &Options,
 ) -> Result<Replay, ConfigError> {
-    let mut sync = DynSynchronizer::new(channels, policy)?;
-    let mut sets = Vec::new();
-    let mut drops = Vec::new();
+    let mut sync = DynSynchronizer::with_options(channels, policy, options.clone())?;
+    let mut r = Replay::default();
     for m in &trace.messages {
         let Ok(events) = sync.push_stamped(m.channel, *m, m.stamp) else {
             return Err(ConfigError::NoSuchChannel {
@@ -239,17 +261,16 @@ pub fn replay_with<P: Policy<crate::dynamic::VecQueues<TraceMsg>>>(
         };
         for e in events {
             match e {
-                Event::Set(s) => sets.push(s),
-                Event::Drop(d) => drops.push(d),
+                Event::Set(s) => r.sets.push(s),
+                Event::Drop(d) => r.drops.push(d),
+                Event::Stale(s) => r.stale.push(s),
+                Event::Partial(p) => r.partials.push(p),
             }
         }
     }
-    Ok(Replay {
-        sets,
-        drops,
-        stats: sync.stats().clone(),
-        queued: (0..channels).map(|c| sync.queued(c)).collect(),
-    })
+    r.stats = sync.stats().clone();
+    r.queued = (0..channels).map(|c| sync.queued(c)).collect();
+    Ok(r)
 }
 
 /// Replays `trace` over `channels` inputs with the configured policy.
@@ -258,12 +279,32 @@ pub fn replay(
     channels: usize,
     config: &PolicyConfig,
 ) -> Result<Replay, ConfigError> {
+    replay_with_options(trace, channels, config, &Options::default())
+}
+
+/// Replays `trace` with the configured policy and [`Options`].
+pub fn replay_with_options(
+    trace: &Trace,
+    channels: usize,
+    config: &PolicyConfig,
+    options: &Options,
+) -> Result<Replay, ConfigError> {
     match config {
         PolicyConfig::Exact { queue_size } => {
-            replay_with(trace, channels, ExactTime::new(*queue_size)?)
+            replay_with(trace, channels, ExactTime::new(*queue_size)?, options)
         }
         PolicyConfig::Approximate { .. } => {
-            replay_with(trace, channels, config.build_approximate()?)
+            replay_with(trace, channels, config.build_approximate()?, options)
         }
+        PolicyConfig::Epsilon {
+            queue_size,
+            epsilon,
+        } => replay_with(
+            trace,
+            channels,
+            ApproximateEpsilonTime::new(*queue_size, *epsilon)?,
+            options,
+        ),
+        PolicyConfig::Latest => replay_with(trace, channels, LatestTime::new(), options),
     }
 }

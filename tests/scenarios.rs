@@ -289,6 +289,7 @@ fn exact_steps(n: usize, q: usize, input: &[(f64, usize)]) -> Vec<(usize, usize)
             match e {
                 stamp_sync::Event::Set(_) => sets += 1,
                 stamp_sync::Event::Drop(_) => drops += 1,
+                other => panic!("unexpected {other:?}"),
             }
         }
         after.push((sets, drops));

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use stamp_sync::Duration;
-use stamp_sync::trace::{PolicyConfig, Replay, Trace, replay};
+use stamp_sync::trace::{PolicyConfig, Replay, Trace, replay_with_options};
+use stamp_sync::{Duration, Options};
 
 /// Synchronize ROS message stamps exactly like C++ message_filters.
 #[derive(Parser, Debug)]
@@ -59,6 +59,10 @@ enum PolicyKind {
     Exact,
     /// ApproximateTime: the C++ optimal-set search.
     Approximate,
+    /// ApproximateEpsilonTime: greedy sets within --epsilon.
+    Epsilon,
+    /// LatestTime: zero-order hold at the fastest channel's rate (trace stamps as the clock).
+    Latest,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -84,9 +88,24 @@ struct PolicyArgs {
     /// ApproximateTime inter-message lower bound of one channel, e.g. 0=40ms. Repeatable.
     #[arg(long, value_name = "CH=DUR", value_parser = parse_lower_bound)]
     lower_bound: Vec<(usize, Duration)>,
+    /// ApproximateEpsilonTime tolerance, e.g. 5ms (required with --policy epsilon).
+    #[arg(long, value_name = "DUR")]
+    epsilon: Option<Duration>,
     /// Number of channels (default: largest channel in the trace + 1).
     #[arg(long, value_name = "N")]
     channels: Option<usize>,
+    /// Option: clear the queues when a channel's stamp goes back by more than DUR.
+    #[arg(long, value_name = "DUR")]
+    reset_on_jump_back: Option<Duration>,
+    /// Option: add DUR to every stamp of channel CH before matching, e.g. 1=-30ms. Repeatable.
+    #[arg(long, value_name = "CH=DUR", value_parser = parse_lower_bound, allow_hyphen_values = true)]
+    stamp_offset: Vec<(usize, Duration)>,
+    /// Option: report a channel silent for DUR while others flow.
+    #[arg(long, value_name = "DUR")]
+    stale_after: Option<Duration>,
+    /// Option: with --stale-after, flush a partial set on each stale timeout.
+    #[arg(long, requires = "stale_after")]
+    partial_sets: bool,
 }
 
 fn parse_lower_bound(s: &str) -> Result<(usize, Duration), String> {
@@ -101,11 +120,12 @@ fn parse_lower_bound(s: &str) -> Result<(usize, Duration), String> {
     Ok((ch, d))
 }
 
-/// Checked settings: the trace, its channel count and the policy.
+/// Checked settings: the trace, its channel count, the policy and options.
 struct Config {
     trace: Trace,
     channels: usize,
     policy: PolicyConfig,
+    options: Options,
 }
 
 impl PolicyArgs {
@@ -137,6 +157,15 @@ impl PolicyArgs {
             PolicyKind::Exact => PolicyConfig::Exact {
                 queue_size: self.queue_size,
             },
+            PolicyKind::Epsilon => match self.epsilon {
+                None => bail!("--policy epsilon needs --epsilon DUR"),
+                Some(d) if d.is_negative() => bail!("--epsilon must not be negative, got {d}"),
+                Some(epsilon) => PolicyConfig::Epsilon {
+                    queue_size: self.queue_size,
+                    epsilon,
+                },
+            },
+            PolicyKind::Latest => PolicyConfig::Latest,
             PolicyKind::Approximate => {
                 if !(self.age_penalty.is_finite() && self.age_penalty >= 0.0) {
                     bail!(
@@ -165,16 +194,43 @@ impl PolicyArgs {
                 }
             }
         };
+        if self.epsilon.is_some() && self.policy != PolicyKind::Epsilon {
+            bail!("--epsilon only applies to --policy epsilon");
+        }
+        let mut options = Options::new().partial_sets(self.partial_sets);
+        if let Some(d) = self.reset_on_jump_back {
+            options = options.reset_on_jump_back(d);
+        }
+        if let Some(d) = self.stale_after {
+            options = options.stale_after(d);
+        }
+        for &(ch, d) in &self.stamp_offset {
+            if ch >= channels {
+                bail!("--stamp-offset {ch}={d}: channel {ch} does not exist ({channels} channels)");
+            }
+            options = options.stamp_offset(ch, d);
+        }
+        options
+            .check(channels)
+            .map_err(|e| anyhow::anyhow!("options: {e}"))?;
         Ok(Config {
             trace,
             channels,
             policy,
+            options,
         })
     }
 }
 
 fn summary(r: &Replay, messages: usize) -> String {
-    let mut s = format!("messages in: {messages}, sets out: {}\n", r.stats.sets);
+    let st = &r.stats;
+    let mut s = format!("messages in: {messages}, sets out: {}\n", st.sets);
+    if st.partial_sets + st.stale + st.resets > 0 {
+        s += &format!(
+            "partial sets: {}, stale-channel reports: {}, resets: {}\n",
+            st.partial_sets, st.stale, st.resets
+        );
+    }
     for (ch, c) in r.stats.channels.iter().enumerate() {
         let reasons: Vec<String> = stamp_sync::DropReason::ALL
             .iter()
@@ -200,7 +256,7 @@ fn summary(r: &Replay, messages: usize) -> String {
 fn run_match(args: MatchArgs) -> anyhow::Result<()> {
     let Format::Csv = args.format;
     let cfg = args.policy.into_config(&args.input)?;
-    let r = replay(&cfg.trace, cfg.channels, &cfg.policy)?;
+    let r = replay_with_options(&cfg.trace, cfg.channels, &cfg.policy, &cfg.options)?;
     write_stdout(r.sets_csv().as_bytes())?;
     eprint!("{}", summary(&r, cfg.trace.messages.len()));
     Ok(())
@@ -211,6 +267,9 @@ fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--repeat must be at least 1");
     }
     let cfg = args.policy.into_config(&args.input)?;
+    if !cfg.options.is_default() {
+        bail!("bench measures the policy alone: options are not supported here");
+    }
     let r = stamp_sync::bench::bench(&cfg.trace, cfg.channels, &cfg.policy, args.repeat)?;
     write_stdout(format!("{r}\n").as_bytes())
 }

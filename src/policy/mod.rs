@@ -22,7 +22,7 @@ pub use epsilon::ApproximateEpsilonTime;
 pub use exact::ExactTime;
 pub use latest::{LatestTime, RateConfig};
 
-use crate::time::Stamp;
+use crate::time::{Duration, Stamp};
 
 /// One arrival, as the driver reports it to the policy.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -103,11 +103,13 @@ pub enum DropReason {
     NoMatch,
     /// Cleared by a reset (clock jump back, or an explicit reset).
     Reset,
+    /// Flushed when a silent channel's timeout emitted a partial set.
+    Stale,
 }
 
 impl DropReason {
     /// Every reason, in declaration order.
-    pub const ALL: [DropReason; 8] = [
+    pub const ALL: [DropReason; 9] = [
         DropReason::QueueOverflow,
         DropReason::NotChosen,
         DropReason::MaxInterval,
@@ -116,6 +118,7 @@ impl DropReason {
         DropReason::Replaced,
         DropReason::NoMatch,
         DropReason::Reset,
+        DropReason::Stale,
     ];
 
     /// Short stable name, e.g. `queue_overflow`.
@@ -129,6 +132,7 @@ impl DropReason {
             DropReason::Replaced => "replaced",
             DropReason::NoMatch => "no_match",
             DropReason::Reset => "reset",
+            DropReason::Stale => "stale",
         }
     }
 
@@ -157,13 +161,40 @@ pub struct Dropped<M> {
     pub message: M,
 }
 
-/// What one policy step produced, in order.
+/// What one step produced, in order.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Event<S, M> {
     /// A matched set.
     Set(S),
     /// A dropped message.
     Drop(Dropped<M>),
+    /// A channel has been silent too long while others flow (option
+    /// [`stale_after`](crate::Options::stale_after)).
+    Stale(Stale),
+    /// A partial set flushed after a stale timeout (option
+    /// [`partial_sets`](crate::Options::partial_sets)).
+    Partial(Partial<M>),
+}
+
+/// The synchronizer is waiting on a silent channel.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Stale {
+    /// The silent channel.
+    pub channel: usize,
+    /// How long it has been silent.
+    pub silent_for: Duration,
+    /// When this was noticed (arrival clock).
+    pub at: Stamp,
+}
+
+/// A set with holes: one entry per channel, `None` where a channel held
+/// nothing. Typed synchronizers turn it into a tuple of `Option`s with
+/// [`Messages::partial`](crate::Messages::partial).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partial<M> {
+    /// Per channel, its oldest held message.
+    pub members: Vec<Option<Dropped<M>>>,
 }
 
 /// The reusable buffer a policy writes its events into.
@@ -200,6 +231,41 @@ impl<S, M> Output<S, M> {
             reason,
             message,
         }));
+    }
+    /// Records a stale-channel report.
+    pub fn stale(&mut self, channel: usize, silent_for: Duration, at: Stamp) {
+        self.events.push(Event::Stale(Stale {
+            channel,
+            silent_for,
+            at,
+        }));
+    }
+    /// Turns the drops recorded since event `start` into a partial set: the
+    /// first drop of each channel becomes its member, the others are
+    /// re-labelled [`DropReason::Stale`].
+    pub fn partial_from(&mut self, start: usize, channels: usize) {
+        let tail: Vec<Event<S, M>> = self.events.drain(start.min(self.events.len())..).collect();
+        let mut members: Vec<Option<Dropped<M>>> = (0..channels).map(|_| None).collect();
+        for e in tail {
+            match e {
+                Event::Drop(d) if members.get(d.channel).is_some_and(Option::is_none) => {
+                    let ch = d.channel;
+                    members[ch] = Some(d);
+                }
+                Event::Drop(mut d) => {
+                    d.reason = DropReason::Stale;
+                    self.events.push(Event::Drop(d));
+                }
+                other => self.events.push(other),
+            }
+        }
+        if members.iter().any(Option::is_some) {
+            self.events.push(Event::Partial(Partial { members }));
+        }
+    }
+    /// Number of events recorded.
+    pub fn len(&self) -> usize {
+        self.events.len()
     }
     /// Events recorded so far.
     pub fn events(&self) -> &[Event<S, M>] {

@@ -41,6 +41,7 @@ pub fn policy(config: &PolicyConfig) -> AnyPolicy {
             }
             AnyPolicy::Approx(b.build().unwrap())
         }
+        other => panic!("no typed front end for {other:?}"),
     }
 }
 

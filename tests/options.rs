@@ -1,0 +1,211 @@
+//! The driver options: each off by default (then nothing changes), each
+//! doing what it says when on.
+
+use proptest::prelude::*;
+use stamp_sync::trace::{PolicyConfig, Trace, replay, replay_with_options};
+use stamp_sync::{Duration, DynSynchronizer, Event, ExactTime, Options, Stamp, Synchronizer};
+
+fn trace_strategy() -> impl Strategy<Value = (usize, Trace)> {
+    (2usize..5).prop_flat_map(|n| {
+        prop::collection::vec((0..n, 0i64..2_000), 0..150).prop_map(move |v| {
+            (
+                n,
+                Trace::from_pairs(
+                    v.into_iter()
+                        .map(|(c, t)| (c, Stamp::from_nanos(t * 1_000_000))),
+                ),
+            )
+        })
+    })
+}
+
+fn configs() -> Vec<PolicyConfig> {
+    vec![
+        PolicyConfig::Exact { queue_size: 5 },
+        PolicyConfig::approximate(5),
+        PolicyConfig::Epsilon {
+            queue_size: 5,
+            epsilon: Duration::from_millis(20),
+        },
+        PolicyConfig::Latest,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Options off = the policy alone, for every policy.
+    #[test]
+    fn options_off_change_nothing((n, trace) in trace_strategy()) {
+        for c in configs() {
+            let a = replay(&trace, n, &c).unwrap();
+            let b = replay_with_options(&trace, n, &c, &Options::new()).unwrap();
+            prop_assert_eq!(a.sets_csv(), b.sets_csv());
+            prop_assert_eq!(a.drops, b.drops);
+            prop_assert_eq!(a.stats, b.stats);
+        }
+    }
+
+    /// A stamp offset on channel k is the same as shifting k's stamps.
+    #[test]
+    fn stamp_offset_equals_shifted_trace((n, trace) in trace_strategy(), k in 0usize..2, off in -50i64..50) {
+        let d = Duration::from_millis(off);
+        let shifted = Trace::from_pairs(trace.messages.iter().map(|m| {
+            (m.channel, if m.channel == k { m.stamp + d } else { m.stamp })
+        }));
+        for c in configs().into_iter().take(3) {
+            let a = replay_with_options(&trace, n, &c, &Options::new().stamp_offset(k, d)).unwrap();
+            let b = replay(&shifted, n, &c).unwrap();
+            let idx = |r: &stamp_sync::trace::Replay| -> Vec<Vec<usize>> {
+                r.sets.iter().map(|s| s.iter().map(|m| m.index).collect()).collect()
+            };
+            prop_assert_eq!(idx(&a), idx(&b));
+        }
+    }
+
+    /// After a jump back, no set mixes messages from before and after it.
+    #[test]
+    fn reset_on_jump_back_never_mixes_epochs((n, trace) in trace_strategy()) {
+        // Two copies of the trace: the second starts 10 s earlier (a bag loop).
+        let mut pairs: Vec<(usize, Stamp)> = trace.messages.iter().map(|m| (m.channel, m.stamp + Duration::from_secs(20))).collect();
+        let split = pairs.len();
+        pairs.extend(trace.messages.iter().map(|m| (m.channel, m.stamp + Duration::from_secs(10))));
+        let looped = Trace::from_pairs(pairs);
+        let opts = Options::new().reset_on_jump_back(Duration::from_secs(5));
+        for c in configs().into_iter().take(3) {
+            let r = replay_with_options(&looped, n, &c, &opts).unwrap();
+            for s in &r.sets {
+                let before = s.iter().filter(|m| m.index < split).count();
+                prop_assert!(before == 0 || before == s.len(), "a set spans the loop: {:?}", s);
+            }
+            let emitted: u64 = r.stats.channels.iter().map(|c| c.emitted).sum();
+            let queued: usize = r.queued.iter().sum();
+            prop_assert_eq!(emitted + r.stats.dropped_total() + queued as u64, looped.messages.len() as u64);
+        }
+    }
+}
+
+#[test]
+fn stale_channel_is_reported_once_per_timeout_and_partial_sets_have_holes() {
+    let opts = Options::new()
+        .stale_after(Duration::from_millis(100))
+        .partial_sets(true);
+    let mut sync = DynSynchronizer::with_options(3, ExactTime::new(10).unwrap(), opts).unwrap();
+    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+    let mut stale = Vec::new();
+    let mut partial = Vec::new();
+    let mut sets = 0;
+    for k in 0..50i64 {
+        let t = ms(10 * k);
+        for ch in 0..3 {
+            // Channel 2 dies after 100 ms and comes back at 400 ms.
+            if ch == 2 && (10..40).contains(&k) {
+                continue;
+            }
+            for e in sync.push(ch, t).unwrap() {
+                match e {
+                    Event::Set(_) => sets += 1,
+                    Event::Stale(s) => stale.push((s.channel, s.at)),
+                    Event::Partial(p) => {
+                        partial.push(p.members.iter().map(Option::is_some).collect::<Vec<_>>())
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(stale.iter().all(|&(ch, _)| ch == 2), "{stale:?}");
+    // Silent from 90 ms to 400 ms: reported once more than 100 ms passed
+    // (at 200 ms), then again more than 100 ms after that report (310 ms).
+    let at: Vec<i64> = stale.iter().map(|s| s.1.as_nanos() / 1_000_000).collect();
+    assert_eq!(at, [200, 310]);
+    assert_eq!(partial.len(), 2);
+    assert!(
+        partial.iter().all(|p| p == &[true, true, false]),
+        "{partial:?}"
+    );
+    assert!(
+        sets >= 10 + 10,
+        "sets resume after the channel returns: {sets}"
+    );
+}
+
+#[test]
+fn typed_partial_sets_are_tuples_of_options() {
+    use std::sync::{Arc, Mutex};
+    type Pairs = Vec<(Option<Stamp>, Option<Stamp>)>;
+    let got: Arc<Mutex<Pairs>> = Arc::default();
+    let sink = got.clone();
+    let opts = Options::new()
+        .stale_after(Duration::from_millis(50))
+        .partial_sets(true);
+    let mut sync =
+        Synchronizer::<(Stamp, Stamp), _>::with_options(ExactTime::new(100).unwrap(), opts)
+            .unwrap()
+            .on_partial(move |p| sink.lock().unwrap().push(p));
+    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+    sync.add_1(ms(5));
+    for k in 0..20 {
+        sync.add_0(ms(10 * k));
+    }
+    let got = std::mem::take(&mut *got.lock().unwrap());
+    assert!(!got.is_empty());
+    assert!(got.iter().all(|(a, _)| a.is_some()));
+    assert_eq!(
+        got[0].1,
+        Some(ms(5)),
+        "channel 1's held message goes out in the first partial set"
+    );
+    assert_eq!(sync.poll(ms(1000)), 0);
+    assert!(sync.stats().stale >= 2);
+}
+
+#[test]
+fn arrival_stamps_match_on_the_arrival_clock() {
+    // Header stamps are useless (all 0 on channel 1); arrival times pair up.
+    let mut sync = DynSynchronizer::with_options(
+        2,
+        ExactTime::new(5).unwrap(),
+        Options::new().arrival_stamps(true),
+    )
+    .unwrap();
+    let mut sets = Vec::new();
+    for k in 1..=3i64 {
+        let at = Stamp::from_nanos(k * 1_000);
+        sets.extend(
+            sync.push_at(0, k, Stamp::from_nanos(k * 777), at)
+                .unwrap()
+                .filter_map(|e| e.into_set()),
+        );
+        sets.extend(
+            sync.push_at(1, -k, Stamp::ZERO, at)
+                .unwrap()
+                .filter_map(|e| e.into_set()),
+        );
+    }
+    assert_eq!(sets, vec![vec![1, -1], vec![2, -2], vec![3, -3]]);
+}
+
+#[test]
+fn options_are_checked() {
+    assert!(
+        Options::new()
+            .stamp_offset(3, Duration::ZERO)
+            .check(2)
+            .is_err()
+    );
+    assert!(
+        Options::new()
+            .stale_after(Duration::from_nanos(-1))
+            .check(2)
+            .is_err()
+    );
+    assert!(
+        DynSynchronizer::<Stamp, _>::with_options(
+            2,
+            ExactTime::new(1).unwrap(),
+            Options::new().stamp_offset(2, Duration::ZERO)
+        )
+        .is_err()
+    );
+}

@@ -24,7 +24,7 @@
 //                             pre-built geometry_msgs::PointStamped pointers.
 //
 // BATCH MODE
-//   stamp_oracle --batch
+//   stamp_oracle --batch [--timed]
 //   stdin : any number of cases, each one
 //             case exact|approx N QUEUE [OPTIONS]     (same words as above,
 //                                                      --bench not allowed)
@@ -32,8 +32,10 @@
 //             run
 //           A `channel,stamp_ns` header line, empty lines and `#` lines
 //           between `case` and `run` are skipped.
-//   stdout: per case, in order: the emitted sets exactly as in single mode,
-//           then one of
+//   stdout: per case, in order: the emitted sets exactly as in single mode
+//           (with --timed each set line is prefixed by `K:`, K being the
+//           0-based index within the case of the message whose add() emitted
+//           the set), then one of
 //             end                  the case ran to completion
 //             crash SIGNAL         message_filters died (e.g. a ROS_ASSERT
 //                                  trap); lines before it are the sets emitted
@@ -104,6 +106,8 @@ struct Arrival {
 std::string g_out;
 uint64_t g_emitted = 0;
 bool g_record = true;
+bool g_timed = false;       // prefix each set with the arrival index
+std::size_t g_arrival = 0;  // index of the message being added
 
 void append_stamp(const MsgPtr& m, bool& first) {
   if (!first) g_out.push_back(',');
@@ -120,6 +124,10 @@ struct SetSink {
   void operator()(const P&... members) const {
     ++g_emitted;
     if (!g_record) return;
+    if (g_timed) {
+      g_out += std::to_string(g_arrival);
+      g_out.push_back(':');
+    }
     bool first = true;
     (append_stamp(members, first), ...);
     g_out.push_back('\n');
@@ -149,7 +157,7 @@ void feed(const Policy& policy, const std::vector<Arrival>& trace, int repeats) 
   if (repeats <= 0) {
     Sync sync(policy);
     sync.registerCallback(SetSink());
-    for (const Arrival& a : trace) add_to(sync, a, seq);
+    for (g_arrival = 0; g_arrival < trace.size(); ++g_arrival) add_to(sync, trace[g_arrival], seq);
     return;
   }
   g_record = false;
@@ -424,12 +432,19 @@ int main(int argc, char** argv) {
   // Synchronizer::add wraps each message in a ros::MessageEvent, which reads
   // ros::Time::now(); without a node that needs the wall-clock time source.
   ros::Time::init();
-  if (argc == 2 && std::string(argv[1]) == "--batch") return batch_main();
+  if (argc >= 2 && std::string(argv[1]) == "--batch") {
+    if (argc == 3 && std::string(argv[2]) == "--timed") g_timed = true;
+    else if (argc != 2) {
+      std::fprintf(stderr, "usage: stamp_oracle --batch [--timed] < cases\n");
+      return 2;
+    }
+    return batch_main();
+  }
   if (argc < 4) {
     std::fprintf(stderr,
                  "usage: stamp_oracle exact|approx N QUEUE [--age-penalty X] [--max-interval-ns D]\n"
                  "                    [--lower-bound-ns CH:D]... [--bench REPEATS] < trace.csv\n"
-                 "       stamp_oracle --batch < cases   (protocol: see the top of stamp_oracle.cpp)\n");
+                 "       stamp_oracle --batch [--timed] < cases   (protocol: see the top of stamp_oracle.cpp)\n");
     return 2;
   }
   return single_main(argc, argv);

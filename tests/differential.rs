@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
-use stamp_sync::{Duration, Stamp};
+use stamp_sync::{ApproximateTime, Duration, DynSynchronizer, ExactTime, Policy, Stamp};
 
 use tracegen::{Case, Kind, gen_case, oracle_args};
 
@@ -125,7 +125,10 @@ enum Outcome {
 
 #[derive(Clone, Debug)]
 struct OracleAnswer {
+    /// The sets, one line each, as in the reference `*.expected.csv`.
     sets: String,
+    /// For each set, the index of the arrival whose `add` emitted it.
+    points: Vec<usize>,
     outcome: Outcome,
 }
 
@@ -149,7 +152,7 @@ fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>
     let stderr_path = target_dir().join("differential-oracle.stderr");
     let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
     let mut child = Command::new(oracle)
-        .arg("--batch")
+        .args(["--batch", "--timed"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(stderr)
@@ -160,6 +163,7 @@ fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>
     let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut answers = Vec::with_capacity(jobs.len());
     let mut sets = String::new();
+    let mut points = Vec::new();
     let mut error = None;
     for line in stdout.lines() {
         let line = line.map_err(|e| e.to_string())?;
@@ -167,17 +171,26 @@ fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>
             let outcome = error.take().map_or(Outcome::Done, Outcome::Error);
             answers.push(OracleAnswer {
                 sets: std::mem::take(&mut sets),
+                points: std::mem::take(&mut points),
                 outcome,
             });
         } else if let Some(sig) = line.strip_prefix("crash ") {
             answers.push(OracleAnswer {
                 sets: std::mem::take(&mut sets),
+                points: std::mem::take(&mut points),
                 outcome: Outcome::Crash(sig.to_string()),
             });
         } else if let Some(e) = line.strip_prefix("error ") {
             error = Some(e.to_string());
         } else {
-            sets.push_str(&line);
+            let (at, set) = line
+                .split_once(':')
+                .ok_or_else(|| format!("unexpected oracle line {line:?}"))?;
+            points.push(
+                at.parse()
+                    .map_err(|_| format!("bad oracle line {line:?}"))?,
+            );
+            sets.push_str(set);
             sets.push('\n');
         }
     }
@@ -201,10 +214,76 @@ fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>
 // ---------------------------------------------------------------------------
 // Comparing.
 
-fn rust_sets(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<String, String> {
-    replay(trace, channels, config)
+/// What stamp_sync did with a case.
+#[derive(Clone, Debug)]
+struct RustAnswer {
+    /// `replay(..).sets_csv()`.
+    sets: String,
+    /// For each set, the index of the arrival that emitted it (from a
+    /// second pass through [`DynSynchronizer`]).
+    points: Vec<usize>,
+}
+
+/// Index of the arrival that emitted each set.
+fn emission_points<P: Policy>(
+    trace: &Trace,
+    channels: usize,
+    policy: P,
+) -> Result<Vec<usize>, String> {
+    let mut sync = DynSynchronizer::new(channels, policy).map_err(|e| e.to_string())?;
+    let mut points = Vec::new();
+    for (i, m) in trace.messages.iter().enumerate() {
+        let events = sync.push(m.channel, m.stamp).map_err(|e| e.to_string())?;
+        points.extend(events.filter_map(|e| e.into_set()).map(|_| i));
+    }
+    Ok(points)
+}
+
+fn rust_run(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<RustAnswer, String> {
+    let sets = replay(trace, channels, config)
         .map(|r| r.sets_csv())
-        .map_err(|e| format!("replay refused the case: {e}"))
+        .map_err(|e| format!("replay refused the case: {e}"))?;
+    let points = match config {
+        PolicyConfig::Exact { queue_size } => emission_points(
+            trace,
+            channels,
+            ExactTime::new(*queue_size).map_err(|e| e.to_string())?,
+        ),
+        PolicyConfig::Approximate {
+            queue_size,
+            age_penalty,
+            max_interval,
+            lower_bounds,
+        } => {
+            let mut b = ApproximateTime::builder()
+                .queue_size(*queue_size)
+                .age_penalty(*age_penalty);
+            if let Some(d) = max_interval {
+                b = b.max_interval(*d);
+            }
+            for &(ch, d) in lower_bounds {
+                b = b.lower_bound(ch, d);
+            }
+            emission_points(trace, channels, b.build().map_err(|e| e.to_string())?)
+        }
+    }?;
+    Ok(RustAnswer { sets, points })
+}
+
+/// The sets with the emitting arrival index, `K:stamps` per line.
+fn timed_text(sets: &str, points: &[usize]) -> String {
+    let mut s = String::new();
+    for (i, line) in sets.lines().enumerate() {
+        match points.get(i) {
+            Some(k) => {
+                let _ = writeln!(s, "{k}:{line}");
+            }
+            None => {
+                let _ = writeln!(s, "?:{line}");
+            }
+        }
+    }
+    s
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -212,22 +291,32 @@ enum Verdict {
     Same,
     /// C++ asserted; what it emitted before is a prefix of ours.
     CrashPrefix,
+    /// Different sets.
     Differ,
+    /// Same sets, but emitted on different arrivals.
+    Timing,
 }
 
-fn judge(rust: &Result<String, String>, oracle: &OracleAnswer) -> Verdict {
+fn judge(rust: &Result<RustAnswer, String>, oracle: &OracleAnswer) -> Verdict {
     let Ok(rust) = rust else {
         return Verdict::Differ;
     };
     match &oracle.outcome {
-        Outcome::Done if *rust == oracle.sets => Verdict::Same,
-        Outcome::Crash(_) if rust.starts_with(&oracle.sets) => Verdict::CrashPrefix,
+        Outcome::Done if rust.sets != oracle.sets => Verdict::Differ,
+        Outcome::Done if rust.points != oracle.points => Verdict::Timing,
+        Outcome::Done => Verdict::Same,
+        Outcome::Crash(_)
+            if rust.sets.starts_with(&oracle.sets) && rust.points.starts_with(&oracle.points) =>
+        {
+            Verdict::CrashPrefix
+        }
         _ => Verdict::Differ,
     }
 }
 
-/// Does this (possibly shrunk) case still show a real difference?
-fn still_differs(oracle: &Path, cands: &[Case]) -> Vec<bool> {
+/// Does each (possibly shrunk) case still show a difference? With
+/// `sets_only`, a difference in emission timing alone does not count.
+fn still_differs(oracle: &Path, cands: &[Case], sets_only: bool) -> Vec<bool> {
     let jobs: Vec<OracleJob<'_>> = cands
         .iter()
         .map(|c| OracleJob {
@@ -244,7 +333,11 @@ fn still_differs(oracle: &Path, cands: &[Case]) -> Vec<bool> {
         .zip(&answers)
         .map(|(c, a)| {
             a.outcome == Outcome::Done
-                && judge(&rust_sets(c.channels, &c.config, &c.trace), a) == Verdict::Differ
+                && match judge(&rust_run(c.channels, &c.config, &c.trace), a) {
+                    Verdict::Differ => true,
+                    Verdict::Timing => !sets_only,
+                    Verdict::Same | Verdict::CrashPrefix => false,
+                }
         })
         .collect()
 }
@@ -353,7 +446,7 @@ fn simpler_configs(config: &PolicyConfig) -> Vec<PolicyConfig> {
 
 /// Delta-debugging shrinker: drops chunks of messages, channels and
 /// settings while the difference persists. Each round is one oracle batch.
-fn shrink(oracle: &Path, case: &Case) -> Case {
+fn shrink(oracle: &Path, case: &Case, sets_only: bool) -> Case {
     let mut best = case.clone();
     let mut progress = true;
     while progress {
@@ -363,7 +456,10 @@ fn shrink(oracle: &Path, case: &Case) -> Case {
             let cands: Vec<Case> = (0..best.channels)
                 .map(|c| without_channel(&best, c))
                 .collect();
-            if let Some(i) = still_differs(oracle, &cands).iter().position(|&d| d) {
+            if let Some(i) = still_differs(oracle, &cands, sets_only)
+                .iter()
+                .position(|&d| d)
+            {
                 best = cands[i].clone();
                 progress = true;
                 continue;
@@ -376,7 +472,10 @@ fn shrink(oracle: &Path, case: &Case) -> Case {
             let cands: Vec<Case> = (0..len.div_ceil(chunk))
                 .map(|k| with_messages(&best, |i| i / chunk != k))
                 .collect();
-            if let Some(i) = still_differs(oracle, &cands).iter().position(|&d| d) {
+            if let Some(i) = still_differs(oracle, &cands, sets_only)
+                .iter()
+                .position(|&d| d)
+            {
                 best = cands[i].clone();
                 progress = true;
                 chunk = chunk.min(best.trace.messages.len().div_ceil(2)).max(1);
@@ -395,7 +494,10 @@ fn shrink(oracle: &Path, case: &Case) -> Case {
                 ..best.clone()
             })
             .collect();
-        if let Some(i) = still_differs(oracle, &cands).iter().position(|&d| d) {
+        if let Some(i) = still_differs(oracle, &cands, sets_only)
+            .iter()
+            .position(|&d| d)
+        {
             best = cands[i].clone();
             progress = true;
         }
@@ -437,59 +539,85 @@ fn write_target(name: &str, text: &str) -> PathBuf {
     p
 }
 
+fn cpp_text(answer: &OracleAnswer) -> String {
+    let mut t = timed_text(&answer.sets, &answer.points);
+    match &answer.outcome {
+        Outcome::Done => {}
+        Outcome::Crash(sig) => {
+            let _ = writeln!(t, "CRASH {sig}");
+        }
+        Outcome::Error(e) => {
+            let _ = writeln!(t, "ERROR {e}");
+        }
+    }
+    t
+}
+
+fn rust_text(rust: &Result<RustAnswer, String>) -> String {
+    match rust {
+        Ok(r) => timed_text(&r.sets, &r.points),
+        Err(e) => format!("ERROR: {e}\n"),
+    }
+}
+
 fn report_failure(
     oracle: &Path,
     seed: u64,
     index: usize,
     case: &Case,
-    rust: &Result<String, String>,
+    rust: &Result<RustAnswer, String>,
     answer: &OracleAnswer,
 ) -> String {
+    let verdict = judge(rust, answer);
     let mut msg = String::new();
     let _ = writeln!(
         msg,
-        "\nMISMATCH between stamp_sync and C++ message_filters\n  run seed: STAMP_SYNC_SEED={seed:#x}  case: STAMP_SYNC_CASE={index}\n  case: {case}\n  config: {:?}",
+        "\nMISMATCH between stamp_sync and C++ message_filters ({})\n  \
+         replay: STAMP_SYNC_SEED={seed:#x} STAMP_SYNC_CASE={index} cargo test --test differential -- --nocapture\n  \
+         case {index}: {case}\n  config: {:?}\n  \
+         outputs below: one set per line as `K:stamps`, K = index of the arrival that emitted it",
+        if verdict == Verdict::Timing {
+            "same sets, emitted on different arrivals"
+        } else {
+            "different sets"
+        },
         case.config
     );
     let trace_path = write_target("differential-failure.csv", &case.trace.to_csv());
-    let rust_text = rust.clone().unwrap_or_else(|e| format!("ERROR: {e}\n"));
-    let cpp_text = match &answer.outcome {
-        Outcome::Done => answer.sets.clone(),
-        Outcome::Crash(s) => format!("{}CRASH {s}\n", answer.sets),
-        Outcome::Error(e) => format!("{}ERROR {e}\n", answer.sets),
-    };
-    let rp = write_target("differential-failure.stamp_sync.txt", &rust_text);
-    let cp = write_target("differential-failure.cpp.txt", &cpp_text);
+    let (rt, ct) = (rust_text(rust), cpp_text(answer));
+    let rp = write_target("differential-failure.stamp_sync.txt", &rt);
+    let cp = write_target("differential-failure.cpp.txt", &ct);
     let _ = writeln!(
         msg,
         "  trace: {}\n  outputs: {} and {}\n{}",
         trace_path.display(),
         rp.display(),
         cp.display(),
-        diff_excerpt(&rust_text, &cpp_text)
+        diff_excerpt(&rt, &ct)
     );
     if case.trace.messages.len() <= 60 {
-        let _ = writeln!(msg, "trace CSV:\n{}", case.trace.to_csv());
         let _ = writeln!(
             msg,
-            "stamp_sync output:\n{rust_text}\nC++ output:\n{cpp_text}"
+            "trace CSV:\n{}\nstamp_sync output:\n{rt}\nC++ output:\n{ct}",
+            case.trace.to_csv()
         );
     }
     if matches!(answer.outcome, Outcome::Done) && rust.is_ok() {
-        let small = shrink(oracle, case);
-        let small_rust = rust_sets(small.channels, &small.config, &small.trace).unwrap_or_default();
+        let small = shrink(oracle, case, verdict == Verdict::Differ);
+        let small_rust = rust_text(&rust_run(small.channels, &small.config, &small.trace));
         let job = [OracleJob {
             channels: small.channels,
             config: &small.config,
             trace: &small.trace,
         }];
         let small_cpp = run_oracle(oracle, &job)
-            .map(|a| a[0].sets.clone())
+            .map(|a| cpp_text(&a[0]))
             .unwrap_or_else(|e| format!("oracle failed: {e}"));
         let p = write_target("differential-failure-min.csv", &small.trace.to_csv());
         let _ = writeln!(
             msg,
-            "SHRUNK to {} messages ({}): {}\n  config: {:?}\n  oracle args: {}\ntrace CSV:\n{}stamp_sync output:\n{small_rust}C++ output:\n{small_cpp}",
+            "SHRUNK to {} messages, {} channels: {}\n  config: {:?}\n  oracle args: {}\n\
+             trace CSV:\n{}stamp_sync output:\n{small_rust}C++ output:\n{small_cpp}",
             small.trace.messages.len(),
             small.channels,
             p.display(),
@@ -547,7 +675,7 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
 
     // The oracle runs in its own process while we replay in this thread.
     type Answers = Result<Vec<OracleAnswer>, String>;
-    let (answers, rust): (Answers, Vec<Result<String, String>>) = std::thread::scope(|s| {
+    let (answers, rust): (Answers, Vec<Result<RustAnswer, String>>) = std::thread::scope(|s| {
         let cpp = s.spawn(|| {
             let jobs: Vec<OracleJob<'_>> = cases
                 .iter()
@@ -561,7 +689,7 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
         });
         let rust = cases
             .iter()
-            .map(|c| rust_sets(c.channels, &c.config, &c.trace))
+            .map(|c| rust_run(c.channels, &c.config, &c.trace))
             .collect();
         (cpp.join().expect("oracle thread"), rust)
     });
@@ -587,7 +715,8 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
                 entry.1 += 1;
                 crashes.push(index);
             }
-            Verdict::Differ => failures.push(k),
+            Verdict::Differ => failures.push((k, false)),
+            Verdict::Timing => failures.push((k, true)),
         }
     }
     let kinds: Vec<String> = Kind::ALL
@@ -615,21 +744,25 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
             &crashes[..crashes.len().min(20)]
         );
     }
-    if let Some(&k) = failures
+    // Report a difference in the sets before one in timing only, and the
+    // smallest trace first.
+    if let Some(&(k, _)) = failures
         .iter()
-        .min_by_key(|&&k| cases[k].trace.messages.len())
+        .min_by_key(|&&(k, timing)| (timing, cases[k].trace.messages.len()))
     {
         let report = report_failure(oracle, seed, indices[k], &cases[k], &rust[k], &answers[k]);
         eprintln!("{report}");
         panic!(
-            "differential (seed {seed:#x}): {} of {} cases differ from C++ message_filters (first listed above: case {}); \
-             all failing cases: {:?}",
+            "differential (seed {seed:#x}): {} of {} cases differ from C++ message_filters \
+             ({} in the sets, {} only in when sets are emitted; shown above: case {}); failing cases: {:?}",
             failures.len(),
             cases.len(),
+            failures.iter().filter(|f| !f.1).count(),
+            failures.iter().filter(|f| f.1).count(),
             indices[k],
             failures
                 .iter()
-                .map(|&k| indices[k])
+                .map(|&(k, _)| indices[k])
                 .take(50)
                 .collect::<Vec<_>>()
         );

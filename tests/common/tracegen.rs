@@ -95,13 +95,17 @@ pub enum Kind {
     /// Whole-millisecond periods, jitter and latencies: many exact ties in
     /// the age-penalty comparison.
     WholeMillis,
+    /// Like `WholeMillis` with 1 ns as the unit: stamp differences of a few
+    /// nanoseconds, where the age-penalty product lands on or next to
+    /// half-nanoseconds and ROS 1's rounding decides ties.
+    Nanos,
     /// A handful of messages with stamps from a tiny set.
     Tiny,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Jitter,
         Kind::Identical,
         Kind::Burst,
@@ -109,6 +113,7 @@ impl Kind {
         Kind::Duplicates,
         Kind::OutOfOrder,
         Kind::WholeMillis,
+        Kind::Nanos,
         Kind::Tiny,
     ];
 
@@ -122,6 +127,7 @@ impl Kind {
             Kind::Duplicates => "duplicates",
             Kind::OutOfOrder => "out-of-order",
             Kind::WholeMillis => "whole-ms",
+            Kind::Nanos => "nanos",
             Kind::Tiny => "tiny",
         }
     }
@@ -211,7 +217,7 @@ pub fn gen_case(run_seed: u64, index: usize) -> Case {
     let channels = rng.urange(2, 9);
     let exact = match kind {
         Kind::Identical => rng.chance(0.45),
-        Kind::WholeMillis | Kind::Duplicates | Kind::Tiny => rng.chance(0.15),
+        Kind::WholeMillis | Kind::Nanos | Kind::Duplicates | Kind::Tiny => rng.chance(0.15),
         _ => rng.chance(0.05),
     };
     let streams = gen_streams(&mut rng, kind, channels);
@@ -239,14 +245,15 @@ pub fn gen_case(run_seed: u64, index: usize) -> Case {
 
 fn pick_kind(rng: &mut Rng) -> Kind {
     // Weights: the realistic kinds most, the nasty ones often enough.
-    let table: [(Kind, u64); 8] = [
+    let table: [(Kind, u64); 9] = [
         (Kind::Jitter, 22),
         (Kind::Identical, 14),
         (Kind::Burst, 12),
         (Kind::Reorder, 12),
         (Kind::Duplicates, 9),
         (Kind::OutOfOrder, 9),
-        (Kind::WholeMillis, 14),
+        (Kind::WholeMillis, 12),
+        (Kind::Nanos, 10),
         (Kind::Tiny, 8),
     ];
     let total: u64 = table.iter().map(|(_, w)| w).sum();
@@ -306,16 +313,21 @@ fn gen_streams(rng: &mut Rng, kind: Kind, n: usize) -> Streams {
 /// Independent multi-rate streams, each arriving in order with its own
 /// latency; merged by arrival time.
 fn jittered(rng: &mut Rng, n: usize, kind: Kind) -> Streams {
-    let whole_ms = kind == Kind::WholeMillis;
+    // Whole units: ties everywhere. 1 ms, or 1 ns for `Nanos`.
+    let unit = match kind {
+        Kind::WholeMillis => Some(MS),
+        Kind::Nanos => Some(1),
+        _ => None,
+    };
     let total = gen_len(rng);
-    let base = gen_base(rng, whole_ms);
+    let base = gen_base(rng, unit.is_some());
     let per_channel = total / n + 1;
     let stall_channel = (kind == Kind::Burst).then(|| rng.urange(0, n - 1));
     let mut events = Vec::with_capacity(total + n);
     let mut periods = Vec::with_capacity(n);
     for ch in 0..n {
-        let period = if whole_ms {
-            rng.pick(&[10, 20, 25, 30, 40, 50, 100]) * MS
+        let period = if let Some(u) = unit {
+            rng.pick(&[4, 6, 10, 20, 25, 30, 40, 50, 100]) * u
         } else if rng.chance(0.5) {
             SEC / rng.pick(&[10, 15, 20, 30, 50, 100])
         } else {
@@ -328,11 +340,12 @@ fn jittered(rng: &mut Rng, n: usize, kind: Kind) -> Streams {
             _ => period / 10,
         };
         let offset = rng.range(0, period);
-        let latency = rng.range(0, 30) * MS + if whole_ms { 0 } else { rng.range(0, MS) };
+        let u = unit.unwrap_or(MS);
+        let latency = rng.range(0, 30) * u + if unit.is_some() { 0 } else { rng.range(0, MS) };
         let latency_jitter = if rng.chance(0.3) {
             0
         } else {
-            rng.range(1, 8) * MS
+            rng.range(1, 8) * u
         };
         let drop_p = if rng.chance(0.2) { 0.0 } else { 0.02 };
         let (stall_from, stall_len) = if stall_channel == Some(ch) {
@@ -360,9 +373,9 @@ fn jittered(rng: &mut Rng, n: usize, kind: Kind) -> Streams {
                 // Held back until the stall ends, then delivered at once.
                 lat += (stall_from + stall_len - k) * period;
             }
-            if whole_ms {
-                stamp -= stamp.rem_euclid(MS);
-                lat -= lat.rem_euclid(MS);
+            if let Some(u) = unit {
+                stamp -= stamp.rem_euclid(u);
+                lat -= lat.rem_euclid(u);
             }
             // One topic is delivered in order (FIFO transport).
             let arrival = (stamp + lat).max(last_arrival.saturating_add(1));
@@ -497,7 +510,12 @@ fn backwards_stamps(rng: &mut Rng, events: &mut [Ev]) {
     }
 }
 
-fn gen_age_penalty(rng: &mut Rng) -> f64 {
+fn gen_age_penalty(rng: &mut Rng, kind: Kind) -> f64 {
+    if matches!(kind, Kind::WholeMillis | Kind::Nanos | Kind::Tiny) && rng.chance(0.6) {
+        // Factors that make `(1 + age) * whole units` hit whole or half
+        // units, so the comparison ties or rounds.
+        return rng.pick(&[0.0, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]);
+    }
     match rng.below(20) {
         0..=4 => 0.1,
         5..=7 => 0.0,
@@ -512,16 +530,17 @@ fn gen_age_penalty(rng: &mut Rng) -> f64 {
 fn gen_approx(rng: &mut Rng, periods: &[i64], kind: Kind) -> PolicyConfig {
     let n = periods.len();
     let max_period = periods.iter().copied().max().unwrap_or(MS);
+    let u = if kind == Kind::Nanos { 1 } else { MS };
     let max_interval = if rng.chance(0.65) {
         None
     } else {
         Some(Duration::from_nanos(match rng.below(6) {
             0 => 0,
-            1 => rng.range(0, 5) * MS,
+            1 => rng.range(0, 5) * u,
             2 => max_period / 2,
             3 => max_period,
             4 => rng.range(0, 2 * max_period),
-            _ => rng.range(0, 100) * MS,
+            _ => rng.range(0, 100) * u,
         }))
     };
     let mut lower_bounds = Vec::new();
@@ -549,10 +568,9 @@ fn gen_approx(rng: &mut Rng, periods: &[i64], kind: Kind) -> PolicyConfig {
                     4 => rng.range(0, 3 * p),
                     _ => rng.range(0, 5) * SEC,
                 };
-                let d = if kind == Kind::WholeMillis {
-                    d - d % MS
-                } else {
-                    d
+                let d = match kind {
+                    Kind::WholeMillis => d - d % MS,
+                    _ => d,
                 };
                 lower_bounds.push((c, Duration::from_nanos(d)));
             }
@@ -560,7 +578,7 @@ fn gen_approx(rng: &mut Rng, periods: &[i64], kind: Kind) -> PolicyConfig {
     }
     PolicyConfig::Approximate {
         queue_size: gen_queue(rng),
-        age_penalty: gen_age_penalty(rng),
+        age_penalty: gen_age_penalty(rng, kind),
         max_interval,
         lower_bounds,
     }

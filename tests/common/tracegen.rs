@@ -101,11 +101,19 @@ pub enum Kind {
     Nanos,
     /// A handful of messages with stamps from a tiny set.
     Tiny,
+    /// Three channels built so that the age-penalty comparison
+    /// `(end - candidate_end) * (1 + age) >= start - candidate_start` is
+    /// decided by a nanosecond: the end advances by `e` (1 ns .. 100 s) and
+    /// the start by about `(1 + age) * e`. For spans of seconds ROS 1's
+    /// `Duration * double` (through `toSec()`) often differs from exact
+    /// arithmetic by a nanosecond, so this checks that stamp_sync rounds
+    /// exactly like it. A few rounds of later messages then flush the sets.
+    TieProbe,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Jitter,
         Kind::Identical,
         Kind::Burst,
@@ -115,6 +123,7 @@ impl Kind {
         Kind::WholeMillis,
         Kind::Nanos,
         Kind::Tiny,
+        Kind::TieProbe,
     ];
 
     /// Lower-case name.
@@ -129,6 +138,7 @@ impl Kind {
             Kind::WholeMillis => "whole-ms",
             Kind::Nanos => "nanos",
             Kind::Tiny => "tiny",
+            Kind::TieProbe => "tie-probe",
         }
     }
 }
@@ -207,6 +217,8 @@ struct Streams {
     events: Vec<Ev>,
     /// Nominal period of each channel in ns.
     periods: Vec<i64>,
+    /// The age penalty the trace was built for, if any.
+    age_penalty: Option<f64>,
 }
 
 /// Generates case `index` of the run with seed `run_seed`.
@@ -214,10 +226,15 @@ pub fn gen_case(run_seed: u64, index: usize) -> Case {
     let seed = case_seed(run_seed, index);
     let mut rng = Rng::new(seed);
     let kind = pick_kind(&mut rng);
-    let channels = rng.urange(2, 9);
+    let channels = if kind == Kind::TieProbe {
+        3
+    } else {
+        rng.urange(2, 9)
+    };
     let exact = match kind {
         Kind::Identical => rng.chance(0.45),
         Kind::WholeMillis | Kind::Nanos | Kind::Duplicates | Kind::Tiny => rng.chance(0.15),
+        Kind::TieProbe => false,
         _ => rng.chance(0.05),
     };
     let streams = gen_streams(&mut rng, kind, channels);
@@ -226,7 +243,7 @@ pub fn gen_case(run_seed: u64, index: usize) -> Case {
             queue_size: gen_queue(&mut rng),
         }
     } else {
-        gen_approx(&mut rng, &streams.periods, kind)
+        gen_approx(&mut rng, &streams, kind)
     };
     let trace = Trace::from_pairs(
         streams
@@ -245,7 +262,7 @@ pub fn gen_case(run_seed: u64, index: usize) -> Case {
 
 fn pick_kind(rng: &mut Rng) -> Kind {
     // Weights: the realistic kinds most, the nasty ones often enough.
-    let table: [(Kind, u64); 9] = [
+    let table: [(Kind, u64); 10] = [
         (Kind::Jitter, 22),
         (Kind::Identical, 14),
         (Kind::Burst, 12),
@@ -255,6 +272,7 @@ fn pick_kind(rng: &mut Rng) -> Kind {
         (Kind::WholeMillis, 12),
         (Kind::Nanos, 10),
         (Kind::Tiny, 8),
+        (Kind::TieProbe, 12),
     ];
     let total: u64 = table.iter().map(|(_, w)| w).sum();
     let mut r = rng.below(total);
@@ -297,6 +315,7 @@ fn gen_streams(rng: &mut Rng, kind: Kind, n: usize) -> Streams {
     match kind {
         Kind::Identical => identical(rng, n),
         Kind::Tiny => tiny(rng, n),
+        Kind::TieProbe => tie_probe(rng),
         _ => {
             let mut s = jittered(rng, n, kind);
             match kind {
@@ -390,7 +409,11 @@ fn jittered(rng: &mut Rng, n: usize, kind: Kind) -> Streams {
     // Equal arrival times (whole-ms) keep channel order: deterministic.
     events.sort_by_key(|e| (e.arrival, e.channel));
     events.truncate(total.max(1));
-    Streams { events, periods }
+    Streams {
+        events,
+        periods,
+        age_penalty: None,
+    }
 }
 
 /// Channels that share stamps, each message dropped with 5% probability,
@@ -431,6 +454,7 @@ fn identical(rng: &mut Rng, n: usize) -> Streams {
     Streams {
         events,
         periods: vec![period; n],
+        age_penalty: None,
     }
 }
 
@@ -450,6 +474,67 @@ fn tiny(rng: &mut Rng, n: usize) -> Streams {
     Streams {
         events,
         periods: vec![step.max(MS); n],
+        age_penalty: None,
+    }
+}
+
+/// See [`Kind::TieProbe`]. Needs the age penalty only approximately: the
+/// start advance is drawn around `(1 + age) * e` for the likely factors.
+fn tie_probe(rng: &mut Rng) -> Streams {
+    let base = gen_base(rng, false);
+    // e: log-uniform from 1 ns to 100 s, half of the time 0.1 s .. 100 s
+    // (where `toSec()` loses the most precision).
+    let decades = if rng.chance(0.5) {
+        8.0 + rng.unit() * 3.0
+    } else {
+        rng.unit() * 11.0
+    };
+    let e = (10f64.powf(decades) as i64).max(1);
+    let age = rng.pick(&[0.5, 0.25, 0.75, 1.5, 0.1, 0.3, 1.0]);
+    let f = 1.0 + age;
+    // The exact product rounded, or one below: one of them sits on the
+    // 1 ns boundary whenever the two ways of rounding disagree.
+    let s = ((e as f64 * f).round() as i64 + rng.range(-1, 0)).max(1);
+    let p = s + rng.pick(&[1, 2, 3, 1000, e]);
+    // Roles: `first` at base, `mid` at base + s, `pivot` at base + p (the
+    // first candidate), then `first` again at base + p + e.
+    let mut roles = [0usize, 1, 2];
+    for i in (1..3).rev() {
+        let j = rng.urange(0, i);
+        roles.swap(i, j);
+    }
+    let [first, mid, pivot] = roles;
+    let mut stamps = vec![
+        (first, base),
+        (mid, base + s),
+        (pivot, base + p),
+        (first, base + p + e),
+    ];
+    // Flush: rounds of newer messages on every channel, in random order.
+    let step = p + e + 1;
+    for k in 1..=rng.range(1, 3) {
+        let mut chans = [0usize, 1, 2];
+        for i in (1..3).rev() {
+            let j = rng.urange(0, i);
+            chans.swap(i, j);
+        }
+        for ch in chans {
+            stamps.push((ch, base + p + e + k * step + rng.range(0, 2)));
+        }
+    }
+    let events = stamps
+        .into_iter()
+        .enumerate()
+        .map(|(i, (channel, stamp))| Ev {
+            arrival: i as i64,
+            channel,
+            stamp,
+        })
+        .collect();
+    Streams {
+        events,
+        periods: vec![step; 3],
+        age_penalty: Some(age),
     }
 }
 
@@ -527,7 +612,8 @@ fn gen_age_penalty(rng: &mut Rng, kind: Kind) -> f64 {
     }
 }
 
-fn gen_approx(rng: &mut Rng, periods: &[i64], kind: Kind) -> PolicyConfig {
+fn gen_approx(rng: &mut Rng, streams: &Streams, kind: Kind) -> PolicyConfig {
+    let periods = &streams.periods;
     let n = periods.len();
     let max_period = periods.iter().copied().max().unwrap_or(MS);
     let u = if kind == Kind::Nanos { 1 } else { MS };
@@ -578,7 +664,10 @@ fn gen_approx(rng: &mut Rng, periods: &[i64], kind: Kind) -> PolicyConfig {
     }
     PolicyConfig::Approximate {
         queue_size: gen_queue(rng),
-        age_penalty: gen_age_penalty(rng, kind),
+        age_penalty: match streams.age_penalty {
+            Some(a) if rng.chance(0.9) => a,
+            _ => gen_age_penalty(rng, kind),
+        },
         max_interval,
         lower_bounds,
     }

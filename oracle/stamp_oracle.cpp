@@ -33,9 +33,11 @@
 //           A `channel,stamp_ns` header line, empty lines and `#` lines
 //           between `case` and `run` are skipped.
 //   stdout: per case, in order: the emitted sets exactly as in single mode
-//           (with --timed each set line is prefixed by `K:`, K being the
+//           (with --timed each set line is `K:STAMPS;I0,I1,...`: K is the
 //           0-based index within the case of the message whose add() emitted
-//           the set), then one of
+//           the set, STAMPS the set as in single mode, and I0.. the indices of
+//           the member messages in channel order, which tells apart messages
+//           with equal stamps), then one of
 //             end                  the case ran to completion
 //             crash SIGNAL         message_filters died (e.g. a ROS_ASSERT
 //                                  trap); lines before it are the sets emitted
@@ -109,12 +111,17 @@ bool g_record = true;
 bool g_timed = false;       // prefix each set with the arrival index
 std::size_t g_arrival = 0;  // index of the message being added
 
-void append_stamp(const MsgPtr& m, bool& first) {
-  if (!first) g_out.push_back(',');
+// Each message carries its arrival index in point.x (exact up to 2^53).
+void append_stamp(const MsgPtr& m, bool& first, std::string& ids) {
+  if (!first) {
+    g_out.push_back(',');
+    ids.push_back(',');
+  }
   first = false;
   g_out += std::to_string(m->header.stamp.toNSec());
+  ids += std::to_string(static_cast<uint64_t>(m->point.x));
 }
-void append_stamp(const NullPtr&, bool&) {}
+void append_stamp(const NullPtr&, bool&, std::string&) {}
 
 // The synchronizer callback: called with 9 pointers, the unused inputs
 // padded with NullType pointers.
@@ -129,7 +136,12 @@ struct SetSink {
       g_out.push_back(':');
     }
     bool first = true;
-    (append_stamp(members, first), ...);
+    std::string ids;
+    (append_stamp(members, first, ids), ...);
+    if (g_timed) {
+      g_out.push_back(';');
+      g_out += ids;
+    }
     g_out.push_back('\n');
   }
 };
@@ -281,7 +293,7 @@ bool skip_line(const std::string& line) {
 }
 
 // Parses `channel,stamp_ns` into a pre-built message.
-Arrival parse_arrival(const std::string& line, int channels) {
+Arrival parse_arrival(const std::string& line, int channels, std::size_t index) {
   std::size_t comma = line.find(',');
   if (comma == std::string::npos) throw std::invalid_argument("expected channel,stamp_ns: '" + line + "'");
   int64_t ch = parse_i64(line.substr(0, comma), "channel");
@@ -290,6 +302,7 @@ Arrival parse_arrival(const std::string& line, int channels) {
   if (ns < 0 || ns / 1000000000 > 0xffffffffLL) throw std::invalid_argument("stamp outside ros::Time: '" + line + "'");
   auto m = boost::make_shared<Msg>();
   m->header.stamp.fromNSec(static_cast<uint64_t>(ns));
+  m->point.x = static_cast<double>(index);
   return Arrival{static_cast<int>(ch), m};
 }
 
@@ -388,7 +401,7 @@ int batch_main() {
     }
     if (skip_line(line) || !config_error.empty()) continue;
     try {
-      trace.push_back(parse_arrival(line, config.channels));
+      trace.push_back(parse_arrival(line, config.channels, trace.size()));
     } catch (const std::exception& e) {
       config_error = e.what();
     }
@@ -409,7 +422,7 @@ int single_main(int argc, char** argv) {
     while (std::getline(std::cin, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (skip_line(line)) continue;
-      trace.push_back(parse_arrival(line, c.channels));
+      trace.push_back(parse_arrival(line, c.channels, trace.size()));
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "stamp_oracle: %s\n", e.what());

@@ -129,6 +129,8 @@ struct OracleAnswer {
     sets: String,
     /// For each set, the index of the arrival whose `add` emitted it.
     points: Vec<usize>,
+    /// For each set, the arrival indices of its members (channel order).
+    members: Vec<String>,
     outcome: Outcome,
 }
 
@@ -164,6 +166,7 @@ fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>
     let mut answers = Vec::with_capacity(jobs.len());
     let mut sets = String::new();
     let mut points = Vec::new();
+    let mut members = Vec::new();
     let mut error = None;
     for line in stdout.lines() {
         let line = line.map_err(|e| e.to_string())?;
@@ -172,24 +175,25 @@ fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>
             answers.push(OracleAnswer {
                 sets: std::mem::take(&mut sets),
                 points: std::mem::take(&mut points),
+                members: std::mem::take(&mut members),
                 outcome,
             });
         } else if let Some(sig) = line.strip_prefix("crash ") {
             answers.push(OracleAnswer {
                 sets: std::mem::take(&mut sets),
                 points: std::mem::take(&mut points),
+                members: std::mem::take(&mut members),
                 outcome: Outcome::Crash(sig.to_string()),
             });
         } else if let Some(e) = line.strip_prefix("error ") {
             error = Some(e.to_string());
         } else {
-            let (at, set) = line
-                .split_once(':')
-                .ok_or_else(|| format!("unexpected oracle line {line:?}"))?;
-            points.push(
-                at.parse()
-                    .map_err(|_| format!("bad oracle line {line:?}"))?,
-            );
+            // `K:STAMPS;IDS`
+            let bad = || format!("unexpected oracle line {line:?}");
+            let (at, rest) = line.split_once(':').ok_or_else(bad)?;
+            let (set, ids) = rest.split_once(';').ok_or_else(bad)?;
+            points.push(at.parse().map_err(|_| bad())?);
+            members.push(ids.to_string());
             sets.push_str(set);
             sets.push('\n');
         }
@@ -222,6 +226,8 @@ struct RustAnswer {
     /// For each set, the index of the arrival that emitted it (from a
     /// second pass through [`DynSynchronizer`]).
     points: Vec<usize>,
+    /// For each set, the arrival indices of its members (channel order).
+    members: Vec<String>,
 }
 
 /// Index of the arrival that emitted each set.
@@ -240,9 +246,17 @@ fn emission_points<P: Policy>(
 }
 
 fn rust_run(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<RustAnswer, String> {
-    let sets = replay(trace, channels, config)
-        .map(|r| r.sets_csv())
-        .map_err(|e| format!("replay refused the case: {e}"))?;
+    let replayed =
+        replay(trace, channels, config).map_err(|e| format!("replay refused the case: {e}"))?;
+    let sets = replayed.sets_csv();
+    let members = replayed
+        .sets
+        .iter()
+        .map(|set| {
+            let ids: Vec<String> = set.iter().map(|m| m.index.to_string()).collect();
+            ids.join(",")
+        })
+        .collect();
     let points = match config {
         PolicyConfig::Exact { queue_size } => emission_points(
             trace,
@@ -267,21 +281,20 @@ fn rust_run(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<Rus
             emission_points(trace, channels, b.build().map_err(|e| e.to_string())?)
         }
     }?;
-    Ok(RustAnswer { sets, points })
+    Ok(RustAnswer {
+        sets,
+        points,
+        members,
+    })
 }
 
-/// The sets with the emitting arrival index, `K:stamps` per line.
-fn timed_text(sets: &str, points: &[usize]) -> String {
+/// The sets as `K:STAMPS;IDS` lines: emitting arrival, stamps, members.
+fn timed_text(sets: &str, points: &[usize], members: &[String]) -> String {
     let mut s = String::new();
     for (i, line) in sets.lines().enumerate() {
-        match points.get(i) {
-            Some(k) => {
-                let _ = writeln!(s, "{k}:{line}");
-            }
-            None => {
-                let _ = writeln!(s, "?:{line}");
-            }
-        }
+        let k = points.get(i).map_or("?".to_string(), |k| k.to_string());
+        let ids = members.get(i).map_or("?", |m| m.as_str());
+        let _ = writeln!(s, "{k}:{line};{ids}");
     }
     s
 }
@@ -293,6 +306,8 @@ enum Verdict {
     CrashPrefix,
     /// Different sets.
     Differ,
+    /// Same stamps, but other messages (equal stamps on a channel).
+    Members,
     /// Same sets, but emitted on different arrivals.
     Timing,
 }
@@ -303,10 +318,13 @@ fn judge(rust: &Result<RustAnswer, String>, oracle: &OracleAnswer) -> Verdict {
     };
     match &oracle.outcome {
         Outcome::Done if rust.sets != oracle.sets => Verdict::Differ,
+        Outcome::Done if rust.members != oracle.members => Verdict::Members,
         Outcome::Done if rust.points != oracle.points => Verdict::Timing,
         Outcome::Done => Verdict::Same,
         Outcome::Crash(_)
-            if rust.sets.starts_with(&oracle.sets) && rust.points.starts_with(&oracle.points) =>
+            if rust.sets.starts_with(&oracle.sets)
+                && rust.points.starts_with(&oracle.points)
+                && rust.members.starts_with(&oracle.members) =>
         {
             Verdict::CrashPrefix
         }
@@ -314,9 +332,19 @@ fn judge(rust: &Result<RustAnswer, String>, oracle: &OracleAnswer) -> Verdict {
     }
 }
 
-/// Does each (possibly shrunk) case still show a difference? With
-/// `sets_only`, a difference in emission timing alone does not count.
-fn still_differs(oracle: &Path, cands: &[Case], sets_only: bool) -> Vec<bool> {
+/// How bad a verdict is: sets > members > timing > none.
+fn severity(v: &Verdict) -> u8 {
+    match v {
+        Verdict::Same | Verdict::CrashPrefix => 0,
+        Verdict::Timing => 1,
+        Verdict::Members => 2,
+        Verdict::Differ => 3,
+    }
+}
+
+/// Does each (possibly shrunk) case still show a difference at least as
+/// severe as `min` (see [`severity`])?
+fn still_differs(oracle: &Path, cands: &[Case], min: u8) -> Vec<bool> {
     let jobs: Vec<OracleJob<'_>> = cands
         .iter()
         .map(|c| OracleJob {
@@ -333,11 +361,7 @@ fn still_differs(oracle: &Path, cands: &[Case], sets_only: bool) -> Vec<bool> {
         .zip(&answers)
         .map(|(c, a)| {
             a.outcome == Outcome::Done
-                && match judge(&rust_run(c.channels, &c.config, &c.trace), a) {
-                    Verdict::Differ => true,
-                    Verdict::Timing => !sets_only,
-                    Verdict::Same | Verdict::CrashPrefix => false,
-                }
+                && severity(&judge(&rust_run(c.channels, &c.config, &c.trace), a)) >= min
         })
         .collect()
 }
@@ -446,7 +470,7 @@ fn simpler_configs(config: &PolicyConfig) -> Vec<PolicyConfig> {
 
 /// Delta-debugging shrinker: drops chunks of messages, channels and
 /// settings while the difference persists. Each round is one oracle batch.
-fn shrink(oracle: &Path, case: &Case, sets_only: bool) -> Case {
+fn shrink(oracle: &Path, case: &Case, min: u8) -> Case {
     let mut best = case.clone();
     let mut progress = true;
     while progress {
@@ -456,10 +480,7 @@ fn shrink(oracle: &Path, case: &Case, sets_only: bool) -> Case {
             let cands: Vec<Case> = (0..best.channels)
                 .map(|c| without_channel(&best, c))
                 .collect();
-            if let Some(i) = still_differs(oracle, &cands, sets_only)
-                .iter()
-                .position(|&d| d)
-            {
+            if let Some(i) = still_differs(oracle, &cands, min).iter().position(|&d| d) {
                 best = cands[i].clone();
                 progress = true;
                 continue;
@@ -472,10 +493,7 @@ fn shrink(oracle: &Path, case: &Case, sets_only: bool) -> Case {
             let cands: Vec<Case> = (0..len.div_ceil(chunk))
                 .map(|k| with_messages(&best, |i| i / chunk != k))
                 .collect();
-            if let Some(i) = still_differs(oracle, &cands, sets_only)
-                .iter()
-                .position(|&d| d)
-            {
+            if let Some(i) = still_differs(oracle, &cands, min).iter().position(|&d| d) {
                 best = cands[i].clone();
                 progress = true;
                 chunk = chunk.min(best.trace.messages.len().div_ceil(2)).max(1);
@@ -494,10 +512,7 @@ fn shrink(oracle: &Path, case: &Case, sets_only: bool) -> Case {
                 ..best.clone()
             })
             .collect();
-        if let Some(i) = still_differs(oracle, &cands, sets_only)
-            .iter()
-            .position(|&d| d)
-        {
+        if let Some(i) = still_differs(oracle, &cands, min).iter().position(|&d| d) {
             best = cands[i].clone();
             progress = true;
         }
@@ -540,7 +555,7 @@ fn write_target(name: &str, text: &str) -> PathBuf {
 }
 
 fn cpp_text(answer: &OracleAnswer) -> String {
-    let mut t = timed_text(&answer.sets, &answer.points);
+    let mut t = timed_text(&answer.sets, &answer.points, &answer.members);
     match &answer.outcome {
         Outcome::Done => {}
         Outcome::Crash(sig) => {
@@ -555,7 +570,7 @@ fn cpp_text(answer: &OracleAnswer) -> String {
 
 fn rust_text(rust: &Result<RustAnswer, String>) -> String {
     match rust {
-        Ok(r) => timed_text(&r.sets, &r.points),
+        Ok(r) => timed_text(&r.sets, &r.points, &r.members),
         Err(e) => format!("ERROR: {e}\n"),
     }
 }
@@ -575,11 +590,12 @@ fn report_failure(
         "\nMISMATCH between stamp_sync and C++ message_filters ({})\n  \
          replay: STAMP_SYNC_SEED={seed:#x} STAMP_SYNC_CASE={index} cargo test --test differential -- --nocapture\n  \
          case {index}: {case}\n  config: {:?}\n  \
-         outputs below: one set per line as `K:stamps`, K = index of the arrival that emitted it",
-        if verdict == Verdict::Timing {
-            "same sets, emitted on different arrivals"
-        } else {
-            "different sets"
+         outputs below: one set per line as `K:STAMPS;IDS`: K = index of the arrival that emitted it, \
+         IDS = arrival indices of its members",
+        match verdict {
+            Verdict::Timing => "same sets, emitted on different arrivals",
+            Verdict::Members => "same stamps, but different messages (equal stamps on a channel)",
+            _ => "different sets",
         },
         case.config
     );
@@ -603,7 +619,7 @@ fn report_failure(
         );
     }
     if matches!(answer.outcome, Outcome::Done) && rust.is_ok() {
-        let small = shrink(oracle, case, verdict == Verdict::Differ);
+        let small = shrink(oracle, case, severity(&verdict));
         let small_rust = rust_text(&rust_run(small.channels, &small.config, &small.trace));
         let job = [OracleJob {
             channels: small.channels,
@@ -715,8 +731,9 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
                 entry.1 += 1;
                 crashes.push(index);
             }
-            Verdict::Differ => failures.push((k, false)),
-            Verdict::Timing => failures.push((k, true)),
+            v @ (Verdict::Differ | Verdict::Members | Verdict::Timing) => {
+                failures.push((k, severity(&v)))
+            }
         }
     }
     let kinds: Vec<String> = Kind::ALL
@@ -744,21 +761,23 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
             &crashes[..crashes.len().min(20)]
         );
     }
-    // Report a difference in the sets before one in timing only, and the
-    // smallest trace first.
+    // Report the most severe difference (sets, then members, then timing),
+    // and among those the smallest trace.
     if let Some(&(k, _)) = failures
         .iter()
-        .min_by_key(|&&(k, timing)| (timing, cases[k].trace.messages.len()))
+        .min_by_key(|&&(k, sev)| (std::cmp::Reverse(sev), cases[k].trace.messages.len()))
     {
         let report = report_failure(oracle, seed, indices[k], &cases[k], &rust[k], &answers[k]);
         eprintln!("{report}");
         panic!(
             "differential (seed {seed:#x}): {} of {} cases differ from C++ message_filters \
-             ({} in the sets, {} only in when sets are emitted; shown above: case {}); failing cases: {:?}",
+             ({} in the sets, {} in which equal-stamped messages, {} only in when sets are emitted; \
+             shown above: case {}); failing cases: {:?}",
             failures.len(),
             cases.len(),
-            failures.iter().filter(|f| !f.1).count(),
-            failures.iter().filter(|f| f.1).count(),
+            failures.iter().filter(|f| f.1 == 3).count(),
+            failures.iter().filter(|f| f.1 == 2).count(),
+            failures.iter().filter(|f| f.1 == 1).count(),
             indices[k],
             failures
                 .iter()

@@ -81,7 +81,8 @@ pub enum Kind {
     /// per-channel latency, so arrival order differs from stamp order
     /// across channels.
     Jitter,
-    /// All channels share stamps (camera + camera_info style), ~5% drops.
+    /// All channels share stamps (camera + camera_info style), ~5% drops;
+    /// in some traces a channel now and then sends a message twice.
     Identical,
     /// Like `Jitter`, but one channel stalls and then delivers its backlog.
     Burst,
@@ -429,6 +430,8 @@ fn identical(rng: &mut Rng, n: usize) -> Streams {
     };
     let latencies: Vec<i64> = (0..n).map(|_| rng.range(0, 25) * MS).collect();
     let spread = rng.range(0, 20) * MS;
+    // Sometimes a channel sends a message twice (same stamp, later arrival).
+    let resend_p = if rng.chance(0.3) { 0.05 } else { 0.0 };
     let mut events = Vec::with_capacity(total + n);
     let mut last_arrival = vec![i64::MIN; n];
     let mut k = 0;
@@ -446,6 +449,15 @@ fn identical(rng: &mut Rng, n: usize) -> Streams {
                 channel: ch,
                 stamp,
             });
+            if rng.chance(resend_p) {
+                let again = arrival + rng.range(1, 2 * period);
+                last_arrival[ch] = again;
+                events.push(Ev {
+                    arrival: again,
+                    channel: ch,
+                    stamp,
+                });
+            }
         }
         k += 1;
     }

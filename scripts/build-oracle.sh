@@ -5,9 +5,9 @@
 #   scripts/build-oracle.sh [OUT]
 #
 # Needs g++ and Debian bookworm's ROS 1 packages libmessage-filters-dev
-# (1.15.15) and libgeometry-msgs-dev. If their headers are missing and we
-# are root with apt-get, they are installed; otherwise this fails with a
-# message saying what is missing. Idempotent: does nothing when OUT is newer
+# (1.15.15) and libgeometry-msgs-dev. Whatever is missing is installed with
+# apt-get when we are root; otherwise this fails with a message saying what
+# is missing. Idempotent: does nothing when OUT is newer
 # than the source and this script. Exit status 0 = OUT is ready.
 set -euo pipefail
 
@@ -32,28 +32,30 @@ have_headers() {
   for h in "${headers[@]}"; do [ -f "$h" ] || return 1; done
 }
 
-if ! have_headers; then
+missing=()
+have_headers || missing+=(libmessage-filters-dev libgeometry-msgs-dev)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    fail "ROS 1 headers missing (${headers[*]}); install libmessage-filters-dev and libgeometry-msgs-dev as root"
+    fail "missing ${missing[*]} (need ${headers[*]} and g++); install them as root: apt-get install ${missing[*]}"
   fi
-  command -v apt-get >/dev/null 2>&1 || fail "ROS 1 headers missing and there is no apt-get (need Debian 12 packages libmessage-filters-dev libgeometry-msgs-dev)"
-  echo "build-oracle: installing libmessage-filters-dev libgeometry-msgs-dev with apt-get" >&2
+  command -v apt-get >/dev/null 2>&1 || fail "missing ${missing[*]} and there is no apt-get (need Debian 12 packages libmessage-filters-dev libgeometry-msgs-dev g++)"
+  echo "build-oracle: installing ${missing[*]} with apt-get" >&2
   log=$(mktemp)
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      libmessage-filters-dev libgeometry-msgs-dev; } >"$log" 2>&1; then
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
     tail -n 20 "$log" >&2
     rm -f "$log"
-    fail "apt-get could not install libmessage-filters-dev libgeometry-msgs-dev"
+    fail "apt-get could not install ${missing[*]}"
   fi
   rm -f "$log"
   have_headers || fail "packages installed but headers still missing (${headers[*]})"
+  command -v g++ >/dev/null 2>&1 || fail "g++ still missing after apt-get"
 fi
 
 if [ -x "$out" ] && [ "$out" -nt "$src" ] && [ "$out" -nt "$0" ]; then
   exit 0
 fi
 
-command -v g++ >/dev/null 2>&1 || fail "g++ not found (apt-get install g++)"
 mkdir -p "$(dirname "$out")"
 tmp="$out.tmp.$$"
 trap 'rm -f "$tmp"' EXIT

@@ -20,6 +20,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/observe.rs"]
+mod observe;
 #[path = "common/tracegen.rs"]
 mod tracegen;
 
@@ -31,9 +33,10 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use stamp_sync::trace::{PolicyConfig, Trace, replay};
-use stamp_sync::{ApproximateTime, Duration, DynSynchronizer, ExactTime, Policy, Stamp};
+use stamp_sync::trace::{PolicyConfig, Trace};
+use stamp_sync::{Duration, Stamp};
 
+use observe::{Observed, observe, timed_text};
 use tracegen::{Case, Kind, gen_case, oracle_args};
 
 const DEFAULT_CASES: usize = 2000;
@@ -218,87 +221,6 @@ fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>
 // ---------------------------------------------------------------------------
 // Comparing.
 
-/// What stamp_sync did with a case.
-#[derive(Clone, Debug)]
-struct RustAnswer {
-    /// `replay(..).sets_csv()`.
-    sets: String,
-    /// For each set, the index of the arrival that emitted it (from a
-    /// second pass through [`DynSynchronizer`]).
-    points: Vec<usize>,
-    /// For each set, the arrival indices of its members (channel order).
-    members: Vec<String>,
-}
-
-/// Index of the arrival that emitted each set.
-fn emission_points<P: Policy>(
-    trace: &Trace,
-    channels: usize,
-    policy: P,
-) -> Result<Vec<usize>, String> {
-    let mut sync = DynSynchronizer::new(channels, policy).map_err(|e| e.to_string())?;
-    let mut points = Vec::new();
-    for (i, m) in trace.messages.iter().enumerate() {
-        let events = sync.push(m.channel, m.stamp).map_err(|e| e.to_string())?;
-        points.extend(events.filter_map(|e| e.into_set()).map(|_| i));
-    }
-    Ok(points)
-}
-
-fn rust_run(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<RustAnswer, String> {
-    let replayed =
-        replay(trace, channels, config).map_err(|e| format!("replay refused the case: {e}"))?;
-    let sets = replayed.sets_csv();
-    let members = replayed
-        .sets
-        .iter()
-        .map(|set| {
-            let ids: Vec<String> = set.iter().map(|m| m.index.to_string()).collect();
-            ids.join(",")
-        })
-        .collect();
-    let points = match config {
-        PolicyConfig::Exact { queue_size } => emission_points(
-            trace,
-            channels,
-            ExactTime::new(*queue_size).map_err(|e| e.to_string())?,
-        ),
-        PolicyConfig::Approximate {
-            queue_size,
-            age_penalty,
-            max_interval,
-            lower_bounds,
-        } => {
-            let mut b = ApproximateTime::builder()
-                .queue_size(*queue_size)
-                .age_penalty(*age_penalty);
-            if let Some(d) = max_interval {
-                b = b.max_interval(*d);
-            }
-            for &(ch, d) in lower_bounds {
-                b = b.lower_bound(ch, d);
-            }
-            emission_points(trace, channels, b.build().map_err(|e| e.to_string())?)
-        }
-    }?;
-    Ok(RustAnswer {
-        sets,
-        points,
-        members,
-    })
-}
-
-/// The sets as `K:STAMPS;IDS` lines: emitting arrival, stamps, members.
-fn timed_text(sets: &str, points: &[usize], members: &[String]) -> String {
-    let mut s = String::new();
-    for (i, line) in sets.lines().enumerate() {
-        let k = points.get(i).map_or("?".to_string(), |k| k.to_string());
-        let ids = members.get(i).map_or("?", |m| m.as_str());
-        let _ = writeln!(s, "{k}:{line};{ids}");
-    }
-    s
-}
-
 #[derive(Debug, PartialEq, Eq)]
 enum Verdict {
     Same,
@@ -312,7 +234,7 @@ enum Verdict {
     Timing,
 }
 
-fn judge(rust: &Result<RustAnswer, String>, oracle: &OracleAnswer) -> Verdict {
+fn judge(rust: &Result<Observed, String>, oracle: &OracleAnswer) -> Verdict {
     let Ok(rust) = rust else {
         return Verdict::Differ;
     };
@@ -361,7 +283,7 @@ fn still_differs(oracle: &Path, cands: &[Case], min: u8) -> Vec<bool> {
         .zip(&answers)
         .map(|(c, a)| {
             a.outcome == Outcome::Done
-                && severity(&judge(&rust_run(c.channels, &c.config, &c.trace), a)) >= min
+                && severity(&judge(&observe(c.channels, &c.config, &c.trace), a)) >= min
         })
         .collect()
 }
@@ -568,7 +490,7 @@ fn cpp_text(answer: &OracleAnswer) -> String {
     t
 }
 
-fn rust_text(rust: &Result<RustAnswer, String>) -> String {
+fn rust_text(rust: &Result<Observed, String>) -> String {
     match rust {
         Ok(r) => timed_text(&r.sets, &r.points, &r.members),
         Err(e) => format!("ERROR: {e}\n"),
@@ -580,7 +502,7 @@ fn report_failure(
     seed: u64,
     index: usize,
     case: &Case,
-    rust: &Result<RustAnswer, String>,
+    rust: &Result<Observed, String>,
     answer: &OracleAnswer,
 ) -> String {
     let verdict = judge(rust, answer);
@@ -620,7 +542,7 @@ fn report_failure(
     }
     if matches!(answer.outcome, Outcome::Done) && rust.is_ok() {
         let small = shrink(oracle, case, severity(&verdict));
-        let small_rust = rust_text(&rust_run(small.channels, &small.config, &small.trace));
+        let small_rust = rust_text(&observe(small.channels, &small.config, &small.trace));
         let job = [OracleJob {
             channels: small.channels,
             config: &small.config,
@@ -691,7 +613,7 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
 
     // The oracle runs in its own process while we replay in this thread.
     type Answers = Result<Vec<OracleAnswer>, String>;
-    let (answers, rust): (Answers, Vec<Result<RustAnswer, String>>) = std::thread::scope(|s| {
+    let (answers, rust): (Answers, Vec<Result<Observed, String>>) = std::thread::scope(|s| {
         let cpp = s.spawn(|| {
             let jobs: Vec<OracleJob<'_>> = cases
                 .iter()
@@ -705,7 +627,7 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
         });
         let rust = cases
             .iter()
-            .map(|c| rust_run(c.channels, &c.config, &c.trace))
+            .map(|c| observe(c.channels, &c.config, &c.trace))
             .collect();
         (cpp.join().expect("oracle thread"), rust)
     });

@@ -144,7 +144,13 @@ struct OracleJob<'a> {
 }
 
 /// Runs all jobs through one oracle process.
-fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>, String> {
+/// The oracle's stderr (message_filters warnings) goes to
+/// `target/differential-oracle-LABEL.stderr`.
+fn run_oracle(
+    oracle: &Path,
+    label: &str,
+    jobs: &[OracleJob<'_>],
+) -> Result<Vec<OracleAnswer>, String> {
     let mut input = String::new();
     for j in jobs {
         let _ = writeln!(input, "case {}", oracle_args(j.channels, j.config));
@@ -154,7 +160,7 @@ fn run_oracle(oracle: &Path, jobs: &[OracleJob<'_>]) -> Result<Vec<OracleAnswer>
         input.push_str("run\n");
     }
     std::fs::create_dir_all(target_dir()).map_err(|e| e.to_string())?;
-    let stderr_path = target_dir().join("differential-oracle.stderr");
+    let stderr_path = target_dir().join(format!("differential-oracle-{label}.stderr"));
     let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
     let mut child = Command::new(oracle)
         .args(["--batch", "--timed"])
@@ -275,7 +281,7 @@ fn still_differs(oracle: &Path, cands: &[Case], min: u8) -> Vec<bool> {
             trace: &c.trace,
         })
         .collect();
-    let Ok(answers) = run_oracle(oracle, &jobs) else {
+    let Ok(answers) = run_oracle(oracle, "shrink", &jobs) else {
         return vec![false; cands.len()];
     };
     cands
@@ -548,7 +554,7 @@ fn report_failure(
             config: &small.config,
             trace: &small.trace,
         }];
-        let small_cpp = run_oracle(oracle, &job)
+        let small_cpp = run_oracle(oracle, "shrink", &job)
             .map(|a| cpp_text(&a[0]))
             .unwrap_or_else(|e| format!("oracle failed: {e}"));
         let p = write_target("differential-failure-min.csv", &small.trace.to_csv());
@@ -623,7 +629,7 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
                     trace: &c.trace,
                 })
                 .collect();
-            run_oracle(oracle, &jobs)
+            run_oracle(oracle, "random", &jobs)
         });
         let rust = cases
             .iter()
@@ -633,9 +639,12 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
     });
     let answers = answers.unwrap_or_else(|e| panic!("differential (seed {seed:#x}): {e}"));
 
+    // Per kind: cases, cases in which C++ emitted at least one set.
     let mut per_kind: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let (mut exact, mut approx, mut messages, mut sets) = (0, 0, 0, 0);
     let mut crashes = Vec::new();
+    let mut with_sets = 0;
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for (k, ((case, rust), answer)) in cases.iter().zip(&rust).zip(&answers).enumerate() {
         let index = indices[k];
@@ -645,12 +654,18 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
         }
         messages += case.trace.messages.len();
         sets += answer.sets.lines().count();
+        with_sets += usize::from(!answer.sets.is_empty());
+        if let Ok(r) = rust {
+            for reason in &r.drop_reasons {
+                *reasons.entry(reason.as_str()).or_default() += 1;
+            }
+        }
         let entry = per_kind.entry(case.kind.name()).or_default();
         entry.0 += 1;
+        entry.1 += usize::from(!answer.sets.is_empty());
         match judge(rust, answer) {
             Verdict::Same => {}
             Verdict::CrashPrefix => {
-                entry.1 += 1;
                 crashes.push(index);
             }
             v @ (Verdict::Differ | Verdict::Members | Verdict::Timing) => {
@@ -663,16 +678,22 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
         .filter_map(|k| {
             per_kind
                 .get(k.name())
-                .map(|(n, _)| format!("{}={n}", k.name()))
+                .map(|(n, s)| format!("{}={n}/{s}", k.name()))
         })
         .collect();
     eprintln!(
         "differential: {} cases ({approx} ApproximateTime, {exact} ExactTime), {messages} messages, \
-         {sets} C++ sets; kinds: {}; oracle build {:.1?}, total {:.1?}",
+         {sets} C++ sets; kinds (cases/with sets): {}; oracle build {:.1?}, total {:.1?}",
         cases.len(),
         kinds.join(" "),
         built,
         started.elapsed()
+    );
+    let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}={n}")).collect();
+    eprintln!(
+        "differential: coverage: {with_sets} cases emitted sets; cases where stamp_sync dropped \
+         messages, by reason: {}",
+        reasons.join(" ")
     );
     if !crashes.is_empty() {
         // C++ hit a ROS_ASSERT: it has no defined output to compare against
@@ -796,7 +817,7 @@ fn oracle_reproduces_reference_traces() {
             trace,
         })
         .collect();
-    let answers = run_oracle(oracle, &jobs).unwrap_or_else(|e| panic!("{e}"));
+    let answers = run_oracle(oracle, "reference", &jobs).unwrap_or_else(|e| panic!("{e}"));
     let mut bad = Vec::new();
     for ((name, channels, config, _, expected), answer) in cases.iter().zip(&answers) {
         if answer.outcome != Outcome::Done || answer.sets != *expected {

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
-use stamp_sync::{ApproximateTime, DynSynchronizer, ExactTime, Policy};
+use stamp_sync::{ApproximateTime, DropReason, DynSynchronizer, ExactTime, Policy};
 
 /// What stamp_sync did with a case.
 #[derive(Clone, Debug)]
@@ -20,6 +20,9 @@ pub struct Observed {
     pub points: Vec<usize>,
     /// For each set, the arrival indices of its members (channel order).
     pub members: Vec<String>,
+    /// Which drop reasons occurred (for coverage statistics only: C++
+    /// does not report drops, so they are not compared).
+    pub drop_reasons: Vec<DropReason>,
 }
 
 /// Index of the arrival that emitted each set.
@@ -43,6 +46,10 @@ pub fn observe(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<
     let replayed =
         replay(trace, channels, config).map_err(|e| format!("replay refused the case: {e}"))?;
     let sets = replayed.sets_csv();
+    let drop_reasons = DropReason::ALL
+        .into_iter()
+        .filter(|r| replayed.drops.iter().any(|d| d.reason == *r))
+        .collect();
     let members = replayed
         .sets
         .iter()
@@ -79,6 +86,7 @@ pub fn observe(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<
         sets,
         points,
         members,
+        drop_reasons,
     })
 }
 

@@ -632,12 +632,13 @@ fn gen_approx(rng: &mut Rng, streams: &Streams, kind: Kind) -> PolicyConfig {
     let max_interval = if rng.chance(0.65) {
         None
     } else {
-        Some(Duration::from_nanos(match rng.below(6) {
+        // Mostly loose enough to let sets through, sometimes (nearly) zero.
+        Some(Duration::from_nanos(match rng.below(12) {
             0 => 0,
             1 => rng.range(0, 5) * u,
-            2 => max_period / 2,
-            3 => max_period,
-            4 => rng.range(0, 2 * max_period),
+            2..=3 => max_period / 2,
+            4..=6 => max_period,
+            7..=9 => rng.range(0, 2 * max_period),
             _ => rng.range(0, 100) * u,
         }))
     };

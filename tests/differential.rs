@@ -1,22 +1,31 @@
 //! Differential test: stamp_sync against C++ message_filters.
 //!
 //! `scripts/build-oracle.sh` builds `oracle/stamp_oracle.cpp` (ROS 1
-//! message_filters 1.15.15 from Debian, installed if missing and root). Then
-//! thousands of random cases (`tests/common/tracegen.rs`) run through
-//! [`stamp_sync::trace::replay`] and, in one batch, through the oracle; the
-//! emitted sets must be identical, line for line.
+//! message_filters 1.15.15 from Debian bookworm; the packages are installed
+//! if missing and we are root). Then thousands of random cases
+//! (`tests/common/tracegen.rs`: both policies, N = 2..9, all trace kinds)
+//! run through [`stamp_sync::trace::replay`] and, in one batch, through the
+//! oracle. Per case these must be identical:
+//! * the sets (stamps, channel order, emission order) — `sets_csv()`;
+//! * which messages form each set (matters for equal stamps on a channel);
+//! * the arrival on which each set is emitted (latency behaviour).
+//!
+//! A second test checks that the oracle reproduces the C++ outputs shipped
+//! in `tests/data/traces` (proves the oracle build sound).
 //!
 //! Environment:
 //! * `STAMP_SYNC_SEED` — run seed (decimal or `0x` hex); default: time-based.
 //!   The seed is always printed; set it to replay a run.
 //! * `STAMP_SYNC_CASES` — number of random cases (default 2000).
 //! * `STAMP_SYNC_CASE` — run only this case number of the seed's run.
-//! * `STAMP_SYNC_REQUIRE_ORACLE=1` or `CI` — fail instead of skipping when
-//!   the oracle cannot be built.
+//! * `STAMP_SYNC_REQUIRE_ORACLE=1`, or `CI` set (to anything but empty, `0`
+//!   or `false`) — fail instead of skipping when the oracle cannot be built.
 //!
-//! On a mismatch the test shrinks the failing case, writes
-//! `target/differential-failure.csv` (trace), `…-min.csv` (shrunk trace) and
-//! both outputs next to them, prints how to replay it, and panics.
+//! On a mismatch the test prints the seed, case number, config and both
+//! outputs, writes `target/differential-failure.csv` (the trace) and both
+//! outputs next to it, shrinks the case (fewer channels, messages, simpler
+//! settings; `target/differential-failure-min.csv`), prints the shrunk case
+//! and panics.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -660,6 +660,7 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
         match case.config {
             PolicyConfig::Exact { .. } => exact += 1,
             PolicyConfig::Approximate { .. } => approx += 1,
+            _ => unreachable!("only Exact and Approximate are generated"),
         }
         messages += case.trace.messages.len();
         sets += answer.sets.lines().count();

@@ -145,7 +145,12 @@ fn check_set(config: &PolicyConfig, set: &[TraceMsg]) -> Result<(), TestCaseErro
             )
         }
         PolicyConfig::Epsilon { epsilon, .. } => {
-            prop_assert!(hi <= lo.saturating_add(*epsilon), "set spans {:?} > epsilon {:?}", hi - lo, epsilon)
+            prop_assert!(
+                hi <= lo.saturating_add(*epsilon),
+                "set spans {:?} > epsilon {:?}",
+                hi - lo,
+                epsilon
+            )
         }
         PolicyConfig::Approximate { .. } | PolicyConfig::Latest => {}
     }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
-use stamp_sync::{ApproximateTime, DropReason, DynSynchronizer, ExactTime, Policy};
+use stamp_sync::{DropReason, DynSynchronizer, ExactTime, Policy};
 
 /// What stamp_sync did with a case.
 #[derive(Clone, Debug)]
@@ -26,7 +26,7 @@ pub struct Observed {
 }
 
 /// Index of the arrival that emitted each set.
-fn emission_points<P: Policy>(
+fn emission_points<P: Policy<stamp_sync::dynamic::VecQueues<stamp_sync::Stamp>>>(
     trace: &Trace,
     channels: usize,
     policy: P,
@@ -64,23 +64,12 @@ pub fn observe(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<
             channels,
             ExactTime::new(*queue_size).map_err(|e| e.to_string())?,
         ),
-        PolicyConfig::Approximate {
-            queue_size,
-            age_penalty,
-            max_interval,
-            lower_bounds,
-        } => {
-            let mut b = ApproximateTime::builder()
-                .queue_size(*queue_size)
-                .age_penalty(*age_penalty);
-            if let Some(d) = max_interval {
-                b = b.max_interval(*d);
-            }
-            for &(ch, d) in lower_bounds {
-                b = b.lower_bound(ch, d);
-            }
-            emission_points(trace, channels, b.build().map_err(|e| e.to_string())?)
-        }
+        PolicyConfig::Approximate { .. } => emission_points(
+            trace,
+            channels,
+            config.build_approximate().map_err(|e| e.to_string())?,
+        ),
+        other => return Err(format!("C++ message_filters 1.15.15 has no {other:?}")),
     }?;
     Ok(Observed {
         sets,

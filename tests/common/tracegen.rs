@@ -198,6 +198,7 @@ pub fn oracle_args(channels: usize, config: &PolicyConfig) -> String {
                 let _ = write!(s, " --lower-bound-ns {ch}:{}", d.as_nanos());
             }
         }
+        other => panic!("C++ message_filters 1.15.15 has no {other:?}"),
     }
     s
 }

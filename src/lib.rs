@@ -43,6 +43,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+#[cfg(feature = "bag")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bag")))]
+pub mod bag;
 pub mod dynamic;
 pub mod policy;
 pub mod stamped;

@@ -1,0 +1,198 @@
+//! MCAP backend, on the `mcap` crate.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use mcap::McapError;
+
+use super::schema::{DefinitionFormat, first_field_is_header};
+use super::stamp::stamp_from_u64;
+use super::{BagError, Encoding, Format, HeaderStatus, Raw, TopicInfo};
+
+pub(crate) struct McapBag {
+    map: memmap2::Mmap,
+    /// Topic index by channel id.
+    topic_of_channel: HashMap<u16, usize>,
+}
+
+fn corrupt(path: &Path, at: Option<String>, e: &McapError) -> BagError {
+    match e {
+        McapError::UnsupportedCompression(c) => BagError::UnsupportedCompression {
+            path: path.to_path_buf(),
+            compression: c.clone(),
+            supported: "zstd, lz4, none",
+        },
+        other => BagError::Corrupt {
+            path: path.to_path_buf(),
+            format: Format::Mcap,
+            at,
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Encoding from an MCAP channel's `message_encoding`.
+fn encoding_of(name: &str) -> Encoding {
+    match name {
+        "cdr" => Encoding::Cdr,
+        "ros1" => Encoding::Ros1,
+        _ => Encoding::Other,
+    }
+}
+
+fn header_status(schema: Option<&mcap::Schema<'_>>) -> HeaderStatus {
+    let Some(schema) = schema else {
+        return HeaderStatus::Unknown;
+    };
+    let format = match schema.encoding.as_str() {
+        "ros2msg" => DefinitionFormat::Ros2Msg,
+        "ros1msg" => DefinitionFormat::Ros1Msg,
+        "ros2idl" => DefinitionFormat::Ros2Idl,
+        _ => return HeaderStatus::Unknown,
+    };
+    let text = String::from_utf8_lossy(&schema.data);
+    if text.trim().is_empty() {
+        return HeaderStatus::Unknown;
+    }
+    if first_field_is_header(&text, format, &schema.name) {
+        HeaderStatus::Stamped
+    } else {
+        HeaderStatus::NotStamped
+    }
+}
+
+impl McapBag {
+    pub(crate) fn open(path: &Path) -> Result<(McapBag, Vec<TopicInfo>), BagError> {
+        let file = std::fs::File::open(path).map_err(|source| BagError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // SAFETY: the map is only read. As with every memory-mapped reader,
+        // another process truncating the file while it is mapped is outside
+        // what this reader defends against.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| BagError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+
+        let mut topics: Vec<TopicInfo> = Vec::new();
+        let mut topic_of_channel = HashMap::new();
+        let add_channel = |topics: &mut Vec<TopicInfo>, ch: &mcap::Channel<'_>| -> usize {
+            if let Some(i) = topics.iter().position(|t| t.name == ch.topic) {
+                return i;
+            }
+            topics.push(TopicInfo {
+                name: ch.topic.clone(),
+                type_name: ch.schema.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+                encoding: encoding_of(&ch.message_encoding),
+                encoding_name: ch.message_encoding.clone(),
+                count: 0,
+                header: header_status(ch.schema.as_deref()),
+            });
+            topics.len() - 1
+        };
+
+        let summary = mcap::Summary::read(&map).ok().flatten();
+        let counted = match &summary {
+            Some(s) if !s.channels.is_empty() => {
+                let mut ids: Vec<_> = s.channels.keys().copied().collect();
+                ids.sort_unstable();
+                for id in ids {
+                    if let Some(ch) = s.channels.get(&id) {
+                        let t = add_channel(&mut topics, ch);
+                        topic_of_channel.insert(id, t);
+                    }
+                }
+                match &s.stats {
+                    Some(stats) => {
+                        for (id, n) in &stats.channel_message_counts {
+                            if let Some(&t) = topic_of_channel.get(id) {
+                                topics[t].count += n;
+                            }
+                        }
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        };
+        if !counted {
+            // No usable summary (or no statistics): one linear pass learns
+            // the channels and counts, and finds truncation now.
+            for t in &mut topics {
+                t.count = 0;
+            }
+            let mut stream = mcap::read::RawMessageStream::new(&map)
+                .map_err(|e| open_error(path, &e))?;
+            let mut n = 0u64;
+            while let Some(msg) = stream.next() {
+                let msg = msg.map_err(|e| corrupt(path, Some(format!("message {n}")), &e))?;
+                n += 1;
+                let id = msg.header.channel_id;
+                let t = match topic_of_channel.get(&id) {
+                    Some(&t) => t,
+                    None => {
+                        let Some(ch) = stream.get_channel(id) else {
+                            return Err(BagError::Corrupt {
+                                path: path.to_path_buf(),
+                                format: Format::Mcap,
+                                at: Some(format!("message {n}")),
+                                detail: format!("message on unknown channel {id}"),
+                            });
+                        };
+                        let t = add_channel(&mut topics, &ch);
+                        topic_of_channel.insert(id, t);
+                        t
+                    }
+                };
+                topics[t].count += 1;
+            }
+        }
+        Ok((
+            McapBag {
+                map,
+                topic_of_channel,
+            },
+            topics,
+        ))
+    }
+
+    pub(crate) fn scan(
+        &self,
+        path: &Path,
+        wanted: &[bool],
+        sink: &mut dyn FnMut(Raw<'_>) -> bool,
+    ) -> Result<(), BagError> {
+        let stream = mcap::read::RawMessageStream::new(&self.map).map_err(|e| open_error(path, &e))?;
+        for (n, msg) in stream.enumerate() {
+            let msg = msg.map_err(|e| corrupt(path, Some(format!("message {n}")), &e))?;
+            let Some(&topic) = self.topic_of_channel.get(&msg.header.channel_id) else {
+                continue;
+            };
+            if !wanted.get(topic).copied().unwrap_or(false) {
+                continue;
+            }
+            let go_on = sink(Raw {
+                topic,
+                log_time: stamp_from_u64(msg.header.log_time),
+                data: &msg.data,
+                len: msg.data.len(),
+            });
+            if !go_on {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn open_error(path: &Path, e: &McapError) -> BagError {
+    match e {
+        McapError::BadMagic => BagError::NotABag {
+            path: path.to_path_buf(),
+            reason: "bad MCAP magic".to_string(),
+        },
+        other => corrupt(path, Some("the start".to_string()), other),
+    }
+}

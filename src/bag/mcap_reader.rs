@@ -83,7 +83,11 @@ impl McapBag {
             }
             topics.push(TopicInfo {
                 name: ch.topic.clone(),
-                type_name: ch.schema.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+                type_name: ch
+                    .schema
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
                 encoding: encoding_of(&ch.message_encoding),
                 encoding_name: ch.message_encoding.clone(),
                 count: 0,
@@ -123,8 +127,8 @@ impl McapBag {
             for t in &mut topics {
                 t.count = 0;
             }
-            let mut stream = mcap::read::RawMessageStream::new(&map)
-                .map_err(|e| open_error(path, &e))?;
+            let mut stream =
+                mcap::read::RawMessageStream::new(&map).map_err(|e| open_error(path, &e))?;
             let mut n = 0u64;
             while let Some(msg) = stream.next() {
                 let msg = msg.map_err(|e| corrupt(path, Some(format!("message {n}")), &e))?;
@@ -164,7 +168,8 @@ impl McapBag {
         wanted: &[bool],
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
     ) -> Result<(), BagError> {
-        let stream = mcap::read::RawMessageStream::new(&self.map).map_err(|e| open_error(path, &e))?;
+        let stream =
+            mcap::read::RawMessageStream::new(&self.map).map_err(|e| open_error(path, &e))?;
         for (n, msg) in stream.enumerate() {
             let msg = msg.map_err(|e| corrupt(path, Some(format!("message {n}")), &e))?;
             let Some(&topic) = self.topic_of_channel.get(&msg.header.channel_id) else {

@@ -28,7 +28,12 @@
 //! readers never panic on bad input: truncated, corrupted and unsupported
 //! bags are a [`BagError`].
 
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+pub mod cli;
 mod mcap_reader;
+pub mod plot;
+pub mod report;
 mod ros1_reader;
 pub mod schema;
 mod sqlite_reader;
@@ -169,7 +174,9 @@ pub enum BagError {
         source: std::io::Error,
     },
     /// The file is not in any supported bag format.
-    #[error("{path}: not a bag (expected an MCAP file, a rosbag2 .db3 or bag directory, or a ROS 1 .bag v2.0): {reason}")]
+    #[error(
+        "{path}: not a bag (expected an MCAP file, a rosbag2 .db3 or bag directory, or a ROS 1 .bag v2.0): {reason}"
+    )]
     NotABag {
         /// The file.
         path: PathBuf,
@@ -217,7 +224,9 @@ pub enum BagError {
         available: Vec<String>,
     },
     /// A topic asked for by header stamp whose type has no header.
-    #[error("{path}: topic {topic} ({type_name}) {why}, so it has no header stamp to synchronize on; use the arrival (log) time instead (--stamp arrival)")]
+    #[error(
+        "{path}: topic {topic} ({type_name}) {why}, so it has no header stamp to synchronize on; use the arrival (log) time instead (--stamp arrival)"
+    )]
     NoHeader {
         /// The file.
         path: PathBuf,
@@ -353,7 +362,10 @@ impl Bag {
                 reason: if head.is_empty() {
                     "the file is empty".to_string()
                 } else {
-                    format!("unrecognised first bytes {:02x?}", &head[..head.len().min(8)])
+                    format!(
+                        "unrecognised first bytes {:02x?}",
+                        &head[..head.len().min(8)]
+                    )
                 },
             });
         };
@@ -541,7 +553,10 @@ impl Bag {
             return Ok(());
         }
         let why = if info.encoding == Encoding::Other {
-            format!("is serialized as {:?}, which this reader cannot read stamps from", info.encoding_name)
+            format!(
+                "is serialized as {:?}, which this reader cannot read stamps from",
+                info.encoding_name
+            )
         } else {
             match info.header {
                 HeaderStatus::NotStamped => {

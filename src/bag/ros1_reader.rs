@@ -68,7 +68,13 @@ fn check_bag_header(path: &Path) -> Result<(), BagError> {
     let file_len = file.metadata().map_err(io)?.len();
     let mut head = Vec::with_capacity(8192);
     (&mut file).take(8192).read_to_end(&mut head).map_err(io)?;
-    let short = || corrupt(path, Some("byte 13".into()), "the bag header record is cut short");
+    let short = || {
+        corrupt(
+            path,
+            Some("byte 13".into()),
+            "the bag header record is cut short",
+        )
+    };
     let header = record_header(&head, MAGIC_LEN).ok_or_else(short)?;
     let data_len_pos = MAGIC_LEN + 4 + header.len();
     let data_len = u32_at(&head, data_len_pos).ok_or_else(short)?;
@@ -77,7 +83,13 @@ fn check_bag_header(path: &Path) -> Result<(), BagError> {
         .find(|(name, _)| *name == b"index_pos")
         .and_then(|(_, v)| <[u8; 8]>::try_from(v).ok())
         .map(u64::from_le_bytes)
-        .ok_or_else(|| corrupt(path, Some("byte 13".into()), "the bag header has no valid index_pos"))?;
+        .ok_or_else(|| {
+            corrupt(
+                path,
+                Some("byte 13".into()),
+                "the bag header has no valid index_pos",
+            )
+        })?;
     if index_pos == 0 {
         return Err(BagError::Unsupported {
             path: path.to_path_buf(),
@@ -88,7 +100,9 @@ fn check_bag_header(path: &Path) -> Result<(), BagError> {
         return Err(corrupt(
             path,
             Some("byte 13".into()),
-            format!("the index should start at byte {index_pos} but the file has {file_len} bytes (truncated?)"),
+            format!(
+                "the index should start at byte {index_pos} but the file has {file_len} bytes (truncated?)"
+            ),
         ));
     }
     Ok(())
@@ -97,19 +111,25 @@ fn check_bag_header(path: &Path) -> Result<(), BagError> {
 impl Ros1Bag {
     pub(crate) fn open(path: &Path) -> Result<(Ros1Bag, Vec<TopicInfo>), BagError> {
         check_bag_header(path)?;
-        let bag = RosBag::new(path).map_err(|e| corrupt(path, Some("the bag header".into()), e.to_string()))?;
+        let bag = RosBag::new(path)
+            .map_err(|e| corrupt(path, Some("the bag header".into()), e.to_string()))?;
         let mut topics: Vec<TopicInfo> = Vec::new();
         let mut topic_of_conn = HashMap::new();
         let mut chunk_pos = Vec::new();
         let mut counts: Vec<(u32, u64)> = Vec::new();
         for (i, rec) in bag.index_records().enumerate() {
-            let rec = rec.map_err(|e| corrupt(path, Some(format!("index record {i}")), e.to_string()))?;
+            let rec =
+                rec.map_err(|e| corrupt(path, Some(format!("index record {i}")), e.to_string()))?;
             match rec {
                 IndexRecord::Connection(c) => {
                     let t = match topics.iter().position(|t| t.name == c.topic) {
                         Some(t) => t,
                         None => {
-                            let stamped = first_field_is_header(c.message_definition, DefinitionFormat::Ros1Msg, c.tp);
+                            let stamped = first_field_is_header(
+                                c.message_definition,
+                                DefinitionFormat::Ros1Msg,
+                                c.tp,
+                            );
                             topics.push(TopicInfo {
                                 name: c.topic.to_string(),
                                 type_name: c.tp.to_string(),
@@ -172,7 +192,8 @@ impl Ros1Bag {
                 {
                     if let Some(h) = record_header(&head, 0) {
                         for (name, value) in header_fields(h) {
-                            if name == b"compression" && !matches!(value, b"none" | b"bz2" | b"lz4") {
+                            if name == b"compression" && !matches!(value, b"none" | b"bz2" | b"lz4")
+                            {
                                 return BagError::UnsupportedCompression {
                                     path: path.to_path_buf(),
                                     compression: String::from_utf8_lossy(value).into_owned(),
@@ -200,7 +221,8 @@ impl Ros1Bag {
                 continue;
             };
             for msg in chunk.messages() {
-                let msg = msg.map_err(|e| corrupt(path, Some(format!("chunk {k}")), e.to_string()))?;
+                let msg =
+                    msg.map_err(|e| corrupt(path, Some(format!("chunk {k}")), e.to_string()))?;
                 let MessageRecord::MessageData(m) = msg else {
                     continue;
                 };

@@ -34,7 +34,9 @@ pub enum DefinitionFormat {
 /// ```
 pub fn first_field_is_header(definition: &str, format: DefinitionFormat, type_name: &str) -> bool {
     match format {
-        DefinitionFormat::Ros1Msg | DefinitionFormat::Ros2Msg => msg_first_field_is_header(definition),
+        DefinitionFormat::Ros1Msg | DefinitionFormat::Ros2Msg => {
+            msg_first_field_is_header(definition)
+        }
         DefinitionFormat::Ros2Idl => idl_first_member_is_header(definition, type_name),
     }
 }
@@ -150,19 +152,32 @@ mod tests {
     #[test]
     fn ros1_header_spelling() {
         let def = "Header header\nstring child_frame_id\n";
-        assert!(first_field_is_header(def, DefinitionFormat::Ros1Msg, "nav_msgs/Odometry"));
+        assert!(first_field_is_header(
+            def,
+            DefinitionFormat::Ros1Msg,
+            "nav_msgs/Odometry"
+        ));
     }
 
     #[test]
     fn constants_and_comments_are_skipped() {
-        let def = "# comment\n\nuint8 STATUS_FIX=0 # c\nstring NAME = \"x\"\nstd_msgs/msg/Header h\n";
+        let def =
+            "# comment\n\nuint8 STATUS_FIX=0 # c\nstring NAME = \"x\"\nstd_msgs/msg/Header h\n";
         assert!(first_field_is_header(def, R2, "a/msg/B"));
     }
 
     #[test]
     fn header_not_first_or_array_is_not_stamped() {
-        assert!(!first_field_is_header("float64 x\nstd_msgs/Header header\n", R2, "a/B"));
-        assert!(!first_field_is_header("std_msgs/Header[] headers\n", R2, "a/B"));
+        assert!(!first_field_is_header(
+            "float64 x\nstd_msgs/Header header\n",
+            R2,
+            "a/B"
+        ));
+        assert!(!first_field_is_header(
+            "std_msgs/Header[] headers\n",
+            R2,
+            "a/B"
+        ));
         assert!(!first_field_is_header("", R2, "a/B"));
         assert!(!first_field_is_header("# only a comment\n", R2, "a/B"));
     }
@@ -176,8 +191,16 @@ mod tests {
     #[test]
     fn idl() {
         let def = "module sensor_msgs { module msg {\n  struct Imu {\n    @verbatim (language=\"comment\", text=\"x\")\n    std_msgs::msg::Header header;\n    double x;\n  };\n}; };\n";
-        assert!(first_field_is_header(def, DefinitionFormat::Ros2Idl, "sensor_msgs/msg/Imu"));
+        assert!(first_field_is_header(
+            def,
+            DefinitionFormat::Ros2Idl,
+            "sensor_msgs/msg/Imu"
+        ));
         let def2 = "module a { module msg { struct B { double x; std_msgs::msg::Header h; }; }; };";
-        assert!(!first_field_is_header(def2, DefinitionFormat::Ros2Idl, "a/msg/B"));
+        assert!(!first_field_is_header(
+            def2,
+            DefinitionFormat::Ros2Idl,
+            "a/msg/B"
+        ));
     }
 }

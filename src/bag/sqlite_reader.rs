@@ -23,10 +23,12 @@ fn sql_error(path: &Path, what: &str, e: &rusqlite::Error) -> BagError {
             path: path.to_path_buf(),
             reason: text,
         },
-        _ if text.contains("no such table") || text.contains("no such column") => BagError::NotABag {
-            path: path.to_path_buf(),
-            reason: format!("an SQLite database but not a rosbag2 bag ({text})"),
-        },
+        _ if text.contains("no such table") || text.contains("no such column") => {
+            BagError::NotABag {
+                path: path.to_path_buf(),
+                reason: format!("an SQLite database but not a rosbag2 bag ({text})"),
+            }
+        }
         _ => BagError::Corrupt {
             path: path.to_path_buf(),
             format: Format::Sqlite3,
@@ -80,11 +82,17 @@ pub(crate) fn storage_file_of_dir(dir: &Path) -> Result<PathBuf, BagError> {
                 [one] => Ok(dir.join(one)),
                 [] => Err(BagError::NotABag {
                     path: meta_path,
-                    reason: format!("metadata.yaml lists no storage files (storage {:?})", info.storage_identifier),
+                    reason: format!(
+                        "metadata.yaml lists no storage files (storage {:?})",
+                        info.storage_identifier
+                    ),
                 }),
                 many => Err(BagError::Unsupported {
                     path: meta_path,
-                    what: format!("a split bag of {} files; open one file at a time", many.len()),
+                    what: format!(
+                        "a split bag of {} files; open one file at a time",
+                        many.len()
+                    ),
                 }),
             }
         }
@@ -107,7 +115,9 @@ pub(crate) fn storage_file_of_dir(dir: &Path) -> Result<PathBuf, BagError> {
                 }),
                 n => Err(BagError::Unsupported {
                     path: dir.to_path_buf(),
-                    what: format!("a directory of {n} storage files and no metadata.yaml; open one file at a time"),
+                    what: format!(
+                        "a directory of {n} storage files and no metadata.yaml; open one file at a time"
+                    ),
                 }),
             }
         }
@@ -133,16 +143,26 @@ impl SqliteBag {
                 .map_err(|e| sql_error(path, "table topics", &e))?;
             let rows = stmt
                 .query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
                 })
                 .map_err(|e| sql_error(path, "table topics", &e))?;
             for row in rows {
-                let (id, name, type_name, ser) = row.map_err(|e| sql_error(path, "table topics", &e))?;
+                let (id, name, type_name, ser) =
+                    row.map_err(|e| sql_error(path, "table topics", &e))?;
                 ids.push(id);
                 topics.push(TopicInfo {
                     name,
                     type_name,
-                    encoding: if ser == "cdr" { Encoding::Cdr } else { Encoding::Other },
+                    encoding: if ser == "cdr" {
+                        Encoding::Cdr
+                    } else {
+                        Encoding::Other
+                    },
                     encoding_name: ser,
                     count: 0,
                     header: HeaderStatus::Unknown,
@@ -162,10 +182,17 @@ impl SqliteBag {
                 .prepare("SELECT topic_type, encoding, encoded_message_definition FROM message_definitions")
                 .map_err(|e| sql_error(path, "table message_definitions", &e))?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
                 .map_err(|e| sql_error(path, "table message_definitions", &e))?;
             for row in rows {
-                let (ty, enc, def) = row.map_err(|e| sql_error(path, "table message_definitions", &e))?;
+                let (ty, enc, def) =
+                    row.map_err(|e| sql_error(path, "table message_definitions", &e))?;
                 let format = match enc.as_str() {
                     "ros2msg" => DefinitionFormat::Ros2Msg,
                     "ros2idl" => DefinitionFormat::Ros2Idl,
@@ -228,7 +255,9 @@ impl SqliteBag {
             .conn
             .prepare(&sql)
             .map_err(|e| sql_error(path, "table messages", &e))?;
-        let mut rows = stmt.query([]).map_err(|e| sql_error(path, "table messages", &e))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| sql_error(path, "table messages", &e))?;
         let mut n = 0u64;
         loop {
             let row = match rows.next() {

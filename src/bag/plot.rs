@@ -25,6 +25,8 @@ pub struct PlotOptions {
     pub window: Option<Window>,
     /// Sets shown when no window is given.
     pub auto_sets: usize,
+    /// Most message ticks in view when no window is given.
+    pub auto_messages: usize,
     /// Image width in px.
     pub width: f64,
 }
@@ -34,6 +36,7 @@ impl Default for PlotOptions {
         PlotOptions {
             window: None,
             auto_sets: 25,
+            auto_messages: 120,
             width: 1400.0,
         }
     }
@@ -129,8 +132,7 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn marker(svg: &mut String, shape: Shape, x: f64, y: f64, color: &str) {
-    let r = 6.0;
+fn marker(svg: &mut String, shape: Shape, x: f64, y: f64, color: &str, r: f64) {
     let _ = match shape {
         Shape::Cross => write!(
             svg,
@@ -204,6 +206,43 @@ fn nice_step(span: f64, n: f64) -> f64 {
     p * 10.0
 }
 
+/// The first sets (at most `opts.auto_sets`, fewer if that would put more
+/// than `opts.auto_messages` ticks in view), or the whole trace if it is short.
+fn auto_window(bt: &BagTrace, timed: &TimedReplay, opts: &PlotOptions, span_s: f64) -> Window {
+    let msgs = &bt.trace.messages;
+    let t0 = msgs.iter().map(|m| m.stamp).min().unwrap_or_default();
+    let secs = |s: crate::time::Stamp| s.since(t0).as_nanos() as f64 / 1e9;
+    let mut stamps: Vec<f64> = msgs.iter().map(|m| secs(m.stamp)).collect();
+    stamps.sort_by(f64::total_cmp);
+    let in_view = |end: f64| stamps.partition_point(|&t| t <= end);
+    let pad = |a: f64, b: f64| {
+        let p = ((b - a) * 0.015).max(1e-4);
+        Window { start_s: a - p, end_s: b + p }
+    };
+    if msgs.len() <= opts.auto_messages {
+        return pad(0.0, span_s);
+    }
+    let sets = &timed.replay.sets;
+    let set_end = |k: usize| {
+        sets[..k]
+            .iter()
+            .flat_map(|s| s.iter().map(|m| secs(m.stamp)))
+            .fold(0.0f64, f64::max)
+    };
+    let mut k = opts.auto_sets.min(sets.len());
+    while k > 3 && in_view(set_end(k)) > opts.auto_messages {
+        k -= 1;
+    }
+    if k > 0 {
+        let end = set_end(k);
+        // With few sets, still show enough ticks to see why.
+        let end = end.max(stamps[opts.auto_messages.min(stamps.len()) / 2]);
+        pad(0.0, end)
+    } else {
+        pad(0.0, stamps[opts.auto_messages.min(stamps.len() - 1)])
+    }
+}
+
 /// Draws the replay `timed` of `bt` (topic `names` in channel order).
 pub fn render(
     bt: &BagTrace,
@@ -218,30 +257,7 @@ pub fn render(
     let secs = |s: crate::time::Stamp| s.since(t0).as_nanos() as f64 / 1e9;
     let span_s = secs(t_last);
     let sets = &timed.replay.sets;
-    let window = opts.window.unwrap_or_else(|| {
-        if sets.len() > opts.auto_sets && opts.auto_sets > 0 {
-            let end = sets[..opts.auto_sets]
-                .iter()
-                .flat_map(|s| s.iter().map(|m| secs(m.stamp)))
-                .fold(0.0f64, f64::max);
-            let end = if end > 0.0 { end } else { span_s.max(1e-3) };
-            Window {
-                start_s: 0.0,
-                end_s: end * 1.03,
-            }
-        } else if sets.is_empty() && msgs.len() > 200 {
-            Window {
-                start_s: 0.0,
-                end_s: secs(msgs[199].stamp).max(1e-3),
-            }
-        } else {
-            let pad = (span_s * 0.02).max(1e-3);
-            Window {
-                start_s: -pad,
-                end_s: span_s + pad,
-            }
-        }
-    });
+    let window = opts.window.unwrap_or_else(|| auto_window(bt, timed, opts, span_s));
     let channels = names.len().max(1);
     let left = 40.0 + names.iter().map(|n| n.len()).max().unwrap_or(4) as f64 * 7.5;
     let right = 30.0;
@@ -269,6 +285,13 @@ pub fn render(
         }
     }
 
+    // Markers shrink when ticks are dense, so neighbours stay apart.
+    let densest = (0..channels)
+        .map(|ch| msgs.iter().filter(|m| m.channel == ch && in_win(secs(m.stamp))).count())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let radius = (plot_w / densest as f64 * 0.4).clamp(2.5, 6.0);
     let mut used_reasons: Vec<DropReason> = Vec::new();
     let mut body = String::new();
     let mut rows = String::new();
@@ -295,6 +318,7 @@ pub fn render(
     }
     // Set lines under the ticks.
     let mut sets_shown = 0;
+    let mut last_label_x = f64::NEG_INFINITY;
     for (k, set) in sets.iter().enumerate() {
         if !set.iter().any(|m| in_win(secs(m.stamp))) {
             continue;
@@ -320,7 +344,8 @@ pub fn render(
             .iter()
             .map(|m| x_of(secs(m.stamp)))
             .fold(f64::INFINITY, f64::min);
-        if sets_shown <= 60 {
+        if first - last_label_x >= 18.0 {
+            last_label_x = first;
             let _ = write!(
                 body,
                 r#"<text x="{first:.1}" y="{:.1}" font-size="10" fill="{color}" text-anchor="middle">{}</text>"#,
@@ -355,7 +380,7 @@ pub fn render(
                     y + 10.0
                 );
                 if let Some(st) = STYLES.iter().find(|s| s.reason == reason) {
-                    marker(&mut body, st.shape, x, y - 22.0, st.color);
+                    marker(&mut body, st.shape, x, y - 22.0, st.color, radius);
                     if !used_reasons.contains(&reason) {
                         used_reasons.push(reason);
                     }
@@ -385,6 +410,9 @@ pub fn render(
         (-step.log10().floor()) as usize
     };
     while t <= window.end_s + step * 1e-6 {
+        if t.abs() < step * 1e-6 {
+            t = 0.0; // no "-0.0"
+        }
         let x = x_of(t);
         let _ = write!(
             axis,
@@ -430,7 +458,7 @@ pub fn render(
     );
     for st in STYLES.iter().filter(|s| used_reasons.contains(&s.reason)) {
         ly += 24.0;
-        marker(&mut legend, st.shape, lx + 6.0, ly, st.color);
+        marker(&mut legend, st.shape, lx + 6.0, ly, st.color, 6.0);
         let _ = write!(
             legend,
             r#"<text x="{:.1}" y="{:.1}" font-size="13">{}</text>"#,

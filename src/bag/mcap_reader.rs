@@ -11,6 +11,9 @@ use super::{BagError, Encoding, Format, HeaderStatus, Raw, TopicInfo};
 
 pub(crate) struct McapBag {
     map: memmap2::Mmap,
+    /// The summary's statistics, to check a scan against: messages per
+    /// channel and the log-time range.
+    stats: Option<mcap::records::Statistics>,
     /// Topic index by channel id.
     topic_of_channel: HashMap<u16, usize>,
 }
@@ -153,9 +156,15 @@ impl McapBag {
                 topics[t].count += 1;
             }
         }
+        let stats = if counted {
+            summary.and_then(|s| s.stats)
+        } else {
+            None
+        };
         Ok((
             McapBag {
                 map,
+                stats,
                 topic_of_channel,
             },
             topics,
@@ -170,8 +179,27 @@ impl McapBag {
     ) -> Result<(), BagError> {
         let stream =
             mcap::read::RawMessageStream::new(&self.map).map_err(|e| open_error(path, &e))?;
+        let mut seen: HashMap<u16, u64> = HashMap::new();
+        let mut complete = true;
         for (n, msg) in stream.enumerate() {
             let msg = msg.map_err(|e| corrupt(path, Some(format!("message {n}")), &e))?;
+            // Without chunk CRCs, damaged bytes can decode into plausible
+            // records: check them against the summary's statistics.
+            if let Some(st) = &self.stats {
+                let t = msg.header.log_time;
+                if t < st.message_start_time || t > st.message_end_time {
+                    return Err(BagError::Corrupt {
+                        path: path.to_path_buf(),
+                        format: Format::Mcap,
+                        at: Some(format!("message {n}")),
+                        detail: format!(
+                            "log time {t} ns is outside the recorded range {}..{} ns of the summary",
+                            st.message_start_time, st.message_end_time
+                        ),
+                    });
+                }
+                *seen.entry(msg.header.channel_id).or_insert(0) += 1;
+            }
             let Some(&topic) = self.topic_of_channel.get(&msg.header.channel_id) else {
                 continue;
             };
@@ -185,11 +213,40 @@ impl McapBag {
                 len: msg.data.len(),
             });
             if !go_on {
+                complete = false;
                 break;
+            }
+        }
+        if let (Some(st), true) = (&self.stats, complete) {
+            let expected: HashMap<u16, u64> = st
+                .channel_message_counts
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, v)| (*k, *v))
+                .collect();
+            if seen != expected {
+                let total: u64 = seen.values().sum();
+                return Err(BagError::Corrupt {
+                    path: path.to_path_buf(),
+                    format: Format::Mcap,
+                    at: None,
+                    detail: format!(
+                        "the data section holds {total} messages but the summary counts {} (per channel: found {:?}, expected {:?})",
+                        st.message_count,
+                        sorted(&seen),
+                        sorted(&expected)
+                    ),
+                });
             }
         }
         Ok(())
     }
+}
+
+fn sorted(m: &HashMap<u16, u64>) -> Vec<(u16, u64)> {
+    let mut v: Vec<_> = m.iter().map(|(k, v)| (*k, *v)).collect();
+    v.sort_unstable();
+    v
 }
 
 fn open_error(path: &Path, e: &McapError) -> BagError {

@@ -217,7 +217,10 @@ fn auto_window(bt: &BagTrace, timed: &TimedReplay, opts: &PlotOptions, span_s: f
     let in_view = |end: f64| stamps.partition_point(|&t| t <= end);
     let pad = |a: f64, b: f64| {
         let p = ((b - a) * 0.015).max(1e-4);
-        Window { start_s: a - p, end_s: b + p }
+        Window {
+            start_s: a - p,
+            end_s: b + p,
+        }
     };
     if msgs.len() <= opts.auto_messages {
         return pad(0.0, span_s);
@@ -257,7 +260,9 @@ pub fn render(
     let secs = |s: crate::time::Stamp| s.since(t0).as_nanos() as f64 / 1e9;
     let span_s = secs(t_last);
     let sets = &timed.replay.sets;
-    let window = opts.window.unwrap_or_else(|| auto_window(bt, timed, opts, span_s));
+    let window = opts
+        .window
+        .unwrap_or_else(|| auto_window(bt, timed, opts, span_s));
     let channels = names.len().max(1);
     let left = 40.0 + names.iter().map(|n| n.len()).max().unwrap_or(4) as f64 * 7.5;
     let right = 30.0;
@@ -287,7 +292,11 @@ pub fn render(
 
     // Markers shrink when ticks are dense, so neighbours stay apart.
     let densest = (0..channels)
-        .map(|ch| msgs.iter().filter(|m| m.channel == ch && in_win(secs(m.stamp))).count())
+        .map(|ch| {
+            msgs.iter()
+                .filter(|m| m.channel == ch && in_win(secs(m.stamp)))
+                .count()
+        })
         .max()
         .unwrap_or(1)
         .max(1);

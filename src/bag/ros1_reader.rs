@@ -71,7 +71,7 @@ fn check_bag_header(path: &Path) -> Result<(), BagError> {
     let short = || {
         corrupt(
             path,
-            Some("byte 13".into()),
+            Some("the bag header record".into()),
             "the bag header record is cut short",
         )
     };
@@ -86,7 +86,7 @@ fn check_bag_header(path: &Path) -> Result<(), BagError> {
         .ok_or_else(|| {
             corrupt(
                 path,
-                Some("byte 13".into()),
+                Some("the bag header record".into()),
                 "the bag header has no valid index_pos",
             )
         })?;
@@ -99,7 +99,7 @@ fn check_bag_header(path: &Path) -> Result<(), BagError> {
     if index_pos < start || index_pos > file_len {
         return Err(corrupt(
             path,
-            Some("byte 13".into()),
+            Some("the bag header record".into()),
             format!(
                 "the index should start at byte {index_pos} but the file has {file_len} bytes (truncated?)"
             ),

@@ -64,6 +64,54 @@ fn header_status(schema: Option<&mcap::Schema<'_>>) -> HeaderStatus {
     }
 }
 
+/// The largest record (or decompressed chunk) accepted: 16 times the file
+/// size, between 64 MiB and 1 GiB. `mcap`'s own message streams do not
+/// bound chunk sizes, so a damaged size field could make them try to
+/// allocate exabytes (found by `tests/bag_fuzz.rs`).
+fn record_limit(file_len: usize) -> usize {
+    file_len.saturating_mul(16).clamp(64 << 20, 1 << 30)
+}
+
+/// Runs `f` over every record of the file in order, chunks decompressed
+/// (with their CRCs checked), until `f` returns `Ok(false)`.
+fn for_each_record(
+    path: &Path,
+    map: &[u8],
+    f: &mut dyn FnMut(mcap::records::Record<'_>) -> Result<bool, BagError>,
+) -> Result<(), BagError> {
+    use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
+    let mut reader = LinearReader::new_with_options(
+        LinearReaderOptions::default()
+            .with_record_length_limit(record_limit(map.len()))
+            .with_validate_chunk_crcs(true),
+    );
+    let mut rest = map;
+    let mut n = 0u64;
+    while let Some(event) = reader.next_event() {
+        let event = event.map_err(|e| {
+            let at = map.len() - rest.len();
+            corrupt(path, Some(format!("record {n} (byte {at})")), &e)
+        })?;
+        match event {
+            LinearReadEvent::ReadRequest(need) => {
+                let len = need.min(rest.len());
+                reader.insert(len).copy_from_slice(&rest[..len]);
+                reader.notify_read(len);
+                rest = &rest[len..];
+            }
+            LinearReadEvent::Record { data, opcode } => {
+                let record = mcap::parse_record(opcode, data)
+                    .map_err(|e| corrupt(path, Some(format!("record {n}")), &e))?;
+                n += 1;
+                if !f(record)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 impl McapBag {
     pub(crate) fn open(path: &Path) -> Result<(McapBag, Vec<TopicInfo>), BagError> {
         let file = std::fs::File::open(path).map_err(|source| BagError::Io {
@@ -130,31 +178,60 @@ impl McapBag {
             for t in &mut topics {
                 t.count = 0;
             }
-            let mut stream =
-                mcap::read::RawMessageStream::new(&map).map_err(|e| open_error(path, &e))?;
+            let mut schemas: HashMap<u16, std::sync::Arc<mcap::Schema<'static>>> = HashMap::new();
+            let mut channels: HashMap<u16, mcap::Channel<'static>> = HashMap::new();
             let mut n = 0u64;
-            while let Some(msg) = stream.next() {
-                let msg = msg.map_err(|e| corrupt(path, Some(format!("message {n}")), &e))?;
-                n += 1;
-                let id = msg.header.channel_id;
-                let t = match topic_of_channel.get(&id) {
-                    Some(&t) => t,
-                    None => {
-                        let Some(ch) = stream.get_channel(id) else {
-                            return Err(BagError::Corrupt {
-                                path: path.to_path_buf(),
-                                format: Format::Mcap,
-                                at: Some(format!("message {n}")),
-                                detail: format!("message on unknown channel {id}"),
-                            });
-                        };
-                        let t = add_channel(&mut topics, &ch);
-                        topic_of_channel.insert(id, t);
-                        t
+            for_each_record(path, &map, &mut |record| {
+                use mcap::records::Record;
+                match record {
+                    Record::Schema { header, data } => {
+                        schemas.insert(
+                            header.id,
+                            std::sync::Arc::new(mcap::Schema {
+                                id: header.id,
+                                name: header.name,
+                                encoding: header.encoding,
+                                data: std::borrow::Cow::Owned(data.into_owned()),
+                            }),
+                        );
                     }
-                };
-                topics[t].count += 1;
-            }
+                    Record::Channel(ch) => {
+                        channels.insert(
+                            ch.id,
+                            mcap::Channel {
+                                id: ch.id,
+                                topic: ch.topic,
+                                schema: schemas.get(&ch.schema_id).cloned(),
+                                message_encoding: ch.message_encoding,
+                                metadata: ch.metadata,
+                            },
+                        );
+                    }
+                    Record::Message { header, .. } => {
+                        let id = header.channel_id;
+                        let t = match topic_of_channel.get(&id) {
+                            Some(&t) => t,
+                            None => {
+                                let Some(ch) = channels.get(&id) else {
+                                    return Err(BagError::Corrupt {
+                                        path: path.to_path_buf(),
+                                        format: Format::Mcap,
+                                        at: Some(format!("message {n}")),
+                                        detail: format!("message on unknown channel {id}"),
+                                    });
+                                };
+                                let t = add_channel(&mut topics, ch);
+                                topic_of_channel.insert(id, t);
+                                t
+                            }
+                        };
+                        topics[t].count += 1;
+                        n += 1;
+                    }
+                    _ => {}
+                }
+                Ok(true)
+            })?;
         }
         let stats = if counted {
             summary.and_then(|s| s.stats)
@@ -177,46 +254,46 @@ impl McapBag {
         wanted: &[bool],
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
     ) -> Result<(), BagError> {
-        let stream =
-            mcap::read::RawMessageStream::new(&self.map).map_err(|e| open_error(path, &e))?;
         let mut seen: HashMap<u16, u64> = HashMap::new();
         let mut complete = true;
-        for (n, msg) in stream.enumerate() {
-            let msg = msg.map_err(|e| corrupt(path, Some(format!("message {n}")), &e))?;
+        let mut n = 0u64;
+        for_each_record(path, &self.map, &mut |record| {
+            let mcap::records::Record::Message { header, data } = record else {
+                return Ok(true);
+            };
+            n += 1;
             // Without chunk CRCs, damaged bytes can decode into plausible
             // records: check them against the summary's statistics.
             if let Some(st) = &self.stats {
-                let t = msg.header.log_time;
+                let t = header.log_time;
                 if t < st.message_start_time || t > st.message_end_time {
                     return Err(BagError::Corrupt {
                         path: path.to_path_buf(),
                         format: Format::Mcap,
-                        at: Some(format!("message {n}")),
+                        at: Some(format!("message {}", n - 1)),
                         detail: format!(
                             "log time {t} ns is outside the recorded range {}..{} ns of the summary",
                             st.message_start_time, st.message_end_time
                         ),
                     });
                 }
-                *seen.entry(msg.header.channel_id).or_insert(0) += 1;
+                *seen.entry(header.channel_id).or_insert(0) += 1;
             }
-            let Some(&topic) = self.topic_of_channel.get(&msg.header.channel_id) else {
-                continue;
+            let Some(&topic) = self.topic_of_channel.get(&header.channel_id) else {
+                return Ok(true);
             };
             if !wanted.get(topic).copied().unwrap_or(false) {
-                continue;
+                return Ok(true);
             }
             let go_on = sink(Raw {
                 topic,
-                log_time: stamp_from_u64(msg.header.log_time),
-                data: &msg.data,
-                len: msg.data.len(),
+                log_time: stamp_from_u64(header.log_time),
+                data: &data,
+                len: data.len(),
             });
-            if !go_on {
-                complete = false;
-                break;
-            }
-        }
+            complete = go_on;
+            Ok(go_on)
+        })?;
         if let (Some(st), true) = (&self.stats, complete) {
             let expected: HashMap<u16, u64> = st
                 .channel_message_counts
@@ -247,14 +324,4 @@ fn sorted(m: &HashMap<u16, u64>) -> Vec<(u16, u64)> {
     let mut v: Vec<_> = m.iter().map(|(k, v)| (*k, *v)).collect();
     v.sort_unstable();
     v
-}
-
-fn open_error(path: &Path, e: &McapError) -> BagError {
-    match e {
-        McapError::BadMagic => BagError::NotABag {
-            path: path.to_path_buf(),
-            reason: "bad MCAP magic".to_string(),
-        },
-        other => corrupt(path, Some("the start".to_string()), other),
-    }
 }

@@ -1,6 +1,7 @@
 //! `stamp-sync match BAG` and `stamp-sync info BAG` end to end, and every
 //! bad input: exit code 2 and a one-line error, never a panic.
 #![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on setup failures
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! a deterministic mutation loop over small seed bags of every format, and
 //! random buffers for the stamp and definition parsers.
 #![cfg(feature = "bag")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on setup failures
 
 mod common;
 

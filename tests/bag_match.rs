@@ -1,6 +1,7 @@
 //! Bag replays give exactly the sets C++ message_filters emits for the same
 //! topics, on every bundled real bag and in every storage format.
 #![cfg(feature = "bag")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on setup failures
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Shared helpers of the bag tests: paths of the bundled test data.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 

@@ -16,6 +16,8 @@ pub(crate) struct McapBag {
     stats: Option<mcap::records::Statistics>,
     /// Topic index by channel id.
     topic_of_channel: HashMap<u16, usize>,
+    /// The same as a dense table for the scan loop: `u32::MAX` = none.
+    dense_topic: Vec<u32>,
 }
 
 fn corrupt(path: &Path, at: Option<String>, e: &McapError) -> BagError {
@@ -242,6 +244,13 @@ impl McapBag {
             McapBag {
                 map,
                 stats,
+                dense_topic: {
+                    let mut d = vec![u32::MAX; 1 << 16];
+                    for (&ch, &t) in &topic_of_channel {
+                        d[usize::from(ch)] = u32::try_from(t).unwrap_or(u32::MAX);
+                    }
+                    d
+                },
                 topic_of_channel,
             },
             topics,
@@ -254,7 +263,7 @@ impl McapBag {
         wanted: &[bool],
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
     ) -> Result<(), BagError> {
-        let mut seen: HashMap<u16, u64> = HashMap::new();
+        let mut seen_dense = vec![0u64; 1 << 16];
         let mut complete = true;
         let mut n = 0u64;
         for_each_record(path, &self.map, &mut |record| {
@@ -277,11 +286,13 @@ impl McapBag {
                         ),
                     });
                 }
-                *seen.entry(header.channel_id).or_insert(0) += 1;
+                seen_dense[usize::from(header.channel_id)] += 1;
             }
-            let Some(&topic) = self.topic_of_channel.get(&header.channel_id) else {
+            let topic = self.dense_topic[usize::from(header.channel_id)];
+            if topic == u32::MAX {
                 return Ok(true);
-            };
+            }
+            let topic = topic as usize;
             if !wanted.get(topic).copied().unwrap_or(false) {
                 return Ok(true);
             }
@@ -295,6 +306,12 @@ impl McapBag {
             Ok(go_on)
         })?;
         if let (Some(st), true) = (&self.stats, complete) {
+            let seen: HashMap<u16, u64> = seen_dense
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .filter_map(|(ch, n)| Some((u16::try_from(ch).ok()?, *n)))
+                .collect();
             let expected: HashMap<u16, u64> = st
                 .channel_message_counts
                 .iter()

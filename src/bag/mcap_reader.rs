@@ -14,9 +14,8 @@ pub(crate) struct McapBag {
     /// The summary's statistics, to check a scan against: messages per
     /// channel and the log-time range.
     stats: Option<mcap::records::Statistics>,
-    /// Topic index by channel id.
-    topic_of_channel: HashMap<u16, usize>,
-    /// The same as a dense table for the scan loop: `u32::MAX` = none.
+    /// Topic index by channel id (a dense table for the scan loop):
+    /// `u32::MAX` = not a known channel.
     dense_topic: Vec<u32>,
 }
 
@@ -251,7 +250,6 @@ impl McapBag {
                     }
                     d
                 },
-                topic_of_channel,
             },
             topics,
         ))

@@ -122,7 +122,7 @@ fn skip_annotation(line: &str) -> &str {
     let name_end = line[1..]
         .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
         .map_or(line.len(), |i| i + 1);
-    let rest = &line[name_end..];
+    let rest = line[name_end..].trim_start();
     if let Some(inner) = rest.strip_prefix('(') {
         let mut depth = 1usize;
         for (i, c) in inner.char_indices() {

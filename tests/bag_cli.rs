@@ -280,6 +280,7 @@ fn info_lists_topics_and_sync_facts() {
         "{imu}"
     );
     assert!(stdout.contains("identical stamps: none"), "{stdout}");
+    assert!(stdout.contains("repeated"), "{stdout}");
     // The bag README's fact: arrival order disagrees with stamp order 3288 times.
     assert!(
         stdout.contains("disagrees with stamp order: 3288 times"),
@@ -584,4 +585,10 @@ fn bad_options() {
     let mut args = match_args(s(&path), &HUSKY_TOPICS, "approximate");
     args.extend(["--lower-bound", "/nope=5ms"]);
     bad(&stamp_sync(&args));
+    let twice = bad(&stamp_sync(&match_args(
+        s(&path),
+        &["/fix", "/fix"],
+        "exact",
+    )));
+    assert!(twice.contains("more than once"), "{twice}");
 }

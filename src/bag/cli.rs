@@ -87,7 +87,7 @@ pub struct MatchArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
     /// Plot only START..END seconds after the first stamp, e.g. 10..12.5
-    /// (default: the first 25 sets).
+    /// (default: the first sets, at most about 120 messages).
     #[arg(long, value_name = "START..END")]
     pub plot_window: Option<String>,
 }
@@ -201,7 +201,7 @@ fn progress_bar(total_hint: u64) -> Option<indicatif::ProgressBar> {
     }
     let pb = indicatif::ProgressBar::new(total_hint);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} reading {bar:40} {pos}/{len} messages ({per_sec}, eta {eta})",
+        "{spinner} reading {wide_bar} {human_pos}/{human_len} messages, {eta} left",
     ) {
         pb.set_style(style);
     }
@@ -498,8 +498,8 @@ fn write_info(out: &mut dyn Write, f: &report::BagFacts) -> std::io::Result<()> 
     writeln!(out)?;
     writeln!(
         out,
-        "{:<w$}  {:<tw$}  {:>7}  {:>9}  {:>7}  {:>14}",
-        "topic", "type", "count", "rate", "stamped", "recorded late"
+        "{:<w$}  {:<tw$}  {:>7}  {:>9}  {:>7}  {:>14}  {:>8}",
+        "topic", "type", "count", "rate", "stamped", "recorded late", "repeated"
     )?;
     for t in &f.topics {
         let rate = t
@@ -512,8 +512,8 @@ fn write_info(out: &mut dyn Write, f: &report::BagFacts) -> std::io::Result<()> 
             .unwrap_or_else(|| "-".into());
         writeln!(
             out,
-            "{:<w$}  {:<tw$}  {:>7}  {:>9}  {:>7}  {:>14}",
-            t.topic, t.type_name, t.count, rate, t.stamped, lag
+            "{:<w$}  {:<tw$}  {:>7}  {:>9}  {:>7}  {:>14}  {:>8}",
+            t.topic, t.type_name, t.count, rate, t.stamped, lag, t.repeated_stamps
         )?;
     }
     if !f.pairs.is_empty() {
@@ -556,6 +556,10 @@ fn write_info(out: &mut dyn Write, f: &report::BagFacts) -> std::io::Result<()> 
             writeln!(out, "identical stamps: {}", shared.join(", "))?;
         }
     }
+    writeln!(
+        out,
+        "(recorded late: median of log time minus header stamp; repeated: messages whose stamp an earlier message of the topic already had)"
+    )?;
     writeln!(
         out,
         "arrival order disagrees with stamp order: {} times (consecutive messages of different topics whose stamps go backwards)",

@@ -223,6 +223,16 @@ pub enum BagError {
         /// The topics the bag has.
         available: Vec<String>,
     },
+    /// The same topic was asked for twice.
+    #[error(
+        "{path}: topic {topic} is given more than once; each input channel needs its own topic"
+    )]
+    DuplicateTopic {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+    },
     /// A topic asked for by header stamp whose type has no header.
     #[error(
         "{path}: topic {topic} ({type_name}) {why}, so it has no header stamp to synchronize on; use the arrival (log) time instead (--stamp arrival)"
@@ -514,6 +524,12 @@ impl Bag {
         let mut topics = Vec::with_capacity(names.len());
         for name in names {
             let t = self.topic_index(name)?;
+            if topics.contains(&t) {
+                return Err(BagError::DuplicateTopic {
+                    path: self.path.clone(),
+                    topic: name.to_string(),
+                });
+            }
             if source == StampSource::Header {
                 self.check_header(t)?;
             }
@@ -521,9 +537,7 @@ impl Bag {
         }
         let mut channel_of = vec![usize::MAX; self.topics.len()];
         for (ch, &t) in topics.iter().enumerate() {
-            if channel_of[t] == usize::MAX {
-                channel_of[t] = ch;
-            }
+            channel_of[t] = ch;
         }
         let messages = self.read(&topics, progress)?;
         let trace = Trace::from_pairs(messages.iter().map(|m| {

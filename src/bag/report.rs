@@ -445,6 +445,9 @@ pub struct TopicFacts {
     pub stamped: &'static str,
     /// Median of log time minus header stamp (how late it was recorded), ns.
     pub median_lag_ns: Option<i64>,
+    /// Messages whose header stamp repeats an earlier stamp of the same
+    /// topic (republished data; ExactTime keeps only the newest).
+    pub repeated_stamps: u64,
 }
 
 /// Facts about one pair of stamped topics.
@@ -541,6 +544,11 @@ pub fn facts(bag: &Bag, messages: &[BagMessage]) -> BagFacts {
                     _ => "no",
                 },
                 median_lag_ns: Summary::of(&mut lags[i]).map(|s| s.median_ns),
+                repeated_stamps: {
+                    let mut v = stamps[i].clone();
+                    v.sort_unstable();
+                    v.windows(2).filter(|w| w[0] == w[1]).count() as u64
+                },
             }
         })
         .collect();

@@ -23,6 +23,8 @@ pub(crate) struct Ros1Bag {
     topic_of_conn: HashMap<u32, usize>,
     /// Byte offset of each chunk, in file order, from the index.
     chunk_pos: Vec<u64>,
+    /// Messages per topic, from the index.
+    counts: Vec<u64>,
 }
 
 const MAGIC_LEN: usize = 13;
@@ -164,11 +166,13 @@ impl Ros1Bag {
             }
         }
         chunk_pos.sort_unstable();
+        chunk_pos.dedup();
         Ok((
             Ros1Bag {
                 bag,
                 topic_of_conn,
                 chunk_pos,
+                counts: topics.iter().map(|t| t.count).collect(),
             },
             topics,
         ))
@@ -208,14 +212,29 @@ impl Ros1Bag {
         corrupt(path, at, e.to_string())
     }
 
-    pub(crate) fn scan(
+    /// Reads chunks `start..end` (in file order; `end` = `None` for all),
+    /// handing each message of a wanted topic to `sink`.
+    fn scan_range(
         &self,
         path: &Path,
         wanted: &[bool],
+        start: usize,
+        end: Option<usize>,
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
     ) -> Result<(), BagError> {
-        let mut k = 0usize;
-        for rec in self.bag.chunk_records() {
+        let mut records = self.bag.chunk_records();
+        if start > 0 {
+            let pos = self.chunk_pos.get(start).copied().unwrap_or(u64::MAX);
+            records
+                .seek(pos)
+                .map_err(|e| self.chunk_error(path, start, &e))?;
+        }
+        let mut k = start;
+        // Checked before `next()`, which decompresses the next chunk.
+        while end.is_none_or(|e| k < e) {
+            let Some(rec) = records.next() else {
+                break;
+            };
             let rec = rec.map_err(|e| self.chunk_error(path, k, &e))?;
             let ChunkRecord::Chunk(chunk) = rec else {
                 continue;
@@ -244,5 +263,148 @@ impl Ros1Bag {
             k += 1;
         }
         Ok(())
+    }
+
+    /// Reads every chunk, in file order. Decompression (bz2 is slow) runs on
+    /// up to 4 threads over contiguous runs of chunks, located by the
+    /// index's chunk positions; the messages are handed to `sink` in file
+    /// order, exactly as a sequential read would.
+    pub(crate) fn scan(
+        &self,
+        path: &Path,
+        wanted: &[bool],
+        sink: &mut dyn FnMut(Raw<'_>) -> bool,
+    ) -> Result<(), BagError> {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4);
+        let chunks = self.chunk_pos.len();
+        if workers < 2 || chunks < 2 * workers {
+            return self.scan_range(path, wanted, 0, None, sink);
+        }
+        let per = chunks.div_ceil(workers);
+        let parts: Vec<Result<Vec<Head>, BagError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let (start, end) = (w * per, ((w + 1) * per).min(chunks));
+                    scope.spawn(move || {
+                        let mut heads = Vec::new();
+                        self.scan_range(path, wanted, start, Some(end), &mut |raw| {
+                            heads.push(Head::of(&raw));
+                            true
+                        })?;
+                        Ok(heads)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(corrupt(path, None, "a chunk reader thread panicked"))
+                    })
+                })
+                .collect()
+        });
+        let mut heads = Vec::new();
+        for part in parts {
+            heads.extend(part?);
+        }
+        // The runs were located through the index: if it disagrees with the
+        // chunks, fall back to one sequential pass, which needs no index.
+        let mut read = vec![0u64; self.counts.len()];
+        for h in &heads {
+            if let Some(n) = read.get_mut(h.topic) {
+                *n += 1;
+            }
+        }
+        let consistent = read
+            .iter()
+            .zip(&self.counts)
+            .zip(wanted)
+            .all(|((r, c), w)| !*w || r == c);
+        if !consistent {
+            return self.scan_range(path, wanted, 0, None, sink);
+        }
+        {
+            for head in heads {
+                if !sink(head.raw()) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a scan needs of one message, owned: the first 12 bytes hold the
+/// stamp of every supported encoding.
+struct Head {
+    topic: usize,
+    log_time: crate::time::Stamp,
+    bytes: [u8; 12],
+    kept: usize,
+    len: usize,
+}
+
+impl Head {
+    fn of(raw: &Raw<'_>) -> Head {
+        let mut bytes = [0u8; 12];
+        let kept = raw.data.len().min(12);
+        bytes[..kept].copy_from_slice(&raw.data[..kept]);
+        Head {
+            topic: raw.topic,
+            log_time: raw.log_time,
+            bytes,
+            kept,
+            len: raw.len,
+        }
+    }
+
+    fn raw(&self) -> Raw<'_> {
+        Raw {
+            topic: self.topic,
+            log_time: self.log_time,
+            data: &self.bytes[..self.kept],
+            len: self.len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    type Row = (usize, i64, Vec<u8>, usize);
+
+    fn collect(f: impl FnOnce(&mut dyn FnMut(Raw<'_>) -> bool)) -> Vec<Row> {
+        let mut rows = Vec::new();
+        f(&mut |r: Raw<'_>| {
+            rows.push((
+                r.topic,
+                r.log_time.as_nanos(),
+                r.data[..r.data.len().min(12)].to_vec(),
+                r.len,
+            ));
+            true
+        });
+        rows
+    }
+
+    #[test]
+    fn parallel_scan_equals_sequential_scan() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/bags/rl_husky_gps_odom_imu/test1.bag");
+        let (bag, topics) = Ros1Bag::open(&path).unwrap();
+        assert!(
+            bag.chunk_pos.len() >= 8,
+            "enough chunks for the parallel path"
+        );
+        let wanted = vec![true; topics.len()];
+        let par = collect(|sink| bag.scan(&path, &wanted, sink).unwrap());
+        let seq = collect(|sink| bag.scan_range(&path, &wanted, 0, None, sink).unwrap());
+        assert_eq!(par.len(), 16806);
+        assert_eq!(par, seq);
     }
 }

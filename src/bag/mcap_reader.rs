@@ -17,6 +17,9 @@ pub(crate) struct McapBag {
     /// Topic index by channel id (a dense table for the scan loop):
     /// `u32::MAX` = not a known channel.
     dense_topic: Vec<u32>,
+    /// Start offsets of the chunks, ascending, from the summary's chunk
+    /// indexes (empty without a summary).
+    chunk_starts: Vec<u64>,
 }
 
 fn corrupt(path: &Path, at: Option<String>, e: &McapError) -> BagError {
@@ -73,25 +76,67 @@ fn record_limit(file_len: usize) -> usize {
     file_len.saturating_mul(16).clamp(64 << 20, 1 << 30)
 }
 
-/// Runs `f` over every record of the file in order, chunks decompressed
-/// (with their CRCs checked), until `f` returns `Ok(false)`.
+/// A byte range of the file to read records from.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    /// Starts at the file's start (magic to check).
+    first: bool,
+    /// Ends at the file's end (magic to check).
+    last: bool,
+}
+
+/// Runs `f` over every record of the whole file in order, chunks
+/// decompressed (with their CRCs checked), until `f` returns `Ok(false)`.
 fn for_each_record(
     path: &Path,
     map: &[u8],
     f: &mut dyn FnMut(mcap::records::Record<'_>) -> Result<bool, BagError>,
 ) -> Result<(), BagError> {
+    let whole = Span {
+        start: 0,
+        end: map.len(),
+        first: true,
+        last: true,
+    };
+    for_each_record_in(path, map, whole, f)
+}
+
+/// [`for_each_record`] over the records of `span`, which starts and ends
+/// at record boundaries.
+fn for_each_record_in(
+    path: &Path,
+    map: &[u8],
+    span: Span,
+    f: &mut dyn FnMut(mcap::records::Record<'_>) -> Result<bool, BagError>,
+) -> Result<(), BagError> {
     use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
+    let Some(buf) = map.get(span.start..span.end) else {
+        return Err(BagError::Corrupt {
+            path: path.to_path_buf(),
+            format: Format::Mcap,
+            at: Some(format!("bytes {}..{}", span.start, span.end)),
+            detail: "the chunk index points outside the file".to_string(),
+        });
+    };
     let mut reader = LinearReader::new_with_options(
         LinearReaderOptions::default()
             .with_record_length_limit(record_limit(map.len()))
-            .with_validate_chunk_crcs(true),
+            .with_validate_chunk_crcs(true)
+            .with_skip_start_magic(!span.first)
+            .with_skip_end_magic(!span.last),
     );
-    let mut rest = map;
+    let mut rest = buf;
     let mut n = 0u64;
     while let Some(event) = reader.next_event() {
         let event = event.map_err(|e| {
-            let at = map.len() - rest.len();
-            corrupt(path, Some(format!("record {n} (byte {at})")), &e)
+            let at = span.start + buf.len() - rest.len();
+            corrupt(
+                path,
+                Some(format!("record {n} after byte {} (byte {at})", span.start)),
+                &e,
+            )
         })?;
         match event {
             LinearReadEvent::ReadRequest(need) => {
@@ -101,8 +146,13 @@ fn for_each_record(
                 rest = &rest[len..];
             }
             LinearReadEvent::Record { data, opcode } => {
-                let record = mcap::parse_record(opcode, data)
-                    .map_err(|e| corrupt(path, Some(format!("record {n}")), &e))?;
+                let record = mcap::parse_record(opcode, data).map_err(|e| {
+                    corrupt(
+                        path,
+                        Some(format!("record {n} after byte {}", span.start)),
+                        &e,
+                    )
+                })?;
                 n += 1;
                 if !f(record)? {
                     return Ok(());
@@ -234,6 +284,17 @@ impl McapBag {
                 Ok(true)
             })?;
         }
+        let mut chunk_starts: Vec<u64> = summary
+            .as_ref()
+            .map(|s| {
+                s.chunk_indexes
+                    .iter()
+                    .map(|c| c.chunk_start_offset)
+                    .collect()
+            })
+            .unwrap_or_default();
+        chunk_starts.sort_unstable();
+        chunk_starts.dedup();
         let stats = if counted {
             summary.and_then(|s| s.stats)
         } else {
@@ -243,6 +304,7 @@ impl McapBag {
             McapBag {
                 map,
                 stats,
+                chunk_starts,
                 dense_topic: {
                     let mut d = vec![u32::MAX; 1 << 16];
                     for (&ch, &t) in &topic_of_channel {
@@ -255,16 +317,20 @@ impl McapBag {
         ))
     }
 
-    pub(crate) fn scan(
+    /// Reads the messages of `span`: checks each against the summary's
+    /// log-time range, counts it per channel into `seen`, and hands those of
+    /// wanted topics to `sink`.
+    fn scan_span(
         &self,
         path: &Path,
+        span: Span,
         wanted: &[bool],
+        seen: &mut [u64],
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
-    ) -> Result<(), BagError> {
-        let mut seen_dense = vec![0u64; 1 << 16];
+    ) -> Result<bool, BagError> {
         let mut complete = true;
         let mut n = 0u64;
-        for_each_record(path, &self.map, &mut |record| {
+        for_each_record_in(path, &self.map, span, &mut |record| {
             let mcap::records::Record::Message { header, data } = record else {
                 return Ok(true);
             };
@@ -277,14 +343,16 @@ impl McapBag {
                     return Err(BagError::Corrupt {
                         path: path.to_path_buf(),
                         format: Format::Mcap,
-                        at: Some(format!("message {}", n - 1)),
+                        at: Some(format!("message {} after byte {}", n - 1, span.start)),
                         detail: format!(
                             "log time {t} ns is outside the recorded range {}..{} ns of the summary",
                             st.message_start_time, st.message_end_time
                         ),
                     });
                 }
-                seen_dense[usize::from(header.channel_id)] += 1;
+            }
+            if let Some(c) = seen.get_mut(usize::from(header.channel_id)) {
+                *c += 1;
             }
             let topic = self.dense_topic[usize::from(header.channel_id)];
             if topic == u32::MAX {
@@ -303,33 +371,129 @@ impl McapBag {
             complete = go_on;
             Ok(go_on)
         })?;
-        if let (Some(st), true) = (&self.stats, complete) {
-            let seen: HashMap<u16, u64> = seen_dense
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n > 0)
-                .filter_map(|(ch, n)| Some((u16::try_from(ch).ok()?, *n)))
+        Ok(complete)
+    }
+
+    /// Reads every message in file order. With a summary and enough chunks,
+    /// runs of chunks are decompressed on up to 4 threads (located by the
+    /// chunk index) and handed to `sink` in file order afterwards.
+    pub(crate) fn scan(
+        &self,
+        path: &Path,
+        wanted: &[bool],
+        sink: &mut dyn FnMut(Raw<'_>) -> bool,
+    ) -> Result<(), BagError> {
+        let mut seen = vec![0u64; 1 << 16];
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4);
+        let starts = &self.chunk_starts;
+        let len = self.map.len();
+        let parallel = self.stats.is_some()
+            && workers >= 2
+            && starts.len() >= 2 * workers
+            && starts.iter().all(|&s| s > 0 && (s as usize) < len);
+        let complete = if parallel {
+            let per = starts.len().div_ceil(workers);
+            let spans: Vec<Span> = (0..workers)
+                .map(|w| Span {
+                    start: if w == 0 { 0 } else { starts[w * per] as usize },
+                    end: starts.get((w + 1) * per).map_or(len, |&s| s as usize),
+                    first: w == 0,
+                    last: (w + 1) * per >= starts.len(),
+                })
                 .collect();
-            let expected: HashMap<u16, u64> = st
-                .channel_message_counts
-                .iter()
-                .filter(|(_, n)| **n > 0)
-                .map(|(k, v)| (*k, *v))
-                .collect();
-            if seen != expected {
-                let total: u64 = seen.values().sum();
-                return Err(BagError::Corrupt {
-                    path: path.to_path_buf(),
-                    format: Format::Mcap,
-                    at: None,
-                    detail: format!(
-                        "the data section holds {total} messages but the summary counts {} (per channel: found {:?}, expected {:?})",
-                        st.message_count,
-                        sorted(&seen),
-                        sorted(&expected)
-                    ),
-                });
+            type Part = (Vec<super::Head>, Vec<u64>);
+            let parts: Vec<Result<Part, BagError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = spans
+                    .iter()
+                    .map(|&span| {
+                        scope.spawn(move || {
+                            let mut heads = Vec::new();
+                            let mut seen = vec![0u64; 1 << 16];
+                            self.scan_span(path, span, wanted, &mut seen, &mut |raw| {
+                                heads.push(super::Head::of(&raw));
+                                true
+                            })?;
+                            Ok((heads, seen))
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(BagError::Corrupt {
+                                path: path.to_path_buf(),
+                                format: Format::Mcap,
+                                at: None,
+                                detail: "a chunk reader thread panicked".to_string(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+            let mut all = Vec::new();
+            for part in parts {
+                let (heads, part_seen) = part?;
+                for (s, p) in seen.iter_mut().zip(&part_seen) {
+                    *s += p;
+                }
+                all.push(heads);
             }
+            // Counts are checked before anything is handed out.
+            self.check_counts(path, &seen)?;
+            for head in all.iter().flatten() {
+                if !sink(head.raw()) {
+                    return Ok(());
+                }
+            }
+            return Ok(());
+        } else {
+            let whole = Span {
+                start: 0,
+                end: len,
+                first: true,
+                last: true,
+            };
+            self.scan_span(path, whole, wanted, &mut seen, sink)?
+        };
+        if complete {
+            self.check_counts(path, &seen)?;
+        }
+        Ok(())
+    }
+
+    /// The messages seen per channel must be what the summary counts.
+    fn check_counts(&self, path: &Path, seen_dense: &[u64]) -> Result<(), BagError> {
+        let Some(st) = &self.stats else {
+            return Ok(());
+        };
+        let seen: HashMap<u16, u64> = seen_dense
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .filter_map(|(ch, n)| Some((u16::try_from(ch).ok()?, *n)))
+            .collect();
+        let expected: HashMap<u16, u64> = st
+            .channel_message_counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        if seen != expected {
+            let total: u64 = seen.values().sum();
+            return Err(BagError::Corrupt {
+                path: path.to_path_buf(),
+                format: Format::Mcap,
+                at: None,
+                detail: format!(
+                    "the data section holds {total} messages but the summary counts {} (per channel: found {:?}, expected {:?})",
+                    st.message_count,
+                    sorted(&seen),
+                    sorted(&expected)
+                ),
+            });
         }
         Ok(())
     }
@@ -339,4 +503,46 @@ fn sorted(m: &HashMap<u16, u64>) -> Vec<(u16, u64)> {
     let mut v: Vec<_> = m.iter().map(|(k, v)| (*k, *v)).collect();
     v.sort_unstable();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    type Row = (usize, i64, Vec<u8>, usize);
+
+    #[test]
+    fn parallel_scan_equals_sequential_scan() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/bags/ros2/rl_husky_mcap/rl_husky_mcap.mcap");
+        let (bag, topics) = McapBag::open(&path).unwrap();
+        assert!(
+            bag.chunk_starts.len() >= 8,
+            "enough chunks for the parallel path"
+        );
+        let wanted = vec![true; topics.len()];
+        let mut par: Vec<Row> = Vec::new();
+        bag.scan(&path, &wanted, &mut |r| {
+            par.push((r.topic, r.log_time.as_nanos(), r.data[..12].to_vec(), r.len));
+            true
+        })
+        .unwrap();
+        let mut seq: Vec<Row> = Vec::new();
+        let whole = Span {
+            start: 0,
+            end: bag.map.len(),
+            first: true,
+            last: true,
+        };
+        let mut seen = vec![0u64; 1 << 16];
+        bag.scan_span(&path, whole, &wanted, &mut seen, &mut |r| {
+            seq.push((r.topic, r.log_time.as_nanos(), r.data[..12].to_vec(), r.len));
+            true
+        })
+        .unwrap();
+        bag.check_counts(&path, &seen).unwrap();
+        assert_eq!(par.len(), 16806);
+        assert_eq!(par, seq);
+    }
 }

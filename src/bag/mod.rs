@@ -283,6 +283,40 @@ pub(crate) struct Raw<'a> {
     pub len: usize,
 }
 
+/// What a scan needs of one message, owned: the first 12 bytes hold the
+/// stamp of every supported encoding.
+pub(crate) struct Head {
+    topic: usize,
+    log_time: Stamp,
+    bytes: [u8; 12],
+    kept: usize,
+    len: usize,
+}
+
+impl Head {
+    pub(crate) fn of(raw: &Raw<'_>) -> Head {
+        let mut bytes = [0u8; 12];
+        let kept = raw.data.len().min(12);
+        bytes[..kept].copy_from_slice(&raw.data[..kept]);
+        Head {
+            topic: raw.topic,
+            log_time: raw.log_time,
+            bytes,
+            kept,
+            len: raw.len,
+        }
+    }
+
+    pub(crate) fn raw(&self) -> Raw<'_> {
+        Raw {
+            topic: self.topic,
+            log_time: self.log_time,
+            data: &self.bytes[..self.kept],
+            len: self.len,
+        }
+    }
+}
+
 enum Backend {
     Mcap(mcap_reader::McapBag),
     Sqlite(sqlite_reader::SqliteBag),

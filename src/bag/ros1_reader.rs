@@ -283,14 +283,14 @@ impl Ros1Bag {
             return self.scan_range(path, wanted, 0, None, sink);
         }
         let per = chunks.div_ceil(workers);
-        let parts: Vec<Result<Vec<Head>, BagError>> = std::thread::scope(|scope| {
+        let parts: Vec<Result<Vec<super::Head>, BagError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|w| {
                     let (start, end) = (w * per, ((w + 1) * per).min(chunks));
                     scope.spawn(move || {
                         let mut heads = Vec::new();
                         self.scan_range(path, wanted, start, Some(end), &mut |raw| {
-                            heads.push(Head::of(&raw));
+                            heads.push(super::Head::of(&raw));
                             true
                         })?;
                         Ok(heads)
@@ -334,40 +334,6 @@ impl Ros1Bag {
             }
         }
         Ok(())
-    }
-}
-
-/// What a scan needs of one message, owned: the first 12 bytes hold the
-/// stamp of every supported encoding.
-struct Head {
-    topic: usize,
-    log_time: crate::time::Stamp,
-    bytes: [u8; 12],
-    kept: usize,
-    len: usize,
-}
-
-impl Head {
-    fn of(raw: &Raw<'_>) -> Head {
-        let mut bytes = [0u8; 12];
-        let kept = raw.data.len().min(12);
-        bytes[..kept].copy_from_slice(&raw.data[..kept]);
-        Head {
-            topic: raw.topic,
-            log_time: raw.log_time,
-            bytes,
-            kept,
-            len: raw.len,
-        }
-    }
-
-    fn raw(&self) -> Raw<'_> {
-        Raw {
-            topic: self.topic,
-            log_time: self.log_time,
-            data: &self.bytes[..self.kept],
-            len: self.len,
-        }
     }
 }
 

@@ -378,8 +378,9 @@ fn typical_difference(trace: &Trace, channels: usize) -> Option<i64> {
         }
     }
     let mut diffs = Vec::new();
+    let first = per.first()?;
     for other in per.iter().skip(1) {
-        diffs.extend(nearest_offsets(&per[0], other).into_iter().map(i64::abs));
+        diffs.extend(nearest_offsets(first, other).into_iter().map(i64::abs));
     }
     Summary::of(&mut diffs).map(|s| s.median_ns)
 }

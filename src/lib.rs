@@ -45,7 +45,13 @@
 // Library code never unwraps on input; tests may (clippy.toml).
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "bag")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bag")))]
+pub mod bag;
 pub mod bench;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+pub mod cli;
 pub mod driver;
 pub mod dynamic;
 pub mod policy;

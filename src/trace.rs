@@ -212,6 +212,8 @@ impl PolicyConfig {
 pub struct Replay {
     /// Emitted sets in order, members in channel order.
     pub sets: Vec<Vec<TraceMsg>>,
+    /// For each set, the arrival index of the message that completed it.
+    pub emitted_at: Vec<usize>,
     /// Drops in order.
     pub drops: Vec<Dropped<TraceMsg>>,
     /// Stale-channel reports (option `stale_after`).
@@ -261,7 +263,10 @@ pub fn replay_with<P: Policy<VecQueues<TraceMsg>>>(
         };
         for e in events {
             match e {
-                Event::Set(s) => r.sets.push(s),
+                Event::Set(s) => {
+                    r.sets.push(s);
+                    r.emitted_at.push(m.index);
+                }
                 Event::Drop(d) => r.drops.push(d),
                 Event::Stale(s) => r.stale.push(s),
                 Event::Partial(p) => r.partials.push(p),

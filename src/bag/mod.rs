@@ -1,0 +1,625 @@
+//! Reading header stamps out of recorded bags: MCAP, rosbag2 sqlite3 and
+//! ROS 1 `.bag` (feature `bag`).
+//!
+//! [`Bag::open`] recognises the format from the file (or bag directory),
+//! lists its [topics](Bag::topics) and reads the chosen topics' messages in
+//! **log-time order** (the order they were recorded, which is the arrival
+//! order a live synchronizer sees). For each message it reads the header
+//! stamp from the first bytes of the serialized data ([`stamp`]) without
+//! deserializing the message. Whether a topic has a header is decided from
+//! the message definition stored in the bag ([`schema`]), never from its
+//! type name.
+//!
+//! ```no_run
+//! use stamp_sync::bag::{Bag, StampSource};
+//! use stamp_sync::trace::{replay, PolicyConfig};
+//!
+//! let bag = Bag::open("husky.mcap")?;
+//! for t in bag.topics() {
+//!     println!("{} {} {} stamped: {:?}", t.name, t.type_name, t.count, t.header);
+//! }
+//! let read = bag.trace(&["/fix", "/imu/data"], StampSource::Header)?;
+//! let out = replay(&read.trace, 2, &PolicyConfig::approximate(10))?;
+//! print!("{}", out.sets_csv());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Containers are parsed by the `mcap`, `rusqlite` and `rosbag` crates. The
+//! readers never panic on bad input: truncated, corrupted and unsupported
+//! bags are a [`BagError`].
+
+mod mcap_reader;
+pub mod plot;
+pub mod report;
+mod ros1_reader;
+pub mod schema;
+mod sqlite_reader;
+pub mod stamp;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::time::Stamp;
+use crate::trace::Trace;
+
+/// Storage format of a bag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// MCAP (rosbag2 `mcap` storage or any MCAP with CDR or ROS 1 messages).
+    Mcap,
+    /// rosbag2 sqlite3 (`.db3`).
+    Sqlite3,
+    /// ROS 1 bag, format version 2.0.
+    Ros1,
+}
+
+impl Format {
+    /// Short name: `mcap`, `sqlite3` or `ros1`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Format::Mcap => "mcap",
+            Format::Sqlite3 => "sqlite3",
+            Format::Ros1 => "ros1",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a topic's messages start with a `std_msgs/Header`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HeaderStatus {
+    /// The stored definition's first field is a `std_msgs/Header`.
+    Stamped,
+    /// The stored definition's first field is something else.
+    NotStamped,
+    /// The bag stores no definition for the type (for example a rosbag2
+    /// sqlite3 bag written before message definitions were stored).
+    Unknown,
+}
+
+/// How a message is serialized, which decides where its stamp sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// ROS 2 CDR with a 4-byte encapsulation header.
+    Cdr,
+    /// ROS 1 serialization.
+    Ros1,
+    /// Anything else (stamps cannot be read).
+    Other,
+}
+
+/// One topic of a bag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// Topic name, e.g. `/imu/data`.
+    pub name: String,
+    /// Message type, e.g. `sensor_msgs/msg/Imu` (ROS 2) or `sensor_msgs/Imu` (ROS 1).
+    pub type_name: String,
+    /// Message serialization.
+    pub encoding: Encoding,
+    /// Serialization name as stored, e.g. `cdr`.
+    pub encoding_name: String,
+    /// Messages recorded on the topic.
+    pub count: u64,
+    /// Whether the messages carry a header stamp.
+    pub header: HeaderStatus,
+}
+
+impl TopicInfo {
+    /// True if the header stamp can be read: the stored definition starts
+    /// with a header and the encoding is known.
+    pub fn has_header(&self) -> bool {
+        self.header == HeaderStatus::Stamped && self.encoding != Encoding::Other
+    }
+}
+
+/// One message as read from a bag: no payload, just what synchronization needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BagMessage {
+    /// Index into [`Bag::topics`].
+    pub topic: usize,
+    /// When it was recorded (the arrival time).
+    pub log_time: Stamp,
+    /// Its `header.stamp`, or `None` if the topic has no header.
+    pub header_stamp: Option<Stamp>,
+    /// Serialized size in bytes.
+    pub len: usize,
+}
+
+/// Which time a bag replay synchronizes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
+pub enum StampSource {
+    /// `header.stamp` (the default). Topics without a header are an error.
+    #[default]
+    Header,
+    /// The recorded log time, for topics without a header.
+    Arrival,
+}
+
+/// A bag replayable as a trace: the chosen topics' messages in log-time order.
+#[derive(Debug, Clone, Default)]
+pub struct BagTrace {
+    /// Bag topic index of each trace channel (channel `i` is `topics[i]`).
+    pub topics: Vec<usize>,
+    /// The messages of those topics in log-time order (`messages[i]` is
+    /// trace message `i`).
+    pub messages: Vec<BagMessage>,
+    /// Channel and stamp of each message, in the same order.
+    pub trace: Trace,
+}
+
+/// Why a bag could not be read. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BagError {
+    /// The file or directory could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not in any supported bag format.
+    #[error(
+        "{path}: not a bag (expected an MCAP file, a rosbag2 .db3 or bag directory, or a ROS 1 .bag v2.0): {reason}"
+    )]
+    NotABag {
+        /// The file.
+        path: PathBuf,
+        /// What did not match.
+        reason: String,
+    },
+    /// The bag is truncated or its bytes are damaged.
+    #[error("{path}: truncated or corrupted {format} bag{}: {detail}", at.as_ref().map(|a| format!(" at {a}")).unwrap_or_default())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        format: Format,
+        /// Where, if known (a byte offset, chunk or message number).
+        at: Option<String>,
+        /// What the reader found.
+        detail: String,
+    },
+    /// The bag is compressed in a way this reader does not support.
+    #[error("{path}: unsupported compression {compression:?}{}", if supported.is_empty() { String::new() } else { format!(" (supported: {supported})") })]
+    UnsupportedCompression {
+        /// The file.
+        path: PathBuf,
+        /// The compression named in the bag.
+        compression: String,
+        /// What is supported for this format.
+        supported: &'static str,
+    },
+    /// A bag layout this reader does not support (for example a split bag).
+    #[error("{path}: unsupported bag: {what}")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What is not supported.
+        what: String,
+    },
+    /// A topic that is not in the bag.
+    #[error("{path}: no topic {topic:?} in the bag; available topics: {}", available.join(", "))]
+    UnknownTopic {
+        /// The file.
+        path: PathBuf,
+        /// The topic asked for.
+        topic: String,
+        /// The topics the bag has.
+        available: Vec<String>,
+    },
+    /// The same topic was asked for twice.
+    #[error(
+        "{path}: topic {topic} is given more than once; each input channel needs its own topic"
+    )]
+    DuplicateTopic {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+    },
+    /// A topic asked for by header stamp whose type has no header.
+    #[error(
+        "{path}: topic {topic} ({type_name}) {why}, so it has no header stamp to synchronize on; use the arrival (log) time instead (--stamp arrival)"
+    )]
+    NoHeader {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+        /// Its type.
+        type_name: String,
+        /// Why: no header field, no stored definition, or an unknown encoding.
+        why: String,
+    },
+    /// A message whose stamp could not be read.
+    #[error("{path}: topic {topic}, message {index} (log time {log_time}): {source}")]
+    BadMessage {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+        /// 0-based index of the message among the topic's messages.
+        index: u64,
+        /// Its log time.
+        log_time: Stamp,
+        /// What was wrong.
+        #[source]
+        source: stamp::StampError,
+    },
+}
+
+/// Progress of a read, in messages scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Messages scanned so far (all topics).
+    pub done: u64,
+    /// Messages in the bag (all topics), as far as known.
+    pub total: u64,
+}
+
+/// Raw message from a format backend: topic index, log time, payload.
+pub(crate) struct Raw<'a> {
+    pub topic: usize,
+    pub log_time: Stamp,
+    pub data: &'a [u8],
+    /// The payload may be a prefix of a longer message (sqlite reads only
+    /// the stamp bytes); this is the full length.
+    pub len: usize,
+}
+
+/// What a scan needs of one message, owned: the first 12 bytes hold the
+/// stamp of every supported encoding.
+pub(crate) struct Head {
+    topic: usize,
+    log_time: Stamp,
+    bytes: [u8; 12],
+    kept: usize,
+    len: usize,
+}
+
+impl Head {
+    pub(crate) fn of(raw: &Raw<'_>) -> Head {
+        let mut bytes = [0u8; 12];
+        let kept = raw.data.len().min(12);
+        bytes[..kept].copy_from_slice(&raw.data[..kept]);
+        Head {
+            topic: raw.topic,
+            log_time: raw.log_time,
+            bytes,
+            kept,
+            len: raw.len,
+        }
+    }
+
+    pub(crate) fn raw(&self) -> Raw<'_> {
+        Raw {
+            topic: self.topic,
+            log_time: self.log_time,
+            data: &self.bytes[..self.kept],
+            len: self.len,
+        }
+    }
+}
+
+enum Backend {
+    Mcap(mcap_reader::McapBag),
+    Sqlite(sqlite_reader::SqliteBag),
+    Ros1(ros1_reader::Ros1Bag),
+}
+
+/// An open bag.
+pub struct Bag {
+    path: PathBuf,
+    format: Format,
+    topics: Vec<TopicInfo>,
+    bytes: u64,
+    backend: Backend,
+}
+
+impl fmt::Debug for Bag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bag")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("topics", &self.topics)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+const MCAP_MAGIC: &[u8] = b"\x89MCAP0\r\n";
+const ROS1_MAGIC: &[u8] = b"#ROSBAG V2.0\n";
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+impl Bag {
+    /// Opens a bag: an `.mcap` file, a rosbag2 `.db3`, a rosbag2 bag
+    /// directory (with `metadata.yaml`), or a ROS 1 `.bag`. The format is
+    /// recognised from the file's first bytes, not its name.
+    pub fn open(path: impl AsRef<Path>) -> Result<Bag, BagError> {
+        let path = path.as_ref();
+        let io = |source| BagError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_dir() {
+            let file = sqlite_reader::storage_file_of_dir(path)?;
+            return Bag::open_file(&file);
+        }
+        Bag::open_file(path)
+    }
+
+    fn open_file(path: &Path) -> Result<Bag, BagError> {
+        use std::io::Read as _;
+        let io = |source| BagError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut head = [0u8; 16];
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let bytes = file.metadata().map_err(io)?.len();
+        let mut n = 0;
+        while n < head.len() {
+            let got = file.read(&mut head[n..]).map_err(io)?;
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
+        let head = &head[..n];
+        let (format, topics, backend) = if head.starts_with(MCAP_MAGIC) {
+            let (b, t) = mcap_reader::McapBag::open(path)?;
+            (Format::Mcap, t, Backend::Mcap(b))
+        } else if head.starts_with(ROS1_MAGIC) {
+            let (b, t) = ros1_reader::Ros1Bag::open(path)?;
+            (Format::Ros1, t, Backend::Ros1(b))
+        } else if head.starts_with(SQLITE_MAGIC) {
+            let (b, t) = sqlite_reader::SqliteBag::open(path)?;
+            (Format::Sqlite3, t, Backend::Sqlite(b))
+        } else if head.starts_with(b"#ROSBAG V") {
+            return Err(BagError::Unsupported {
+                path: path.to_path_buf(),
+                what: format!(
+                    "ROS 1 bag version {:?} (only 2.0 is supported)",
+                    String::from_utf8_lossy(&head[9..]).trim_end()
+                ),
+            });
+        } else {
+            return Err(BagError::NotABag {
+                path: path.to_path_buf(),
+                reason: if head.is_empty() {
+                    "the file is empty".to_string()
+                } else {
+                    format!(
+                        "unrecognised first bytes {:02x?}",
+                        &head[..head.len().min(8)]
+                    )
+                },
+            });
+        };
+        Ok(Bag {
+            path: path.to_path_buf(),
+            format,
+            topics,
+            bytes,
+            backend,
+        })
+    }
+
+    /// The storage file read (for a bag directory, the file inside it).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The storage format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Size of the storage file in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The bag's topics, in the order the bag lists them.
+    pub fn topics(&self) -> &[TopicInfo] {
+        &self.topics
+    }
+
+    /// Index of the topic called `name`, or [`BagError::UnknownTopic`]
+    /// listing the topics the bag has.
+    pub fn topic_index(&self, name: &str) -> Result<usize, BagError> {
+        self.topics
+            .iter()
+            .position(|t| t.name == name)
+            .ok_or_else(|| BagError::UnknownTopic {
+                path: self.path.clone(),
+                topic: name.to_string(),
+                available: self.topics.iter().map(|t| t.name.clone()).collect(),
+            })
+    }
+
+    /// Reads the messages of `topics` (indices into [`Bag::topics`]) in
+    /// log-time order; messages with equal log times keep their storage
+    /// order. Header stamps are read for topics that
+    /// [have a header](TopicInfo::has_header); a message too short to hold
+    /// one is an error. `progress` is called now and then.
+    pub fn read(
+        &self,
+        topics: &[usize],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<BagMessage>, BagError> {
+        let n = self.topics.len();
+        let mut wanted = vec![false; n];
+        for &t in topics {
+            if let Some(w) = wanted.get_mut(t) {
+                *w = true;
+            }
+        }
+        let total: u64 = topics
+            .iter()
+            .filter_map(|&t| self.topics.get(t))
+            .map(|t| t.count)
+            .sum();
+        let mut per_topic = vec![0u64; n];
+        let mut out: Vec<BagMessage> = Vec::new();
+        let mut err: Option<BagError> = None;
+        let mut done = 0u64;
+        let mut sink = |raw: Raw<'_>| -> bool {
+            done += 1;
+            if done % 4096 == 0 {
+                progress(Progress { done, total });
+            }
+            let Some(info) = self.topics.get(raw.topic) else {
+                return true;
+            };
+            if !wanted[raw.topic] {
+                return true;
+            }
+            let index = per_topic[raw.topic];
+            per_topic[raw.topic] += 1;
+            let header_stamp = if info.has_header() {
+                let s = match info.encoding {
+                    Encoding::Cdr => stamp::cdr_header_stamp(raw.data),
+                    _ => stamp::ros1_header_stamp(raw.data),
+                };
+                match s {
+                    Ok(s) => Some(s),
+                    Err(source) => {
+                        err = Some(BagError::BadMessage {
+                            path: self.path.clone(),
+                            topic: info.name.clone(),
+                            index,
+                            log_time: raw.log_time,
+                            source,
+                        });
+                        return false;
+                    }
+                }
+            } else {
+                None
+            };
+            out.push(BagMessage {
+                topic: raw.topic,
+                log_time: raw.log_time,
+                header_stamp,
+                len: raw.len,
+            });
+            true
+        };
+        match &self.backend {
+            Backend::Mcap(b) => b.scan(&self.path, &wanted, &mut sink)?,
+            Backend::Sqlite(b) => b.scan(&self.path, &wanted, &mut sink)?,
+            Backend::Ros1(b) => b.scan(&self.path, &wanted, &mut sink)?,
+        }
+        if let Some(e) = err {
+            return Err(e);
+        }
+        progress(Progress { done, total });
+        if !out.is_sorted_by_key(|m| m.log_time) {
+            out.sort_by_key(|m| m.log_time);
+        }
+        Ok(out)
+    }
+
+    /// The messages of the topics named in `names`, as a trace whose channel
+    /// `i` is `names[i]`, synchronizing on `source`.
+    ///
+    /// Errors: an unknown topic ([`BagError::UnknownTopic`]), and with
+    /// [`StampSource::Header`] a topic without a header
+    /// ([`BagError::NoHeader`]), besides read errors.
+    pub fn trace(&self, names: &[&str], source: StampSource) -> Result<BagTrace, BagError> {
+        self.trace_with_progress(names, source, &mut |_| {})
+    }
+
+    /// [`Bag::trace`] with a progress callback.
+    pub fn trace_with_progress(
+        &self,
+        names: &[&str],
+        source: StampSource,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<BagTrace, BagError> {
+        let mut topics = Vec::with_capacity(names.len());
+        for name in names {
+            let t = self.topic_index(name)?;
+            if topics.contains(&t) {
+                return Err(BagError::DuplicateTopic {
+                    path: self.path.clone(),
+                    topic: name.to_string(),
+                });
+            }
+            if source == StampSource::Header {
+                self.check_header(t)?;
+            }
+            topics.push(t);
+        }
+        let mut channel_of = vec![usize::MAX; self.topics.len()];
+        for (ch, &t) in topics.iter().enumerate() {
+            channel_of[t] = ch;
+        }
+        let messages = self.read(&topics, progress)?;
+        let trace = Trace::from_pairs(messages.iter().map(|m| {
+            let stamp = match source {
+                StampSource::Header => m.header_stamp.unwrap_or(m.log_time),
+                StampSource::Arrival => m.log_time,
+            };
+            (channel_of[m.topic], stamp)
+        }));
+        Ok(BagTrace {
+            topics,
+            messages,
+            trace,
+        })
+    }
+
+    /// Ok if topic `t` has a readable header stamp, else [`BagError::NoHeader`].
+    pub fn check_header(&self, t: usize) -> Result<(), BagError> {
+        let Some(info) = self.topics.get(t) else {
+            return Err(BagError::UnknownTopic {
+                path: self.path.clone(),
+                topic: format!("#{t}"),
+                available: self.topics.iter().map(|t| t.name.clone()).collect(),
+            });
+        };
+        if info.has_header() {
+            return Ok(());
+        }
+        let why = if info.encoding == Encoding::Other {
+            format!(
+                "is serialized as {:?}, which this reader cannot read stamps from",
+                info.encoding_name
+            )
+        } else {
+            match info.header {
+                HeaderStatus::NotStamped => {
+                    "has no std_msgs/Header as its first field (per the definition stored in the bag)".to_string()
+                }
+                _ => "has no message definition stored in the bag".to_string(),
+            }
+        };
+        Err(BagError::NoHeader {
+            path: self.path.clone(),
+            topic: info.name.clone(),
+            type_name: info.type_name.clone(),
+            why,
+        })
+    }
+}
+
+/// Opens a bag; see [`Bag::open`].
+pub fn open(path: impl AsRef<Path>) -> Result<Bag, BagError> {
+    Bag::open(path)
+}

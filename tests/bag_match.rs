@@ -1,0 +1,260 @@
+//! Bag replays give exactly the sets C++ message_filters emits for the same
+//! topics, on every bundled real bag and in every storage format.
+#![cfg(feature = "bag")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on setup failures
+
+mod common;
+
+use common::*;
+use stamp_sync::bag::{Bag, BagTrace, StampSource};
+use stamp_sync::trace::{PolicyConfig, replay};
+
+struct Case {
+    bag: &'static str,
+    topics: &'static [&'static str],
+    reference: &'static str,
+    policy: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        bag: HUSKY_ROS1,
+        topics: &HUSKY_TOPICS,
+        reference: "husky-fix-odom-imu",
+        policy: "approx-q10",
+    },
+    Case {
+        bag: HUSKY_MCAP,
+        topics: &HUSKY_TOPICS,
+        reference: "husky-fix-odom-imu",
+        policy: "approx-q10",
+    },
+    Case {
+        bag: JACKAL_ROS1,
+        topics: &JACKAL_TOPICS,
+        reference: "jackal-imu-odom",
+        policy: "exact-q10",
+    },
+    Case {
+        bag: JACKAL_ROS1,
+        topics: &JACKAL_TOPICS,
+        reference: "jackal-imu-odom",
+        policy: "approx-q10",
+    },
+    Case {
+        bag: SICK_ROS1,
+        topics: &SCAN_CLOUD,
+        reference: "sick-scan-cloud",
+        policy: "exact-q10",
+    },
+    Case {
+        bag: SICK_ROS1,
+        topics: &SCAN_CLOUD,
+        reference: "sick-scan-cloud",
+        policy: "approx-q10",
+    },
+    Case {
+        bag: SICK_ROS1,
+        topics: &RADAR_LIDAR,
+        reference: "sick-radar-lidar",
+        policy: "approx-q10",
+    },
+    Case {
+        bag: SICK_ROS1_LZ4,
+        topics: &RADAR_LIDAR,
+        reference: "sick-radar-lidar",
+        policy: "approx-q10",
+    },
+    Case {
+        bag: SICK_DB3,
+        topics: &SCAN_CLOUD,
+        reference: "sick-scan-cloud",
+        policy: "exact-q10",
+    },
+    Case {
+        bag: SICK_DB3,
+        topics: &SCAN_CLOUD,
+        reference: "sick-scan-cloud",
+        policy: "approx-q10",
+    },
+    Case {
+        bag: SICK_DB3,
+        topics: &RADAR_LIDAR,
+        reference: "sick-radar-lidar",
+        policy: "approx-q10",
+    },
+];
+
+fn config(policy: &str) -> PolicyConfig {
+    match policy {
+        "exact-q10" => PolicyConfig::Exact { queue_size: 10 },
+        "approx-q10" => PolicyConfig::approximate(10),
+        other => panic!("unknown policy {other}"),
+    }
+}
+
+fn read(bag: &str, topics: &[&str]) -> BagTrace {
+    Bag::open(data(bag))
+        .unwrap()
+        .trace(topics, StampSource::Header)
+        .unwrap()
+}
+
+#[test]
+fn bag_traces_equal_the_reference_traces() {
+    for c in CASES {
+        let bt = read(c.bag, c.topics);
+        assert_eq!(
+            bt.trace.to_csv(),
+            reference(&format!("{}.csv", c.reference)),
+            "{}",
+            c.bag
+        );
+        assert_eq!(bt.messages.len(), bt.trace.messages.len());
+    }
+}
+
+#[test]
+fn bag_replays_emit_the_reference_sets() {
+    for c in CASES {
+        let bt = read(c.bag, c.topics);
+        let out = replay(&bt.trace, c.topics.len(), &config(c.policy)).unwrap();
+        let expected = reference(&format!("{}.{}.expected.csv", c.reference, c.policy));
+        assert_eq!(out.sets_csv(), expected, "{} {}", c.bag, c.policy);
+    }
+}
+
+#[test]
+fn reference_answers_are_not_trivial() {
+    // Guards the test above: the reference sets are real answers.
+    assert_eq!(
+        reference("husky-fix-odom-imu.approx-q10.expected.csv")
+            .lines()
+            .count(),
+        989
+    );
+    assert_eq!(
+        reference("sick-scan-cloud.exact-q10.expected.csv")
+            .lines()
+            .count(),
+        89
+    );
+    assert!(reference("jackal-imu-odom.exact-q10.expected.csv").is_empty());
+    assert!(
+        reference("jackal-imu-odom.approx-q10.expected.csv")
+            .lines()
+            .count()
+            > 3000
+    );
+}
+
+#[test]
+fn messages_come_out_in_log_time_order_not_stamp_order() {
+    let bt = read(HUSKY_ROS1, &HUSKY_TOPICS);
+    assert!(bt.messages.is_sorted_by_key(|m| m.log_time));
+    // IMU is recorded ~25 ms after its stamp: stamps do go backwards.
+    assert!(!bt.trace.messages.is_sorted_by_key(|m| m.stamp));
+}
+
+#[test]
+fn ros1_bag_and_its_ros2_conversions_read_identically() {
+    let a = read(HUSKY_ROS1, &HUSKY_TOPICS);
+    let b = read(HUSKY_MCAP, &HUSKY_TOPICS);
+    assert_eq!(a.trace, b.trace);
+    let times = |t: &BagTrace| t.messages.iter().map(|m| m.log_time).collect::<Vec<_>>();
+    assert_eq!(times(&a), times(&b));
+    for topics in [&SCAN_CLOUD[..], &RADAR_LIDAR[..]] {
+        let ros1 = read(SICK_ROS1, topics);
+        let lz4 = read(SICK_ROS1_LZ4, topics);
+        let db3 = read(SICK_DB3, topics);
+        assert_eq!(ros1.trace, db3.trace);
+        assert_eq!(ros1.trace, lz4.trace);
+        assert_eq!(times(&ros1), times(&db3));
+    }
+}
+
+#[test]
+fn bare_db3_file_and_bag_directory_are_the_same_bag() {
+    let dir = read(SICK_DB3, &SCAN_CLOUD);
+    let file = read("bags/ros2/sick_db3/sick_db3.db3", &SCAN_CLOUD);
+    assert_eq!(dir.trace, file.trace);
+}
+
+#[test]
+fn topics_are_listed_with_types_counts_and_headers() {
+    let bag = Bag::open(data(HUSKY_MCAP)).unwrap();
+    assert_eq!(bag.format(), stamp_sync::bag::Format::Mcap);
+    let fix = &bag.topics()[bag.topic_index("/fix").unwrap()];
+    assert_eq!(fix.type_name, "sensor_msgs/msg/NavSatFix");
+    assert_eq!(fix.count, 989);
+    assert!(fix.has_header());
+    let sick = Bag::open(data(SICK_ROS1)).unwrap();
+    let tf = &sick.topics()[sick.topic_index("/tf").unwrap()];
+    assert!(
+        !tf.has_header(),
+        "tf2_msgs/TFMessage starts with an array, not a header"
+    );
+    let cfg = &sick.topics()[sick.topic_index("/sick_lms_1xx/parameter_updates").unwrap()];
+    assert!(!cfg.has_header());
+}
+
+/// Rewrites the Husky MCAP with other chunk compressions (via the mcap
+/// writer) and checks the reader gives the same trace.
+#[test]
+fn mcap_lz4_and_uncompressed_chunks_read_like_zstd() {
+    let src = std::fs::read(data("bags/ros2/rl_husky_mcap/rl_husky_mcap.mcap")).unwrap();
+    let expected = read(HUSKY_MCAP, &HUSKY_TOPICS);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, compression) in [("lz4", Some(mcap::Compression::Lz4)), ("none", None)] {
+        let path = dir.path().join(format!("{name}.mcap"));
+        let mut w = mcap::WriteOptions::new()
+            .compression(compression)
+            .profile("ros2")
+            .chunk_size(Some(64 * 1024))
+            .create(std::io::BufWriter::new(
+                std::fs::File::create(&path).unwrap(),
+            ))
+            .unwrap();
+        let mut channels = std::collections::HashMap::new();
+        for msg in mcap::MessageStream::new(&src).unwrap() {
+            let msg = msg.unwrap();
+            let id = *channels.entry(msg.channel.id).or_insert_with(|| {
+                let schema = msg.channel.schema.as_ref().unwrap();
+                let sid = w
+                    .add_schema(&schema.name, &schema.encoding, &schema.data)
+                    .unwrap();
+                w.add_channel(
+                    sid,
+                    &msg.channel.topic,
+                    &msg.channel.message_encoding,
+                    &msg.channel.metadata,
+                )
+                .unwrap()
+            });
+            let header = mcap::records::MessageHeader {
+                channel_id: id,
+                sequence: msg.sequence,
+                log_time: msg.log_time,
+                publish_time: msg.publish_time,
+            };
+            w.write_to_known_channel(&header, &msg.data).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        let got = Bag::open(&path)
+            .unwrap()
+            .trace(&HUSKY_TOPICS, StampSource::Header)
+            .unwrap();
+        assert_eq!(got.trace, expected.trace, "{name}");
+    }
+}
+
+#[test]
+fn arrival_stamps_use_log_time_and_work_without_headers() {
+    let bag = Bag::open(data(SICK_ROS1)).unwrap();
+    let bt = bag.trace(&["/tf", "/cloud"], StampSource::Arrival).unwrap();
+    assert_eq!(bt.trace.messages.len(), 17 + 89);
+    for (m, t) in bt.messages.iter().zip(&bt.trace.messages) {
+        assert_eq!(m.log_time, t.stamp);
+    }
+}

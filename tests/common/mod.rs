@@ -1,0 +1,32 @@
+//! Shared helpers of the bag tests: paths of the bundled test data.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+/// `tests/data/<rel>`.
+pub fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
+
+pub const HUSKY_ROS1: &str = "bags/rl_husky_gps_odom_imu/test1.bag";
+pub const HUSKY_MCAP: &str = "bags/ros2/rl_husky_mcap";
+pub const JACKAL_ROS1: &str = "bags/rl_jackal_imu_odom/test2.bag";
+pub const SICK_ROS1: &str = "bags/sick_lms_rms_lidar_radar/rms_1xxx_lms_1xx_movement_off.bag";
+pub const SICK_ROS1_LZ4: &str = "bags/sick_lms_rms_lidar_radar/movement_off.lz4.bag";
+pub const SICK_DB3: &str = "bags/ros2/sick_db3";
+
+pub const HUSKY_TOPICS: [&str; 3] = ["/fix", "/husky_velocity_controller/odom", "/imu/data"];
+pub const JACKAL_TOPICS: [&str; 2] = ["/imu/data", "/jackal_velocity_controller/odom"];
+pub const SCAN_CLOUD: [&str; 2] = ["/sick_lms_1xx/scan", "/cloud"];
+pub const RADAR_LIDAR: [&str; 3] = [
+    "/cloud_radar_rawtarget",
+    "/cloud_radar_track",
+    "/sick_lms_1xx/scan",
+];
+
+/// Reads a reference file of `tests/data/reference`.
+pub fn reference(name: &str) -> String {
+    std::fs::read_to_string(data(&format!("reference/{name}"))).unwrap()
+}

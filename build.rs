@@ -8,8 +8,6 @@
 //!    symbols without linking libpython, so this package's binaries (tests,
 //!    examples) link `libpython3.11.so.1.0` themselves; nothing in it is
 //!    called. A regular ROS install (`/opt/ros/jazzy`) needs none of this.
-use std::io::Write as _;
-
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=STAMP_SYNC_ROS_WHEELS");
@@ -42,6 +40,7 @@ fn has_header(text: &str, own_package: &str) -> bool {
 
 #[cfg(feature = "r2r")]
 fn stamped_impls() {
+    use std::io::Write as _;
     r2r_common::print_cargo_watches();
     let prefixes: Vec<std::path::PathBuf> = std::env::var("AMENT_PREFIX_PATH")
         .unwrap_or_default()

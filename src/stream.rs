@@ -113,10 +113,13 @@ pub type MessageOf<S> = <MessagesOf<S> as Messages>::Message;
 ///
 /// The output queue is bounded: it holds at most the sets of one policy
 /// step (usually one), and **inputs are not polled while it is non-empty**.
-/// A slow consumer therefore applies backpressure to the input streams.
-/// For r2r subscriptions the messages then wait in the subscription's
-/// channel, and rcl/DDS drops the oldest once the subscription's QoS depth
-/// is exceeded, which is the ROS behaviour for a slow callback.
+/// A slow consumer therefore applies backpressure to the input streams
+/// instead of growing a queue here. For r2r subscriptions that means: the
+/// messages wait in r2r's per-subscription channel (10 messages in r2r
+/// 0.9.7; when it is full, `spin_once` discards the newest message it
+/// takes), and behind it in rcl/DDS, which keeps the subscription's QoS
+/// `depth` newest messages (`KeepLast`). Spin and poll in the same loop,
+/// as the examples do, and the channel never fills.
 ///
 /// # Unpin
 /// Every input must be `Unpin`: the inputs are stored by value in a tuple

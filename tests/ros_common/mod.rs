@@ -1,0 +1,207 @@
+//! Shared by the `ros_*` integration tests: real processes (the example
+//! nodes, an rclpy script) over Fast DDS on loopback, one ROS domain per
+//! test, every wait bounded. No sleeps: discovery is waited for by the
+//! publishers' subscription counts, output by reading lines with a deadline.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The longest any single wait may take (discovery can take 2–3 s).
+pub const WAIT: Duration = Duration::from_secs(40);
+
+/// A ROS domain for one test: distinct per test (`offset`) and unlikely to
+/// collide with another test run on the same machine (process id).
+pub fn domain(offset: u32) -> u32 {
+    assert!(offset < 10);
+    100 + (std::process::id() % 10) * 10 + offset
+}
+
+/// Where cargo put the example binaries: `target/<profile>/examples`.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the examples first (`scripts/with-ros cargo test --all-features` does)",
+        path.display()
+    );
+    path
+}
+
+/// A child process whose stdout lines arrive on a channel; killed on drop.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    /// Every stdout line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Proc {
+    /// Runs an example node in `domain` with ROS arguments `ros_args`.
+    pub fn example(name: &str, domain: u32, ros_args: &[&str]) -> Proc {
+        let mut cmd = Command::new(example(name));
+        cmd.arg("--ros-args").args(ros_args);
+        Proc::spawn(name, cmd, domain)
+    }
+
+    /// Runs a python script with the ROS venv's interpreter.
+    pub fn python(script: &str, domain: u32, args: &[&str]) -> Proc {
+        let py = std::env::var("STAMP_SYNC_ROS_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut cmd = Command::new(py);
+        cmd.arg("-u")
+            .arg(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests")
+                    .join(script),
+            )
+            .args(args);
+        Proc::spawn(script, cmd, domain)
+    }
+
+    fn spawn(name: &str, mut cmd: Command, domain: u32) -> Proc {
+        cmd.env("ROS_DOMAIN_ID", domain.to_string())
+            .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let (tx, lines) = channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let err = child.stderr.take().unwrap();
+        let buf = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                let mut b = buf.lock().unwrap();
+                b.push_str(&line);
+                b.push('\n');
+            }
+        });
+        Proc {
+            name: name.to_string(),
+            child,
+            lines,
+            stderr,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Its stderr so far, for failure messages.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Reads lines until one satisfies `pred` (returned) or `WAIT` passes
+    /// or the process closes stdout (panics with its stderr).
+    pub fn wait_for(&mut self, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "{}: no {what} within {WAIT:?}; last lines {:?}; stderr:\n{}",
+                    self.name,
+                    self.seen.iter().rev().take(5).collect::<Vec<_>>(),
+                    self.stderr()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "{}: exited before {what}; status {:?}; last lines {:?}; stderr:\n{}",
+                    self.name,
+                    self.child.try_wait(),
+                    self.seen.iter().rev().take(5).collect::<Vec<_>>(),
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Reads `n` lines starting with `prefix` (others are kept in `seen`).
+    pub fn take(&mut self, prefix: &str, n: usize) -> Vec<String> {
+        let mut got = Vec::with_capacity(n);
+        while got.len() < n {
+            let what = format!("{prefix:?} line {} of {n}", got.len() + 1);
+            got.push(self.wait_for(&what, |l| l.starts_with(prefix)));
+        }
+        got
+    }
+
+    /// Waits (bounded) for the process to exit; returns whether it succeeded.
+    pub fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + WAIT;
+        // Draining stdout until it closes is the bounded wait.
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("{}: did not exit within {WAIT:?}", self.name)
+                }
+            }
+        }
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// Kills the process (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Is it still running?
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The stamps of a `set a,b,c ...` line.
+pub fn set_stamps(line: &str) -> Vec<i64> {
+    let rest = line.strip_prefix("set ").expect("a set line");
+    let stamps = rest.split(' ').next().unwrap_or_default();
+    stamps
+        .split(',')
+        .map(|s| s.parse().expect("stamp"))
+        .collect()
+}
+
+/// `(index, camera1 ns, camera2 ns)` of a `pub k s1 s2` line.
+pub fn pub_line(line: &str) -> (i64, i64, i64) {
+    let v: Vec<i64> = line
+        .split(' ')
+        .skip(1)
+        .map(|s| s.parse().expect("number"))
+        .collect();
+    (v[0], v[1], v[2])
+}

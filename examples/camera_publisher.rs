@@ -157,8 +157,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     eprintln!("camera_publisher: published {k} ticks");
-    while linger {
-        node.spin_once(Duration::from_millis(100));
+    if linger {
+        // Keep serving late (reliable) readers until killed.
+        loop {
+            node.spin_once(Duration::from_millis(100));
+        }
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! ROS 2 through [r2r](::r2r): stamps for r2r messages and synchronized
+//! ROS 2 through [r2r]: stamps for r2r messages and synchronized
 //! subscriptions.
 //!
 //! ```no_run
@@ -31,7 +31,7 @@
 //!
 //! # Stamps
 //! Every r2r message type with a top-level `std_msgs/Header header` field
-//! implements [`Stamped`](crate::Stamped) (its `header.stamp`), and so does
+//! implements [`Stamped`] (its `header.stamp`), and so does
 //! `std_msgs/Header` itself. r2r has no header trait, so the build script
 //! lists those types from the same message definitions r2r generates from
 //! (`AMENT_PREFIX_PATH`, `IDL_PACKAGE_FILTER`): with the default filter of

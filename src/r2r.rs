@@ -3,6 +3,7 @@
 //!
 //! ```no_run
 //! use futures::StreamExt;
+//! use futures::task::LocalSpawnExt;
 //! use r2r::QosProfile;
 //! use r2r::sensor_msgs::msg::{CameraInfo, Image};
 //! use stamp_sync::ApproximateTime;
@@ -17,11 +18,11 @@
 //!     ApproximateTime::new(10)?,
 //! )?;
 //! let mut pool = futures::executor::LocalPool::new();
-//! pool.spawner().spawn_local_obj(Box::new(async move {
+//! pool.spawner().spawn_local(async move {
 //!     while let Some((image, info)) = sets.next().await {
 //!         println!("{} {}", image.header.frame_id, info.header.frame_id);
 //!     }
-//! }).into())?;
+//! })?;
 //! loop {
 //!     node.spin_once(std::time::Duration::from_millis(100));
 //!     pool.run_until_stalled();
@@ -429,6 +430,44 @@ mod tests {
         assert_eq!(p.stamp().as_nanos(), 7_000_000_000);
         // sensor_msgs alone has ~27 header types, geometry_msgs ~15.
         const { assert!(STAMPED_TYPES > 30) };
+    }
+
+    /// Arity 9 type-checks end to end (compiled, not run: it needs a node).
+    #[allow(dead_code)]
+    fn nine_topics(node: &mut Node) -> Result<(), SubscribeError> {
+        use crate::ApproximateTime;
+        use futures::StreamExt;
+        let q = || QosProfile::sensor_data();
+        let mut s = subscribe_synced::<
+            (
+                Image,
+                Image,
+                Image,
+                Image,
+                Image,
+                Image,
+                Image,
+                Image,
+                CameraInfo,
+            ),
+            _,
+        >(
+            node,
+            [
+                ("a", q()),
+                ("b", q()),
+                ("c", q()),
+                ("d", q()),
+                ("e", q()),
+                ("f", q()),
+                ("g", q()),
+                ("h", q()),
+                ("i", q()),
+            ],
+            ApproximateTime::new(3)?,
+        )?;
+        let _next = s.next();
+        Ok(())
     }
 
     #[test]

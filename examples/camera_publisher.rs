@@ -9,7 +9,8 @@
 //! `first_index` (0), `width`/`height` (64×48), `qos` (`reliable` or
 //! `sensor_data`), `depth` (100), `wait_subscribers` (before the first tick,
 //! wait until the publishers have this many subscriptions in total, up to
-//! `wait_timeout` s), `linger` (keep spinning after `count`).
+//! `wait_timeout` s), `start_on_stdin` (then also wait for a line on stdin),
+//! `linger` (keep spinning after `count`).
 //!
 //! Prints `pub <index> <camera1 stamp ns> <camera2 stamp ns>` per tick.
 //!
@@ -91,6 +92,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let wait_subscribers = param_i64(&node, "wait_subscribers", 0)?.max(0) as usize;
     let wait_timeout = param_f64(&node, "wait_timeout", 30.0)?;
     let linger = param_bool(&node, "linger", false)?;
+    let start_on_stdin = param_bool(&node, "start_on_stdin", false)?;
     let qos = qos_param(&node)?;
     if !(rate > 0.0 && rate.is_finite()) {
         return Err(format!("rate must be > 0, got {rate}").into());
@@ -120,6 +122,12 @@ fn main() -> Result<(), Box<dyn Error>> {
             .into());
         }
         node.spin_once(Duration::from_millis(10));
+    }
+    if start_on_stdin {
+        // A supervisor (the integration tests) says when the subscribers
+        // have matched this node's publishers from their side too.
+        let mut go = String::new();
+        std::io::stdin().read_line(&mut go)?;
     }
     eprintln!("camera_publisher: publishing at {rate} Hz");
 

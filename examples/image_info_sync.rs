@@ -19,7 +19,7 @@ use std::error::Error;
 use std::rc::Rc;
 use std::time::Instant;
 
-use common::{param_i64, print_set, qos_param};
+use common::{param_i64, print_set, qos_param, report_matched};
 use futures::StreamExt;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
@@ -96,7 +96,13 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let done = emitted.clone();
     let mut last = 0;
+    let mut matched = false;
     while max_sets == 0 || done.get() < max_sets {
+        report_matched(
+            &node,
+            &[("image", &qos), ("camera_info", &qos)],
+            &mut matched,
+        );
         node.spin_once(std::time::Duration::from_millis(5));
         pool.run_until_stalled();
         if done.get() != last {

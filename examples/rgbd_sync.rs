@@ -12,7 +12,7 @@ use std::error::Error;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{param_f64, param_i64, print_set, qos_param};
+use common::{param_f64, param_i64, print_set, qos_param, report_matched};
 use futures::StreamExt;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         [
             ("rgb", qos.clone()),
             ("depth", qos.clone()),
-            ("camera_info", qos),
+            ("camera_info", qos.clone()),
         ],
         policy.build()?,
     )?;
@@ -56,7 +56,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             n.set(n.get() + 1);
         }
     })?;
+    let mut matched = false;
+    let topics = [("rgb", &qos), ("depth", &qos), ("camera_info", &qos)];
     while max_sets == 0 || emitted.get() < max_sets {
+        report_matched(&node, &topics, &mut matched);
         node.spin_once(Duration::from_millis(5));
         pool.run_until_stalled();
     }

@@ -13,7 +13,7 @@ use std::error::Error;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{param_f64, param_i64, print_set, qos_param};
+use common::{param_f64, param_i64, print_set, qos_param, report_matched};
 use futures::StreamExt;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let mut pairs = stamp_sync::r2r::subscribe_synced::<(Image, Image), _>(
         &mut node,
-        [("left", qos.clone()), ("right", qos)],
+        [("left", qos.clone()), ("right", qos.clone())],
         policy.build()?,
     )?;
 
@@ -54,7 +54,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             n.set(n.get() + 1);
         }
     })?;
+    let mut matched = false;
     while max_sets == 0 || emitted.get() < max_sets {
+        report_matched(&node, &[("left", &qos), ("right", &qos)], &mut matched);
         node.spin_once(Duration::from_millis(5));
         pool.run_until_stalled();
     }

@@ -322,15 +322,66 @@ impl fmt::Display for QosReport {
     }
 }
 
+/// Expands `name` in `node`'s namespace (relative and `~` names) to a
+/// fully qualified name.
+fn expand(node: &Node, name: &str) -> String {
+    let ns = node.namespace().unwrap_or_else(|_| "/".into());
+    let ns = ns.trim_end_matches('/');
+    if name.starts_with('/') {
+        name.to_string()
+    } else if let Some(rest) = name.strip_prefix('~') {
+        let node_name = node.name().unwrap_or_default();
+        format!(
+            "{ns}/{node_name}{}",
+            if rest.is_empty() { "" } else { rest }
+        )
+    } else {
+        format!("{ns}/{name}")
+    }
+}
+
+/// The fully qualified name a subscription of `node` to `topic` really
+/// uses: `topic` expanded in the node's namespace, then remapped by the
+/// first matching `-r from:=to` (or `-r node:from:=to`) rule of this
+/// process's `--ros-args`. rcl's graph queries expand names but do not
+/// remap them, so look topics up under this name.
+pub fn resolve_topic(node: &Node, topic: &str) -> String {
+    let expanded = expand(node, topic);
+    let node_name = node.name().unwrap_or_default();
+    let mut args = std::env::args().skip_while(|a| a != "--ros-args");
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        if a != "-r" && a != "--remap" {
+            continue;
+        }
+        let Some(rule) = args.next() else { break };
+        let Some((lhs, to)) = rule.split_once(":=") else {
+            continue;
+        };
+        let from = match lhs.split_once(':') {
+            Some((n, from)) if n == node_name => from,
+            Some(_) => continue,
+            None => lhs,
+        };
+        if expand(node, from) == expanded {
+            return expand(node, to);
+        }
+    }
+    expanded
+}
+
 /// Lists the publishers on `topic` and which of them can never match a
 /// subscription with QoS `requested`: the check r2r's missing QoS events
-/// would have made.
+/// would have made. `topic` is resolved like a subscription's name
+/// ([`resolve_topic`]: namespace, `-r` remapping).
 pub fn qos_report(
     node: &Node,
     topic: &str,
     requested: &QosProfile,
 ) -> Result<QosReport, ::r2r::Error> {
-    let pubs = node.get_publishers_info_by_topic(topic, false)?;
+    let pubs = node.get_publishers_info_by_topic(&resolve_topic(node, topic), false)?;
     let incompatible = pubs
         .iter()
         .filter_map(|p| {

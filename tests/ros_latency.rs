@@ -6,7 +6,7 @@
 
 mod ros_common;
 
-use ros_common::{Proc, domain};
+use ros_common::{Proc, domain, handshake};
 
 #[test]
 fn sync_latency_over_10000_sets() {
@@ -48,8 +48,11 @@ fn sync_latency_over_10000_sets() {
             "depth:=1000",
             "-p",
             "linger:=true",
+            "-p",
+            "start_on_stdin:=true",
         ],
     );
+    handshake(&mut sync, &mut publ);
     let line = sync.wait_for("the latency line", |l| l.starts_with("latency "));
     let field = |k: &str| -> u64 {
         line.split(' ')

@@ -4,7 +4,7 @@
 
 mod ros_common;
 
-use ros_common::{Proc, domain, pub_line, set_stamps};
+use ros_common::{Proc, domain, handshake, pub_line, set_stamps};
 use stamp_sync::Stamp;
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
 
@@ -15,7 +15,14 @@ fn publisher(domain: u32, subs: usize, count: usize, rate: f64, extra: &[&str]) 
     let count = format!("count:={count}");
     let rate = format!("rate:={rate}");
     let mut args = vec!["-p", &subs, "-p", &count, "-p", &rate];
-    args.extend(["-p", "start_sec:=1000", "-p", "linger:=true"]);
+    args.extend([
+        "-p",
+        "start_sec:=1000",
+        "-p",
+        "linger:=true",
+        "-p",
+        "start_on_stdin:=true",
+    ]);
     args.extend(extra);
     Proc::example("camera_publisher", domain, &args)
 }
@@ -38,6 +45,7 @@ fn exact_time_gets_every_published_pair() {
         ],
     );
     let mut publ = publisher(d, 2, n, 200.0, &[]);
+    handshake(&mut sync, &mut publ);
     let published: Vec<i64> = publ.take("pub ", n).iter().map(|l| pub_line(l).1).collect();
     let sets: Vec<Vec<i64>> = sync.take("set ", n).iter().map(|l| set_stamps(l)).collect();
     let expected: Vec<Vec<i64>> = published.iter().map(|&s| vec![s, s]).collect();
@@ -78,6 +86,7 @@ fn approximate_time_gets_the_offline_pairs() {
         ],
     );
     let mut publ = publisher(d, 2, n, 100.0, &["-p", "jitter_ms:=2.0", "-p", "seed:=7"]);
+    handshake(&mut sync, &mut publ);
     let ticks: Vec<Vec<i64>> = publ
         .take("pub ", n)
         .iter()
@@ -122,6 +131,7 @@ fn rgbd_three_topics_get_the_offline_sets() {
         ],
     );
     let mut publ = publisher(d, 3, n, 100.0, &[]);
+    handshake(&mut sync, &mut publ);
     let ticks: Vec<Vec<i64>> = publ
         .take("pub ", n)
         .iter()

@@ -4,7 +4,7 @@
 
 mod ros_common;
 
-use ros_common::{Proc, domain, set_stamps};
+use ros_common::{Proc, domain, handshake, set_stamps};
 
 #[test]
 fn rclpy_publisher_to_rust_sync_node() {
@@ -33,8 +33,10 @@ fn rclpy_publisher_to_rust_sync_node() {
             "200",
             "--prefix",
             "/py",
+            "--start-on-stdin",
         ],
     );
+    handshake(&mut sync, &mut py);
     let published: Vec<i64> = py
         .take("pub ", n)
         .iter()

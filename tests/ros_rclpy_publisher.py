@@ -2,8 +2,8 @@
 
 Publishes sensor_msgs/Image and CameraInfo with identical stamps on
 <prefix>/image and <prefix>/camera_info, after waiting (bounded) for a
-subscription on each. Prints "pub <index> <stamp ns>" per pair, then keeps
-spinning until killed.
+subscription on each (and, with --start-on-stdin, for a line on stdin).
+Prints "pub <index> <stamp ns>" per pair, then keeps spinning until killed.
 """
 
 import argparse
@@ -22,6 +22,8 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--prefix", default="")
     ap.add_argument("--wait", type=float, default=30.0)
+    ap.add_argument("--start-on-stdin", action="store_true",
+                    help="after the subscriptions matched, also wait for a line on stdin")
     args = ap.parse_args()
 
     rclpy.init()
@@ -35,6 +37,9 @@ def main() -> int:
             print("no subscriber", file=sys.stderr)
             return 1
         rclpy.spin_once(node, timeout_sec=0.01)
+
+    if args.start_on_stdin:
+        sys.stdin.readline()
 
     period = 1.0 / args.rate
     next_t = time.monotonic()

@@ -72,3 +72,20 @@ pub fn spin(node: &mut r2r::Node, pool: &mut LocalPool, done: impl Fn() -> bool)
         pool.run_until_stalled();
     }
 }
+
+/// Prints `matched` on stdout once every topic has a publisher whose QoS
+/// matches (the subscriber's side of discovery); `done` remembers it.
+pub fn report_matched(node: &r2r::Node, topics: &[(&str, &r2r::QosProfile)], done: &mut bool) {
+    if *done {
+        return;
+    }
+    let all = topics
+        .iter()
+        .all(|(t, q)| stamp_sync::r2r::qos_report(node, t, q).is_ok_and(|r| r.ok()));
+    if all {
+        *done = true;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "matched");
+        let _ = out.flush();
+    }
+}

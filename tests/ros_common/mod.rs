@@ -70,7 +70,7 @@ impl Proc {
         cmd.env("ROS_DOMAIN_ID", domain.to_string())
             .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
             .env("RUST_BACKTRACE", "0")
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd
@@ -104,6 +104,21 @@ impl Proc {
             stderr,
             seen: Vec::new(),
         }
+    }
+
+    /// Writes `line` to its stdin.
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write as _;
+        let stdin = self.child.stdin.as_mut().expect("stdin is piped");
+        writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: cannot write to stdin: {e}; stderr:\n{}",
+                    self.name,
+                    self.stderr()
+                )
+            });
     }
 
     /// Its stderr so far, for failure messages.
@@ -184,6 +199,14 @@ impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Two-sided discovery: `publisher` (started with `wait_subscribers` and
+/// `start_on_stdin`) has seen the subscriptions; `sync` prints `matched`
+/// once it sees the publishers from its side. Then the publisher may start.
+pub fn handshake(sync: &mut Proc, publisher: &mut Proc) {
+    sync.wait_for("`matched`", |l| l == "matched");
+    publisher.send("go");
 }
 
 /// The stamps of a `set a,b,c ...` line.

@@ -9,7 +9,8 @@
 //! after that many sets; 0 = never), `latency_sets` (print the sync latency
 //! percentiles after that many sets; 0 = never).
 //!
-//! Prints `set <image ns>,<info ns> <width>x<height>` per set. The latency
+//! Prints `set <image ns>,<info ns> <width>x<height>` per set on stdout;
+//! diagnostics, drops and the latency line go to stderr. The latency
 //! is the time from the moment the completing message leaves its
 //! subscription stream to the moment the set is delivered here.
 mod common;
@@ -120,7 +121,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 fn print_latency(ns: &mut [u64]) {
     ns.sort_unstable();
     let p = |q: f64| ns[((ns.len() as f64 - 1.0) * q).round() as usize];
-    println!(
+    eprintln!(
         "latency n={} p50_ns={} p99_ns={} max_ns={}",
         ns.len(),
         p(0.50),

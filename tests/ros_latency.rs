@@ -53,7 +53,7 @@ fn sync_latency_over_10000_sets() {
         ],
     );
     handshake(&mut sync, &mut publ);
-    let line = sync.wait_for("the latency line", |l| l.starts_with("latency "));
+    let line = sync.wait_for_err("the latency line", |l| l.starts_with("latency "));
     let field = |k: &str| -> u64 {
         line.split(' ')
             .find_map(|f| f.strip_prefix(k))

@@ -73,8 +73,9 @@ pub fn spin(node: &mut r2r::Node, pool: &mut LocalPool, done: impl Fn() -> bool)
     }
 }
 
-/// Prints `matched` on stdout once every topic has a publisher whose QoS
-/// matches (the subscriber's side of discovery); `done` remembers it.
+/// Prints `<node>: matched` on stderr once every topic has a publisher
+/// whose QoS matches (the subscriber's side of discovery); `done`
+/// remembers it.
 pub fn report_matched(node: &r2r::Node, topics: &[(&str, &r2r::QosProfile)], done: &mut bool) {
     if *done {
         return;
@@ -84,8 +85,6 @@ pub fn report_matched(node: &r2r::Node, topics: &[(&str, &r2r::QosProfile)], don
         .all(|(t, q)| stamp_sync::r2r::qos_report(node, t, q).is_ok_and(|r| r.ok()));
     if all {
         *done = true;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "matched");
-        let _ = out.flush();
+        eprintln!("{}: matched", node.name().unwrap_or_default());
     }
 }

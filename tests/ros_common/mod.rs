@@ -31,14 +31,44 @@ pub fn example(name: &str) -> PathBuf {
         "{} is missing: build the examples first (`scripts/with-ros cargo test --all-features` does)",
         path.display()
     );
+    // `cargo test --test NAME` does not rebuild the examples: refuse to
+    // test a binary older than its sources.
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let sources = [
+        root.join("examples").join(format!("{name}.rs")),
+        root.join("examples/common/mod.rs"),
+        root.join("src/r2r.rs"),
+        root.join("src/stream.rs"),
+    ];
+    for src in sources {
+        if let Ok(changed) = std::fs::metadata(&src).and_then(|m| m.modified()) {
+            assert!(
+                changed <= built,
+                "{} is older than {}: run `cargo build --examples --features r2r` \
+                 (or `cargo test` without --test)",
+                path.display(),
+                src.display()
+            );
+        }
+    }
     path
 }
 
-/// A child process whose stdout lines arrive on a channel; killed on drop.
+/// Which output a line came from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Src {
+    /// stdout: the `set ` lines (and the publishers' `pub ` lines).
+    Out,
+    /// stderr: diagnostics, `matched`, `latency ...`.
+    Err,
+}
+
+/// A child process whose output lines arrive on a channel; killed on drop.
 pub struct Proc {
     pub name: String,
     child: Child,
-    lines: Receiver<String>,
+    lines: Receiver<(Src, String)>,
     stderr: Arc<Mutex<String>>,
     /// Every stdout line read so far.
     pub seen: Vec<String>,
@@ -78,10 +108,11 @@ impl Proc {
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let (tx, lines) = channel();
         let out = child.stdout.take().unwrap();
+        let tx_out = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
+                if tx_out.send((Src::Out, line)).is_err() {
                     break;
                 }
             }
@@ -92,9 +123,14 @@ impl Proc {
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines() {
                 let Ok(line) = line else { break };
-                let mut b = buf.lock().unwrap();
-                b.push_str(&line);
-                b.push('\n');
+                {
+                    let mut b = buf.lock().unwrap();
+                    b.push_str(&line);
+                    b.push('\n');
+                }
+                if tx.send((Src::Err, line)).is_err() {
+                    break;
+                }
             }
         });
         Proc {
@@ -126,16 +162,27 @@ impl Proc {
         self.stderr.lock().unwrap().clone()
     }
 
-    /// Reads lines until one satisfies `pred` (returned) or `WAIT` passes
-    /// or the process closes stdout (panics with its stderr).
-    pub fn wait_for(&mut self, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
+    /// Reads stdout lines until one satisfies `pred` (returned); panics
+    /// with the process's stderr after `WAIT` or if it exits first.
+    pub fn wait_for(&mut self, what: &str, pred: impl FnMut(&str) -> bool) -> String {
+        self.wait_src(Src::Out, what, pred)
+    }
+
+    /// Like [`wait_for`](Self::wait_for), for a line on stderr.
+    pub fn wait_for_err(&mut self, what: &str, pred: impl FnMut(&str) -> bool) -> String {
+        self.wait_src(Src::Err, what, pred)
+    }
+
+    fn wait_src(&mut self, src: Src, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if pred(&line) {
+                Ok((from, line)) => {
+                    if from == Src::Out {
+                        self.seen.push(line.clone());
+                    }
+                    if from == src && pred(&line) {
                         return line;
                     }
                 }
@@ -173,7 +220,8 @@ impl Proc {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
+                Ok((Src::Out, line)) => self.seen.push(line),
+                Ok((Src::Err, _)) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
                     panic!("{}: did not exit within {WAIT:?}", self.name)
@@ -203,9 +251,10 @@ impl Drop for Proc {
 
 /// Two-sided discovery: `publisher` (started with `wait_subscribers` and
 /// `start_on_stdin`) has seen the subscriptions; `sync` prints `matched`
-/// once it sees the publishers from its side. Then the publisher may start.
+/// on stderr once it sees the publishers from its side. Then the publisher
+/// may start.
 pub fn handshake(sync: &mut Proc, publisher: &mut Proc) {
-    sync.wait_for("`matched`", |l| l == "matched");
+    sync.wait_for_err("`matched`", |l| l.ends_with(": matched"));
     publisher.send("go");
 }
 

@@ -197,7 +197,7 @@ pub fn subscribe_synced<T: SyncTopics, P: Policy>(
 }
 
 macro_rules! impl_sync_topics {
-    ($n:expr; $($T:ident $i:tt),+) => {
+    ($n:expr; $($T:ident),+) => {
         impl<$($T),+> sealed::Sealed for ($($T,)+) {}
 
         impl<$($T),+> SyncTopics for ($($T,)+)
@@ -207,32 +207,27 @@ macro_rules! impl_sync_topics {
             type Topics<'a> = [(&'a str, QosProfile); $n];
             type Streams = ($(Subscription<$T>,)+);
 
+            #[allow(non_snake_case)]
             fn subscribe_all(
                 node: &mut Node,
                 topics: Self::Topics<'_>,
             ) -> Result<Self::Streams, SubscribeError> {
-                let mut it = topics.into_iter();
-                Ok(($({
-                    // The array has exactly $n entries.
-                    let Some((topic, qos)) = it.next() else {
-                        unreachable!("array of {} topics", $n)
-                    };
-                    let _ = $i;
-                    subscribe::<$T>(node, topic, qos)?
-                },)+))
+                // Type names double as the variables of their topics.
+                let [$($T),+] = topics;
+                Ok(($(subscribe::<$T>(node, $T.0, $T.1)?,)+))
             }
         }
     };
 }
 
-impl_sync_topics!(2; A 0, B 1);
-impl_sync_topics!(3; A 0, B 1, C 2);
-impl_sync_topics!(4; A 0, B 1, C 2, D 3);
-impl_sync_topics!(5; A 0, B 1, C 2, D 3, E 4);
-impl_sync_topics!(6; A 0, B 1, C 2, D 3, E 4, F 5);
-impl_sync_topics!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-impl_sync_topics!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
-impl_sync_topics!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+impl_sync_topics!(2; A, B);
+impl_sync_topics!(3; A, B, C);
+impl_sync_topics!(4; A, B, C, D);
+impl_sync_topics!(5; A, B, C, D, E);
+impl_sync_topics!(6; A, B, C, D, E, F);
+impl_sync_topics!(7; A, B, C, D, E, F, G);
+impl_sync_topics!(8; A, B, C, D, E, F, G, H);
+impl_sync_topics!(9; A, B, C, D, E, F, G, H, I);
 
 /// Why one publisher can never match a subscription.
 #[derive(Clone, Debug, PartialEq, Eq)]

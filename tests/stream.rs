@@ -13,7 +13,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use futures::stream::{FusedStream, Stream};
 use stamp_sync::stream::SyncInputs;
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
-use stamp_sync::{ApproximateTime, DropReason, ExactTime, Stamp, Synchronizer};
+use stamp_sync::{
+    ApproximateTime, Arrival, Channel, DropReason, ExactTime, Messages, Output, Policy, Stamp,
+    Synchronizer,
+};
 
 /// A waker that counts its wakes.
 #[derive(Default)]
@@ -240,6 +243,39 @@ fn through_synchronizer(c: &Case) -> Vec<(i64, i64)> {
     got
 }
 
+fn bare<P: Policy>(mut p: P, c: &Case) -> Vec<(i64, i64)> {
+    type T = (Stamp, Stamp);
+    p.bind(2).unwrap();
+    let mut store = <T as Messages>::queues(p.capacity());
+    let mut out = Output::with_capacity(p.max_events_per_add());
+    let mut got = Vec::new();
+    for &(channel, t) in c.input {
+        let stamp = Stamp::from_nanos(t);
+        if channel == 0 {
+            <T as Channel<0>>::push(&mut store, stamp);
+        } else {
+            <T as Channel<1>>::push(&mut store, stamp);
+        }
+        let arrival = Arrival {
+            channel,
+            stamp,
+            received: stamp,
+        };
+        p.add(arrival, &mut store, &mut out);
+        let sets: Vec<_> = out.drain().filter_map(|e| e.into_set()).collect();
+        got.extend(ns(&sets));
+    }
+    got
+}
+
+fn through_bare_policy(c: &Case) -> Vec<(i64, i64)> {
+    if c.exact {
+        bare(ExactTime::new(c.queue).unwrap(), c)
+    } else {
+        bare(ApproximateTime::new(c.queue).unwrap(), c)
+    }
+}
+
 fn through_replay(c: &Case) -> Vec<(i64, i64)> {
     let trace = Trace::from_pairs(c.input.iter().map(|&(ch, t)| (ch, Stamp::from_nanos(t))));
     let r = replay(&trace, 2, &config(c)).unwrap();
@@ -261,6 +297,12 @@ fn scenario_table_same_answers_on_every_front_end() {
             c.name
         );
         assert_eq!(through_replay(c), c.expected, "{}: replay", c.name);
+        assert_eq!(
+            through_bare_policy(c),
+            c.expected,
+            "{}: bare policy",
+            c.name
+        );
     }
 }
 

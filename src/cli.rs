@@ -246,7 +246,9 @@ pub fn policy_config(
     channels: usize,
 ) -> Result<(PolicyConfig, Options), CliError> {
     if flags.queue_size == 0 {
-        return Err(CliError::Usage("--queue-size 0: the queue size must be at least 1".into()));
+        return Err(CliError::Usage(
+            "--queue-size 0: the queue size must be at least 1".into(),
+        ));
     }
     let approx_only = flags.max_interval.is_some() || !flags.lower_bounds.is_empty();
     if approx_only && flags.policy != PolicyArg::Approximate {

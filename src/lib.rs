@@ -55,8 +55,12 @@ pub mod cli;
 pub mod driver;
 pub mod dynamic;
 pub mod policy;
+#[cfg(feature = "r2r")]
+#[cfg_attr(docsrs, doc(cfg(feature = "r2r")))]
+pub mod r2r;
 pub mod stamped;
 pub mod stats;
+pub mod stream;
 pub mod synchronizer;
 pub mod time;
 pub mod trace;

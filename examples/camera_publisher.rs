@@ -1,0 +1,175 @@
+//! Stands in for camera drivers. Each tick publishes
+//! * camera 1: `camera1/image`, `camera1/depth` and `camera1/camera_info`,
+//!   all with the identical stamp;
+//! * camera 2: `camera2/image` and `camera2/camera_info` with the stamp
+//!   jittered by up to ±`jitter_ms` (deterministic from `seed`).
+//!
+//! Parameters: `rate` (Hz, 30), `count` (ticks, 0 = forever), `jitter_ms`
+//! (3.0), `seed` (1), `start_sec` (stamp of tick 0; default: now),
+//! `first_index` (0), `width`/`height` (64×48), `qos` (`reliable` or
+//! `sensor_data`), `depth` (100), `wait_subscribers` (before the first tick,
+//! wait until the publishers have this many subscriptions in total, up to
+//! `wait_timeout` s), `start_on_stdin` (then also wait for a line on stdin),
+//! `linger` (keep spinning after `count`).
+//!
+//! Prints `pub <index> <camera1 stamp ns> <camera2 stamp ns>` per tick.
+//!
+//! ```text
+//! cargo run --example camera_publisher --features r2r -- --ros-args -p rate:=30.0
+//! ```
+mod common;
+
+use std::error::Error;
+use std::io::Write as _;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{param_bool, param_f64, param_i64, qos_param};
+use r2r::sensor_msgs::msg::{CameraInfo, Image};
+use r2r::std_msgs::msg::Header;
+use stamp_sync::Stamp;
+
+fn header(stamp: Stamp, frame: &str) -> Result<Header, Box<dyn Error>> {
+    Ok(Header {
+        stamp: stamp.try_into()?,
+        frame_id: frame.to_string(),
+    })
+}
+
+fn image(h: Header, w: u32, ht: u32, encoding: &str, bpp: u32) -> Image {
+    Image {
+        header: h,
+        height: ht,
+        width: w,
+        encoding: encoding.to_string(),
+        is_bigendian: 0,
+        step: w * bpp,
+        data: vec![0; (w * ht * bpp) as usize],
+    }
+}
+
+fn info(h: Header, w: u32, ht: u32) -> CameraInfo {
+    let (fx, cx, cy) = (w as f64, w as f64 / 2.0, ht as f64 / 2.0);
+    CameraInfo {
+        header: h,
+        height: ht,
+        width: w,
+        distortion_model: "plumb_bob".to_string(),
+        d: vec![0.0; 5],
+        k: vec![fx, 0.0, cx, 0.0, fx, cy, 0.0, 0.0, 1.0],
+        r: vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        p: vec![fx, 0.0, cx, 0.0, 0.0, fx, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
+        ..Default::default()
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so runs are repeatable.
+struct Jitter(u64);
+impl Jitter {
+    fn next_unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let ctx = r2r::Context::create()?;
+    let mut node = r2r::Node::create(ctx, "camera_publisher", "")?;
+    let rate = param_f64(&node, "rate", 30.0)?;
+    let count = param_i64(&node, "count", 0)?;
+    let jitter_ms = param_f64(&node, "jitter_ms", 3.0)?;
+    let seed = param_i64(&node, "seed", 1)?;
+    let now_sec = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let start_sec = param_i64(&node, "start_sec", now_sec)?;
+    let first_index = param_i64(&node, "first_index", 0)?;
+    let width = param_i64(&node, "width", 64)?.clamp(1, 4096) as u32;
+    let height = param_i64(&node, "height", 48)?.clamp(1, 4096) as u32;
+    let wait_subscribers = param_i64(&node, "wait_subscribers", 0)?.max(0) as usize;
+    let wait_timeout = param_f64(&node, "wait_timeout", 30.0)?;
+    let linger = param_bool(&node, "linger", false)?;
+    let start_on_stdin = param_bool(&node, "start_on_stdin", false)?;
+    let qos = qos_param(&node)?;
+    if !(rate > 0.0 && rate.is_finite()) {
+        return Err(format!("rate must be > 0, got {rate}").into());
+    }
+
+    let img1 = node.create_publisher::<Image>("camera1/image", qos.clone())?;
+    let depth1 = node.create_publisher::<Image>("camera1/depth", qos.clone())?;
+    let info1 = node.create_publisher::<CameraInfo>("camera1/camera_info", qos.clone())?;
+    let img2 = node.create_publisher::<Image>("camera2/image", qos.clone())?;
+    let info2 = node.create_publisher::<CameraInfo>("camera2/camera_info", qos)?;
+
+    // Discovery: wait for the subscriptions, bounded.
+    let deadline = Instant::now() + Duration::from_secs_f64(wait_timeout);
+    loop {
+        let n = img1.get_inter_process_subscription_count()?
+            + depth1.get_inter_process_subscription_count()?
+            + info1.get_inter_process_subscription_count()?
+            + img2.get_inter_process_subscription_count()?
+            + info2.get_inter_process_subscription_count()?;
+        if n >= wait_subscribers {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "only {n} of {wait_subscribers} subscriptions after {wait_timeout} s"
+            )
+            .into());
+        }
+        node.spin_once(Duration::from_millis(10));
+    }
+    if start_on_stdin {
+        // A supervisor (the integration tests) says when the subscribers
+        // have matched this node's publishers from their side too.
+        let mut go = String::new();
+        std::io::stdin().read_line(&mut go)?;
+    }
+    eprintln!("camera_publisher: publishing at {rate} Hz");
+
+    let period_ns = (1e9 / rate) as i64;
+    let jitter_ns = (jitter_ms * 1e6) as i64;
+    let mut jitter = Jitter(seed as u64);
+    // Skip the jitter draws of the ticks before `first_index`.
+    for _ in 0..first_index {
+        jitter.next_unit();
+    }
+    let t0 = Instant::now();
+    let mut out = std::io::stdout().lock();
+    let mut k = 0i64;
+    while count == 0 || k < count {
+        let index = first_index + k;
+        let s1 = Stamp::from_nanos(start_sec * 1_000_000_000 + index * period_ns);
+        let s2 = Stamp::from_nanos(s1.as_nanos() + (jitter.next_unit() * jitter_ns as f64) as i64);
+        img1.publish(&image(header(s1, "camera1")?, width, height, "mono8", 1))?;
+        depth1.publish(&image(header(s1, "camera1")?, width, height, "32FC1", 4))?;
+        info1.publish(&info(header(s1, "camera1")?, width, height))?;
+        img2.publish(&image(header(s2, "camera2")?, width, height, "mono8", 1))?;
+        info2.publish(&info(header(s2, "camera2")?, width, height))?;
+        let _ = writeln!(out, "pub {index} {} {}", s1.as_nanos(), s2.as_nanos());
+        let _ = out.flush();
+        k += 1;
+        // Pace the ticks on the wall clock (this is the camera's frame rate).
+        let next = t0 + Duration::from_nanos((k * period_ns) as u64);
+        loop {
+            node.spin_once(Duration::ZERO);
+            let now = Instant::now();
+            if now >= next {
+                break;
+            }
+            std::thread::sleep((next - now).min(Duration::from_millis(5)));
+        }
+    }
+    eprintln!("camera_publisher: published {k} ticks");
+    if linger {
+        // Keep serving late (reliable) readers until killed.
+        loop {
+            node.spin_once(Duration::from_millis(100));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! Static checks of `launch/*.launch.xml` and `package.xml` (ros2launch is
+//! not installable on these machines): well-formed XML, every executable
+//! is an example of this package, every parameter set is one the node
+//! reads, every remapped name is one the node uses, every `$(var x)` is a
+//! declared argument.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The source a node's parameters can be read in: the example itself, plus
+/// the shared module when the example uses it.
+fn node_source(exec: &str) -> Option<String> {
+    let src = fs::read_to_string(root().join("examples").join(format!("{exec}.rs"))).ok()?;
+    let common = fs::read_to_string(root().join("examples/common/mod.rs")).unwrap_or_default();
+    Some(format!("{src}\n{common}"))
+}
+
+/// Does `src` read parameter `name` through one of the `param_*` helpers?
+fn reads_param(src: &str, name: &str) -> bool {
+    ["f64", "i64", "bool", "str"]
+        .iter()
+        .any(|ty| src.contains(&format!("param_{ty}(&node, \"{name}\"")))
+        || (matches!(name, "qos" | "depth") && src.contains("qos_param(&node)"))
+}
+
+/// Is `topic` a name the node subscribes to or publishes?
+fn uses_topic(src: &str, topic: &str) -> bool {
+    src.contains(&format!("\"{topic}\""))
+}
+
+fn examples_in_manifest() -> BTreeSet<String> {
+    let toml = fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let mut names = BTreeSet::new();
+    let mut in_example = false;
+    for line in toml.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_example = line == "[[example]]";
+        } else if in_example && let Some(rest) = line.strip_prefix("name = ") {
+            names.insert(rest.trim_matches('"').to_string());
+        }
+    }
+    names
+}
+
+/// Every problem found in one launch file.
+fn check_launch(text: &str, examples: &BTreeSet<String>) -> Vec<String> {
+    let mut errors = Vec::new();
+    let doc = match roxmltree::Document::parse(text) {
+        Ok(d) => d,
+        Err(e) => return vec![format!("not well-formed XML: {e}")],
+    };
+    let launch = doc.root_element();
+    if launch.tag_name().name() != "launch" {
+        errors.push(format!(
+            "root element is <{}>, not <launch>",
+            launch.tag_name().name()
+        ));
+    }
+    let args: BTreeSet<&str> = launch
+        .descendants()
+        .filter(|n| n.has_tag_name("arg"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    for n in launch.descendants().filter(|n| n.is_element()) {
+        for a in n.attributes() {
+            let mut rest = a.value();
+            while let Some(i) = rest.find("$(var ") {
+                let after = &rest[i + 6..];
+                let Some(end) = after.find(')') else {
+                    errors.push(format!("unclosed $(var in {:?}", a.value()));
+                    break;
+                };
+                if !args.contains(&after[..end]) {
+                    errors.push(format!("$(var {}) is not a declared <arg>", &after[..end]));
+                }
+                rest = &after[end..];
+            }
+        }
+    }
+    let nodes: Vec<_> = launch
+        .descendants()
+        .filter(|n| n.has_tag_name("node"))
+        .collect();
+    if nodes.is_empty() {
+        errors.push("no <node>".into());
+    }
+    for node in nodes {
+        let exec = node.attribute("exec").unwrap_or_default();
+        if node.attribute("pkg") != Some("stamp_sync") {
+            errors.push(format!("node {exec:?}: pkg is not stamp_sync"));
+        }
+        if !examples.contains(exec) {
+            errors.push(format!(
+                "node {exec:?}: no [[example]] of that name in Cargo.toml"
+            ));
+        }
+        let Some(src) = node_source(exec) else {
+            errors.push(format!("node {exec:?}: no examples/{exec}.rs"));
+            continue;
+        };
+        for child in node.children().filter(|c| c.is_element()) {
+            match child.tag_name().name() {
+                "param" => {
+                    let name = child.attribute("name").unwrap_or_default();
+                    if child.attribute("value").is_none() {
+                        errors.push(format!("node {exec}: param {name:?} has no value"));
+                    }
+                    if !reads_param(&src, name) {
+                        errors.push(format!("node {exec}: parameter {name:?} is never read"));
+                    }
+                }
+                "remap" => {
+                    let from = child.attribute("from").unwrap_or_default();
+                    if child.attribute("to").is_none() {
+                        errors.push(format!("node {exec}: remap {from:?} has no `to`"));
+                    }
+                    if !uses_topic(&src, from) {
+                        errors.push(format!(
+                            "node {exec}: remaps {from:?}, a name it never uses"
+                        ));
+                    }
+                }
+                other => errors.push(format!("node {exec}: unexpected <{other}>")),
+            }
+        }
+    }
+    errors
+}
+
+fn launch_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(root().join("launch"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".launch.xml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_launch_file_is_valid() {
+    let examples = examples_in_manifest();
+    assert!(examples.contains("camera_publisher"), "{examples:?}");
+    let files = launch_files();
+    assert!(files.len() >= 3, "{files:?}");
+    let mut execs = BTreeSet::new();
+    for f in &files {
+        let text = fs::read_to_string(f).unwrap();
+        let errors = check_launch(&text, &examples);
+        assert!(
+            errors.is_empty(),
+            "{}:\n  {}",
+            f.display(),
+            errors.join("\n  ")
+        );
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        execs.extend(
+            doc.descendants()
+                .filter(|n| n.has_tag_name("node"))
+                .filter_map(|n| n.attribute("exec").map(str::to_string)),
+        );
+    }
+    // The publisher and every sync node are launched somewhere.
+    for e in [
+        "camera_publisher",
+        "image_info_sync",
+        "stereo_sync",
+        "rgbd_sync",
+    ] {
+        assert!(execs.contains(e), "{e} is in no launch file");
+    }
+}
+
+#[test]
+fn the_checker_catches_mistakes() {
+    let examples = examples_in_manifest();
+    let bad = [
+        (
+            "<launch><node pkg='stamp_sync' exec='stereo_sync'>",
+            "well-formed",
+        ),
+        (
+            "<launch><node pkg='stamp_sync' exec='no_such_node'/></launch>",
+            "no [[example]]",
+        ),
+        (
+            "<launch><node pkg='stamp_sync' exec='stereo_sync'><param name='rate_hz' value='1'/></node></launch>",
+            "never read",
+        ),
+        (
+            "<launch><node pkg='stamp_sync' exec='stereo_sync'><remap from='image' to='/x'/></node></launch>",
+            "never uses",
+        ),
+        (
+            "<launch><node pkg='stamp_sync' exec='stereo_sync'><param name='queue_size' value='$(var q)'/></node></launch>",
+            "not a declared",
+        ),
+        (
+            "<launch><node pkg='other' exec='stereo_sync'/></launch>",
+            "pkg",
+        ),
+    ];
+    for (text, want) in bad {
+        let errors = check_launch(text, &examples);
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{text}: expected an error containing {want:?}, got {errors:?}"
+        );
+    }
+    let good = "<launch><arg name='q' default='3'/><node pkg='stamp_sync' exec='stereo_sync'>\
+        <param name='queue_size' value='$(var q)'/><remap from='left' to='/l'/></node></launch>";
+    assert_eq!(check_launch(good, &examples), Vec::<String>::new());
+}
+
+#[test]
+fn package_xml_is_a_colcon_ros_cargo_package() {
+    let text = fs::read_to_string(root().join("package.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let pkg = doc.root_element();
+    assert_eq!(pkg.tag_name().name(), "package");
+    assert_eq!(pkg.attribute("format"), Some("3"));
+    let child = |name: &str| {
+        pkg.children()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .map(str::to_string)
+    };
+    assert_eq!(child("name").as_deref(), Some("stamp_sync"));
+    // Same version as the crate.
+    let toml = fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let version = child("version").unwrap();
+    assert!(
+        toml.contains(&format!("version = \"{version}\"")),
+        "package.xml version {version}"
+    );
+    let build_type = pkg
+        .descendants()
+        .find(|n| n.has_tag_name("build_type"))
+        .and_then(|n| n.text());
+    assert_eq!(build_type, Some("ament_cargo"));
+    let deps: BTreeSet<&str> = pkg
+        .children()
+        .filter(|n| n.has_tag_name("depend"))
+        .filter_map(|n| n.text())
+        .collect();
+    for d in [
+        "std_msgs",
+        "sensor_msgs",
+        "geometry_msgs",
+        "builtin_interfaces",
+    ] {
+        assert!(deps.contains(d), "package.xml does not depend on {d}");
+    }
+    assert!(Path::new(&root().join("launch")).is_dir());
+}

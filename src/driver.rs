@@ -236,6 +236,11 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         }
     }
 
+    /// A snapshot of counters, queues and the search in progress.
+    pub(crate) fn diagnostics(&self) -> crate::stats::Diagnostics {
+        crate::stats::Diagnostics::new(&self.stats, |c| self.policy.queued(c), self.policy.search())
+    }
+
     /// Drains the events in order, counting each.
     #[inline]
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Event<Q::Set, Q::Message>> + '_ {

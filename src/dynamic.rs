@@ -220,6 +220,11 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         &self.core.stats
     }
 
+    /// A snapshot of counters, queues and the search in progress.
+    pub fn diagnostics(&self) -> crate::stats::Diagnostics {
+        self.core.diagnostics()
+    }
+
     /// Messages queued on `channel`.
     pub fn queued(&self, channel: usize) -> usize {
         self.core.policy.queued(channel)

@@ -72,6 +72,6 @@ pub use policy::{
     Event, ExactTime, LatestTime, Output, Partial, Policy, RateConfig, Stale, Store,
 };
 pub use stamped::Stamped;
-pub use stats::{ChannelStats, Stats};
+pub use stats::{ChannelDiagnostics, ChannelStats, Diagnostics, SearchState, Stats};
 pub use synchronizer::{AnyMsg, Channel, Messages, SharedSynchronizer, Synchronizer};
 pub use time::{Duration, Stamp};

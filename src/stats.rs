@@ -97,3 +97,120 @@ impl Stats {
         self.channels.iter().map(ChannelStats::dropped_total).sum()
     }
 }
+
+/// What a policy can say about its search in progress.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchState {
+    /// The pivot channel and its stamp (ApproximateTime).
+    pub pivot: Option<(usize, Stamp)>,
+    /// The current candidate's earliest and latest stamp (ApproximateTime).
+    pub candidate: Option<(Stamp, Stamp)>,
+}
+
+/// A cheap snapshot of a synchronizer: to a synchronizer what
+/// `ros2 topic hz` is to a topic. `Display` prints one line per channel.
+///
+/// ```
+/// use stamp_sync::{ApproximateTime, Stamp, Synchronizer};
+/// let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ApproximateTime::new(5).unwrap()).unwrap();
+/// sync.add_0(Stamp::from_nanos(0));
+/// sync.add_1(Stamp::from_nanos(3));
+/// let d = sync.diagnostics();
+/// assert_eq!(d.channels[0].queued, 1);
+/// assert_eq!(d.search.pivot, Some((1, Stamp::from_nanos(3))));
+/// println!("{d}");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostics {
+    /// Counters per channel.
+    pub channels: Vec<ChannelDiagnostics>,
+    /// Sets emitted.
+    pub sets: u64,
+    /// Partial sets emitted.
+    pub partial_sets: u64,
+    /// Stale-channel reports.
+    pub stale: u64,
+    /// Resets after a clock jump back.
+    pub resets: u64,
+    /// The policy's search in progress.
+    pub search: SearchState,
+}
+
+/// One channel in a [`Diagnostics`] snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelDiagnostics {
+    /// Counters.
+    pub counts: ChannelStats,
+    /// Messages queued right now.
+    pub queued: usize,
+}
+
+impl std::ops::Deref for ChannelDiagnostics {
+    type Target = ChannelStats;
+    fn deref(&self) -> &ChannelStats {
+        &self.counts
+    }
+}
+
+impl Diagnostics {
+    /// Builds a snapshot from counters, queue lengths and the search state.
+    pub fn new(stats: &Stats, queued: impl Fn(usize) -> usize, search: SearchState) -> Self {
+        Diagnostics {
+            channels: stats
+                .channels
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ChannelDiagnostics {
+                    counts: c.clone(),
+                    queued: queued(i),
+                })
+                .collect(),
+            sets: stats.sets,
+            partial_sets: stats.partial_sets,
+            stale: stats.stale,
+            resets: stats.resets,
+            search,
+        }
+    }
+}
+
+impl std::fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sets {}", self.sets)?;
+        if self.partial_sets + self.stale + self.resets > 0 {
+            write!(
+                f,
+                ", partial {}, stale {}, resets {}",
+                self.partial_sets, self.stale, self.resets
+            )?;
+        }
+        if let Some((ch, t)) = self.search.pivot {
+            write!(f, ", pivot channel {ch} at {t}")?;
+        }
+        if let Some((a, b)) = self.search.candidate {
+            write!(f, ", candidate {a}..{b}")?;
+        }
+        for (i, c) in self.channels.iter().enumerate() {
+            write!(
+                f,
+                "\n  channel {i}: received {}, queued {}, emitted {}, dropped {}",
+                c.received,
+                c.queued,
+                c.emitted,
+                c.dropped_total()
+            )?;
+            let reasons: Vec<String> = DropReason::ALL
+                .iter()
+                .filter(|&&r| c.dropped_for(r) > 0)
+                .map(|&r| format!("{r} {}", c.dropped_for(r)))
+                .collect();
+            if !reasons.is_empty() {
+                write!(f, " ({})", reasons.join(", "))?;
+            }
+            if let Some(t) = c.last_stamp {
+                write!(f, ", last stamp {t}")?;
+            }
+        }
+        Ok(())
+    }
+}

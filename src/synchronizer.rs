@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 use crate::driver::{Core, Options};
 use crate::policy::{CloneStore, ConfigError, Dropped, Event, Partial, Policy, Stale, Store};
 use crate::stamped::Stamped;
-use crate::stats::Stats;
+use crate::stats::{Diagnostics, Stats};
 use crate::time::Stamp;
 
 /// One message of any channel of a tuple synchronizer, as handed to drop
@@ -404,6 +404,12 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         self.state.policy.queued(channel)
     }
 
+    /// A cheap snapshot: per channel received, queued, emitted, dropped by
+    /// reason and last stamp; sets emitted; the pivot and candidate.
+    pub fn diagnostics(&self) -> Diagnostics {
+        self.state.diagnostics()
+    }
+
     /// The policy, for its own diagnostics.
     pub fn policy(&self) -> &P {
         &self.state.policy
@@ -592,6 +598,15 @@ impl<T: Messages, P: Policy<T::Queues>> SharedSynchronizer<T, P> {
             .unwrap_or_else(PoisonError::into_inner)
             .policy
             .queued(channel)
+    }
+
+    /// A snapshot of counters, queues and the search in progress.
+    pub fn diagnostics(&self) -> Diagnostics {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .diagnostics()
     }
 
     /// A snapshot of the counters.

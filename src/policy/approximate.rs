@@ -510,6 +510,13 @@ impl<S: Store> Policy<S> for ApproximateTime {
         self.lanes.get(channel).map_or(0, |l| l.stamps.len())
     }
 
+    fn search(&self) -> crate::stats::SearchState {
+        crate::stats::SearchState {
+            pivot: self.pivot(),
+            candidate: self.candidate(),
+        }
+    }
+
     fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         for (ch, lane) in self.lanes.iter_mut().enumerate() {
             while let Some(stamp) = lane.stamps.pop_front() {

@@ -348,4 +348,9 @@ pub trait Policy<S: Store> {
     /// Drops everything held (reason [`DropReason::Reset`]) and forgets all
     /// state except the configuration.
     fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>);
+
+    /// The search in progress, for diagnostics (none by default).
+    fn search(&self) -> crate::stats::SearchState {
+        crate::stats::SearchState::default()
+    }
 }

@@ -1,0 +1,96 @@
+//! The dynamic-N synchronizer: identical to the tuple version for N <= 9
+//! (random traces), and working for N > 9.
+
+mod support;
+
+use proptest::prelude::*;
+use stamp_sync::trace::{PolicyConfig, Trace, replay};
+use stamp_sync::{ApproximateTime, DynSynchronizer, Event, Stamp};
+
+fn case() -> impl Strategy<Value = (usize, PolicyConfig, Trace)> {
+    (2usize..=9).prop_flat_map(|n| {
+        (
+            prop_oneof![
+                (1usize..8).prop_map(|q| PolicyConfig::Exact { queue_size: q }),
+                (1usize..8, prop_oneof![Just(0.1), 0.0f64..2.0]).prop_map(|(q, a)| {
+                    PolicyConfig::Approximate {
+                        queue_size: q,
+                        age_penalty: a,
+                        max_interval: None,
+                        lower_bounds: vec![],
+                    }
+                }),
+            ],
+            prop::collection::vec((0..n, 0i64..200), 0..200),
+        )
+            .prop_map(move |(c, v)| {
+                (
+                    n,
+                    c,
+                    Trace::from_pairs(
+                        v.into_iter()
+                            .map(|(ch, t)| (ch, Stamp::from_nanos(t * 1000))),
+                    ),
+                )
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dynamic_equals_tuple_synchronizer((n, config, trace) in case()) {
+        let dynamic = support::bare(&trace, n, &config);
+        prop_assert_eq!(support::typed(&trace, n, &config), dynamic);
+    }
+}
+
+#[test]
+fn twelve_cameras() {
+    // 12 cameras at 30 Hz with per-camera jitter; ApproximateTime pairs each frame.
+    let n = 12;
+    let mut pairs = Vec::new();
+    for k in 0..100i64 {
+        for cam in 0..n {
+            let jitter = ((cam as i64 * 7919 + k * 104_729) % 2_000_000) - 1_000_000;
+            pairs.push((
+                cam,
+                Stamp::from_nanos(1_000_000_000 + k * 33_333_333 + jitter),
+            ));
+        }
+    }
+    let trace = Trace::from_pairs(pairs);
+    let r = replay(&trace, n, &PolicyConfig::approximate(10)).unwrap();
+    assert_eq!(
+        r.sets.len(),
+        99,
+        "every frame but the last is provably matched"
+    );
+    for set in &r.sets {
+        assert_eq!(set.len(), 12);
+        let lo = set.iter().map(|m| m.stamp).min().unwrap();
+        let hi = set.iter().map(|m| m.stamp).max().unwrap();
+        assert!(hi - lo <= stamp_sync::Duration::from_millis(2));
+    }
+    assert_eq!(r.stats.dropped_total(), 0);
+}
+
+#[test]
+fn unknown_channel_is_an_error_not_a_panic() {
+    let mut sync = DynSynchronizer::new(10, ApproximateTime::new(3).unwrap()).unwrap();
+    let e = sync.push(10, Stamp::ZERO).err().unwrap();
+    assert_eq!(
+        e.to_string(),
+        "channel 10 does not exist: the synchronizer has 10 channels"
+    );
+    for ch in 0..10 {
+        let events: Vec<_> = sync.push(ch, Stamp::from_nanos(5)).unwrap().collect();
+        if ch == 9 {
+            assert!(matches!(events.as_slice(), [Event::Set(s)] if s.len() == 10));
+        }
+    }
+    let d = sync.diagnostics();
+    assert_eq!(d.sets, 1);
+    assert_eq!(d.channels.len(), 10);
+}

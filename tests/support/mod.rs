@@ -24,23 +24,7 @@ pub fn policy(config: &PolicyConfig) -> AnyPolicy {
         PolicyConfig::Exact { queue_size } => {
             AnyPolicy::Exact(ExactTime::new(*queue_size).unwrap())
         }
-        PolicyConfig::Approximate {
-            queue_size,
-            age_penalty,
-            max_interval,
-            lower_bounds,
-        } => {
-            let mut b = ApproximateTime::builder()
-                .queue_size(*queue_size)
-                .age_penalty(*age_penalty);
-            if let Some(d) = max_interval {
-                b = b.max_interval(*d);
-            }
-            for &(c, d) in lower_bounds {
-                b = b.lower_bound(c, d);
-            }
-            AnyPolicy::Approx(b.build().unwrap())
-        }
+        PolicyConfig::Approximate { .. } => AnyPolicy::Approx(config.build_approximate().unwrap()),
         other => panic!("no typed front end for {other:?}"),
     }
 }

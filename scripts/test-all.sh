@@ -13,5 +13,6 @@ cargo fmt --check
 # The core builds with no ROS, no C toolchain and no optional dependency.
 cargo build --no-default-features
 cargo clippy --all-targets --features cli -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features cli
 scripts/with-ros cargo clippy --all-targets --all-features -- -D warnings
 scripts/with-ros cargo test --all-features

@@ -275,6 +275,40 @@ impl<S, M> Output<S, M> {
     pub fn drain(&mut self) -> std::vec::Drain<'_, Event<S, M>> {
         self.events.drain(..)
     }
+    /// Takes the events out in order like [`drain`](Self::drain), but hands
+    /// sets and drops to `set` and `drop` without moving the whole
+    /// [`Event`] (whose size is that of the largest set) first: a drop
+    /// costs a copy of the dropped message only. Other events go to `other`.
+    /// Keeps the allocation.
+    #[inline]
+    /// `ctx` is handed to every callback (the driver's counters).
+    pub(crate) fn drain_split<C>(
+        &mut self,
+        ctx: &mut C,
+        mut set: impl FnMut(&mut C, S),
+        mut drop: impl FnMut(&mut C, Dropped<M>),
+        mut other: impl FnMut(&mut C, Event<S, M>),
+    ) {
+        let len = self.events.len();
+        let base = self.events.as_ptr();
+        // SAFETY: the length is set to 0 before any element is read, so
+        // each of the `len` initialised elements is moved out exactly once
+        // below and never dropped by the vector. If a callback panics, the
+        // unread rest leaks (safe), it is never read or dropped twice.
+        // Nothing can touch `self.events` while we read: `self` is borrowed
+        // mutably for the whole call.
+        unsafe {
+            self.events.set_len(0);
+            for i in 0..len {
+                let p = base.add(i);
+                match &*p {
+                    Event::Set(s) => set(ctx, std::ptr::read(s)),
+                    Event::Drop(d) => drop(ctx, std::ptr::read(d)),
+                    _ => other(ctx, std::ptr::read(p)),
+                }
+            }
+        }
+    }
     /// True if nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()

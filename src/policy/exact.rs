@@ -56,6 +56,7 @@ struct Lane {
 }
 
 impl Lane {
+    #[inline]
     fn push(&mut self, stamp: Stamp) {
         if self.stamps.back().is_some_and(|&b| b > stamp) {
             self.sorted = false;
@@ -63,6 +64,7 @@ impl Lane {
         self.stamps.push_back(stamp);
     }
     /// Removes position `i`; a front removal is a cheap pop.
+    #[inline]
     fn remove(&mut self, i: usize) {
         if i == 0 {
             self.stamps.pop_front();
@@ -73,6 +75,7 @@ impl Lane {
             self.sorted = true;
         }
     }
+    #[inline]
     fn position(&self, stamp: Stamp) -> Option<usize> {
         self.stamps.iter().position(|&s| s == stamp)
     }
@@ -177,10 +180,20 @@ impl<S: Store> Policy<S> for ExactTime {
         // With up to 64 channels a bit per channel says who holds a stamp.
         let bit = if n <= 64 { 1u64 << ch } else { 0 };
         // In-order arrival (the common case): newer than every held stamp.
+        // Otherwise the stamp is nearly always one of the newest few: look
+        // back a little before a binary search.
+        let len = self.tuples.len();
         let slot = match self.tuples.last() {
-            Some(t) if t.stamp < stamp => Err(self.tuples.len()),
+            Some(t) if t.stamp < stamp => Err(len),
             None => Err(0),
-            _ => self.tuples.binary_search_by_key(&stamp, |t| t.stamp),
+            _ => {
+                let near = len.saturating_sub(4);
+                match self.tuples[near..].iter().rposition(|t| t.stamp <= stamp) {
+                    Some(i) if self.tuples[near + i].stamp == stamp => Ok(near + i),
+                    Some(i) => Err(near + i + 1),
+                    None => self.tuples[..near].binary_search_by_key(&stamp, |t| t.stamp),
+                }
+            }
         };
         let (at, count) = match slot {
             Ok(at) => {

@@ -232,12 +232,20 @@ impl<S: Store> Policy<S> for ExactTime {
         };
         if count == n {
             let lanes = &mut self.lanes;
-            let set = store.take_set(&mut |c| {
-                let lane = &mut lanes[c];
-                let pos = lane.position(stamp).unwrap_or(usize::MAX);
-                lane.remove(pos);
-                pos
-            });
+            // Usually the set is every channel's oldest message.
+            let set = if lanes.iter().all(|l| l.stamps.front() == Some(&stamp)) {
+                for lane in lanes.iter_mut() {
+                    lane.remove(0);
+                }
+                store.take_fronts()
+            } else {
+                store.take_set(&mut |c| {
+                    let lane = &mut lanes[c];
+                    let pos = lane.position(stamp).unwrap_or(usize::MAX);
+                    lane.remove(pos);
+                    pos
+                })
+            };
             if let Some(set) = set {
                 out.set(set);
             }

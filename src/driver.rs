@@ -2,7 +2,7 @@
 //! options applied around the policy (all off by default, so the default
 //! stays C++-compatible).
 
-use crate::policy::{Arrival, ConfigError, Event, Output, Policy, Store};
+use crate::policy::{Arrival, ConfigError, Dropped, Event, Output, Policy, Store};
 use crate::stats::Stats;
 use crate::time::{Duration, Stamp};
 
@@ -239,6 +239,34 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     /// A snapshot of counters, queues and the search in progress.
     pub(crate) fn diagnostics(&self) -> crate::stats::Diagnostics {
         crate::stats::Diagnostics::new(&self.stats, |c| self.policy.queued(c), self.policy.search())
+    }
+
+    /// Hands the events to the callbacks in order, counting each; sets and
+    /// drops are moved out without copying a whole `Event` (see
+    /// [`Output::drain_split`]).
+    #[inline]
+    pub(crate) fn drain_split(
+        &mut self,
+        mut set: impl FnMut(Q::Set),
+        mut drop: impl FnMut(Dropped<Q::Message>),
+        mut other: impl FnMut(Event<Q::Set, Q::Message>),
+    ) {
+        let Core { out, stats, .. } = self;
+        out.drain_split(
+            stats,
+            |stats, s| {
+                stats.count_set();
+                set(s)
+            },
+            |stats, d| {
+                stats.count_drop(d.channel, d.reason);
+                drop(d)
+            },
+            |stats, e| {
+                stats.record(&e);
+                other(e)
+            },
+        );
     }
 
     /// Drains the events in order, counting each.

@@ -69,7 +69,7 @@ impl<M> Store for VecQueues<M> {
         }
         let mut set = Vec::with_capacity(self.queues.len());
         for (q, &p) in self.queues.iter_mut().zip(&self.scratch) {
-            set.push(q.remove(p)?);
+            set.push(if p == 0 { q.pop_front()? } else { q.remove(p)? });
         }
         Some(set)
     }
@@ -77,7 +77,13 @@ impl<M> Store for VecQueues<M> {
         if self.queues.iter().any(VecDeque::is_empty) {
             return None;
         }
-        self.queues.iter_mut().map(VecDeque::pop_front).collect()
+        // Exactly one allocation: collecting into `Option<Vec>` cannot size
+        // the vector up front and would grow it.
+        let mut set = Vec::with_capacity(self.queues.len());
+        for q in &mut self.queues {
+            set.push(q.pop_front()?);
+        }
+        Some(set)
     }
 }
 

@@ -60,21 +60,29 @@ impl Stats {
         }
     }
 
+    /// Counts one emitted set.
+    #[inline]
+    pub(crate) fn count_set(&mut self) {
+        self.sets += 1;
+        for c in &mut self.channels {
+            c.emitted += 1;
+        }
+    }
+
+    /// Counts one dropped message.
+    #[inline]
+    pub(crate) fn count_drop(&mut self, channel: usize, reason: DropReason) {
+        if let Some(c) = self.channels.get_mut(channel) {
+            c.dropped[reason.index()] += 1;
+        }
+    }
+
     /// Counts one policy event.
     #[inline]
     pub fn record<S, M>(&mut self, e: &Event<S, M>) {
         match e {
-            Event::Set(_) => {
-                self.sets += 1;
-                for c in &mut self.channels {
-                    c.emitted += 1;
-                }
-            }
-            Event::Drop(d) => {
-                if let Some(c) = self.channels.get_mut(d.channel) {
-                    c.dropped[d.reason.index()] += 1;
-                }
-            }
+            Event::Set(_) => self.count_set(),
+            Event::Drop(d) => self.count_drop(d.channel, d.reason),
             Event::Stale(_) => self.stale += 1,
             Event::Partial(p) => {
                 self.partial_sets += 1;

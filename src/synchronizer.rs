@@ -140,12 +140,24 @@ macro_rules! impl_messages {
                 }
             }
             #[inline]
+            fn pop_front(&mut self, channel: usize) -> Option<Self::Message> {
+                match channel {
+                    $($i => (self.0).$i.pop_front().map(AnyMsg::$V),)+
+                    _ => None,
+                }
+            }
+            #[inline]
             fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set> {
                 let at = [$(pos($i)),+];
                 if $(at[$i] >= (self.0).$i.len())||+ {
                     return None;
                 }
-                Some(($((self.0).$i.remove(at[$i])?,)+))
+                // Position 0 (the common case) is a cheap pop_front.
+                Some(($(if at[$i] == 0 {
+                    (self.0).$i.pop_front()?
+                } else {
+                    (self.0).$i.remove(at[$i])?
+                },)+))
             }
             #[inline]
             fn take_fronts(&mut self) -> Option<Self::Set> {
@@ -424,19 +436,19 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
             on_stale,
             on_partial,
         } = self;
-        for e in state.drain() {
-            match e {
-                Event::Set(s) => {
-                    sets += 1;
-                    if let Some(f) = on_set {
-                        f(s);
-                    }
+        state.drain_split(
+            |s| {
+                sets += 1;
+                if let Some(f) = on_set {
+                    f(s);
                 }
-                Event::Drop(d) => {
-                    if let Some(f) = on_drop {
-                        f(d);
-                    }
+            },
+            |d| {
+                if let Some(f) = on_drop {
+                    f(d);
                 }
+            },
+            |e| match e {
                 Event::Stale(s) => {
                     if let Some(f) = on_stale {
                         f(s);
@@ -447,8 +459,10 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
                         f(T::partial(p));
                     }
                 }
-            }
-        }
+                // Sets and drops went to the closures above.
+                Event::Set(_) | Event::Drop(_) => {}
+            },
+        );
         sets
     }
 }

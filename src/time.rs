@@ -121,7 +121,31 @@ impl Duration {
     /// This is how message_filters applies the ApproximateTime age penalty;
     /// reproducing it bit for bit keeps tie decisions identical to C++.
     /// Results beyond the `i64` range saturate (C++ throws there).
+    #[inline]
     pub fn scale_ros1(self, factor: f64) -> Duration {
+        let sec = self.0.div_euclid(NANOS_PER_SEC);
+        let nsec = self.0.rem_euclid(NANOS_PER_SEC);
+        let x = (sec as f64 + 1e-9 * nsec as f64) * factor;
+        // Fast path, bit-identical to `scale_ros1_wide`: for |x| < 9e9 s
+        // every step is exact in i64 and needs no libm call. `x as i64`
+        // truncates, so floor is one less for a negative non-integer;
+        // `y` is in [0, 1e9), so `y as i64` is its floor and rounding half
+        // away from zero is one compare.
+        if x.abs() < 9.0e9 {
+            let t = x as i64;
+            let whole = if (t as f64) > x { t - 1 } else { t };
+            let y = (x - whole as f64) * 1e9;
+            let yi = y as i64;
+            let frac_ns = yi + i64::from(y - yi as f64 >= 0.5);
+            return Duration(whole * NANOS_PER_SEC + frac_ns);
+        }
+        self.scale_ros1_wide(factor)
+    }
+
+    /// The general form of [`scale_ros1`](Self::scale_ros1): f64 floor and
+    /// round, i128 and a clamp. Handles every input, including the ones
+    /// beyond the fast path (huge spans, infinite or NaN factors).
+    fn scale_ros1_wide(self, factor: f64) -> Duration {
         let sec = self.0.div_euclid(NANOS_PER_SEC);
         let nsec = self.0.rem_euclid(NANOS_PER_SEC);
         let x = (sec as f64 + 1e-9 * nsec as f64) * factor;
@@ -307,5 +331,52 @@ mod tests {
         assert_eq!(s(i64::MAX, 1.1), i64::MAX);
         assert_eq!(s(i64::MIN, 1.1), i64::MIN);
         assert_eq!(s(5, f64::NAN), 0);
+    }
+
+    #[test]
+    fn scale_fast_path_matches_wide() {
+        // A deterministic sweep (xorshift) over spans around the fast-path
+        // edges, rounding ties and ordinary values, with several factors.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let factors = [1.0, 1.1, 1.5, 2.0, 0.0, 1e-9, 3.7, 1.000_000_1, 10.0, 1e9];
+        let edges = [
+            0,
+            1,
+            5,
+            -5,
+            499_999_999,
+            500_000_000,
+            999_999_999,
+            -999_999_999,
+            8_999_999_999_999_999_999,
+            -8_999_999_999_999_999_999,
+            8_181_818_181_818_181_818,
+            i64::MAX,
+            i64::MIN,
+        ];
+        for &f in &factors {
+            for &d in &edges {
+                let d = Duration::from_nanos(d);
+                assert_eq!(d.scale_ros1(f), d.scale_ros1_wide(f), "{d:?} * {f}");
+            }
+            for i in 0..200_000u32 {
+                let r = next();
+                // Mix of magnitudes: ns, ms, s, and the whole range.
+                let ns = match i % 4 {
+                    0 => (r % 2_000_000_001) as i64 - 1_000_000_000,
+                    1 => (r % 200_000_000_000) as i64 - 100_000_000_000,
+                    2 => ((r % 20_000_000) as i64 - 10_000_000) * 1_000,
+                    _ => r as i64,
+                };
+                let d = Duration::from_nanos(ns);
+                assert_eq!(d.scale_ros1(f), d.scale_ros1_wide(f), "{d:?} * {f}");
+            }
+        }
     }
 }

@@ -29,13 +29,56 @@ use crate::time::Stamp;
 #[derive(Clone, Debug)]
 pub struct ExactTime {
     queue_size: usize,
-    /// Distinct stamps held and how many channels have each, ascending.
+    /// Distinct stamps held, ascending, each with how many channels have
+    /// it and (for up to 64 channels) which ones, bit `ch`.
     /// Invariant: `len <= queue_size` after every `add`.
-    tuples: Vec<(Stamp, usize)>,
+    tuples: Vec<Tuple>,
     /// Per channel, the stamps held in arrival order; mirrors the store.
     /// Invariant: no stamp twice in one lane.
-    lanes: Vec<VecDeque<Stamp>>,
+    lanes: Vec<Lane>,
     last_set: Option<Stamp>,
+}
+
+#[derive(Copy, Clone, Debug)]
+struct Tuple {
+    stamp: Stamp,
+    count: usize,
+    /// Channels holding `stamp` (bit `ch`); only kept with <= 64 channels.
+    mask: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Lane {
+    stamps: VecDeque<Stamp>,
+    /// True while `stamps` is ascending (the common case): then every
+    /// stamp at or below some `t` is a prefix.
+    sorted: bool,
+}
+
+impl Lane {
+    #[inline]
+    fn push(&mut self, stamp: Stamp) {
+        if self.stamps.back().is_some_and(|&b| b > stamp) {
+            self.sorted = false;
+        }
+        self.stamps.push_back(stamp);
+    }
+    /// Removes position `i`; a front removal is a cheap pop.
+    #[inline]
+    fn remove(&mut self, i: usize) {
+        if i == 0 {
+            self.stamps.pop_front();
+        } else {
+            self.stamps.remove(i);
+        }
+        if self.stamps.is_empty() {
+            self.sorted = true;
+        }
+    }
+    #[inline]
+    fn position(&self, stamp: Stamp) -> Option<usize> {
+        self.stamps.iter().position(|&s| s == stamp)
+    }
 }
 
 impl ExactTime {
@@ -62,19 +105,35 @@ impl ExactTime {
         self.last_set
     }
 
-    /// Drops every held message whose stamp satisfies `pred`.
+    /// Drops every held message whose stamp satisfies `pred`, channel by
+    /// channel, each in arrival order. `prefix_only` promises that in a
+    /// sorted lane only a prefix can match (`pred` is "at or below t").
     fn drop_where<S: Store>(
         &mut self,
         pred: impl Fn(Stamp) -> bool,
+        prefix_only: bool,
         reason: DropReason,
         store: &mut S,
         out: &mut Output<S::Set, S::Message>,
     ) {
         for (ch, lane) in self.lanes.iter_mut().enumerate() {
-            let mut i = 0;
-            while i < lane.len() {
-                if pred(lane[i]) {
-                    let stamp = lane[i];
+            // The matching prefix first: pops, no shifting.
+            while let Some(&stamp) = lane.stamps.front() {
+                if !pred(stamp) {
+                    break;
+                }
+                lane.remove(0);
+                if let Some(m) = store.pop_front(ch) {
+                    out.drop_message(ch, stamp, reason, m);
+                }
+            }
+            if prefix_only && lane.sorted {
+                continue;
+            }
+            let mut i = 1;
+            while i < lane.stamps.len() {
+                let stamp = lane.stamps[i];
+                if pred(stamp) {
                     lane.remove(i);
                     if let Some(m) = store.remove(ch, i) {
                         out.drop_message(ch, stamp, reason, m);
@@ -94,7 +153,10 @@ impl<S: Store> Policy<S> for ExactTime {
         }
         self.tuples = Vec::with_capacity(self.queue_size + 1);
         self.lanes = (0..channels)
-            .map(|_| VecDeque::with_capacity(self.queue_size + 1))
+            .map(|_| Lane {
+                stamps: VecDeque::with_capacity(self.queue_size + 1),
+                sorted: true,
+            })
             .collect();
         self.last_set = None;
         Ok(())
@@ -114,61 +176,107 @@ impl<S: Store> Policy<S> for ExactTime {
         let Some(lane) = self.lanes.get_mut(ch) else {
             return;
         };
-        lane.push_back(stamp);
-        let slot = self.tuples.binary_search_by_key(&stamp, |&(s, _)| s);
+        lane.push(stamp);
+        // With up to 64 channels a bit per channel says who holds a stamp.
+        let bit = if n <= 64 { 1u64 << ch } else { 0 };
+        // In-order arrival (the common case): newer than every held stamp.
+        // Otherwise the stamp is nearly always one of the newest few: look
+        // back a little before a binary search.
+        let len = self.tuples.len();
+        let slot = match self.tuples.last() {
+            Some(t) if t.stamp < stamp => Err(len),
+            None => Err(0),
+            _ => {
+                let near = len.saturating_sub(4);
+                match self.tuples[near..].iter().rposition(|t| t.stamp <= stamp) {
+                    Some(i) if self.tuples[near + i].stamp == stamp => Ok(near + i),
+                    Some(i) => Err(near + i + 1),
+                    None => self.tuples[..near].binary_search_by_key(&stamp, |t| t.stamp),
+                }
+            }
+        };
         let (at, count) = match slot {
             Ok(at) => {
+                let t = &mut self.tuples[at];
                 // Same stamp already on this channel: the new one replaces it.
-                let held = lane.len() - 1;
-                if let Some(old) = lane.iter().take(held).position(|&s| s == stamp) {
+                let held = if n <= 64 && t.mask & bit == 0 {
+                    None
+                } else {
+                    let last = lane.stamps.len() - 1;
+                    lane.stamps.iter().take(last).position(|&s| s == stamp)
+                };
+                if let Some(old) = held {
                     lane.remove(old);
                     if let Some(m) = store.remove(ch, old) {
                         out.drop_message(ch, stamp, DropReason::Replaced, m);
                     }
                 } else {
-                    self.tuples[at].1 += 1;
+                    t.count += 1;
+                    t.mask |= bit;
                 }
-                (at, self.tuples[at].1)
+                (at, t.count)
             }
             Err(at) => {
-                self.tuples.insert(at, (stamp, 1));
+                let t = Tuple {
+                    stamp,
+                    count: 1,
+                    mask: bit,
+                };
+                if at == self.tuples.len() {
+                    self.tuples.push(t);
+                } else {
+                    self.tuples.insert(at, t);
+                }
                 (at, 1)
             }
         };
         if count == n {
             let lanes = &mut self.lanes;
-            let set = store.take_set(&mut |c| {
-                let pos = lanes[c]
-                    .iter()
-                    .position(|&s| s == stamp)
-                    .unwrap_or(usize::MAX);
-                lanes[c].remove(pos);
-                pos
-            });
+            // Usually the set is every channel's oldest message.
+            let set = if lanes.iter().all(|l| l.stamps.front() == Some(&stamp)) {
+                for lane in lanes.iter_mut() {
+                    lane.remove(0);
+                }
+                store.take_fronts()
+            } else {
+                store.take_set(&mut |c| {
+                    let lane = &mut lanes[c];
+                    let pos = lane.position(stamp).unwrap_or(usize::MAX);
+                    lane.remove(pos);
+                    pos
+                })
+            };
             if let Some(set) = set {
                 out.set(set);
             }
             self.tuples.remove(at);
             self.last_set = Some(stamp);
             // Upstream `clearOldTuples`: every partial set at or before it.
-            let stale = self.tuples.partition_point(|&(s, _)| s <= stamp);
-            if stale > 0 {
-                self.tuples.drain(..stale);
-                self.drop_where(|s| s <= stamp, DropReason::OlderThanLastSet, store, out);
+            // The tuples are sorted and distinct: those are exactly `..at`.
+            if at > 0 {
+                self.tuples.drain(..at);
+                self.drop_where(
+                    |s| s <= stamp,
+                    true,
+                    DropReason::OlderThanLastSet,
+                    store,
+                    out,
+                );
             }
         }
         while self.tuples.len() > self.queue_size {
-            let (oldest, _) = self.tuples.remove(0);
-            self.drop_where(|s| s == oldest, DropReason::QueueOverflow, store, out);
+            let oldest = self.tuples.remove(0).stamp;
+            // The oldest held stamp: in a sorted lane it can only be first.
+            self.drop_where(|s| s == oldest, true, DropReason::QueueOverflow, store, out);
         }
     }
 
     fn queued(&self, channel: usize) -> usize {
-        self.lanes.get(channel).map_or(0, VecDeque::len)
+        self.lanes.get(channel).map_or(0, |l| l.stamps.len())
     }
 
     fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
-        self.drop_where(|_| true, DropReason::Reset, store, out);
+        self.drop_where(|_| true, false, DropReason::Reset, store, out);
         self.tuples.clear();
         self.last_set = None;
     }

@@ -219,18 +219,37 @@ impl<S, M> Output<S, M> {
             events: Vec::with_capacity(n),
         }
     }
+    /// Appends `make()` built in place: `Vec::push` of an `Event` moves the
+    /// whole enum (the size of the largest set), a drop needs far less.
+    #[inline(always)]
+    fn push_in_place(&mut self, make: impl FnOnce() -> Event<S, M>) {
+        if self.events.len() == self.events.capacity() {
+            self.events.reserve(1);
+        }
+        let len = self.events.len();
+        // SAFETY: `reserve` guarantees room for one more element at `len`;
+        // it is written before the length covers it.
+        unsafe {
+            std::ptr::write(self.events.as_mut_ptr().add(len), make());
+            self.events.set_len(len + 1);
+        }
+    }
     /// Records an emitted set.
+    #[inline]
     pub fn set(&mut self, set: S) {
-        self.events.push(Event::Set(set));
+        self.push_in_place(|| Event::Set(set));
     }
     /// Records a drop.
+    #[inline]
     pub fn drop_message(&mut self, channel: usize, stamp: Stamp, reason: DropReason, message: M) {
-        self.events.push(Event::Drop(Dropped {
-            channel,
-            stamp,
-            reason,
-            message,
-        }));
+        self.push_in_place(|| {
+            Event::Drop(Dropped {
+                channel,
+                stamp,
+                reason,
+                message,
+            })
+        });
     }
     /// Records a stale-channel report.
     pub fn stale(&mut self, channel: usize, silent_for: Duration, at: Stamp) {
@@ -274,6 +293,40 @@ impl<S, M> Output<S, M> {
     /// Takes the events out in order, keeping the allocation.
     pub fn drain(&mut self) -> std::vec::Drain<'_, Event<S, M>> {
         self.events.drain(..)
+    }
+    /// Takes the events out in order like [`drain`](Self::drain), but hands
+    /// sets and drops to `set` and `drop` without moving the whole
+    /// [`Event`] (whose size is that of the largest set) first: a drop
+    /// costs a copy of the dropped message only. Other events go to `other`.
+    /// Keeps the allocation.
+    #[inline]
+    /// `ctx` is handed to every callback (the driver's counters).
+    pub(crate) fn drain_split<C>(
+        &mut self,
+        ctx: &mut C,
+        mut set: impl FnMut(&mut C, S),
+        mut drop: impl FnMut(&mut C, Dropped<M>),
+        mut other: impl FnMut(&mut C, Event<S, M>),
+    ) {
+        let len = self.events.len();
+        let base = self.events.as_ptr();
+        // SAFETY: the length is set to 0 before any element is read, so
+        // each of the `len` initialised elements is moved out exactly once
+        // below and never dropped by the vector. If a callback panics, the
+        // unread rest leaks (safe), it is never read or dropped twice.
+        // Nothing can touch `self.events` while we read: `self` is borrowed
+        // mutably for the whole call.
+        unsafe {
+            self.events.set_len(0);
+            for i in 0..len {
+                let p = base.add(i);
+                match &*p {
+                    Event::Set(s) => set(ctx, std::ptr::read(s)),
+                    Event::Drop(d) => drop(ctx, std::ptr::read(d)),
+                    _ => other(ctx, std::ptr::read(p)),
+                }
+            }
+        }
     }
     /// True if nothing was recorded.
     pub fn is_empty(&self) -> bool {

@@ -1,0 +1,283 @@
+//! Zero heap allocations per message in steady state, proven with a
+//! counting global allocator.
+//!
+//! Each check builds a synchronizer, warms it up on the first part of a
+//! trace (so every lazily grown buffer has reached its size), then counts
+//! the allocations made while feeding the rest: the typed [`Synchronizer`]
+//! must make none, for ApproximateTime, ExactTime and ApproximateEpsilonTime
+//! alike. The [`DynSynchronizer`] hands each set to the user as a `Vec`, so
+//! it makes exactly one allocation per emitted set and none otherwise.
+//!
+//! The counter is per thread, so tests running in parallel do not disturb
+//! each other.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use stamp_sync::{
+    ApproximateEpsilonTime, ApproximateTime, Duration, DynSynchronizer, ExactTime, Policy, Stamp,
+    Stamped, Synchronizer,
+};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+/// A message with a payload but no heap data of its own.
+#[derive(Clone, Debug, PartialEq)]
+struct Msg {
+    stamp: Stamp,
+    data: [f64; 4],
+}
+
+impl Stamped for Msg {
+    fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+}
+
+fn msg(stamp: Stamp) -> Msg {
+    Msg {
+        stamp,
+        data: [1.0; 4],
+    }
+}
+
+/// xorshift64: deterministic, no dependencies.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// `(channel, stamp)` in arrival order. `exact`: every channel shares the
+/// stamps of a 30 Hz clock, 5% missing, arrival jittered by up to 20 ms
+/// (so sets interleave, partial sets are cleared, queues overflow).
+/// Otherwise channels run at different rates with stamp jitter, 2% missing.
+fn trace(channels: usize, count: usize, exact: bool, seed: u64) -> Vec<(usize, Stamp)> {
+    let mut rng = Rng(seed);
+    let mut evs: Vec<(i64, usize, i64)> = Vec::with_capacity(count + channels);
+    if exact {
+        let period = 33_333_333;
+        let mut k = 0i64;
+        while evs.len() < count {
+            for ch in 0..channels {
+                if rng.below(100) < 5 {
+                    continue;
+                }
+                let stamp = k * period;
+                evs.push((stamp + rng.below(20_000_000) as i64, ch, stamp));
+            }
+            k += 1;
+        }
+    } else {
+        let rates = [10, 15, 20, 30, 50, 100];
+        for ch in 0..channels {
+            let period = 1_000_000_000 / rates[rng.below(6) as usize];
+            let per = count / channels + 1;
+            let mut last = 0;
+            for k in 0..per as i64 {
+                let jitter = rng.below(period as u64 / 5) as i64 - period / 10;
+                let stamp = k * period + jitter;
+                if rng.below(100) < 2 {
+                    continue;
+                }
+                last = (stamp + 1_000_000 + rng.below(14_000_000) as i64).max(last + 1);
+                evs.push((last, ch, stamp));
+            }
+        }
+    }
+    evs.sort();
+    evs.truncate(count);
+    evs.into_iter()
+        .map(|(_, ch, s)| (ch, Stamp::from_nanos(s)))
+        .collect()
+}
+
+const WARM: usize = 20_000;
+const COUNT: usize = 200_000;
+
+/// Feeds `trace` to a 3-channel typed synchronizer; returns (allocations
+/// after warm-up, sets after warm-up, drops after warm-up).
+fn typed3<P>(policy: P, trace: &[(usize, Stamp)]) -> (u64, u64, u64)
+where
+    P: Policy<<(Msg, Msg, Msg) as stamp_sync::Messages>::Queues>,
+{
+    let sets = Arc::new(AtomicU64::new(0));
+    let drops = Arc::new(AtomicU64::new(0));
+    let (s, d) = (sets.clone(), drops.clone());
+    let mut sync = Synchronizer::<(Msg, Msg, Msg), _>::new(policy)
+        .unwrap()
+        .on_set(move |set| {
+            std::hint::black_box(&set);
+            s.fetch_add(1, Ordering::Relaxed);
+        })
+        .on_drop(move |m| {
+            std::hint::black_box(&m);
+            d.fetch_add(1, Ordering::Relaxed);
+        });
+    let feed = |sync: &mut Synchronizer<(Msg, Msg, Msg), P>, part: &[(usize, Stamp)]| {
+        for &(ch, t) in part {
+            match ch {
+                0 => sync.add_0(msg(t)),
+                1 => sync.add_1(msg(t)),
+                _ => sync.add_2(msg(t)),
+            };
+        }
+    };
+    feed(&mut sync, &trace[..WARM]);
+    let (s0, d0) = (sets.load(Ordering::Relaxed), drops.load(Ordering::Relaxed));
+    let before = allocs();
+    feed(&mut sync, &trace[WARM..]);
+    let n = allocs() - before;
+    (
+        n,
+        sets.load(Ordering::Relaxed) - s0,
+        drops.load(Ordering::Relaxed) - d0,
+    )
+}
+
+#[test]
+fn approximate_time_allocates_nothing_per_message() {
+    for q in [1, 3, 10, 100] {
+        let t = trace(3, COUNT, false, 11 + q as u64);
+        let (n, sets, drops) = typed3(ApproximateTime::new(q).unwrap(), &t);
+        assert!(
+            sets > 1000 && drops > 0,
+            "q={q}: a poor trace ({sets} sets, {drops} drops)"
+        );
+        assert_eq!(
+            n, 0,
+            "ApproximateTime q={q}: {n} allocations in {sets} sets"
+        );
+    }
+    // With a max interval and lower bounds: the other branches.
+    let p = ApproximateTime::builder()
+        .queue_size(10)
+        .max_interval(Duration::from_millis(30))
+        .lower_bound(0, Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let t = trace(3, COUNT, false, 5);
+    let (n, sets, _) = typed3(p, &t);
+    assert!(sets > 1000);
+    assert_eq!(n, 0, "ApproximateTime with options: {n} allocations");
+}
+
+#[test]
+fn exact_time_allocates_nothing_per_message() {
+    for q in [1, 3, 10, 100] {
+        let t = trace(3, COUNT, true, 7 + q as u64);
+        let (n, sets, drops) = typed3(ExactTime::new(q).unwrap(), &t);
+        assert!(
+            sets > 1000 && drops > 0,
+            "q={q}: a poor trace ({sets} sets, {drops} drops)"
+        );
+        assert_eq!(n, 0, "ExactTime q={q}: {n} allocations in {sets} sets");
+    }
+}
+
+#[test]
+fn epsilon_time_allocates_nothing_per_message() {
+    for q in [1, 10, 100] {
+        let t = trace(3, COUNT, false, 3 + q as u64);
+        let p = ApproximateEpsilonTime::new(q, Duration::from_millis(20)).unwrap();
+        let (n, sets, drops) = typed3(p, &t);
+        assert!(
+            sets > 1000 && drops > 0,
+            "q={q}: a poor trace ({sets} sets, {drops} drops)"
+        );
+        assert_eq!(n, 0, "Epsilon q={q}: {n} allocations in {sets} sets");
+    }
+}
+
+/// The dynamic synchronizer: one allocation per emitted set (the `Vec` it
+/// hands out), none per message.
+fn dynamic<P: Policy<stamp_sync::dynamic::VecQueues<Msg>>>(
+    channels: usize,
+    policy: P,
+    trace: &[(usize, Stamp)],
+) -> (u64, u64) {
+    let mut sync = DynSynchronizer::new(channels, policy).unwrap();
+    let mut sets = 0u64;
+    let mut feed = |sync: &mut DynSynchronizer<Msg, P>, part: &[(usize, Stamp)]| {
+        for &(ch, t) in part {
+            sync.add(
+                ch,
+                msg(t),
+                |s| {
+                    std::hint::black_box(&s);
+                    sets += 1;
+                },
+                |d| {
+                    std::hint::black_box(&d);
+                },
+            )
+            .unwrap();
+        }
+    };
+    feed(&mut sync, &trace[..WARM]);
+    let before = allocs();
+    let s0 = sets_of(&sync);
+    feed(&mut sync, &trace[WARM..]);
+    (allocs() - before, sets_of(&sync) - s0)
+}
+
+fn sets_of<M, P>(sync: &DynSynchronizer<M, P>) -> u64
+where
+    P: Policy<stamp_sync::dynamic::VecQueues<M>>,
+{
+    sync.stats().sets
+}
+
+#[test]
+fn dyn_synchronizer_allocates_once_per_set() {
+    for channels in [2, 5, 12] {
+        let t = trace(channels, COUNT, false, 21 + channels as u64);
+        let (n, sets) = dynamic(channels, ApproximateTime::new(10).unwrap(), &t);
+        assert!(sets > 100, "N={channels}: {sets} sets");
+        assert_eq!(n, sets, "Dyn ApproximateTime N={channels}");
+
+        let t = trace(channels, COUNT, true, 31 + channels as u64);
+        let (n, sets) = dynamic(channels, ExactTime::new(10).unwrap(), &t);
+        assert!(sets > 100, "N={channels}: {sets} sets");
+        assert_eq!(n, sets, "Dyn ExactTime N={channels}");
+    }
+}

@@ -27,7 +27,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn no_unwrap_expect_or_panic_in_library_code() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     assert!(files.len() > 10);
     let banned = [
         ".unwrap()",
@@ -57,5 +60,9 @@ fn no_unwrap_expect_or_panic_in_library_code() {
             }
         }
     }
-    assert!(found.is_empty(), "library code that can panic:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "library code that can panic:\n{}",
+        found.join("\n")
+    );
 }

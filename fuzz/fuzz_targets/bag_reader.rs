@@ -9,9 +9,14 @@ use libfuzzer_sys::fuzz_target;
 use stamp_sync::bag::{Bag, StampSource};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&kind, bytes)) = data.split_first() else { return };
+    let Some((&kind, bytes)) = data.split_first() else {
+        return;
+    };
     let ext = ["bag", "mcap", "db3"][kind as usize % 3];
-    let Ok(mut f) = tempfile::Builder::new().suffix(&format!(".{ext}")).tempfile() else {
+    let Ok(mut f) = tempfile::Builder::new()
+        .suffix(&format!(".{ext}"))
+        .tempfile()
+    else {
         return;
     };
     if f.write_all(bytes).and_then(|_| f.flush()).is_err() {

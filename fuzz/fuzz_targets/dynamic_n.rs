@@ -10,16 +10,22 @@ fuzz_target!(|input: Input| {
     let q = input.q();
     match input.age_penalty % 3 {
         0 => {
-            let Ok(p) = stamp_sync::ExactTime::new(q) else { return };
+            let Ok(p) = stamp_sync::ExactTime::new(q) else {
+                return;
+            };
             run(&input, n, p, q, SetRule::Equal, false);
         }
         1 => {
-            let Ok(p) = stamp_sync::ApproximateTime::new(q) else { return };
+            let Ok(p) = stamp_sync::ApproximateTime::new(q) else {
+                return;
+            };
             run(&input, n, p, q, SetRule::Any, false);
         }
         _ => {
             let eps = Duration::from_nanos(i64::from(input.param));
-            let Ok(p) = stamp_sync::ApproximateEpsilonTime::new(q, eps) else { return };
+            let Ok(p) = stamp_sync::ApproximateEpsilonTime::new(q, eps) else {
+                return;
+            };
             run(&input, n, p, q + 1, SetRule::Within(eps), false);
         }
     }

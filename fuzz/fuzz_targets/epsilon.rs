@@ -8,6 +8,15 @@ use stamp_sync_fuzz::{Input, SetRule, run};
 
 fuzz_target!(|input: Input| {
     let eps = Duration::from_nanos(i64::from(input.param));
-    let Ok(p) = stamp_sync::ApproximateEpsilonTime::new(input.q(), eps) else { return };
-    run(&input, input.n(2, 9), p, input.q() + 1, SetRule::Within(eps), false);
+    let Ok(p) = stamp_sync::ApproximateEpsilonTime::new(input.q(), eps) else {
+        return;
+    };
+    run(
+        &input,
+        input.n(2, 9),
+        p,
+        input.q() + 1,
+        SetRule::Within(eps),
+        false,
+    );
 });

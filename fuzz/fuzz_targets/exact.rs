@@ -4,6 +4,8 @@ use libfuzzer_sys::fuzz_target;
 use stamp_sync_fuzz::{Input, SetRule, run};
 
 fuzz_target!(|input: Input| {
-    let Ok(p) = stamp_sync::ExactTime::new(input.q()) else { return };
+    let Ok(p) = stamp_sync::ExactTime::new(input.q()) else {
+        return;
+    };
     run(&input, input.n(2, 9), p, input.q(), SetRule::Equal, false);
 });

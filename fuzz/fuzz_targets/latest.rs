@@ -7,5 +7,12 @@ use libfuzzer_sys::fuzz_target;
 use stamp_sync_fuzz::{Input, SetRule, run};
 
 fuzz_target!(|input: Input| {
-    run(&input, input.n(2, 9), stamp_sync::LatestTime::new(), 1, SetRule::Any, true);
+    run(
+        &input,
+        input.n(2, 9),
+        stamp_sync::LatestTime::new(),
+        1,
+        SetRule::Any,
+        true,
+    );
 });

@@ -80,7 +80,9 @@ impl Input {
         let Some(o) = &self.options else {
             return (Options::default(), true);
         };
-        let mut opts = Options::new().arrival_stamps(o.arrival).partial_sets(o.partial);
+        let mut opts = Options::new()
+            .arrival_stamps(o.arrival)
+            .partial_sets(o.partial);
         if let Some(t) = o.jump_back {
             opts = opts.reset_on_jump_back(Duration::from_nanos(i64::from(t)));
         }
@@ -185,7 +187,10 @@ pub fn run<P: Policy<VecQueues<TraceMsg>>>(
                 }
                 Event::Drop(d) => {
                     assert_eq!(d.channel, d.message.channel);
-                    assert!(!emitted.contains(&d.message.index), "dropped after emission");
+                    assert!(
+                        !emitted.contains(&d.message.index),
+                        "dropped after emission"
+                    );
                     assert!(dropped.insert(d.message.index), "dropped twice");
                 }
                 Event::Partial(p) => {

@@ -1,0 +1,236 @@
+//! Shared harness of the fuzz targets: a structured input (channels, policy
+//! parameters, driver options, a sequence of (channel, stamp) arrivals) and
+//! the checks every target makes after every arrival.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a fuzz harness panics on purpose
+
+use std::collections::HashSet;
+
+use arbitrary::Arbitrary;
+use stamp_sync::dynamic::VecQueues;
+use stamp_sync::trace::TraceMsg;
+use stamp_sync::{Duration, DynSynchronizer, Event, Options, Policy, Stamp};
+
+/// How one stamp is made: mostly small and near each other, so sets form,
+/// sometimes extreme.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum StampGen {
+    /// Small absolute stamp.
+    Small(u8),
+    /// Relative to the previous stamp (any direction).
+    Delta(i16),
+    /// Any 64-bit value.
+    Raw(i64),
+    /// `i64::MAX`.
+    Max,
+    /// `i64::MIN`.
+    Min,
+    /// Zero.
+    Zero,
+}
+
+/// Driver options, all optional.
+#[derive(Arbitrary, Debug, Clone)]
+pub struct OptGen {
+    /// `reset_on_jump_back(threshold)`.
+    pub jump_back: Option<u16>,
+    /// `stamp_offset(channel, offset)`.
+    pub offsets: Vec<(u8, i16)>,
+    /// `arrival_stamps`.
+    pub arrival: bool,
+    /// `stale_after(timeout)`.
+    pub stale_after: Option<u16>,
+    /// `partial_sets`.
+    pub partial: bool,
+}
+
+/// One fuzz case.
+#[derive(Arbitrary, Debug, Clone)]
+pub struct Input {
+    /// Channel count selector (each target maps it into its range).
+    pub channels: u8,
+    /// Queue size selector.
+    pub queue_size: u8,
+    /// Epsilon / max interval selector.
+    pub param: u16,
+    /// Age penalty selector.
+    pub age_penalty: u8,
+    /// ApproximateTime: use a max interval.
+    pub use_max_interval: bool,
+    /// ApproximateTime: lower bounds (channel, nanoseconds).
+    pub lower_bounds: Vec<(u8, u16)>,
+    /// Driver options; `None` = defaults.
+    pub options: Option<OptGen>,
+    /// Arrivals: channel selector, stamp, arrival-clock advance, and an
+    /// occasional poll.
+    pub msgs: Vec<(u8, StampGen, u8, bool)>,
+}
+
+impl Input {
+    /// Channel count in `lo..=hi`.
+    pub fn n(&self, lo: usize, hi: usize) -> usize {
+        lo + self.channels as usize % (hi - lo + 1)
+    }
+
+    /// Queue size in `1..=16`.
+    pub fn q(&self) -> usize {
+        1 + self.queue_size as usize % 16
+    }
+
+    fn options(&self, n: usize) -> (Options, bool) {
+        let Some(o) = &self.options else {
+            return (Options::default(), true);
+        };
+        let mut opts = Options::new()
+            .arrival_stamps(o.arrival)
+            .partial_sets(o.partial);
+        if let Some(t) = o.jump_back {
+            opts = opts.reset_on_jump_back(Duration::from_nanos(i64::from(t)));
+        }
+        if let Some(t) = o.stale_after {
+            opts = opts.stale_after(Duration::from_nanos(i64::from(t)));
+        }
+        for &(c, d) in o.offsets.iter().take(4) {
+            opts = opts.stamp_offset(c as usize % n, Duration::from_nanos(i64::from(d)));
+        }
+        // Plain stamps reach the policy unchanged only without offsets and
+        // arrival stamps.
+        let plain = o.offsets.is_empty() && !o.arrival;
+        (opts, plain)
+    }
+}
+
+/// What the sets of a policy must satisfy besides one-per-channel.
+#[derive(Clone, Copy, Debug)]
+pub enum SetRule {
+    /// All members share one stamp.
+    Equal,
+    /// Spread at most this.
+    Within(Duration),
+    /// Nothing more.
+    Any,
+}
+
+/// Runs `input` through `policy` over `n` channels and checks, after every
+/// arrival: one message per channel per set, no message emitted twice or
+/// emitted after its drop or dropped twice, per-channel queue `<= bound`,
+/// and emitted + dropped + queued == added. With `reemits` (LatestTime), a
+/// message may be emitted more than once, but only while it is still the
+/// held message of its channel; then the accounting counts it once.
+pub fn run<P: Policy<VecQueues<TraceMsg>>>(
+    input: &Input,
+    n: usize,
+    policy: P,
+    bound: usize,
+    rule: SetRule,
+    reemits: bool,
+) {
+    let (options, plain) = input.options(n);
+    let Ok(mut sync) = DynSynchronizer::with_options(n, policy, options) else {
+        return;
+    };
+    let mut emitted: HashSet<usize> = HashSet::new();
+    let mut dropped: HashSet<usize> = HashSet::new();
+    // LatestTime: the index held per channel.
+    let mut held: Vec<Option<usize>> = vec![None; n];
+    let mut prev = 0i64;
+    let mut now = 0i64;
+    for (k, &(c, s, adv, poll)) in input.msgs.iter().enumerate() {
+        let channel = c as usize % n;
+        let stamp = match s {
+            StampGen::Small(v) => i64::from(v),
+            StampGen::Delta(d) => prev.saturating_add(i64::from(d)),
+            StampGen::Raw(v) => v,
+            StampGen::Max => i64::MAX,
+            StampGen::Min => i64::MIN,
+            StampGen::Zero => 0,
+        };
+        prev = stamp;
+        now = now.saturating_add(i64::from(adv));
+        let msg = TraceMsg {
+            index: k,
+            channel,
+            stamp: Stamp::from_nanos(stamp),
+        };
+        let mut events: Vec<Event<Vec<TraceMsg>, TraceMsg>> = sync
+            .push_at(channel, msg, msg.stamp, Stamp::from_nanos(now))
+            .unwrap()
+            .collect();
+        if poll {
+            events.extend(sync.poll(Stamp::from_nanos(now)));
+        }
+        held[channel] = Some(k);
+        for e in events {
+            match e {
+                Event::Set(set) => {
+                    assert_eq!(set.len(), n, "one message per channel");
+                    for (ch, m) in set.iter().enumerate() {
+                        assert_eq!(m.channel, ch, "members in channel order");
+                        assert!(!dropped.contains(&m.index), "emitted after its drop");
+                        let fresh = emitted.insert(m.index);
+                        if reemits {
+                            assert_eq!(held[ch], Some(m.index), "re-emits only the held message");
+                        } else {
+                            assert!(fresh, "message {} emitted twice", m.index);
+                        }
+                    }
+                    if plain {
+                        let lo = set.iter().map(|m| m.stamp).min().unwrap();
+                        let hi = set.iter().map(|m| m.stamp).max().unwrap();
+                        match rule {
+                            SetRule::Equal => assert_eq!(lo, hi, "stamps differ"),
+                            SetRule::Within(d) => {
+                                assert!(hi <= lo.saturating_add(d), "set too wide")
+                            }
+                            SetRule::Any => {}
+                        }
+                    }
+                }
+                Event::Drop(d) => {
+                    assert_eq!(d.channel, d.message.channel);
+                    assert!(
+                        !emitted.contains(&d.message.index),
+                        "dropped after emission"
+                    );
+                    assert!(dropped.insert(d.message.index), "dropped twice");
+                }
+                Event::Partial(p) => {
+                    assert_eq!(p.members.len(), n);
+                    for (ch, m) in p.members.iter().enumerate() {
+                        if let Some(m) = m {
+                            assert_eq!(m.channel, ch);
+                            assert!(!dropped.contains(&m.message.index));
+                            let fresh = emitted.insert(m.message.index);
+                            assert!(reemits || fresh, "partial member emitted twice");
+                        }
+                    }
+                }
+                Event::Stale(st) => assert!(st.channel < n),
+                _ => {}
+            }
+        }
+        let mut queued = 0usize;
+        for c in 0..n {
+            let q = sync.queued(c);
+            assert!(q <= bound, "channel {c} holds {q} > {bound}");
+            queued += q;
+        }
+        if reemits {
+            // Held messages that were already emitted are counted once.
+            let held_emitted = (0..n)
+                .filter(|&c| sync.queued(c) > 0)
+                .filter(|&c| held[c].is_some_and(|i| emitted.contains(&i)))
+                .count();
+            assert_eq!(
+                emitted.len() + dropped.len() + queued - held_emitted,
+                k + 1,
+                "accounting (re-emitting policy) after message {k}"
+            );
+        } else {
+            assert_eq!(
+                emitted.len() + dropped.len() + queued,
+                k + 1,
+                "accounting after message {k}"
+            );
+        }
+    }
+}

@@ -18,4 +18,9 @@ scripts/ros-setup.sh >/dev/null
 scripts/with-ros cargo build -q --all-features --examples
 export STAMP_SYNC_SOAK_SECS="$secs"
 export STAMP_SYNC_SOAK_REPORT="${STAMP_SYNC_SOAK_REPORT:-$PWD/build/soak-report.md}"
-scripts/with-ros cargo test -q --all-features --test ros_soak -- --ignored --nocapture
+# Run the test binary itself, not `cargo test`, which would hold the build
+# directory lock for the whole soak.
+exe="$(scripts/with-ros cargo test -q --all-features --test ros_soak --no-run --message-format=json |
+  grep -o '"executable":"[^"]*ros_soak-[^"]*"' | tail -1 | cut -d'"' -f4)"
+[[ -x "$exe" ]] || { echo "soak: cannot find the ros_soak test binary" >&2; exit 1; }
+scripts/with-ros "$exe" --ignored --nocapture --exact soak

@@ -22,22 +22,15 @@ mod common;
 
 use std::error::Error;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{param_bool, param_i64, print_set, qos_param, report_matched};
+use common::{param_bool, param_i64, print_set, qos_param, report_matched, say};
 use futures::{FutureExt, StreamExt};
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
 use stamp_sync::{ApproximateTime, DropReason, Options, Stamp, Stamped, Synchronizer};
 
 type Sync = Synchronizer<(Image, Image, CameraInfo), ApproximateTime>;
-
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
 
 fn stats_line(sync: &Sync, t_ms: u128) -> String {
     let s = sync.stats();

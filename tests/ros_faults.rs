@@ -65,8 +65,10 @@ fn publisher(d: u32, rate: u32, count: u32, extra: &[&str]) -> Proc {
 }
 
 /// Waits for the publisher's totals, then for the node's stats line that
-/// shows every one of them received (bounded); returns both.
-fn settle(sync: &mut Proc, publ: &mut Proc) -> (Vec<u64>, NodeStats) {
+/// shows every one of them received (bounded); returns both, and how many
+/// of the node's lines came up to that stats line (once the publisher has
+/// stopped, every channel goes silent and is reported stale).
+fn settle(sync: &mut Proc, publ: &mut Proc) -> (Vec<u64>, NodeStats, usize) {
     let counts =
         published_counts(&publ.wait_for("the publisher's totals", |l| l.starts_with("published ")));
     let sent: Vec<u64> = TOPICS.iter().map(|t| count_of(&counts, t)).collect();
@@ -87,9 +89,10 @@ fn settle(sync: &mut Proc, publ: &mut Proc) -> (Vec<u64>, NodeStats) {
         stats.received(),
         sync.stderr()
     );
+    let upto = sync.seen.len();
     sync.send("quit");
     assert!(sync.wait_exit(), "rgbd_watch failed: {}", sync.stderr());
-    (sent, stats)
+    (sent, stats, upto)
 }
 
 /// Received = emitted + dropped + queued on every channel, and every drop
@@ -142,15 +145,14 @@ fn dying_channel_is_reported_and_the_sync_recovers() {
         ],
     );
     handshake(&mut sync, &mut publ);
-    let (sent, stats) = settle(&mut sync, &mut publ);
+    let (sent, stats, upto) = settle(&mut sync, &mut publ);
     assert_eq!(
         sent,
         [count as u64, (count - pause_ticks) as u64, count as u64]
     );
 
     // The diagnostic: channel 1 (depth), reported about once a second.
-    let stale: Vec<(usize, i64)> = sync
-        .seen
+    let stale: Vec<(usize, i64)> = sync.seen[..upto]
         .iter()
         .filter_map(|l| l.strip_prefix("stale "))
         .map(|l| {
@@ -249,7 +251,7 @@ fn burst_keeps_memory_bounded_and_drops_with_reasons() {
             break;
         }
     }
-    let (sent, stats) = settle(&mut sync, &mut publ);
+    let (sent, stats, _) = settle(&mut sync, &mut publ);
     let nominal = (burst_at + burst_ticks / factor + after) as u64;
     assert_eq!(sent, [count as u64, nominal, nominal]);
 

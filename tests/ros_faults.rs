@@ -1,11 +1,13 @@
-//! Real ROS 2 faults (the publisher restart is in `ros_restart.rs`):
+//! Real ROS 2 faults (see also `ros_restart.rs`):
 //! * one of three channels stops for 10 s and comes back: the stale-channel
 //!   diagnostic fires, the sync recovers, every message is accounted for;
 //! * a burst of 10× the nominal rate for 5 s on one topic: the node's RSS
 //!   stays bounded, and the extra messages are dropped with reasons;
-//! * an incompatible QoS: the sync node itself says so on stderr.
+//! * an incompatible QoS: the sync node itself says so on stderr;
+//! * the publisher of all three topics killed and restarted: the node
+//!   resumes, and its counts still add up.
 //!
-//! The three tests run concurrently (one ROS domain each).
+//! The tests run concurrently (one ROS domain each).
 #![cfg(feature = "r2r")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -349,4 +351,61 @@ fn incompatible_qos_is_reported_by_the_node() {
     );
     assert!(!sync.seen.iter().any(|l| l.starts_with("set ")));
     eprintln!("incompatible QoS: {line}");
+}
+
+#[test]
+fn publisher_restart_with_three_channels_resumes_and_accounts() {
+    let d = domain(1);
+    let mut sync = watch_node(d);
+    let mut first = publisher(d, 50, 0, &[]);
+    handshake(&mut sync, &mut first);
+    sync.take("set ", 20);
+    first.kill();
+    // The second run stamps from index 10_000 on; it starts as soon as it
+    // sees the node's three subscriptions.
+    let mut second = Proc::example(
+        "camera_publisher",
+        d,
+        &[
+            "-p",
+            "wait_subscribers:=3",
+            "-p",
+            "rate:=50.0",
+            "-p",
+            "start_sec:=1000",
+            "-p",
+            "first_index:=10000",
+        ],
+    );
+    let start = ros_common::pub_line(&second.take("pub ", 1)[0]).1;
+    let resumed = sync.wait_for("a set from the restarted publisher", |l| {
+        l.starts_with("set ") && set_stamps(l)[0] >= start
+    });
+    let mut after = vec![set_stamps(&resumed)];
+    for l in sync.take("set ", 20) {
+        after.push(set_stamps(&l));
+    }
+    // Every set after the restart is one tick of run 2, all three stamps equal.
+    assert!(
+        after
+            .iter()
+            .all(|s| s[0] >= start && s[0] == s[1] && s[1] == s[2]),
+        "{after:?}"
+    );
+    assert!(
+        after.windows(2).all(|w| w[1][0] - w[0][0] == 20_000_000),
+        "{after:?}"
+    );
+    sync.send("stats");
+    let stats = NodeStats::parse(&sync.wait_for("stats", |l| l.starts_with("stats ")));
+    assert_accounted(&stats);
+    second.kill();
+    sync.send("quit");
+    assert!(sync.wait_exit(), "rgbd_watch failed: {}", sync.stderr());
+    let stale = sync.seen.iter().filter(|l| l.starts_with("stale ")).count();
+    eprintln!(
+        "restart: resumed at stamp {start}; {stale} stale reports while the publisher was down or \
+         after; counts {:?}, drops {:?}",
+        stats.channels, stats.drops
+    );
 }

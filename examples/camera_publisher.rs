@@ -12,7 +12,19 @@
 //! `wait_timeout` s), `start_on_stdin` (then also wait for a line on stdin),
 //! `linger` (keep spinning after `count`).
 //!
-//! Prints `pub <index> <camera1 stamp ns> <camera2 stamp ns>` per tick.
+//! Faults, for the reliability tests and the soak:
+//! * `pause_topic` (e.g. `camera1/depth`), `pause_at` (tick), `pause_secs`:
+//!   that topic publishes nothing for `pause_secs` × `rate` ticks from
+//!   tick `pause_at` on (a dying channel that comes back);
+//! * `burst_at` (tick), `burst_secs`, `burst_factor` (10), `burst_topic`:
+//!   for `burst_secs` the ticks come `burst_factor` times faster (stamps
+//!   and wall clock). With `burst_topic` set, only that topic floods; the
+//!   others keep their nominal rate (every `burst_factor`-th tick).
+//!
+//! `count` counts every tick, burst ticks included.
+//!
+//! Prints `pub <index> <camera1 stamp ns> <camera2 stamp ns>` per tick, and
+//! at the end `published <topic>=<n> ...` (messages per topic) on stdout.
 //!
 //! ```text
 //! cargo run --example camera_publisher --features r2r -- --ros-args -p rate:=30.0
@@ -23,7 +35,7 @@ use std::error::Error;
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{param_bool, param_f64, param_i64, qos_param};
+use common::{param_bool, param_f64, param_i64, param_str, qos_param};
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
 use r2r::std_msgs::msg::Header;
 use stamp_sync::Stamp;
@@ -94,6 +106,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     let linger = param_bool(&node, "linger", false)?;
     let start_on_stdin = param_bool(&node, "start_on_stdin", false)?;
     let qos = qos_param(&node)?;
+    let pause_topic = param_str(&node, "pause_topic", "")?;
+    let pause_at = param_i64(&node, "pause_at", 0)?;
+    let pause_secs = param_f64(&node, "pause_secs", 0.0)?;
+    let burst_at = param_i64(&node, "burst_at", 0)?;
+    let burst_secs = param_f64(&node, "burst_secs", 0.0)?;
+    let burst_factor = param_i64(&node, "burst_factor", 10)?.max(1);
+    let burst_topic = param_str(&node, "burst_topic", "")?;
     if !(rate > 0.0 && rate.is_finite()) {
         return Err(format!("rate must be > 0, got {rate}").into());
     }
@@ -133,28 +152,79 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let period_ns = (1e9 / rate) as i64;
     let jitter_ns = (jitter_ms * 1e6) as i64;
+    let pause_ticks = (pause_secs * rate).round() as i64;
+    let burst_ticks = (burst_secs * rate).round() as i64 * burst_factor;
+    let topics = [
+        "camera1/image",
+        "camera1/depth",
+        "camera1/camera_info",
+        "camera2/image",
+        "camera2/camera_info",
+    ];
+    for t in [&pause_topic, &burst_topic] {
+        if !t.is_empty() && !topics.contains(&t.as_str()) {
+            return Err(format!("unknown topic {t:?}; one of {topics:?}").into());
+        }
+    }
+    let mut published = [0u64; 5];
     let mut jitter = Jitter(seed as u64);
     // Skip the jitter draws of the ticks before `first_index`.
     for _ in 0..first_index {
         jitter.next_unit();
     }
+    // Stamps advance by the current tick period (shorter in a burst).
+    let mut t_ns = start_sec * 1_000_000_000 + first_index * period_ns;
     let t0 = Instant::now();
+    let mut next = t0;
     let mut out = std::io::stdout().lock();
     let mut k = 0i64;
     while count == 0 || k < count {
         let index = first_index + k;
-        let s1 = Stamp::from_nanos(start_sec * 1_000_000_000 + index * period_ns);
+        let in_burst = burst_ticks > 0 && (burst_at..burst_at + burst_ticks).contains(&k);
+        let paused = pause_ticks > 0 && (pause_at..pause_at + pause_ticks).contains(&k);
+        // Does topic `t` publish on this tick?
+        let on = |t: usize| {
+            if paused && topics[t] == pause_topic {
+                return false;
+            }
+            !in_burst
+                || burst_topic.is_empty()
+                || topics[t] == burst_topic
+                || (k - burst_at) % burst_factor == 0
+        };
+        let s1 = Stamp::from_nanos(t_ns);
         let s2 = Stamp::from_nanos(s1.as_nanos() + (jitter.next_unit() * jitter_ns as f64) as i64);
-        img1.publish(&image(header(s1, "camera1")?, width, height, "mono8", 1))?;
-        depth1.publish(&image(header(s1, "camera1")?, width, height, "32FC1", 4))?;
-        info1.publish(&info(header(s1, "camera1")?, width, height))?;
-        img2.publish(&image(header(s2, "camera2")?, width, height, "mono8", 1))?;
-        info2.publish(&info(header(s2, "camera2")?, width, height))?;
+        if on(0) {
+            img1.publish(&image(header(s1, "camera1")?, width, height, "mono8", 1))?;
+            published[0] += 1;
+        }
+        if on(1) {
+            depth1.publish(&image(header(s1, "camera1")?, width, height, "32FC1", 4))?;
+            published[1] += 1;
+        }
+        if on(2) {
+            info1.publish(&info(header(s1, "camera1")?, width, height))?;
+            published[2] += 1;
+        }
+        if on(3) {
+            img2.publish(&image(header(s2, "camera2")?, width, height, "mono8", 1))?;
+            published[3] += 1;
+        }
+        if on(4) {
+            info2.publish(&info(header(s2, "camera2")?, width, height))?;
+            published[4] += 1;
+        }
         let _ = writeln!(out, "pub {index} {} {}", s1.as_nanos(), s2.as_nanos());
         let _ = out.flush();
         k += 1;
+        let tick_ns = if in_burst {
+            period_ns / burst_factor
+        } else {
+            period_ns
+        };
+        t_ns += tick_ns;
         // Pace the ticks on the wall clock (this is the camera's frame rate).
-        let next = t0 + Duration::from_nanos((k * period_ns) as u64);
+        next += Duration::from_nanos(tick_ns as u64);
         loop {
             node.spin_once(Duration::ZERO);
             let now = Instant::now();
@@ -164,6 +234,12 @@ fn main() -> Result<(), Box<dyn Error>> {
             std::thread::sleep((next - now).min(Duration::from_millis(5)));
         }
     }
+    let mut line = String::from("published");
+    for (t, n) in topics.iter().zip(published) {
+        line.push_str(&format!(" {t}={n}"));
+    }
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
     eprintln!("camera_publisher: published {k} ticks");
     if linger {
         // Keep serving late (reliable) readers until killed.

@@ -16,3 +16,5 @@ cargo clippy --all-targets --features cli -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features cli
 scripts/with-ros cargo clippy --all-targets --all-features -- -D warnings
 scripts/with-ros cargo test --all-features
+# A 30-second soak on real ROS 2: RSS flat, every message accounted for.
+scripts/soak.sh 30

@@ -65,6 +65,14 @@ pub fn print_set(stamps: &[Stamp], extra: &str) {
     let _ = out.flush();
 }
 
+/// Prints `line` on stdout and flushes.
+pub fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe just ends the output; the node keeps running.
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
 /// Spins `node` and runs the tasks of `pool` until `done()` says so.
 pub fn spin(node: &mut r2r::Node, pool: &mut LocalPool, done: impl Fn() -> bool) {
     while !done() {

@@ -376,11 +376,14 @@ impl McapBag {
 
     /// Reads every message in file order. With a summary and enough chunks,
     /// runs of chunks are decompressed on up to 4 threads (located by the
-    /// chunk index) and handed to `sink` in file order afterwards.
+    /// chunk index) and handed to `sink` in file order afterwards; those
+    /// keep only each message's first bytes, so `full` (whole payloads)
+    /// reads sequentially.
     pub(crate) fn scan(
         &self,
         path: &Path,
         wanted: &[bool],
+        full: bool,
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
     ) -> Result<(), BagError> {
         let mut seen = vec![0u64; 1 << 16];
@@ -389,7 +392,8 @@ impl McapBag {
             .min(4);
         let starts = &self.chunk_starts;
         let len = self.map.len();
-        let parallel = self.stats.is_some()
+        let parallel = !full
+            && self.stats.is_some()
             && workers >= 2
             && starts.len() >= 2 * workers
             && starts.iter().all(|&s| s > 0 && (s as usize) < len);
@@ -523,7 +527,7 @@ mod tests {
         );
         let wanted = vec![true; topics.len()];
         let mut par: Vec<Row> = Vec::new();
-        bag.scan(&path, &wanted, &mut |r| {
+        bag.scan(&path, &wanted, false, &mut |r| {
             par.push((r.topic, r.log_time.as_nanos(), r.data[..12].to_vec(), r.len));
             true
         })

@@ -134,6 +134,15 @@ pub struct BagMessage {
     pub len: usize,
 }
 
+/// One message with its serialized bytes, from [`Bag::read_payloads`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    /// Topic, log time and header stamp.
+    pub message: BagMessage,
+    /// The message as serialized in the bag (`message.len` bytes).
+    pub data: Vec<u8>,
+}
+
 /// Which time a bag replay synchronizes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 #[non_exhaustive]
@@ -462,6 +471,41 @@ impl Bag {
         topics: &[usize],
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<BagMessage>, BagError> {
+        let mut out: Vec<BagMessage> = Vec::new();
+        self.read_each(topics, false, progress, &mut |m, _| out.push(m))?;
+        if !out.is_sorted_by_key(|m| m.log_time) {
+            out.sort_by_key(|m| m.log_time);
+        }
+        Ok(out)
+    }
+
+    /// Like [`Bag::read`], with each message's serialized bytes (CDR for a
+    /// ROS 2 bag, ROS 1 serialization for a ROS 1 bag), e.g. to publish
+    /// them again as they were recorded. Reads sequentially and keeps every
+    /// payload in memory: meant for small bags and short windows.
+    pub fn read_payloads(&self, topics: &[usize]) -> Result<Vec<Payload>, BagError> {
+        let mut out: Vec<Payload> = Vec::new();
+        self.read_each(topics, true, &mut |_| {}, &mut |message, data| {
+            out.push(Payload {
+                message,
+                data: data.to_vec(),
+            })
+        })?;
+        if !out.is_sorted_by_key(|p| p.message.log_time) {
+            out.sort_by_key(|p| p.message.log_time);
+        }
+        Ok(out)
+    }
+
+    /// Hands every message of `topics` to `keep`, in storage order, with
+    /// its bytes (only the first 12 unless `full`).
+    fn read_each(
+        &self,
+        topics: &[usize],
+        full: bool,
+        progress: &mut dyn FnMut(Progress),
+        keep: &mut dyn FnMut(BagMessage, &[u8]),
+    ) -> Result<(), BagError> {
         let n = self.topics.len();
         let mut wanted = vec![false; n];
         for &t in topics {
@@ -475,7 +519,6 @@ impl Bag {
             .map(|t| t.count)
             .sum();
         let mut per_topic = vec![0u64; n];
-        let mut out: Vec<BagMessage> = Vec::new();
         let mut err: Option<BagError> = None;
         let mut done = 0u64;
         let mut sink = |raw: Raw<'_>| -> bool {
@@ -512,27 +555,27 @@ impl Bag {
             } else {
                 None
             };
-            out.push(BagMessage {
-                topic: raw.topic,
-                log_time: raw.log_time,
-                header_stamp,
-                len: raw.len,
-            });
+            keep(
+                BagMessage {
+                    topic: raw.topic,
+                    log_time: raw.log_time,
+                    header_stamp,
+                    len: raw.len,
+                },
+                raw.data,
+            );
             true
         };
         match &self.backend {
-            Backend::Mcap(b) => b.scan(&self.path, &wanted, &mut sink)?,
-            Backend::Sqlite(b) => b.scan(&self.path, &wanted, &mut sink)?,
-            Backend::Ros1(b) => b.scan(&self.path, &wanted, &mut sink)?,
+            Backend::Mcap(b) => b.scan(&self.path, &wanted, full, &mut sink)?,
+            Backend::Sqlite(b) => b.scan(&self.path, &wanted, full, &mut sink)?,
+            Backend::Ros1(b) => b.scan(&self.path, &wanted, full, &mut sink)?,
         }
         if let Some(e) = err {
             return Err(e);
         }
         progress(Progress { done, total });
-        if !out.is_sorted_by_key(|m| m.log_time) {
-            out.sort_by_key(|m| m.log_time);
-        }
-        Ok(out)
+        Ok(())
     }
 
     /// The messages of the topics named in `names`, as a trace whose channel

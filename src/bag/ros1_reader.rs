@@ -273,13 +273,15 @@ impl Ros1Bag {
         &self,
         path: &Path,
         wanted: &[bool],
+        full: bool,
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
     ) -> Result<(), BagError> {
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(4);
         let chunks = self.chunk_pos.len();
-        if workers < 2 || chunks < 2 * workers {
+        // The parallel runs keep only each message's first bytes.
+        if full || workers < 2 || chunks < 2 * workers {
             return self.scan_range(path, wanted, 0, None, sink);
         }
         let per = chunks.div_ceil(workers);
@@ -368,7 +370,7 @@ mod tests {
             "enough chunks for the parallel path"
         );
         let wanted = vec![true; topics.len()];
-        let par = collect(|sink| bag.scan(&path, &wanted, sink).unwrap());
+        let par = collect(|sink| bag.scan(&path, &wanted, false, sink).unwrap());
         let seq = collect(|sink| bag.scan_range(&path, &wanted, 0, None, sink).unwrap());
         assert_eq!(par.len(), 16806);
         assert_eq!(par, seq);

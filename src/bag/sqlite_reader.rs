@@ -232,6 +232,7 @@ impl SqliteBag {
         &self,
         path: &Path,
         wanted: &[bool],
+        full: bool,
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
     ) -> Result<(), BagError> {
         let chosen: Vec<String> = self
@@ -246,8 +247,9 @@ impl SqliteBag {
         }
         // Only the first 12 bytes are needed for the stamp; length() does
         // not read the blob.
+        let data = if full { "data" } else { "substr(data, 1, 12)" };
         let sql = format!(
-            "SELECT topic_id, timestamp, substr(data, 1, 12), length(data) FROM messages \
+            "SELECT topic_id, timestamp, {data}, length(data) FROM messages \
              WHERE topic_id IN ({}) ORDER BY timestamp, id",
             chosen.join(",")
         );

@@ -241,6 +241,135 @@ impl Proc {
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its resident set size in KiB, from `/proc/<pid>/status` (`VmRSS`).
+    pub fn rss_kb(&self) -> Option<u64> {
+        rss_kb(self.id())
+    }
+
+    /// Like [`wait_for`](Self::wait_for) but gives up after `within`
+    /// (or when the process exits) and returns `None` instead of panicking.
+    pub fn try_wait_for(
+        &mut self,
+        within: Duration,
+        mut pred: impl FnMut(&str) -> bool,
+    ) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok((Src::Out, line)) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return Some(line);
+                    }
+                }
+                Ok((Src::Err, _)) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// The resident set size of process `pid` in KiB (`VmRSS` of
+/// `/proc/<pid>/status`).
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One `stats ...` line of the `rgbd_watch` node.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeStats {
+    /// Milliseconds since the node started.
+    pub t_ms: u64,
+    /// Sets emitted.
+    pub sets: u64,
+    /// Stale-channel reports.
+    pub stale: u64,
+    /// Per channel: received, emitted, dropped, queued.
+    pub channels: Vec<[u64; 4]>,
+    /// Drops by reason (all channels).
+    pub drops: Vec<(String, u64)>,
+}
+
+impl NodeStats {
+    /// Parses `stats t_ms=.. sets=.. stale=.. ch0=r/e/d/q .. drops=reason:n,..`.
+    pub fn parse(line: &str) -> NodeStats {
+        let rest = line.strip_prefix("stats ").expect("a stats line");
+        let mut s = NodeStats::default();
+        for field in rest.split(' ') {
+            let (k, v) = field.split_once('=').expect("key=value");
+            match k {
+                "t_ms" => s.t_ms = v.parse().unwrap(),
+                "sets" => s.sets = v.parse().unwrap(),
+                "stale" => s.stale = v.parse().unwrap(),
+                "drops" if v == "-" => {}
+                "drops" => {
+                    for d in v.split(',') {
+                        let (r, n) = d.split_once(':').unwrap();
+                        s.drops.push((r.to_string(), n.parse().unwrap()));
+                    }
+                }
+                ch if ch.starts_with("ch") => {
+                    let n: Vec<u64> = v.split('/').map(|x| x.parse().unwrap()).collect();
+                    s.channels.push([n[0], n[1], n[2], n[3]]);
+                }
+                other => panic!("unknown stats field {other:?} in {line:?}"),
+            }
+        }
+        s
+    }
+
+    /// Messages received on every channel.
+    pub fn received(&self) -> Vec<u64> {
+        self.channels.iter().map(|c| c[0]).collect()
+    }
+
+    /// Drops for `reason` (0 if none).
+    pub fn dropped_for(&self, reason: &str) -> u64 {
+        self.drops
+            .iter()
+            .find(|(r, _)| r == reason)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Channels whose counts do not add up: received != emitted + dropped + queued.
+    pub fn unbalanced(&self) -> Vec<usize> {
+        (0..self.channels.len())
+            .filter(|&i| {
+                let [r, e, d, q] = self.channels[i];
+                r != e + d + q
+            })
+            .collect()
+    }
+}
+
+/// The per-topic counts of `camera_publisher`'s final
+/// `published <topic>=<n> ...` line.
+pub fn published_counts(line: &str) -> Vec<(String, u64)> {
+    line.strip_prefix("published")
+        .expect("a published line")
+        .split_whitespace()
+        .map(|f| {
+            let (t, n) = f.split_once('=').unwrap();
+            (t.to_string(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The count of `topic` in a `published_counts` list.
+pub fn count_of(counts: &[(String, u64)], topic: &str) -> u64 {
+    counts
+        .iter()
+        .find(|(t, _)| t == topic)
+        .map_or_else(|| panic!("no count for {topic} in {counts:?}"), |(_, n)| *n)
 }
 
 impl Drop for Proc {

@@ -57,7 +57,10 @@ impl Options {
     }
 
     /// Report [`Event::Stale`] when a channel has received nothing for
-    /// `timeout` (on the arrival clock) while another channel received.
+    /// `timeout` on the arrival clock. The check runs on every arrival (so a
+    /// silent channel is reported while the others flow) and on `poll(now)`
+    /// from a timer (so a fully silent synchronizer is reported too); a
+    /// stall is reported again after each further `timeout`.
     pub fn stale_after(mut self, timeout: Duration) -> Self {
         self.stale_after = Some(timeout);
         self

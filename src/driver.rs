@@ -132,9 +132,11 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         for &(c, d) in &options.offsets {
             watch[c].offset = d;
         }
+        let mut out = Output::with_capacity(policy.max_events_per_add() + channels + 2);
+        out.count_channels(channels);
         Ok(Core {
             queues: queues(policy.capacity()),
-            out: Output::with_capacity(policy.max_events_per_add() + channels + 2),
+            out,
             stats: Stats::new(channels),
             policy,
             options,
@@ -226,10 +228,21 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     /// Resets the policy and turns the dropped oldest message of every
     /// channel into one partial set.
     fn flush_partial(&mut self) {
+        // The partial set is made of the drops, so they must be events.
+        let keep = self.out.keeps_drops();
+        self.out.keep_drops(true);
         let start = self.out.len();
         self.policy.reset(&mut self.queues, &mut self.out);
         let n = self.watch.len();
         self.out.partial_from(start, n);
+        self.out.keep_drops(keep);
+    }
+
+    /// Records drops as events (`true`) or only counts them (`false`: the
+    /// driver has nobody to hand dropped messages to).
+    #[inline]
+    pub(crate) fn keep_drops(&mut self, keep: bool) {
+        self.out.keep_drops(keep);
     }
 
     pub(crate) fn reset(&mut self) {
@@ -255,6 +268,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         mut other: impl FnMut(Event<Q::Set, Q::Message>),
     ) {
         let Core { out, stats, .. } = self;
+        out.take_discarded(|c, r, n| stats.count_drops(c, r, n));
         out.drain_split(
             stats,
             |stats, s| {
@@ -276,6 +290,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     #[inline]
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Event<Q::Set, Q::Message>> + '_ {
         let Core { out, stats, .. } = self;
+        out.take_discarded(|c, r, n| stats.count_drops(c, r, n));
         out.drain().inspect(|e| stats.record(e))
     }
 }

@@ -77,6 +77,14 @@ impl Stats {
         }
     }
 
+    /// Counts `n` drops at once.
+    #[inline]
+    pub(crate) fn count_drops(&mut self, channel: usize, reason: DropReason, n: u64) {
+        if let Some(c) = self.channels.get_mut(channel) {
+            c.dropped[reason.index()] += n;
+        }
+    }
+
     /// Counts one policy event.
     #[inline]
     pub fn record<S, M>(&mut self, e: &Event<S, M>) {

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use smallvec::SmallVec;
 
 use crate::driver::{Core, Options};
-use crate::policy::{CloneStore, ConfigError, Dropped, Event, Partial, Policy, Stale, Store};
+use crate::policy::{
+    CloneStore, ConfigError, DropReason, Dropped, Event, Output, Partial, Policy, Stale, Store,
+};
 use crate::stamped::Stamped;
 use crate::stats::{Diagnostics, Stats};
 use crate::time::Stamp;
@@ -91,6 +93,25 @@ macro_rules! impl_channel {
     };
 }
 
+/// Removes position `at` of `q`. Positions 0 and 1 (nearly every set)
+/// avoid `VecDeque::remove`; the order of the rest is kept.
+#[inline(always)]
+fn take_at<T>(q: &mut VecDeque<T>, at: usize) -> Option<T> {
+    match at {
+        0 => q.pop_front(),
+        1 => {
+            // Swap the first two, then pop.
+            match q.as_mut_slices() {
+                ([a, b, ..], _) => std::mem::swap(a, b),
+                ([a], [b, ..]) => std::mem::swap(a, b),
+                _ => return None,
+            }
+            q.pop_front()
+        }
+        _ => q.remove(at),
+    }
+}
+
 macro_rules! impl_messages {
     ($n:expr; $all:tt; $($T:ident $i:tt $V:ident),+) => {
         impl<$($T),+> sealed::Sealed for ($($T,)+) {}
@@ -147,17 +168,37 @@ macro_rules! impl_messages {
                 }
             }
             #[inline]
+            fn drop_front(
+                &mut self,
+                channel: usize,
+                stamp: Stamp,
+                reason: DropReason,
+                out: &mut Output<Self::Set, Self::Message>,
+            ) -> bool {
+                // The drop event is built from the popped message directly.
+                match channel {
+                    $($i => match (self.0).$i.pop_front() {
+                        Some(m) => {
+                            out.drop_message(channel, stamp, reason, AnyMsg::$V(m));
+                            true
+                        }
+                        None => false,
+                    },)+
+                    _ => false,
+                }
+            }
+            #[inline]
             fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set> {
                 let at = [$(pos($i)),+];
+                self.take_set_at(&at)
+            }
+            #[inline]
+            fn take_set_at(&mut self, at: &[usize]) -> Option<Self::Set> {
+                let at: &[usize; $n] = at.try_into().ok()?;
                 if $(at[$i] >= (self.0).$i.len())||+ {
                     return None;
                 }
-                // Position 0 (the common case) is a cheap pop_front.
-                Some(($(if at[$i] == 0 {
-                    (self.0).$i.pop_front()?
-                } else {
-                    (self.0).$i.remove(at[$i])?
-                },)+))
+                Some(($(take_at(&mut (self.0).$i, at[$i])?,)+))
             }
             #[inline]
             fn take_fronts(&mut self) -> Option<Self::Set> {
@@ -325,6 +366,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     /// Checks for silent channels at `now` (arrival clock) without adding
     /// a message: call it from a timer. Returns sets emitted (none).
     pub fn poll(&mut self, now: Stamp) -> usize {
+        self.drops_to_callback();
         self.state.poll(now);
         self.dispatch()
     }
@@ -364,6 +406,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     where
         T: Channel<I>,
     {
+        self.drops_to_callback();
         add_typed::<T, P, I>(&mut self.state, msg, stamp, stamp);
         self.dispatch()
     }
@@ -378,6 +421,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         <T as Channel<I>>::Msg: Stamped,
     {
         let stamp = msg.stamp();
+        self.drops_to_callback();
         add_typed::<T, P, I>(&mut self.state, msg, stamp, received);
         self.dispatch()
     }
@@ -393,6 +437,8 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         <T as Channel<I>>::Msg: Stamped,
     {
         let stamp = msg.stamp();
+        // The caller gets every event, drops included.
+        self.state.keep_drops(true);
         add_typed::<T, P, I>(&mut self.state, msg, stamp, stamp);
         self.state.drain()
     }
@@ -402,6 +448,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     /// Drops everything queued (reason [`DropReason::Reset`](crate::DropReason::Reset)), keeping the
     /// configuration and the statistics.
     pub fn reset(&mut self) {
+        self.drops_to_callback();
         self.state.reset();
         self.dispatch();
     }
@@ -425,6 +472,13 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     /// The policy, for its own diagnostics.
     pub fn policy(&self) -> &P {
         &self.state.policy
+    }
+
+    /// Dropped messages become events only if a drop callback takes them;
+    /// otherwise the policy drops them at once and they are only counted.
+    #[inline]
+    fn drops_to_callback(&mut self) {
+        self.state.keep_drops(self.on_drop.is_some());
     }
 
     fn dispatch(&mut self) -> usize {

@@ -44,6 +44,27 @@ proptest! {
         let dynamic = support::bare(&trace, n, &config);
         prop_assert_eq!(support::typed(&trace, n, &config), dynamic);
     }
+
+    /// Without a drop callback the typed synchronizer only counts drops
+    /// (they never become events): the counts, the sets and the drops
+    /// themselves must equal those with a callback and the bare policy's.
+    #[test]
+    fn drop_accounting_is_the_same_with_and_without_a_drop_callback(
+        (n, config, trace) in case()
+    ) {
+        let bare = replay(&trace, n, &config).unwrap();
+        let (rows, drops, counts) = support::typed_accounting(&trace, n, &config, true);
+        let (rows_nc, drops_nc, counts_nc) =
+            support::typed_accounting(&trace, n, &config, false);
+        prop_assert_eq!(&rows, &support::rows_of(&bare.sets));
+        prop_assert_eq!(&rows_nc, &rows);
+        let bare_drops: Vec<_> = bare.drops.iter().map(|d| (d.channel, d.reason, d.message.index)).collect();
+        prop_assert_eq!(&drops, &bare_drops);
+        prop_assert!(drops_nc.is_empty());
+        let bare_counts: Vec<_> = bare.stats.channels.iter().map(|c| c.dropped).collect();
+        prop_assert_eq!(&counts, &bare_counts);
+        prop_assert_eq!(&counts_nc, &bare_counts);
+    }
 }
 
 #[test]

@@ -37,6 +37,8 @@ pub struct ExactTime {
     /// Invariant: no stamp twice in one lane.
     lanes: Vec<Lane>,
     last_set: Option<Stamp>,
+    /// Scratch: per channel, the position of a set's member.
+    at: Vec<usize>,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -92,6 +94,7 @@ impl ExactTime {
             tuples: Vec::new(),
             lanes: Vec::new(),
             last_set: None,
+            at: Vec::new(),
         })
     }
 
@@ -103,6 +106,114 @@ impl ExactTime {
     /// The stamp of the last emitted set.
     pub fn last_set(&self) -> Option<Stamp> {
         self.last_set
+    }
+
+    /// A second message with `stamp` on channel `ch` (just pushed, last in
+    /// its lane) replaces an earlier one, if any. True if it did.
+    #[cold]
+    #[inline(never)]
+    fn replace<S: Store>(
+        &mut self,
+        ch: usize,
+        stamp: Stamp,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) -> bool {
+        let Some(lane) = self.lanes.get_mut(ch) else {
+            return false;
+        };
+        let last = lane.stamps.len().saturating_sub(1);
+        let Some(old) = lane.stamps.iter().take(last).position(|&s| s == stamp) else {
+            return false;
+        };
+        lane.remove(old);
+        if let Some(m) = store.remove(ch, old) {
+            out.drop_message(ch, stamp, DropReason::Replaced, m);
+        }
+        true
+    }
+
+    /// More than `queue_size` stamps held: drops the oldest stamps'
+    /// partial sets.
+    #[cold]
+    #[inline(never)]
+    fn overflow<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+        while self.tuples.len() > self.queue_size {
+            let oldest = self.tuples.remove(0).stamp;
+            // The oldest held stamp: in a sorted lane it can only be first.
+            self.drop_where(|s| s == oldest, true, DropReason::QueueOverflow, store, out);
+        }
+    }
+
+    /// The tuple at `at` (stamp `stamp`) is complete: emits it, then drops
+    /// every partial set at or before it (upstream `clearOldTuples`).
+    #[inline(never)]
+    fn emit<S: Store>(
+        &mut self,
+        at: usize,
+        stamp: Stamp,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        self.last_set = Some(stamp);
+        let lanes = &mut self.lanes;
+        // Usually the set is every channel's oldest message.
+        if lanes.iter().all(|l| l.stamps.front() == Some(&stamp)) {
+            for lane in lanes.iter_mut() {
+                lane.remove(0);
+            }
+            if let Some(set) = store.take_fronts() {
+                out.set(set);
+            }
+        } else if lanes.iter().all(|l| l.sorted) {
+            // Sorted lanes: everything before the set's member is older,
+            // so it is exactly what the clearing below drops. Take the set,
+            // then pop each lane's prefix in arrival order.
+            for (at, lane) in self.at.iter_mut().zip(lanes.iter()) {
+                *at = lane.stamps.iter().take_while(|&&s| s < stamp).count();
+            }
+            if let Some(set) = store.take_set_at(&self.at) {
+                out.set(set);
+            }
+            for (ch, lane) in lanes.iter_mut().enumerate() {
+                while let Some(old) = lane.stamps.pop_front() {
+                    if old == stamp {
+                        break;
+                    }
+                    store.drop_front(ch, old, DropReason::OlderThanLastSet, out);
+                }
+                if lane.stamps.is_empty() {
+                    lane.sorted = true;
+                }
+            }
+            // The tuples are sorted and distinct: `..=at` is the set and
+            // every older partial set.
+            self.tuples.drain(..=at);
+            return;
+        } else {
+            let set = store.take_set(&mut |c| {
+                let lane = &mut lanes[c];
+                let pos = lane.position(stamp).unwrap_or(usize::MAX);
+                lane.remove(pos);
+                pos
+            });
+            if let Some(set) = set {
+                out.set(set);
+            }
+        }
+        self.tuples.remove(at);
+        // Upstream `clearOldTuples`: every partial set at or before it.
+        // The tuples are sorted and distinct: those are exactly `..at`.
+        if at > 0 {
+            self.tuples.drain(..at);
+            self.drop_where(
+                |s| s <= stamp,
+                true,
+                DropReason::OlderThanLastSet,
+                store,
+                out,
+            );
+        }
     }
 
     /// Drops every held message whose stamp satisfies `pred`, channel by
@@ -123,9 +234,7 @@ impl ExactTime {
                     break;
                 }
                 lane.remove(0);
-                if let Some(m) = store.pop_front(ch) {
-                    out.drop_message(ch, stamp, reason, m);
-                }
+                store.drop_front(ch, stamp, reason, out);
             }
             if prefix_only && lane.sorted {
                 continue;
@@ -159,6 +268,7 @@ impl<S: Store> Policy<S> for ExactTime {
             })
             .collect();
         self.last_set = None;
+        self.at = vec![0; channels];
         Ok(())
     }
 
@@ -198,22 +308,15 @@ impl<S: Store> Policy<S> for ExactTime {
         let (at, count) = match slot {
             Ok(at) => {
                 let t = &mut self.tuples[at];
-                // Same stamp already on this channel: the new one replaces it.
-                let held = if n <= 64 && t.mask & bit == 0 {
-                    None
-                } else {
-                    let last = lane.stamps.len() - 1;
-                    lane.stamps.iter().take(last).position(|&s| s == stamp)
-                };
-                if let Some(old) = held {
-                    lane.remove(old);
-                    if let Some(m) = store.remove(ch, old) {
-                        out.drop_message(ch, stamp, DropReason::Replaced, m);
+                if n > 64 || t.mask & bit != 0 {
+                    // Maybe the same stamp already on this channel.
+                    if self.replace(ch, stamp, store, out) {
+                        return;
                     }
-                } else {
-                    t.count += 1;
-                    t.mask |= bit;
                 }
+                let t = &mut self.tuples[at];
+                t.count += 1;
+                t.mask |= bit;
                 (at, t.count)
             }
             Err(at) => {
@@ -231,43 +334,10 @@ impl<S: Store> Policy<S> for ExactTime {
             }
         };
         if count == n {
-            let lanes = &mut self.lanes;
-            // Usually the set is every channel's oldest message.
-            let set = if lanes.iter().all(|l| l.stamps.front() == Some(&stamp)) {
-                for lane in lanes.iter_mut() {
-                    lane.remove(0);
-                }
-                store.take_fronts()
-            } else {
-                store.take_set(&mut |c| {
-                    let lane = &mut lanes[c];
-                    let pos = lane.position(stamp).unwrap_or(usize::MAX);
-                    lane.remove(pos);
-                    pos
-                })
-            };
-            if let Some(set) = set {
-                out.set(set);
-            }
-            self.tuples.remove(at);
-            self.last_set = Some(stamp);
-            // Upstream `clearOldTuples`: every partial set at or before it.
-            // The tuples are sorted and distinct: those are exactly `..at`.
-            if at > 0 {
-                self.tuples.drain(..at);
-                self.drop_where(
-                    |s| s <= stamp,
-                    true,
-                    DropReason::OlderThanLastSet,
-                    store,
-                    out,
-                );
-            }
+            self.emit(at, stamp, store, out);
         }
-        while self.tuples.len() > self.queue_size {
-            let oldest = self.tuples.remove(0).stamp;
-            // The oldest held stamp: in a sorted lane it can only be first.
-            self.drop_where(|s| s == oldest, true, DropReason::QueueOverflow, store, out);
+        if self.tuples.len() > self.queue_size {
+            self.overflow(store, out);
         }
     }
 

@@ -65,6 +65,29 @@ pub trait Store {
     /// Removes message `pos(ch)` from every channel and returns them as a set.
     /// If any position is out of range nothing is removed.
     fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set>;
+    /// Removes the oldest message of `channel` and records it in `out` as
+    /// dropped. False if the channel was empty.
+    #[inline]
+    fn drop_front(
+        &mut self,
+        channel: usize,
+        stamp: Stamp,
+        reason: DropReason,
+        out: &mut Output<Self::Set, Self::Message>,
+    ) -> bool {
+        match self.pop_front(channel) {
+            Some(m) => {
+                out.drop_message(channel, stamp, reason, m);
+                true
+            }
+            None => false,
+        }
+    }
+    /// Removes message `at[ch]` from every channel and returns them as a
+    /// set, like [`take_set`](Self::take_set) with positions in a slice.
+    fn take_set_at(&mut self, at: &[usize]) -> Option<Self::Set> {
+        self.take_set(&mut |c| at.get(c).copied().unwrap_or(usize::MAX))
+    }
     /// Removes the oldest message of every channel as a set.
     fn take_fronts(&mut self) -> Option<Self::Set> {
         self.take_set(&mut |_| 0)
@@ -201,14 +224,33 @@ pub struct Partial<M> {
 ///
 /// The driver drains it after each call. It is preallocated for the worst
 /// case of one call, so steady-state operation does not allocate.
+///
+/// A driver with nobody to hand dropped messages to can switch drops to
+/// counts only ([`keep_drops(false)`](Self::keep_drops)): the message is
+/// dropped at once and only `(channel, reason)` is counted, to be collected
+/// with [`take_discarded`](Self::take_discarded).
 #[derive(Debug)]
 pub struct Output<S, M> {
     events: Vec<Event<S, M>>,
+    /// False: drops are counted in `discarded`, not recorded as events.
+    keep_drops: bool,
+    discarded: Discarded,
 }
+
+/// Drops counted but not recorded, since the last collection.
+#[derive(Debug, Default)]
+struct Discarded {
+    /// Per channel, per reason. Sized by [`Output::count_channels`].
+    counts: Vec<[u64; REASONS]>,
+    /// Bit `ch % 64` set: channel `ch` may have non-zero counts.
+    dirty: u64,
+}
+
+const REASONS: usize = DropReason::ALL.len();
 
 impl<S, M> Default for Output<S, M> {
     fn default() -> Self {
-        Output { events: Vec::new() }
+        Self::with_capacity(0)
     }
 }
 
@@ -217,6 +259,42 @@ impl<S, M> Output<S, M> {
     pub fn with_capacity(n: usize) -> Self {
         Output {
             events: Vec::with_capacity(n),
+            keep_drops: true,
+            discarded: Discarded::default(),
+        }
+    }
+    /// Prepares the drop counters for `channels` channels (needed before
+    /// [`keep_drops(false)`](Self::keep_drops) has any effect).
+    pub fn count_channels(&mut self, channels: usize) {
+        self.discarded.counts = vec![[0; REASONS]; channels];
+        self.discarded.dirty = 0;
+    }
+    /// Records drops as events (`true`, the default) or only counts them.
+    pub fn keep_drops(&mut self, keep: bool) {
+        self.keep_drops = keep;
+    }
+    /// True if drops are recorded as events.
+    pub fn keeps_drops(&self) -> bool {
+        self.keep_drops
+    }
+    /// Hands over the counted drops as `(channel, reason, count)` and
+    /// resets the counters.
+    #[inline]
+    pub fn take_discarded(&mut self, mut f: impl FnMut(usize, DropReason, u64)) {
+        let Discarded { counts, dirty } = &mut self.discarded;
+        if *dirty == 0 {
+            return;
+        }
+        let bits = std::mem::take(dirty);
+        for (ch, c) in counts.iter_mut().enumerate() {
+            if bits & (1 << (ch % 64)) == 0 {
+                continue;
+            }
+            for (reason, n) in DropReason::ALL.into_iter().zip(c.iter_mut()) {
+                if *n > 0 {
+                    f(ch, reason, std::mem::take(n));
+                }
+            }
         }
     }
     /// Appends `make()` built in place: `Vec::push` of an `Event` moves the
@@ -242,6 +320,15 @@ impl<S, M> Output<S, M> {
     /// Records a drop.
     #[inline]
     pub fn drop_message(&mut self, channel: usize, stamp: Stamp, reason: DropReason, message: M) {
+        if !self.keep_drops {
+            let d = &mut self.discarded;
+            if let Some(c) = d.counts.get_mut(channel) {
+                c[reason.index()] += 1;
+                d.dirty |= 1 << (channel % 64);
+                drop(message);
+                return;
+            }
+        }
         self.push_in_place(|| {
             Event::Drop(Dropped {
                 channel,

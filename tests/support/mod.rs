@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use stamp_sync::trace::{PolicyConfig, Trace, TraceMsg, replay};
-use stamp_sync::{ApproximateTime, ExactTime, SharedSynchronizer, Stamp, Synchronizer};
+use stamp_sync::{
+    AnyMsg, ApproximateTime, DropReason, ExactTime, SharedSynchronizer, Stamp, Synchronizer,
+};
 use std::sync::{Arc, Mutex};
 
 /// Sets as stamp rows.
@@ -66,22 +68,111 @@ macro_rules! shared_run {
     }};
 }
 
+/// Sets, the drops handed to a drop callback `(channel, reason, trace
+/// index)`, and per channel the drop counters.
+pub type Accounting = (Rows, Vec<(usize, DropReason, usize)>, Vec<[u64; 9]>);
+
+macro_rules! typed_accounting_run {
+    ($trace:expr, $pol:expr, $drop_callback:expr, ($($T:ident $i:tt),+)) => {{
+        let out: Arc<Mutex<Rows>> = Arc::default();
+        let sink = out.clone();
+        let drops: Arc<Mutex<Vec<(usize, DropReason, usize)>>> = Arc::default();
+        let drop_sink = drops.clone();
+        let mut sync = Synchronizer::<($($T,)+), _>::new($pol).unwrap().on_set(move |set| {
+            sink.lock().unwrap().push(vec![$(set.$i.stamp.as_nanos()),+]);
+        });
+        if $drop_callback {
+            sync = sync.on_drop(move |d| {
+                let index = d.message.index_in_trace();
+                drop_sink.lock().unwrap().push((d.channel, d.reason, index));
+            });
+        }
+        for m in &$trace.messages {
+            match m.channel {
+                $($i => { sync.add::<$i>(*m); })+
+                _ => panic!("channel out of range"),
+            }
+        }
+        let counts = sync.stats().channels.iter().map(|c| c.dropped).collect();
+        let rows = out.lock().unwrap().clone();
+        let drops = drops.lock().unwrap().clone();
+        (rows, drops, counts)
+    }};
+}
+
+/// The trace index of a message of a homogeneous `AnyMsg`.
+pub trait IndexInTrace {
+    fn index_in_trace(&self) -> usize;
+}
+
+impl IndexInTrace for TraceMsg {
+    fn index_in_trace(&self) -> usize {
+        self.index
+    }
+}
+
+impl IndexInTrace for std::convert::Infallible {
+    fn index_in_trace(&self) -> usize {
+        match *self {}
+    }
+}
+
+impl<A, B, C, D, E, F, G, H, I> IndexInTrace for AnyMsg<A, B, C, D, E, F, G, H, I>
+where
+    A: IndexInTrace,
+    B: IndexInTrace,
+    C: IndexInTrace,
+    D: IndexInTrace,
+    E: IndexInTrace,
+    F: IndexInTrace,
+    G: IndexInTrace,
+    H: IndexInTrace,
+    I: IndexInTrace,
+{
+    fn index_in_trace(&self) -> usize {
+        match self {
+            AnyMsg::Ch0(m) => m.index_in_trace(),
+            AnyMsg::Ch1(m) => m.index_in_trace(),
+            AnyMsg::Ch2(m) => m.index_in_trace(),
+            AnyMsg::Ch3(m) => m.index_in_trace(),
+            AnyMsg::Ch4(m) => m.index_in_trace(),
+            AnyMsg::Ch5(m) => m.index_in_trace(),
+            AnyMsg::Ch6(m) => m.index_in_trace(),
+            AnyMsg::Ch7(m) => m.index_in_trace(),
+            AnyMsg::Ch8(m) => m.index_in_trace(),
+        }
+    }
+}
+
 type M = TraceMsg;
 
 macro_rules! by_arity {
-    ($run:ident, $trace:expr, $n:expr, $pol:expr) => {
+    ($run:ident, $trace:expr, $n:expr, $pol:expr $(, $extra:expr)*) => {
         match $n {
-            2 => $run!($trace, $pol, (M 0, M 1)),
-            3 => $run!($trace, $pol, (M 0, M 1, M 2)),
-            4 => $run!($trace, $pol, (M 0, M 1, M 2, M 3)),
-            5 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4)),
-            6 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4, M 5)),
-            7 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4, M 5, M 6)),
-            8 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7)),
-            9 => $run!($trace, $pol, (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7, M 8)),
+            2 => $run!($trace, $pol, $($extra,)* (M 0, M 1)),
+            3 => $run!($trace, $pol, $($extra,)* (M 0, M 1, M 2)),
+            4 => $run!($trace, $pol, $($extra,)* (M 0, M 1, M 2, M 3)),
+            5 => $run!($trace, $pol, $($extra,)* (M 0, M 1, M 2, M 3, M 4)),
+            6 => $run!($trace, $pol, $($extra,)* (M 0, M 1, M 2, M 3, M 4, M 5)),
+            7 => $run!($trace, $pol, $($extra,)* (M 0, M 1, M 2, M 3, M 4, M 5, M 6)),
+            8 => $run!($trace, $pol, $($extra,)* (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7)),
+            9 => $run!($trace, $pol, $($extra,)* (M 0, M 1, M 2, M 3, M 4, M 5, M 6, M 7, M 8)),
             _ => panic!("typed synchronizers have 2..9 channels"),
         }
     };
+}
+
+/// Through the typed `Synchronizer`, with or without a drop callback.
+pub fn typed_accounting(
+    trace: &Trace,
+    n: usize,
+    config: &PolicyConfig,
+    drop_callback: bool,
+) -> Accounting {
+    match policy(config) {
+        AnyPolicy::Exact(p) => by_arity!(typed_accounting_run, trace, n, p, drop_callback),
+        AnyPolicy::Approx(p) => by_arity!(typed_accounting_run, trace, n, p, drop_callback),
+    }
 }
 
 /// Through the typed `Synchronizer` with callbacks.

@@ -445,7 +445,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
 
     add_n!(add_0 0, add_1 1, add_2 2, add_3 3, add_4 4, add_5 5, add_6 6, add_7 7, add_8 8);
 
-    /// Drops everything queued (reason [`DropReason::Reset`](crate::DropReason::Reset)), keeping the
+    /// Drops everything queued (reason [`DropReason::Reset`]), keeping the
     /// configuration and the statistics.
     pub fn reset(&mut self) {
         self.drops_to_callback();

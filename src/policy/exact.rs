@@ -33,12 +33,27 @@ pub struct ExactTime {
     /// it and (for up to 64 channels) which ones, bit `ch`.
     /// Invariant: `len <= queue_size` after every `add`.
     tuples: Vec<Tuple>,
+    /// True while there are at most 64 channels and each channel's held
+    /// stamps arrived in ascending order (the common case). Then channel
+    /// `ch` holds, in arrival order, exactly the stamps of the tuples with
+    /// bit `ch`: `held` counts them and `lanes` is unused.
+    ordered: bool,
+    /// Per channel, in ordered mode: messages held and the newest stamp.
+    held: Vec<Held>,
     /// Per channel, the stamps held in arrival order; mirrors the store.
+    /// Kept only while not `ordered`.
     /// Invariant: no stamp twice in one lane.
     lanes: Vec<Lane>,
     last_set: Option<Stamp>,
     /// Scratch: per channel, the position of a set's member.
     at: Vec<usize>,
+}
+
+#[derive(Copy, Clone, Debug, Default)]
+struct Held {
+    count: usize,
+    /// The newest stamp held; meaningless while `count == 0`.
+    newest: Stamp,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -55,6 +70,12 @@ struct Lane {
     /// True while `stamps` is ascending (the common case): then every
     /// stamp at or below some `t` is a prefix.
     sorted: bool,
+}
+
+/// Channel `ch`'s bit in a tuple mask (`ch < 64` in ordered mode).
+#[inline(always)]
+fn bit(ch: usize) -> u64 {
+    1u64 << (ch & 63)
 }
 
 impl Lane {
@@ -92,6 +113,8 @@ impl ExactTime {
         Ok(ExactTime {
             queue_size,
             tuples: Vec::new(),
+            ordered: true,
+            held: Vec::new(),
             lanes: Vec::new(),
             last_set: None,
             at: Vec::new(),
@@ -139,9 +162,185 @@ impl ExactTime {
     #[inline(never)]
     fn overflow<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         while self.tuples.len() > self.queue_size {
-            let oldest = self.tuples.remove(0).stamp;
-            // The oldest held stamp: in a sorted lane it can only be first.
-            self.drop_where(|s| s == oldest, true, DropReason::QueueOverflow, store, out);
+            let oldest = self.tuples.remove(0);
+            if self.ordered {
+                // The oldest stamp is the first message of each holder.
+                for (ch, held) in self.held.iter_mut().enumerate() {
+                    if oldest.mask & bit(ch) != 0 {
+                        store.drop_front(ch, oldest.stamp, DropReason::QueueOverflow, out);
+                        held.count = held.count.saturating_sub(1);
+                    }
+                }
+            } else {
+                // In a sorted lane it can only be first.
+                let t = oldest.stamp;
+                self.drop_where(|s| s == t, true, DropReason::QueueOverflow, store, out);
+            }
+        }
+    }
+
+    /// Ordered mode: the tuple at `at` (stamp `stamp`) is complete. Every
+    /// older tuple is a partial set to drop (upstream `clearOldTuples`), and
+    /// its messages are the first ones of their channels: they are dropped
+    /// first, then the set is every channel's front, recorded before them.
+    #[inline(never)]
+    fn emit_ordered<S: Store>(
+        &mut self,
+        at: usize,
+        stamp: Stamp,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        self.last_set = Some(stamp);
+        let mark = out.len();
+        let older = self.tuples.get(..at).unwrap_or_default();
+        for (ch, held) in self.held.iter_mut().enumerate() {
+            if !older.is_empty() {
+                let b = bit(ch);
+                for t in older.iter().filter(|t| t.mask & b != 0) {
+                    store.drop_front(ch, t.stamp, DropReason::OlderThanLastSet, out);
+                    held.count = held.count.saturating_sub(1);
+                }
+            }
+            held.count = held.count.saturating_sub(1);
+        }
+        if let Some(set) = store.take_fronts() {
+            out.insert_set(mark, set);
+        }
+        if at < self.tuples.len() {
+            self.tuples.drain(..=at);
+        }
+    }
+
+    /// Leaves ordered mode: each lane gets its channel's stamps.
+    #[cold]
+    #[inline(never)]
+    fn enter_lane_mode(&mut self) {
+        for (ch, lane) in self.lanes.iter_mut().enumerate() {
+            let b = bit(ch);
+            lane.stamps.clear();
+            lane.stamps.extend(
+                self.tuples
+                    .iter()
+                    .filter(|t| t.mask & b != 0)
+                    .map(|t| t.stamp),
+            );
+            lane.sorted = true;
+        }
+        self.ordered = false;
+    }
+
+    /// Back to ordered mode (every lane is sorted again).
+    #[cold]
+    #[inline(never)]
+    fn enter_ordered_mode(&mut self) {
+        for (lane, held) in self.lanes.iter_mut().zip(&mut self.held) {
+            held.count = lane.stamps.len();
+            held.newest = lane.stamps.back().copied().unwrap_or_default();
+            lane.stamps.clear();
+        }
+        self.ordered = true;
+    }
+
+    /// Where `stamp` is or would go in `tuples`.
+    #[inline(always)]
+    fn slot(&self, stamp: Stamp) -> Result<usize, usize> {
+        // In-order arrival (the common case): newer than every held stamp.
+        // Otherwise the stamp is nearly always one of the newest few: look
+        // back a little before a binary search.
+        let len = self.tuples.len();
+        match self.tuples.last() {
+            Some(t) if t.stamp < stamp => Err(len),
+            None => Err(0),
+            _ => {
+                let near = len.saturating_sub(4);
+                match self.tuples[near..].iter().rposition(|t| t.stamp <= stamp) {
+                    Some(i) if self.tuples[near + i].stamp == stamp => Ok(near + i),
+                    Some(i) => Err(near + i + 1),
+                    None => self.tuples[..near].binary_search_by_key(&stamp, |t| t.stamp),
+                }
+            }
+        }
+    }
+
+    /// Counts a new member of the tuple at `slot` (made if missing).
+    /// Returns its index and member count.
+    #[inline(always)]
+    fn join(&mut self, slot: Result<usize, usize>, stamp: Stamp, mask: u64) -> (usize, usize) {
+        match slot {
+            Ok(at) => match self.tuples.get_mut(at) {
+                Some(t) => {
+                    t.count += 1;
+                    t.mask |= mask;
+                    (at, t.count)
+                }
+                None => (at, 0),
+            },
+            Err(at) => {
+                let t = Tuple {
+                    stamp,
+                    count: 1,
+                    mask,
+                };
+                if at >= self.tuples.len() {
+                    self.tuples.push(t);
+                } else {
+                    self.tuples.insert(at, t);
+                }
+                (at, 1)
+            }
+        }
+    }
+
+    /// Ordered mode: `stamp` on `ch` is newer than every stamp `ch` holds,
+    /// so its tuple cannot hold `ch` yet.
+    #[inline(always)]
+    fn add_ordered<S: Store>(
+        &mut self,
+        ch: usize,
+        stamp: Stamp,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        let slot = self.slot(stamp);
+        let (at, count) = self.join(slot, stamp, bit(ch));
+        if count == self.held.len() {
+            self.emit_ordered(at, stamp, store, out);
+        }
+        if self.tuples.len() > self.queue_size {
+            self.overflow(store, out);
+        }
+    }
+
+    /// Lane mode: any arrival order, any number of channels.
+    fn add_lanes<S: Store>(
+        &mut self,
+        ch: usize,
+        stamp: Stamp,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        let n = self.lanes.len();
+        let Some(lane) = self.lanes.get_mut(ch) else {
+            return;
+        };
+        lane.push(stamp);
+        // With up to 64 channels a bit per channel says who holds a stamp.
+        let mask = if n <= 64 { bit(ch) } else { 0 };
+        let slot = self.slot(stamp);
+        if let Ok(at) = slot {
+            let held = self.tuples.get(at).is_some_and(|t| t.mask & mask != 0);
+            // Maybe the same stamp already on this channel.
+            if (n > 64 || held) && self.replace(ch, stamp, store, out) {
+                return;
+            }
+        }
+        let (at, count) = self.join(slot, stamp, mask);
+        if count == n {
+            self.emit(at, stamp, store, out);
+        }
+        if self.tuples.len() > self.queue_size {
+            self.overflow(store, out);
         }
     }
 
@@ -267,6 +466,8 @@ impl<S: Store> Policy<S> for ExactTime {
                 sorted: true,
             })
             .collect();
+        self.held = vec![Held::default(); channels];
+        self.ordered = channels <= 64;
         self.last_set = None;
         self.at = vec![0; channels];
         Ok(())
@@ -282,71 +483,47 @@ impl<S: Store> Policy<S> for ExactTime {
 
     fn add(&mut self, arrival: Arrival, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         let (ch, stamp) = (arrival.channel, arrival.stamp);
-        let n = self.lanes.len();
-        let Some(lane) = self.lanes.get_mut(ch) else {
-            return;
-        };
-        lane.push(stamp);
-        // With up to 64 channels a bit per channel says who holds a stamp.
-        let bit = if n <= 64 { 1u64 << ch } else { 0 };
-        // In-order arrival (the common case): newer than every held stamp.
-        // Otherwise the stamp is nearly always one of the newest few: look
-        // back a little before a binary search.
-        let len = self.tuples.len();
-        let slot = match self.tuples.last() {
-            Some(t) if t.stamp < stamp => Err(len),
-            None => Err(0),
-            _ => {
-                let near = len.saturating_sub(4);
-                match self.tuples[near..].iter().rposition(|t| t.stamp <= stamp) {
-                    Some(i) if self.tuples[near + i].stamp == stamp => Ok(near + i),
-                    Some(i) => Err(near + i + 1),
-                    None => self.tuples[..near].binary_search_by_key(&stamp, |t| t.stamp),
-                }
+        if self.ordered {
+            let Some(held) = self.held.get_mut(ch) else {
+                return;
+            };
+            if held.count == 0 || held.newest < stamp {
+                held.count += 1;
+                held.newest = stamp;
+                self.add_ordered(ch, stamp, store, out);
+                return;
             }
-        };
-        let (at, count) = match slot {
-            Ok(at) => {
-                let t = &mut self.tuples[at];
-                if n > 64 || t.mask & bit != 0 {
-                    // Maybe the same stamp already on this channel.
-                    if self.replace(ch, stamp, store, out) {
-                        return;
-                    }
-                }
-                let t = &mut self.tuples[at];
-                t.count += 1;
-                t.mask |= bit;
-                (at, t.count)
-            }
-            Err(at) => {
-                let t = Tuple {
-                    stamp,
-                    count: 1,
-                    mask: bit,
-                };
-                if at == self.tuples.len() {
-                    self.tuples.push(t);
-                } else {
-                    self.tuples.insert(at, t);
-                }
-                (at, 1)
-            }
-        };
-        if count == n {
-            self.emit(at, stamp, store, out);
+            self.enter_lane_mode();
         }
-        if self.tuples.len() > self.queue_size {
-            self.overflow(store, out);
+        self.add_lanes(ch, stamp, store, out);
+        if self.lanes.len() <= 64 && self.lanes.iter().all(|l| l.sorted) {
+            self.enter_ordered_mode();
         }
     }
 
     fn queued(&self, channel: usize) -> usize {
-        self.lanes.get(channel).map_or(0, |l| l.stamps.len())
+        if self.ordered {
+            self.held.get(channel).map_or(0, |h| h.count)
+        } else {
+            self.lanes.get(channel).map_or(0, |l| l.stamps.len())
+        }
     }
 
     fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
-        self.drop_where(|_| true, false, DropReason::Reset, store, out);
+        if self.ordered {
+            // Each channel's messages in arrival order: ascending stamps.
+            for (ch, held) in self.held.iter_mut().enumerate() {
+                let b = bit(ch);
+                for t in self.tuples.iter().filter(|t| t.mask & b != 0) {
+                    store.drop_front(ch, t.stamp, DropReason::Reset, out);
+                }
+                *held = Held::default();
+            }
+        } else {
+            self.drop_where(|_| true, false, DropReason::Reset, store, out);
+            self.enter_ordered_mode();
+            self.ordered = self.lanes.len() <= 64;
+        }
         self.tuples.clear();
         self.last_set = None;
     }

@@ -317,6 +317,16 @@ impl<S, M> Output<S, M> {
     pub fn set(&mut self, set: S) {
         self.push_in_place(|| Event::Set(set));
     }
+    /// Records an emitted set before the events recorded since `mark` (a
+    /// [`len`](Self::len) taken earlier in the same step).
+    #[inline]
+    pub fn insert_set(&mut self, mark: usize, set: S) {
+        if mark >= self.events.len() {
+            self.set(set);
+        } else {
+            self.events.insert(mark, Event::Set(set));
+        }
+    }
     /// Records a drop.
     #[inline]
     pub fn drop_message(&mut self, channel: usize, stamp: Stamp, reason: DropReason, message: M) {

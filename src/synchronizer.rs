@@ -190,11 +190,6 @@ macro_rules! impl_messages {
             #[inline]
             fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set> {
                 let at = [$(pos($i)),+];
-                self.take_set_at(&at)
-            }
-            #[inline]
-            fn take_set_at(&mut self, at: &[usize]) -> Option<Self::Set> {
-                let at: &[usize; $n] = at.try_into().ok()?;
                 if $(at[$i] >= (self.0).$i.len())||+ {
                     return None;
                 }

@@ -45,8 +45,6 @@ pub struct ExactTime {
     /// Invariant: no stamp twice in one lane.
     lanes: Vec<Lane>,
     last_set: Option<Stamp>,
-    /// Scratch: per channel, the position of a set's member.
-    at: Vec<usize>,
 }
 
 #[derive(Copy, Clone, Debug, Default)]
@@ -117,7 +115,6 @@ impl ExactTime {
             held: Vec::new(),
             lanes: Vec::new(),
             last_set: None,
-            at: Vec::new(),
         })
     }
 
@@ -337,17 +334,18 @@ impl ExactTime {
         }
         let (at, count) = self.join(slot, stamp, mask);
         if count == n {
-            self.emit(at, stamp, store, out);
+            self.emit_lanes(at, stamp, store, out);
         }
         if self.tuples.len() > self.queue_size {
             self.overflow(store, out);
         }
     }
 
-    /// The tuple at `at` (stamp `stamp`) is complete: emits it, then drops
-    /// every partial set at or before it (upstream `clearOldTuples`).
+    /// Lane mode: the tuple at `at` (stamp `stamp`) is complete: emits it,
+    /// then drops every partial set at or before it (upstream
+    /// `clearOldTuples`).
     #[inline(never)]
-    fn emit<S: Store>(
+    fn emit_lanes<S: Store>(
         &mut self,
         at: usize,
         stamp: Stamp,
@@ -364,31 +362,6 @@ impl ExactTime {
             if let Some(set) = store.take_fronts() {
                 out.set(set);
             }
-        } else if lanes.iter().all(|l| l.sorted) {
-            // Sorted lanes: everything before the set's member is older,
-            // so it is exactly what the clearing below drops. Take the set,
-            // then pop each lane's prefix in arrival order.
-            for (at, lane) in self.at.iter_mut().zip(lanes.iter()) {
-                *at = lane.stamps.iter().take_while(|&&s| s < stamp).count();
-            }
-            if let Some(set) = store.take_set_at(&self.at) {
-                out.set(set);
-            }
-            for (ch, lane) in lanes.iter_mut().enumerate() {
-                while let Some(old) = lane.stamps.pop_front() {
-                    if old == stamp {
-                        break;
-                    }
-                    store.drop_front(ch, old, DropReason::OlderThanLastSet, out);
-                }
-                if lane.stamps.is_empty() {
-                    lane.sorted = true;
-                }
-            }
-            // The tuples are sorted and distinct: `..=at` is the set and
-            // every older partial set.
-            self.tuples.drain(..=at);
-            return;
         } else {
             let set = store.take_set(&mut |c| {
                 let lane = &mut lanes[c];
@@ -469,7 +442,6 @@ impl<S: Store> Policy<S> for ExactTime {
         self.held = vec![Held::default(); channels];
         self.ordered = channels <= 64;
         self.last_set = None;
-        self.at = vec![0; channels];
         Ok(())
     }
 

@@ -83,11 +83,6 @@ pub trait Store {
             None => false,
         }
     }
-    /// Removes message `at[ch]` from every channel and returns them as a
-    /// set, like [`take_set`](Self::take_set) with positions in a slice.
-    fn take_set_at(&mut self, at: &[usize]) -> Option<Self::Set> {
-        self.take_set(&mut |c| at.get(c).copied().unwrap_or(usize::MAX))
-    }
     /// Removes the oldest message of every channel as a set.
     fn take_fronts(&mut self) -> Option<Self::Set> {
         self.take_set(&mut |_| 0)

@@ -258,3 +258,134 @@ fn arrival_stamps_use_log_time_and_work_without_headers() {
         assert_eq!(m.log_time, t.stamp);
     }
 }
+
+/// A split rosbag2 directory: `metadata.yaml` of `src_dir` listing `files`.
+fn split_dir(src_dir: &str, dir: &std::path::Path, files: &[&str]) {
+    let meta = std::fs::read_to_string(data(&format!("{src_dir}/metadata.yaml"))).unwrap();
+    let (head, rest) = meta.split_once("  relative_file_paths:\n").unwrap();
+    let rest = &rest[rest.find("  ros_distro").unwrap()..];
+    let list: String = files.iter().map(|f| format!("  - {f}\n")).collect();
+    std::fs::write(
+        dir.join("metadata.yaml"),
+        format!("{head}  relative_file_paths:\n{list}{rest}"),
+    )
+    .unwrap();
+}
+
+/// The Husky MCAP split in two at its median log time, the second file
+/// declaring its channels in another order (other topic indices), reads
+/// as the original.
+#[test]
+fn split_mcap_bag_reads_as_one_bag() {
+    let src = std::fs::read(data("bags/ros2/rl_husky_mcap/rl_husky_mcap.mcap")).unwrap();
+    let msgs: Vec<_> = mcap::MessageStream::new(&src)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mid = msgs[msgs.len() / 2].log_time;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, first_half) in [("part_0.mcap", true), ("part_1.mcap", false)] {
+        let mut w = mcap::WriteOptions::new()
+            .profile("ros2")
+            .create(std::io::BufWriter::new(
+                std::fs::File::create(dir.path().join(name)).unwrap(),
+            ))
+            .unwrap();
+        let mut channels = std::collections::BTreeMap::new();
+        let mut order: Vec<_> = msgs.iter().map(|m| m.channel.clone()).collect();
+        order.dedup_by_key(|c| c.id);
+        if !first_half {
+            order.reverse();
+        }
+        for c in order {
+            if channels.contains_key(&c.id) {
+                continue;
+            }
+            let schema = c.schema.as_ref().unwrap();
+            let sid = w
+                .add_schema(&schema.name, &schema.encoding, &schema.data)
+                .unwrap();
+            let id = w
+                .add_channel(sid, &c.topic, &c.message_encoding, &c.metadata)
+                .unwrap();
+            channels.insert(c.id, id);
+        }
+        for m in msgs.iter().filter(|m| (m.log_time < mid) == first_half) {
+            let header = mcap::records::MessageHeader {
+                channel_id: channels[&m.channel.id],
+                sequence: m.sequence,
+                log_time: m.log_time,
+                publish_time: m.publish_time,
+            };
+            w.write_to_known_channel(&header, &m.data).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    split_dir(HUSKY_MCAP, dir.path(), &["part_0.mcap", "part_1.mcap"]);
+
+    let whole = Bag::open(data(HUSKY_MCAP)).unwrap();
+    let split = Bag::open(dir.path()).unwrap();
+    assert_eq!(split.files().count(), 2);
+    assert_eq!(split.path(), dir.path());
+    let count = |b: &Bag, t: &str| b.topics()[b.topic_index(t).unwrap()].count;
+    for t in HUSKY_TOPICS {
+        assert_eq!(count(&split, t), count(&whole, t), "{t}");
+    }
+    let a = whole.trace(&HUSKY_TOPICS, StampSource::Header).unwrap();
+    let b = split.trace(&HUSKY_TOPICS, StampSource::Header).unwrap();
+    assert_eq!(a.trace, b.trace);
+    let times = |t: &BagTrace| t.messages.iter().map(|m| m.log_time).collect::<Vec<_>>();
+    assert_eq!(times(&a), times(&b));
+    let sets = |t: &BagTrace| {
+        replay(&t.trace, 3, &config("approx-q10"))
+            .unwrap()
+            .sets_csv()
+    };
+    assert_eq!(sets(&a), sets(&b));
+}
+
+/// The SICK `.db3` split in two by timestamp reads as the original; a
+/// part whose topic changed type is an error naming that file.
+#[test]
+fn split_db3_bag_reads_as_one_bag_and_rejects_mismatched_parts() {
+    let src = data("bags/ros2/sick_db3/sick_db3.db3");
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(&src).unwrap();
+    let mid: i64 = conn
+        .query_row(
+            "SELECT timestamp FROM messages ORDER BY timestamp LIMIT 1 OFFSET 221",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+    for (name, keep) in [("a.db3", "timestamp < ?1"), ("b.db3", "timestamp >= ?1")] {
+        let path = dir.path().join(name);
+        std::fs::copy(&src, &path).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(&format!("DELETE FROM messages WHERE NOT ({keep})"), [mid])
+            .unwrap();
+    }
+    split_dir(SICK_DB3, dir.path(), &["a.db3", "b.db3"]);
+    let whole = read(SICK_DB3, &SCAN_CLOUD);
+    let split = Bag::open(dir.path())
+        .unwrap()
+        .trace(&SCAN_CLOUD, StampSource::Header)
+        .unwrap();
+    assert_eq!(split.trace, whole.trace);
+    assert!(split.trace.messages.len() > 100);
+
+    let conn = rusqlite::Connection::open(dir.path().join("b.db3")).unwrap();
+    conn.execute(
+        "UPDATE topics SET type = 'sensor_msgs/msg/PointCloud' WHERE name = '/cloud'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let e = Bag::open(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("b.db3"), "{e}");
+    assert!(
+        e.contains("topic /cloud is sensor_msgs/msg/PointCloud"),
+        "{e}"
+    );
+}

@@ -329,13 +329,22 @@ enum Backend {
     Ros1(ros1_reader::Ros1Bag),
 }
 
+/// One storage file of a bag (a split rosbag2 bag has several).
+struct Part {
+    path: PathBuf,
+    backend: Backend,
+    /// The bag's topic index of each of this file's topics.
+    topics: Vec<usize>,
+}
+
 /// An open bag.
 pub struct Bag {
     path: PathBuf,
     format: Format,
     topics: Vec<TopicInfo>,
     bytes: u64,
-    backend: Backend,
+    /// The storage files, in recording order.
+    parts: Vec<Part>,
 }
 
 impl fmt::Debug for Bag {
@@ -364,11 +373,84 @@ impl Bag {
             source,
         };
         let meta = std::fs::metadata(path).map_err(io)?;
-        if meta.is_dir() {
-            let file = sqlite_reader::storage_file_of_dir(path)?;
-            return Bag::open_file(&file);
+        if !meta.is_dir() {
+            return Bag::open_file(path);
         }
-        Bag::open_file(path)
+        match sqlite_reader::storage_files_of_dir(path)?.as_slice() {
+            [one] => Bag::open_file(one),
+            files => {
+                let parts = files
+                    .iter()
+                    .map(|f| Bag::open_file(f))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Bag::join(path, parts)
+            }
+        }
+    }
+
+    /// A split bag: the files' topics merged by name (type and encoding
+    /// must agree), read one file after the other.
+    fn join(dir: &Path, files: Vec<Bag>) -> Result<Bag, BagError> {
+        let mut bag = Bag {
+            path: dir.to_path_buf(),
+            format: files.first().map_or(Format::Mcap, |f| f.format),
+            topics: Vec::new(),
+            bytes: 0,
+            parts: Vec::new(),
+        };
+        for file in files {
+            if file.format != bag.format {
+                return Err(BagError::Unsupported {
+                    path: file.path,
+                    what: format!(
+                        "a split bag mixing {} and {} files",
+                        bag.format, file.format
+                    ),
+                });
+            }
+            bag.bytes += file.bytes;
+            let mut index_of = Vec::with_capacity(file.topics.len());
+            for info in file.topics {
+                let merged = match bag.topics.iter().position(|t| t.name == info.name) {
+                    Some(i) => i,
+                    None => {
+                        bag.topics.push(TopicInfo {
+                            count: 0,
+                            ..info.clone()
+                        });
+                        bag.topics.len() - 1
+                    }
+                };
+                let t = &mut bag.topics[merged];
+                if t.type_name != info.type_name || t.encoding_name != info.encoding_name {
+                    return Err(BagError::Unsupported {
+                        path: file.path,
+                        what: format!(
+                            "topic {} is {} ({}) here but {} ({}) in an earlier file of the split bag",
+                            info.name,
+                            info.type_name,
+                            info.encoding_name,
+                            t.type_name,
+                            t.encoding_name
+                        ),
+                    });
+                }
+                t.count += info.count;
+                if t.header == HeaderStatus::Unknown {
+                    t.header = info.header;
+                }
+                index_of.push(merged);
+            }
+            for part in file.parts {
+                let topics = part
+                    .topics
+                    .iter()
+                    .map(|&t| index_of.get(t).copied().unwrap_or(usize::MAX))
+                    .collect();
+                bag.parts.push(Part { topics, ..part });
+            }
+        }
+        Ok(bag)
     }
 
     fn open_file(path: &Path) -> Result<Bag, BagError> {
@@ -422,15 +504,26 @@ impl Bag {
         Ok(Bag {
             path: path.to_path_buf(),
             format,
-            topics,
             bytes,
-            backend,
+            parts: vec![Part {
+                path: path.to_path_buf(),
+                backend,
+                topics: (0..topics.len()).collect(),
+            }],
+            topics,
         })
     }
 
-    /// The storage file read (for a bag directory, the file inside it).
+    /// The storage file read (for a bag directory, the file inside it;
+    /// for a split bag, the directory).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The storage files read, in recording order (more than one for a
+    /// split rosbag2 bag).
+    pub fn files(&self) -> impl Iterator<Item = &Path> + '_ {
+        self.parts.iter().map(|p| p.path.as_path())
     }
 
     /// The storage format.
@@ -438,7 +531,7 @@ impl Bag {
         self.format
     }
 
-    /// Size of the storage file in bytes.
+    /// Size of the storage files in bytes.
     pub fn size_bytes(&self) -> u64 {
         self.bytes
     }
@@ -521,55 +614,70 @@ impl Bag {
         let mut per_topic = vec![0u64; n];
         let mut err: Option<BagError> = None;
         let mut done = 0u64;
-        let mut sink = |raw: Raw<'_>| -> bool {
-            done += 1;
-            if done % 4096 == 0 {
-                progress(Progress { done, total });
-            }
-            let Some(info) = self.topics.get(raw.topic) else {
-                return true;
-            };
-            if !wanted[raw.topic] {
-                return true;
-            }
-            let index = per_topic[raw.topic];
-            per_topic[raw.topic] += 1;
-            let header_stamp = if info.has_header() {
-                let s = match info.encoding {
-                    Encoding::Cdr => stamp::cdr_header_stamp(raw.data),
-                    _ => stamp::ros1_header_stamp(raw.data),
-                };
-                match s {
-                    Ok(s) => Some(s),
-                    Err(source) => {
-                        err = Some(BagError::BadMessage {
-                            path: self.path.clone(),
-                            topic: info.name.clone(),
-                            index,
-                            log_time: raw.log_time,
-                            source,
-                        });
-                        return false;
-                    }
+        for part in &self.parts {
+            // This file's topic indices.
+            let local_wanted: Vec<bool> = part
+                .topics
+                .iter()
+                .map(|&t| wanted.get(t).copied().unwrap_or(false))
+                .collect();
+            let mut sink = |raw: Raw<'_>| -> bool {
+                done += 1;
+                if done % 4096 == 0 {
+                    progress(Progress { done, total });
                 }
-            } else {
-                None
+                let Some(&topic) = part.topics.get(raw.topic) else {
+                    return true;
+                };
+                let Some(info) = self.topics.get(topic) else {
+                    return true;
+                };
+                if !wanted[topic] {
+                    return true;
+                }
+                let index = per_topic[topic];
+                per_topic[topic] += 1;
+                let header_stamp = if info.has_header() {
+                    let s = match info.encoding {
+                        Encoding::Cdr => stamp::cdr_header_stamp(raw.data),
+                        _ => stamp::ros1_header_stamp(raw.data),
+                    };
+                    match s {
+                        Ok(s) => Some(s),
+                        Err(source) => {
+                            err = Some(BagError::BadMessage {
+                                path: part.path.clone(),
+                                topic: info.name.clone(),
+                                index,
+                                log_time: raw.log_time,
+                                source,
+                            });
+                            return false;
+                        }
+                    }
+                } else {
+                    None
+                };
+                keep(
+                    BagMessage {
+                        topic,
+                        log_time: raw.log_time,
+                        header_stamp,
+                        len: raw.len,
+                    },
+                    raw.data,
+                );
+                true
             };
-            keep(
-                BagMessage {
-                    topic: raw.topic,
-                    log_time: raw.log_time,
-                    header_stamp,
-                    len: raw.len,
-                },
-                raw.data,
-            );
-            true
-        };
-        match &self.backend {
-            Backend::Mcap(b) => b.scan(&self.path, &wanted, full, &mut sink)?,
-            Backend::Sqlite(b) => b.scan(&self.path, &wanted, full, &mut sink)?,
-            Backend::Ros1(b) => b.scan(&self.path, &wanted, full, &mut sink)?,
+            let (path, wanted) = (&part.path, &local_wanted);
+            match &part.backend {
+                Backend::Mcap(b) => b.scan(path, wanted, full, &mut sink)?,
+                Backend::Sqlite(b) => b.scan(path, wanted, full, &mut sink)?,
+                Backend::Ros1(b) => b.scan(path, wanted, full, &mut sink)?,
+            }
+            if err.is_some() {
+                break;
+            }
         }
         if let Some(e) = err {
             return Err(e);

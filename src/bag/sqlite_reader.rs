@@ -57,7 +57,7 @@ struct BagInfo {
 
 /// The storage file of a rosbag2 bag directory, from its `metadata.yaml`
 /// (or, without one, the single `.db3`/`.mcap` file in it).
-pub(crate) fn storage_file_of_dir(dir: &Path) -> Result<PathBuf, BagError> {
+pub(crate) fn storage_files_of_dir(dir: &Path) -> Result<Vec<PathBuf>, BagError> {
     let meta_path = dir.join("metadata.yaml");
     match std::fs::read_to_string(&meta_path) {
         Ok(text) => {
@@ -78,23 +78,21 @@ pub(crate) fn storage_file_of_dir(dir: &Path) -> Result<PathBuf, BagError> {
                     supported: "none for rosbag2 bag directories; MCAP chunk compression (zstd, lz4) is supported",
                 });
             }
-            match info.relative_file_paths.as_slice() {
-                [one] => Ok(dir.join(one)),
-                [] => Err(BagError::NotABag {
+            // A split bag lists its files in recording order.
+            if info.relative_file_paths.is_empty() {
+                return Err(BagError::NotABag {
                     path: meta_path,
                     reason: format!(
                         "metadata.yaml lists no storage files (storage {:?})",
                         info.storage_identifier
                     ),
-                }),
-                many => Err(BagError::Unsupported {
-                    path: meta_path,
-                    what: format!(
-                        "a split bag of {} files; open one file at a time",
-                        many.len()
-                    ),
-                }),
+                });
             }
+            Ok(info
+                .relative_file_paths
+                .iter()
+                .map(|f| dir.join(f))
+                .collect())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let entries = std::fs::read_dir(dir).map_err(|source| BagError::Io {
@@ -108,7 +106,7 @@ pub(crate) fn storage_file_of_dir(dir: &Path) -> Result<PathBuf, BagError> {
                 .collect();
             files.sort();
             match files.len() {
-                1 => Ok(files.swap_remove(0)),
+                1 => Ok(files),
                 0 => Err(BagError::NotABag {
                     path: dir.to_path_buf(),
                     reason: "a directory without metadata.yaml or a .db3/.mcap file".to_string(),
@@ -116,7 +114,7 @@ pub(crate) fn storage_file_of_dir(dir: &Path) -> Result<PathBuf, BagError> {
                 n => Err(BagError::Unsupported {
                     path: dir.to_path_buf(),
                     what: format!(
-                        "a directory of {n} storage files and no metadata.yaml; open one file at a time"
+                        "a directory of {n} storage files and no metadata.yaml (which would give their order); open one file at a time"
                     ),
                 }),
             }

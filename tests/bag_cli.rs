@@ -492,17 +492,18 @@ fn unsupported_compression() {
     )));
     assert!(e.contains("unsupported compression \"xz2\""), "{e}");
 
-    // A rosbag2 directory compressed by rosbag2 itself.
+    // A rosbag2 directory compressed message by message by rosbag2.
     let bagdir = dir.path().join("zstd_bag");
     std::fs::create_dir(&bagdir).unwrap();
     let meta = std::fs::read_to_string(data("bags/ros2/sick_db3/metadata.yaml")).unwrap();
     let meta = meta
         .replace("compression_format: ''", "compression_format: zstd")
-        .replace("compression_mode: ''", "compression_mode: FILE");
+        .replace("compression_mode: ''", "compression_mode: MESSAGE");
     std::fs::write(bagdir.join("metadata.yaml"), meta).unwrap();
     let e = bad(&stamp_sync(&["info", s(&bagdir)]));
     assert!(
-        e.contains("unsupported compression \"zstd (FILE mode)\""),
+        e.contains("unsupported compression \"zstd (MESSAGE mode)\"")
+            && e.contains("supported: zstd FILE mode"),
         "{e}"
     );
 }

@@ -389,3 +389,48 @@ fn split_db3_bag_reads_as_one_bag_and_rejects_mismatched_parts() {
         "{e}"
     );
 }
+
+/// rosbag2 `--compression-mode file --compression-format zstd`: each
+/// storage file compressed whole (`.db3.zstd`), listed either plainly or,
+/// as older rosbag2 wrote it, behind the bag directory's name.
+#[test]
+fn zstd_file_compressed_bag_reads_like_the_plain_one() {
+    let plain = read(SICK_DB3, &SCAN_CLOUD);
+    let db3 = std::fs::read(data("bags/ros2/sick_db3/sick_db3.db3")).unwrap();
+    let packed = zstd::stream::encode_all(&db3[..], 3).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    for listed in ["sick_db3.db3.zstd", "old_name/sick_db3.db3.zstd"] {
+        let dir = root.path().join(listed.replace(['/', '.'], "_"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("sick_db3.db3.zstd"), &packed).unwrap();
+        split_dir(SICK_DB3, &dir, &[listed]);
+        let meta = std::fs::read_to_string(dir.join("metadata.yaml"))
+            .unwrap()
+            .replace("compression_format: ''", "compression_format: zstd")
+            .replace("compression_mode: ''", "compression_mode: FILE");
+        std::fs::write(dir.join("metadata.yaml"), meta).unwrap();
+        let bag = Bag::open(&dir).unwrap();
+        assert!(
+            bag.path().ends_with("sick_db3.db3.zstd"),
+            "{}",
+            bag.path().display()
+        );
+        let got = bag.trace(&SCAN_CLOUD, StampSource::Header).unwrap();
+        assert_eq!(got.trace, plain.trace, "{listed}");
+    }
+    // Not zstd after all: an error naming the file.
+    let dir = root.path().join("broken");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("sick_db3.db3.zstd"), &db3[..4096]).unwrap();
+    split_dir(SICK_DB3, &dir, &["sick_db3.db3.zstd"]);
+    let meta = std::fs::read_to_string(dir.join("metadata.yaml"))
+        .unwrap()
+        .replace("compression_format: ''", "compression_format: zstd")
+        .replace("compression_mode: ''", "compression_mode: FILE");
+    std::fs::write(dir.join("metadata.yaml"), meta).unwrap();
+    let e = Bag::open(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains("sick_db3.db3.zstd") && e.contains("does not decompress"),
+        "{e}"
+    );
+}

@@ -28,6 +28,7 @@
 //! readers never panic on bad input: truncated, corrupted and unsupported
 //! bags are a [`BagError`].
 
+mod directory;
 mod mcap_reader;
 pub mod plot;
 pub mod report;
@@ -335,6 +336,8 @@ struct Part {
     backend: Backend,
     /// The bag's topic index of each of this file's topics.
     topics: Vec<usize>,
+    /// Holds the decompressed copy of a zstd-compressed file while open.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 /// An open bag.
@@ -364,8 +367,11 @@ const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
 impl Bag {
     /// Opens a bag: an `.mcap` file, a rosbag2 `.db3`, a rosbag2 bag
-    /// directory (with `metadata.yaml`), or a ROS 1 `.bag`. The format is
-    /// recognised from the file's first bytes, not its name.
+    /// directory (with `metadata.yaml`; split into several files, or
+    /// compressed by rosbag2 in zstd FILE mode, which is decompressed into
+    /// a temporary directory kept while the bag is open), or a ROS 1
+    /// `.bag`. The format is recognised from the file's first bytes, not
+    /// its name.
     pub fn open(path: impl AsRef<Path>) -> Result<Bag, BagError> {
         let path = path.as_ref();
         let io = |source| BagError::Io {
@@ -376,16 +382,32 @@ impl Bag {
         if !meta.is_dir() {
             return Bag::open_file(path);
         }
-        match sqlite_reader::storage_files_of_dir(path)?.as_slice() {
-            [one] => Bag::open_file(one),
-            files => {
-                let parts = files
-                    .iter()
-                    .map(|f| Bag::open_file(f))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Bag::join(path, parts)
-            }
+        let storage = directory::storage_files(path)?;
+        let mut files = storage
+            .files
+            .iter()
+            .map(|f| Bag::open_storage(f, storage.zstd))
+            .collect::<Result<Vec<_>, _>>()?;
+        match files.len() {
+            1 => Ok(files.remove(0)),
+            _ => Bag::join(path, files),
         }
+    }
+
+    /// One storage file of a bag directory, decompressed first if rosbag2
+    /// compressed it whole.
+    fn open_storage(file: &Path, zstd: bool) -> Result<Bag, BagError> {
+        if !zstd {
+            return Bag::open_file(file);
+        }
+        let (scratch, plain) = directory::unzstd(file)?;
+        let mut bag = Bag::open_file(&plain)?;
+        bag.path = file.to_path_buf();
+        if let Some(part) = bag.parts.first_mut() {
+            part.path = file.to_path_buf();
+            part._scratch = Some(scratch);
+        }
+        Ok(bag)
     }
 
     /// A split bag: the files' topics merged by name (type and encoding
@@ -509,6 +531,7 @@ impl Bag {
                 path: path.to_path_buf(),
                 backend,
                 topics: (0..topics.len()).collect(),
+                _scratch: None,
             }],
             topics,
         })

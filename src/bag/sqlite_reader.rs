@@ -1,7 +1,6 @@
-//! rosbag2 sqlite3 backend, on `rusqlite` (bundled SQLite), and bag
-//! directories (`metadata.yaml` beside the storage file).
+//! rosbag2 sqlite3 backend, on `rusqlite` (bundled SQLite).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -35,94 +34,6 @@ fn sql_error(path: &Path, what: &str, e: &rusqlite::Error) -> BagError {
             at: Some(what.to_string()),
             detail: text,
         },
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Metadata {
-    rosbag2_bagfile_information: BagInfo,
-}
-
-#[derive(serde::Deserialize)]
-struct BagInfo {
-    #[serde(default)]
-    storage_identifier: String,
-    #[serde(default)]
-    relative_file_paths: Vec<String>,
-    #[serde(default)]
-    compression_format: Option<String>,
-    #[serde(default)]
-    compression_mode: Option<String>,
-}
-
-/// The storage file of a rosbag2 bag directory, from its `metadata.yaml`
-/// (or, without one, the single `.db3`/`.mcap` file in it).
-pub(crate) fn storage_files_of_dir(dir: &Path) -> Result<Vec<PathBuf>, BagError> {
-    let meta_path = dir.join("metadata.yaml");
-    match std::fs::read_to_string(&meta_path) {
-        Ok(text) => {
-            let meta: Metadata = serde_norway::from_str(&text).map_err(|e| BagError::NotABag {
-                path: meta_path.clone(),
-                reason: format!("metadata.yaml does not parse as rosbag2 metadata: {e}"),
-            })?;
-            let info = meta.rosbag2_bagfile_information;
-            let compression = info.compression_format.unwrap_or_default();
-            if !compression.trim().is_empty() {
-                return Err(BagError::UnsupportedCompression {
-                    path: meta_path,
-                    compression: format!(
-                        "{} ({} mode)",
-                        compression.trim(),
-                        info.compression_mode.unwrap_or_default().trim()
-                    ),
-                    supported: "none for rosbag2 bag directories; MCAP chunk compression (zstd, lz4) is supported",
-                });
-            }
-            // A split bag lists its files in recording order.
-            if info.relative_file_paths.is_empty() {
-                return Err(BagError::NotABag {
-                    path: meta_path,
-                    reason: format!(
-                        "metadata.yaml lists no storage files (storage {:?})",
-                        info.storage_identifier
-                    ),
-                });
-            }
-            Ok(info
-                .relative_file_paths
-                .iter()
-                .map(|f| dir.join(f))
-                .collect())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let entries = std::fs::read_dir(dir).map_err(|source| BagError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "db3" || x == "mcap"))
-                .collect();
-            files.sort();
-            match files.len() {
-                1 => Ok(files),
-                0 => Err(BagError::NotABag {
-                    path: dir.to_path_buf(),
-                    reason: "a directory without metadata.yaml or a .db3/.mcap file".to_string(),
-                }),
-                n => Err(BagError::Unsupported {
-                    path: dir.to_path_buf(),
-                    what: format!(
-                        "a directory of {n} storage files and no metadata.yaml (which would give their order); open one file at a time"
-                    ),
-                }),
-            }
-        }
-        Err(source) => Err(BagError::Io {
-            path: meta_path,
-            source,
-        }),
     }
 }
 

@@ -373,6 +373,8 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     }
 
     /// Registers the callback that receives each dropped message and why.
+    /// Without one, a dropped message is freed during the step that drops
+    /// it and only counted in [`stats`](Self::stats).
     pub fn on_drop(mut self, f: impl FnMut(Dropped<T::Message>) + Send + 'static) -> Self {
         self.on_drop = Some(Box::new(f));
         self

@@ -8,7 +8,7 @@ mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use common::data;
+use common::{McapIds, data, mcap_copy};
 use stamp_sync::bag::schema::{DefinitionFormat, first_field_is_header};
 use stamp_sync::bag::stamp::{cdr_header_stamp, ros1_header_stamp};
 use stamp_sync::bag::{Bag, StampSource};
@@ -115,29 +115,9 @@ fn small_mcaps() -> Vec<(String, Vec<u8>)> {
                 .chunk_size(Some(4096))
                 .create(&mut cursor)
                 .unwrap();
-            let mut channels = std::collections::HashMap::new();
+            let mut ids = McapIds::new();
             for msg in mcap::MessageStream::new(&src).unwrap().take(60) {
-                let msg = msg.unwrap();
-                let id = *channels.entry(msg.channel.id).or_insert_with(|| {
-                    let schema = msg.channel.schema.as_ref().unwrap();
-                    let sid = w
-                        .add_schema(&schema.name, &schema.encoding, &schema.data)
-                        .unwrap();
-                    w.add_channel(
-                        sid,
-                        &msg.channel.topic,
-                        &msg.channel.message_encoding,
-                        &msg.channel.metadata,
-                    )
-                    .unwrap()
-                });
-                let header = mcap::records::MessageHeader {
-                    channel_id: id,
-                    sequence: msg.sequence,
-                    log_time: msg.log_time,
-                    publish_time: msg.publish_time,
-                };
-                w.write_to_known_channel(&header, &msg.data).unwrap();
+                mcap_copy(&mut w, &mut ids, &msg.unwrap());
             }
             w.finish().unwrap();
         }

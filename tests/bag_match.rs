@@ -215,29 +215,9 @@ fn mcap_lz4_and_uncompressed_chunks_read_like_zstd() {
                 std::fs::File::create(&path).unwrap(),
             ))
             .unwrap();
-        let mut channels = std::collections::HashMap::new();
+        let mut ids = McapIds::new();
         for msg in mcap::MessageStream::new(&src).unwrap() {
-            let msg = msg.unwrap();
-            let id = *channels.entry(msg.channel.id).or_insert_with(|| {
-                let schema = msg.channel.schema.as_ref().unwrap();
-                let sid = w
-                    .add_schema(&schema.name, &schema.encoding, &schema.data)
-                    .unwrap();
-                w.add_channel(
-                    sid,
-                    &msg.channel.topic,
-                    &msg.channel.message_encoding,
-                    &msg.channel.metadata,
-                )
-                .unwrap()
-            });
-            let header = mcap::records::MessageHeader {
-                channel_id: id,
-                sequence: msg.sequence,
-                log_time: msg.log_time,
-                publish_time: msg.publish_time,
-            };
-            w.write_to_known_channel(&header, &msg.data).unwrap();
+            mcap_copy(&mut w, &mut ids, &msg.unwrap());
         }
         w.finish().unwrap();
         drop(w);
@@ -291,37 +271,30 @@ fn split_mcap_bag_reads_as_one_bag() {
                 std::fs::File::create(dir.path().join(name)).unwrap(),
             ))
             .unwrap();
-        let mut channels = std::collections::BTreeMap::new();
+        let mut ids = McapIds::new();
+        // The second file declares its channels in reverse order.
         let mut order: Vec<_> = msgs.iter().map(|m| m.channel.clone()).collect();
-        order.dedup_by_key(|c| c.id);
         if !first_half {
             order.reverse();
         }
-        for c in order {
-            if channels.contains_key(&c.id) {
-                continue;
-            }
-            let schema = c.schema.as_ref().unwrap();
-            let sid = w
-                .add_schema(&schema.name, &schema.encoding, &schema.data)
-                .unwrap();
-            let id = w
-                .add_channel(sid, &c.topic, &c.message_encoding, &c.metadata)
-                .unwrap();
-            channels.insert(c.id, id);
+        for c in &order {
+            mcap_channel(&mut w, &mut ids, c);
         }
         for m in msgs.iter().filter(|m| (m.log_time < mid) == first_half) {
-            let header = mcap::records::MessageHeader {
-                channel_id: channels[&m.channel.id],
-                sequence: m.sequence,
-                log_time: m.log_time,
-                publish_time: m.publish_time,
-            };
-            w.write_to_known_channel(&header, &m.data).unwrap();
+            mcap_copy(&mut w, &mut ids, m);
         }
         w.finish().unwrap();
     }
     split_dir(HUSKY_MCAP, dir.path(), &["part_0.mcap", "part_1.mcap"]);
+    let names = |f: &str| -> Vec<String> {
+        let b = Bag::open(dir.path().join(f)).unwrap();
+        b.topics().iter().map(|t| t.name.clone()).collect()
+    };
+    assert_ne!(
+        names("part_0.mcap"),
+        names("part_1.mcap"),
+        "topic indices must differ"
+    );
 
     let whole = Bag::open(data(HUSKY_MCAP)).unwrap();
     let split = Bag::open(dir.path()).unwrap();

@@ -30,3 +30,49 @@ pub const RADAR_LIDAR: [&str; 3] = [
 pub fn reference(name: &str) -> String {
     std::fs::read_to_string(data(&format!("reference/{name}"))).unwrap()
 }
+
+/// Message ids of an MCAP being copied: source channel id -> id in the copy.
+#[cfg(feature = "bag")]
+pub type McapIds = std::collections::HashMap<u16, u16>;
+
+/// Declares `channel` and its schema in `w` unless already there; its id.
+#[cfg(feature = "bag")]
+pub fn mcap_channel<W: std::io::Write + std::io::Seek>(
+    w: &mut mcap::Writer<W>,
+    ids: &mut McapIds,
+    channel: &mcap::Channel<'_>,
+) -> u16 {
+    if let Some(&id) = ids.get(&channel.id) {
+        return id;
+    }
+    let schema = channel.schema.as_ref().unwrap();
+    let sid = w
+        .add_schema(&schema.name, &schema.encoding, &schema.data)
+        .unwrap();
+    let id = w
+        .add_channel(
+            sid,
+            &channel.topic,
+            &channel.message_encoding,
+            &channel.metadata,
+        )
+        .unwrap();
+    ids.insert(channel.id, id);
+    id
+}
+
+/// Copies `msg` into `w`, declaring its channel on first use.
+#[cfg(feature = "bag")]
+pub fn mcap_copy<W: std::io::Write + std::io::Seek>(
+    w: &mut mcap::Writer<W>,
+    ids: &mut McapIds,
+    msg: &mcap::Message<'_>,
+) {
+    let header = mcap::records::MessageHeader {
+        channel_id: mcap_channel(w, ids, &msg.channel),
+        sequence: msg.sequence,
+        log_time: msg.log_time,
+        publish_time: msg.publish_time,
+    };
+    w.write_to_known_channel(&header, &msg.data).unwrap();
+}

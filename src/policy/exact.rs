@@ -33,25 +33,19 @@ pub struct ExactTime {
     /// it and (for up to 64 channels) which ones, bit `ch`.
     /// Invariant: `len <= queue_size` after every `add`.
     tuples: Vec<Tuple>,
-    /// True while there are at most 64 channels and each channel's held
-    /// stamps arrived in ascending order (the common case). Then channel
-    /// `ch` holds, in arrival order, exactly the stamps of the tuples with
-    /// bit `ch`: `held` counts them and `lanes` is unused.
+    /// True while there are at most 64 channels and each channel's stamps
+    /// arrive in ascending order (the common case). Then channel `ch`
+    /// holds, in arrival order, exactly the stamps of the tuples with bit
+    /// `ch`, and `lanes` is unused.
     ordered: bool,
-    /// Per channel, in ordered mode: messages held and the newest stamp.
-    held: Vec<Held>,
+    /// Per channel, in ordered mode: the stamp of its last arrival (`None`
+    /// if it holds nothing since the mode began).
+    newest: Vec<Option<Stamp>>,
     /// Per channel, the stamps held in arrival order; mirrors the store.
     /// Kept only while not `ordered`.
     /// Invariant: no stamp twice in one lane.
     lanes: Vec<Lane>,
     last_set: Option<Stamp>,
-}
-
-#[derive(Copy, Clone, Debug, Default)]
-struct Held {
-    count: usize,
-    /// The newest stamp held; meaningless while `count == 0`.
-    newest: Stamp,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -112,7 +106,7 @@ impl ExactTime {
             queue_size,
             tuples: Vec::new(),
             ordered: true,
-            held: Vec::new(),
+            newest: Vec::new(),
             lanes: Vec::new(),
             last_set: None,
         })
@@ -162,10 +156,9 @@ impl ExactTime {
             let oldest = self.tuples.remove(0);
             if self.ordered {
                 // The oldest stamp is the first message of each holder.
-                for (ch, held) in self.held.iter_mut().enumerate() {
+                for ch in 0..self.newest.len() {
                     if oldest.mask & bit(ch) != 0 {
                         store.drop_front(ch, oldest.stamp, DropReason::QueueOverflow, out);
-                        held.count = held.count.saturating_sub(1);
                     }
                 }
             } else {
@@ -191,15 +184,13 @@ impl ExactTime {
         self.last_set = Some(stamp);
         let mark = out.len();
         let older = self.tuples.get(..at).unwrap_or_default();
-        for (ch, held) in self.held.iter_mut().enumerate() {
-            if !older.is_empty() {
+        if !older.is_empty() {
+            for ch in 0..self.newest.len() {
                 let b = bit(ch);
                 for t in older.iter().filter(|t| t.mask & b != 0) {
                     store.drop_front(ch, t.stamp, DropReason::OlderThanLastSet, out);
-                    held.count = held.count.saturating_sub(1);
                 }
             }
-            held.count = held.count.saturating_sub(1);
         }
         if let Some(set) = store.take_fronts() {
             out.insert_set(mark, set);
@@ -231,9 +222,8 @@ impl ExactTime {
     #[cold]
     #[inline(never)]
     fn enter_ordered_mode(&mut self) {
-        for (lane, held) in self.lanes.iter_mut().zip(&mut self.held) {
-            held.count = lane.stamps.len();
-            held.newest = lane.stamps.back().copied().unwrap_or_default();
+        for (lane, newest) in self.lanes.iter_mut().zip(&mut self.newest) {
+            *newest = lane.stamps.back().copied();
             lane.stamps.clear();
         }
         self.ordered = true;
@@ -301,7 +291,7 @@ impl ExactTime {
     ) {
         let slot = self.slot(stamp);
         let (at, count) = self.join(slot, stamp, bit(ch));
-        if count == self.held.len() {
+        if count == self.newest.len() {
             self.emit_ordered(at, stamp, store, out);
         }
         if self.tuples.len() > self.queue_size {
@@ -439,7 +429,7 @@ impl<S: Store> Policy<S> for ExactTime {
                 sorted: true,
             })
             .collect();
-        self.held = vec![Held::default(); channels];
+        self.newest = vec![None; channels];
         self.ordered = channels <= 64;
         self.last_set = None;
         Ok(())
@@ -456,12 +446,11 @@ impl<S: Store> Policy<S> for ExactTime {
     fn add(&mut self, arrival: Arrival, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         let (ch, stamp) = (arrival.channel, arrival.stamp);
         if self.ordered {
-            let Some(held) = self.held.get_mut(ch) else {
+            let Some(newest) = self.newest.get_mut(ch) else {
                 return;
             };
-            if held.count == 0 || held.newest < stamp {
-                held.count += 1;
-                held.newest = stamp;
+            if newest.is_none_or(|n| n < stamp) {
+                *newest = Some(stamp);
                 self.add_ordered(ch, stamp, store, out);
                 return;
             }
@@ -475,7 +464,12 @@ impl<S: Store> Policy<S> for ExactTime {
 
     fn queued(&self, channel: usize) -> usize {
         if self.ordered {
-            self.held.get(channel).map_or(0, |h| h.count)
+            let b = bit(channel);
+            if channel < self.newest.len() {
+                self.tuples.iter().filter(|t| t.mask & b != 0).count()
+            } else {
+                0
+            }
         } else {
             self.lanes.get(channel).map_or(0, |l| l.stamps.len())
         }
@@ -484,12 +478,12 @@ impl<S: Store> Policy<S> for ExactTime {
     fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         if self.ordered {
             // Each channel's messages in arrival order: ascending stamps.
-            for (ch, held) in self.held.iter_mut().enumerate() {
+            for (ch, newest) in self.newest.iter_mut().enumerate() {
                 let b = bit(ch);
                 for t in self.tuples.iter().filter(|t| t.mask & b != 0) {
                     store.drop_front(ch, t.stamp, DropReason::Reset, out);
                 }
-                *held = Held::default();
+                *newest = None;
             }
         } else {
             self.drop_where(|_| true, false, DropReason::Reset, store, out);

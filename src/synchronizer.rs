@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use smallvec::SmallVec;
 
 use crate::driver::{Core, Options};
-use crate::policy::{
-    CloneStore, ConfigError, DropReason, Dropped, Event, Output, Partial, Policy, Stale, Store,
-};
+use crate::policy::{CloneStore, ConfigError, Dropped, Event, Partial, Policy, Stale, Store};
 use crate::stamped::Stamped;
 use crate::stats::{Diagnostics, Stats};
 use crate::time::Stamp;
@@ -93,25 +91,6 @@ macro_rules! impl_channel {
     };
 }
 
-/// Removes position `at` of `q`. Positions 0 and 1 (nearly every set)
-/// avoid `VecDeque::remove`; the order of the rest is kept.
-#[inline(always)]
-fn take_at<T>(q: &mut VecDeque<T>, at: usize) -> Option<T> {
-    match at {
-        0 => q.pop_front(),
-        1 => {
-            // Swap the first two, then pop.
-            match q.as_mut_slices() {
-                ([a, b, ..], _) => std::mem::swap(a, b),
-                ([a], [b, ..]) => std::mem::swap(a, b),
-                _ => return None,
-            }
-            q.pop_front()
-        }
-        _ => q.remove(at),
-    }
-}
-
 macro_rules! impl_messages {
     ($n:expr; $all:tt; $($T:ident $i:tt $V:ident),+) => {
         impl<$($T),+> sealed::Sealed for ($($T,)+) {}
@@ -168,32 +147,17 @@ macro_rules! impl_messages {
                 }
             }
             #[inline]
-            fn drop_front(
-                &mut self,
-                channel: usize,
-                stamp: Stamp,
-                reason: DropReason,
-                out: &mut Output<Self::Set, Self::Message>,
-            ) -> bool {
-                // The drop event is built from the popped message directly.
-                match channel {
-                    $($i => match (self.0).$i.pop_front() {
-                        Some(m) => {
-                            out.drop_message(channel, stamp, reason, AnyMsg::$V(m));
-                            true
-                        }
-                        None => false,
-                    },)+
-                    _ => false,
-                }
-            }
-            #[inline]
             fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set> {
                 let at = [$(pos($i)),+];
                 if $(at[$i] >= (self.0).$i.len())||+ {
                     return None;
                 }
-                Some(($(take_at(&mut (self.0).$i, at[$i])?,)+))
+                // Position 0 (the common case) is a cheap pop_front.
+                Some(($(if at[$i] == 0 {
+                    (self.0).$i.pop_front()?
+                } else {
+                    (self.0).$i.remove(at[$i])?
+                },)+))
             }
             #[inline]
             fn take_fronts(&mut self) -> Option<Self::Set> {
@@ -442,7 +406,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
 
     add_n!(add_0 0, add_1 1, add_2 2, add_3 3, add_4 4, add_5 5, add_6 6, add_7 7, add_8 8);
 
-    /// Drops everything queued (reason [`DropReason::Reset`]), keeping the
+    /// Drops everything queued (reason [`DropReason::Reset`](crate::DropReason::Reset)), keeping the
     /// configuration and the statistics.
     pub fn reset(&mut self) {
         self.drops_to_callback();

@@ -1,0 +1,495 @@
+//! Counters you can trust: every public counter, getter and validation rule
+//! of the policies, checked against values worked out by hand.
+//!
+//! ApproximateTime's out-of-order and lower-bound counters are also checked
+//! in the log: each channel warns once (until a reset), whatever the count.
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use stamp_sync::{
+    ApproximateEpsilonTime, ApproximateTime, ConfigError, DropReason, Duration, DynSynchronizer,
+    ExactTime, LatestTime, Options, Policy, RateConfig, Stamp, Synchronizer,
+};
+
+// ---- a logger that keeps what it is given -------------------------------
+
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        let line = format!("{} {}", record.level(), record.args());
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    }
+    fn flush(&self) {}
+}
+
+static LOG: OnceLock<&'static Capture> = OnceLock::new();
+/// Tests that read the log run one at a time.
+static LOG_LOCK: Mutex<()> = Mutex::new(());
+
+/// Starts a log capture: the guard keeps other log tests out.
+fn capture() -> MutexGuard<'static, ()> {
+    let guard = LOG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = LOG.get_or_init(|| {
+        let cap: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+        log::set_logger(cap).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+        cap
+    });
+    cap.0.lock().unwrap().clear();
+    guard
+}
+
+/// The warnings logged since `capture()`.
+fn warnings() -> Vec<String> {
+    LOG.get()
+        .map(|c| c.0.lock().unwrap().clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l.starts_with("WARN"))
+        .collect()
+}
+
+const BASE: i64 = 1_700_000_000_000_000_000; // realistic epoch stamps
+
+fn t(ms: i64) -> Stamp {
+    Stamp::from_nanos(BASE + ms * 1_000_000)
+}
+
+type Pair = Synchronizer<(Stamp, Stamp), ApproximateTime>;
+
+fn pair(policy: ApproximateTime) -> Pair {
+    Synchronizer::new(policy).unwrap()
+}
+
+// ---- ApproximateTime: out of order, lower bound --------------------------
+
+#[test]
+fn out_of_order_arrivals_are_counted_per_channel_and_logged_once() {
+    let _log = capture();
+    let mut sync = pair(ApproximateTime::new(10).unwrap());
+    // Channel 1 is empty, so every message of channel 0 stays queued behind
+    // the one before it: 100, 50 (back), 30 (back), 40, 35 (back).
+    for ms in [100, 50, 30, 40, 35] {
+        sync.add_0(t(ms));
+    }
+    assert_eq!(sync.policy().out_of_order(0), 3);
+    assert_eq!(sync.policy().out_of_order(1), 0);
+    assert_eq!(sync.policy().below_lower_bound(0), 0);
+    // An equal stamp is not out of order.
+    sync.add_0(t(35));
+    assert_eq!(sync.policy().out_of_order(0), 3);
+    let w = warnings();
+    assert_eq!(w.len(), 1, "one warning per channel: {w:?}");
+    assert!(
+        w[0].contains("channel 0") && w[0].contains("out of order"),
+        "{w:?}"
+    );
+    // Another channel warns once for itself.
+    sync.add_1(t(500));
+    sync.add_1(t(400));
+    assert_eq!(sync.policy().out_of_order(1), 1);
+    let w = warnings();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[1].contains("channel 1"), "{w:?}");
+    // Channels that do not exist count nothing.
+    assert_eq!(sync.policy().out_of_order(2), 0);
+    assert_eq!(sync.policy().below_lower_bound(7), 0);
+}
+
+#[test]
+fn a_message_alone_in_its_queue_is_not_compared() {
+    let _log = capture();
+    let mut sync = pair(ApproximateTime::new(10).unwrap());
+    // (100, 100) is published at once; then 50 arrives on channel 0 into
+    // an empty queue: there is nothing to compare it with (as upstream).
+    sync.add_0(t(100));
+    sync.add_1(t(100));
+    assert_eq!(sync.stats().sets, 1);
+    sync.add_0(t(50));
+    assert_eq!(sync.policy().out_of_order(0), 0);
+    assert!(warnings().is_empty());
+}
+
+#[test]
+fn arrivals_closer_than_the_lower_bound_are_counted_exactly() {
+    let _log = capture();
+    let policy = ApproximateTime::builder()
+        .queue_size(20)
+        .lower_bound(0, Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let mut sync = pair(policy);
+    // Gaps: 5 (below), 10 (exactly the bound: fine), 15, 9 (below), 0 (below).
+    for ms in [0, 5, 15, 30, 39, 39] {
+        sync.add_0(t(ms));
+    }
+    assert_eq!(sync.policy().below_lower_bound(0), 3);
+    assert_eq!(sync.policy().out_of_order(0), 0);
+    // Channel 1 has no bound: any gap is fine.
+    for ms in [0, 1, 1] {
+        sync.add_1(t(ms));
+    }
+    assert_eq!(sync.policy().below_lower_bound(1), 0);
+    let w = warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("channel 0") && w[0].contains("lower bound") && w[0].contains("5ms"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn one_warning_per_channel_covers_both_kinds_until_a_reset() {
+    let _log = capture();
+    let policy = ApproximateTime::builder()
+        .lower_bound(0, Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let mut sync = pair(policy);
+    sync.add_0(t(100));
+    sync.add_0(t(90)); // out of order: warns
+    sync.add_0(t(95)); // below the bound: counted, not logged again
+    assert_eq!(sync.policy().out_of_order(0), 1);
+    assert_eq!(sync.policy().below_lower_bound(0), 1);
+    assert_eq!(warnings().len(), 1);
+    // A reset re-arms the warning; the counters keep counting.
+    sync.reset();
+    sync.add_0(t(10));
+    sync.add_0(t(5));
+    assert_eq!(sync.policy().out_of_order(0), 2);
+    assert_eq!(warnings().len(), 2);
+}
+
+// ---- getters return what was configured ---------------------------------
+
+#[test]
+fn approximate_getters() {
+    let p = ApproximateTime::builder()
+        .queue_size(7)
+        .age_penalty(0.25)
+        .max_interval(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    assert_eq!(p.queue_size(), 7);
+    assert_eq!(p.age_penalty(), 0.25);
+    assert_eq!(p.max_interval(), Some(Duration::from_millis(20)));
+    assert_eq!(p.pivot(), None);
+    assert_eq!(p.candidate(), None);
+    let d = ApproximateTime::new(3).unwrap();
+    assert_eq!(d.queue_size(), 3);
+    assert_eq!(d.age_penalty(), 0.1);
+    assert_eq!(d.max_interval(), None);
+    // A zero max interval is a real setting, not "unlimited".
+    let z = ApproximateTime::builder()
+        .max_interval(Duration::ZERO)
+        .build()
+        .unwrap();
+    assert_eq!(z.max_interval(), Some(Duration::ZERO));
+}
+
+#[test]
+fn approximate_pivot_and_candidate_follow_the_search() {
+    let mut sync = pair(ApproximateTime::new(10).unwrap());
+    sync.add_0(t(0));
+    assert_eq!(sync.policy().pivot(), None);
+    sync.add_1(t(3));
+    // Heads 0 and 3: the candidate spans them, pivot is the latest head.
+    assert_eq!(sync.policy().pivot(), Some((1, t(3))));
+    assert_eq!(sync.policy().candidate(), Some((t(0), t(3))));
+    assert_eq!(sync.diagnostics().search.pivot, Some((1, t(3))));
+    assert_eq!(sync.diagnostics().search.candidate, Some((t(0), t(3))));
+    sync.add_0(t(33));
+    sync.add_1(t(34)); // proves (0, 3): published, new search (33, 34)
+    assert_eq!(sync.stats().sets, 1);
+    assert_eq!(sync.policy().pivot(), Some((1, t(34))));
+    assert_eq!(sync.policy().candidate(), Some((t(33), t(34))));
+    sync.reset();
+    assert_eq!(sync.policy().pivot(), None);
+    assert_eq!(sync.policy().candidate(), None);
+}
+
+#[test]
+fn exact_getters() {
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(4).unwrap()).unwrap();
+    assert_eq!(sync.policy().queue_size(), 4);
+    assert_eq!(sync.policy().last_set(), None);
+    sync.add_0(t(5));
+    sync.add_1(t(5));
+    assert_eq!(sync.policy().last_set(), Some(t(5)));
+    sync.add_0(t(9));
+    assert_eq!(sync.policy().last_set(), Some(t(5)));
+    sync.reset();
+    assert_eq!(sync.policy().last_set(), None);
+}
+
+#[test]
+fn epsilon_getters() {
+    let p = ApproximateEpsilonTime::new(6, Duration::from_millis(3)).unwrap();
+    assert_eq!(p.queue_size(), 6);
+    assert_eq!(p.epsilon(), Duration::from_millis(3));
+}
+
+#[test]
+fn latest_rate_is_measured_on_the_arrival_clock() {
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(LatestTime::new()).unwrap();
+    assert_eq!(sync.policy().rate_hz(0), None);
+    sync.add_at::<0>(t(0), t(0));
+    assert_eq!(sync.policy().rate_hz(0), None, "one arrival is no rate");
+    sync.add_at::<0>(t(100), t(100));
+    let hz = sync.policy().rate_hz(0).unwrap();
+    assert!((hz - 10.0).abs() < 1e-9, "{hz}");
+    assert_eq!(sync.policy().rate_hz(1), None);
+    assert_eq!(sync.policy().rate_hz(9), None);
+}
+
+// ---- validation on every builder ---------------------------------------
+
+#[test]
+fn age_penalty_must_be_finite_and_not_negative() {
+    for bad in [-1.0, -0.0001, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let e = ApproximateTime::builder()
+            .age_penalty(bad)
+            .build()
+            .unwrap_err();
+        match e {
+            ConfigError::BadAgePenalty(v) => assert!(v.is_nan() || v == bad),
+            other => panic!("{bad}: {other:?}"),
+        }
+        assert!(e.to_string().contains("age penalty"), "{e}");
+    }
+    for good in [0.0, 0.1, 1.0, 1e9] {
+        let p = ApproximateTime::builder()
+            .age_penalty(good)
+            .build()
+            .unwrap();
+        assert_eq!(p.age_penalty(), good);
+    }
+}
+
+#[test]
+fn negative_durations_are_rejected_everywhere() {
+    let neg = Duration::from_nanos(-1);
+    let e = ApproximateTime::builder()
+        .max_interval(neg)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::NegativeDuration {
+            what: "max interval",
+            value: neg
+        }
+    );
+    let e = ApproximateTime::builder()
+        .lower_bound(1, neg)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::NegativeDuration {
+            what: "inter-message lower bound",
+            value: neg
+        }
+    );
+    let e = ApproximateEpsilonTime::new(5, neg).unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::NegativeDuration {
+            what: "epsilon",
+            value: neg
+        }
+    );
+    assert!(
+        e.to_string().contains("epsilon") && e.to_string().contains("-1ns"),
+        "{e}"
+    );
+    let e = Options::new().reset_on_jump_back(neg).check(2).unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::NegativeDuration {
+            what: "jump-back threshold",
+            value: neg
+        }
+    );
+    let e = Options::new().stale_after(neg).check(2).unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::NegativeDuration {
+            what: "stale timeout",
+            value: neg
+        }
+    );
+    // Zero is allowed for each.
+    assert!(
+        ApproximateTime::builder()
+            .max_interval(Duration::ZERO)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        ApproximateTime::builder()
+            .lower_bound(0, Duration::ZERO)
+            .build()
+            .is_ok()
+    );
+    assert!(ApproximateEpsilonTime::new(5, Duration::ZERO).is_ok());
+    assert!(
+        Options::new()
+            .reset_on_jump_back(Duration::ZERO)
+            .check(2)
+            .is_ok()
+    );
+    assert!(Options::new().stale_after(Duration::ZERO).check(2).is_ok());
+    // A negative stamp offset is a real setting (a sensor running early).
+    assert!(Options::new().stamp_offset(1, neg).check(2).is_ok());
+}
+
+#[test]
+fn zero_queue_size_is_rejected_by_every_policy() {
+    assert_eq!(
+        ApproximateTime::new(0).unwrap_err(),
+        ConfigError::ZeroQueueSize
+    );
+    assert_eq!(ExactTime::new(0).unwrap_err(), ConfigError::ZeroQueueSize);
+    assert_eq!(
+        ApproximateEpsilonTime::new(0, Duration::ZERO).unwrap_err(),
+        ConfigError::ZeroQueueSize
+    );
+    assert!(ApproximateTime::new(1).is_ok());
+    assert!(ExactTime::new(1).is_ok());
+    assert!(ApproximateEpsilonTime::new(1, Duration::ZERO).is_ok());
+}
+
+/// Binds `policy` as the dynamic synchronizer does.
+fn bind<P: Policy<stamp_sync::dynamic::VecQueues<Stamp>>>(
+    channels: usize,
+    policy: P,
+) -> Result<(), ConfigError> {
+    DynSynchronizer::<Stamp, P>::new(channels, policy).map(|_| ())
+}
+
+#[test]
+fn every_policy_needs_two_channels() {
+    for n in [0, 1] {
+        let want = ConfigError::TooFewChannels(n);
+        assert_eq!(bind(n, ApproximateTime::new(3).unwrap()), Err(want.clone()));
+        assert_eq!(bind(n, ExactTime::new(3).unwrap()), Err(want.clone()));
+        assert_eq!(
+            bind(n, ApproximateEpsilonTime::new(3, Duration::ZERO).unwrap()),
+            Err(want.clone())
+        );
+        assert_eq!(bind(n, LatestTime::new()), Err(want));
+    }
+    assert_eq!(bind(2, ApproximateTime::new(3).unwrap()), Ok(()));
+    assert_eq!(bind(2, ExactTime::new(3).unwrap()), Ok(()));
+    assert_eq!(bind(2, LatestTime::new()), Ok(()));
+    assert_eq!(
+        ConfigError::TooFewChannels(1).to_string(),
+        "a synchronizer needs at least 2 channels, got 1"
+    );
+}
+
+#[test]
+fn per_channel_settings_must_name_an_existing_channel() {
+    let p = ApproximateTime::builder()
+        .lower_bound(2, Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let e = bind(2, p).unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::NoSuchChannel {
+            channel: 2,
+            channels: 2
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "channel 2 does not exist: the synchronizer has 2 channels"
+    );
+    let p = ApproximateTime::builder()
+        .lower_bound(1, Duration::from_millis(1))
+        .build()
+        .unwrap();
+    assert_eq!(bind(2, p), Ok(()));
+    // LatestTime: one rate setting per channel at most.
+    let three = vec![RateConfig::default(); 3];
+    assert_eq!(
+        bind(2, LatestTime::new().with_rate_configs(three.clone())),
+        Err(ConfigError::NoSuchChannel {
+            channel: 2,
+            channels: 2
+        })
+    );
+    assert_eq!(bind(3, LatestTime::new().with_rate_configs(three)), Ok(()));
+    // Options: offsets on existing channels only.
+    assert_eq!(
+        Options::new()
+            .stamp_offset(3, Duration::ZERO)
+            .check(3)
+            .unwrap_err(),
+        ConfigError::NoSuchChannel {
+            channel: 3,
+            channels: 3
+        }
+    );
+    assert!(
+        Options::new()
+            .stamp_offset(2, Duration::ZERO)
+            .check(3)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_later_lower_bound_for_the_same_channel_replaces_the_earlier() {
+    // Only the last setting counts, so a bad earlier one is forgotten.
+    let p = ApproximateTime::builder()
+        .lower_bound(0, Duration::from_nanos(-5))
+        .lower_bound(0, Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let mut sync = pair(p);
+    sync.add_0(t(0));
+    sync.add_0(t(5));
+    assert_eq!(sync.policy().below_lower_bound(0), 1);
+}
+
+#[test]
+fn config_errors_say_what_is_wrong() {
+    assert_eq!(
+        ConfigError::ZeroQueueSize.to_string(),
+        "queue size must be at least 1 (2 or more is recommended)"
+    );
+    assert_eq!(
+        ConfigError::BadAgePenalty(-2.0).to_string(),
+        "age penalty must be finite and >= 0, got -2"
+    );
+}
+
+// ---- drop reasons ------------------------------------------------------
+
+#[test]
+fn drop_reasons_have_stable_names_and_indices() {
+    let names = [
+        "queue_overflow",
+        "not_chosen",
+        "max_interval",
+        "after_overflow",
+        "older_than_last_set",
+        "replaced",
+        "no_match",
+        "reset",
+        "stale",
+    ];
+    assert_eq!(DropReason::ALL.len(), names.len());
+    for (i, (r, name)) in DropReason::ALL.iter().zip(names).enumerate() {
+        assert_eq!(r.index(), i);
+        assert_eq!(r.as_str(), name);
+        assert_eq!(r.to_string(), name);
+    }
+}

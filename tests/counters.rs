@@ -493,3 +493,130 @@ fn drop_reasons_have_stable_names_and_indices() {
         assert_eq!(r.to_string(), name);
     }
 }
+
+// ---- driver counters ----------------------------------------------------
+
+/// Counts the events themselves and checks `stats()` agrees, channel by
+/// channel and reason by reason, and that every message is accounted for.
+#[test]
+fn stats_count_every_event_including_stale_reports_and_partial_sets() {
+    use stamp_sync::Event;
+    let opts = Options::new()
+        .stale_after(Duration::from_millis(100))
+        .partial_sets(true);
+    let mut sync = DynSynchronizer::with_options(3, ExactTime::new(10).unwrap(), opts).unwrap();
+    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+    let (mut sets, mut stale, mut partials) = (0u64, 0u64, 0u64);
+    let mut emitted = [0u64; 3];
+    let mut dropped = [[0u64; DropReason::ALL.len()]; 3];
+    let mut received = [0u64; 3];
+    for k in 0..50i64 {
+        for ch in 0..3 {
+            // Channel 2 is silent from 100 ms to 400 ms; channel 0 sends
+            // an extra message with a stamp nobody else has, now and then.
+            if ch == 2 && (10..40).contains(&k) {
+                continue;
+            }
+            let mut stamps = vec![ms(10 * k)];
+            if ch == 0 && k % 7 == 3 {
+                stamps.push(ms(10 * k + 1));
+            }
+            for s in stamps {
+                received[ch] += 1;
+                for e in sync.push(ch, s).unwrap() {
+                    match e {
+                        Event::Set(_) => {
+                            sets += 1;
+                            emitted.iter_mut().for_each(|e| *e += 1);
+                        }
+                        Event::Drop(d) => dropped[d.channel][d.reason.index()] += 1,
+                        Event::Stale(_) => stale += 1,
+                        Event::Partial(p) => {
+                            partials += 1;
+                            for m in p.members.iter().flatten() {
+                                emitted[m.channel] += 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let st = sync.stats();
+    assert_eq!(
+        (st.sets, st.stale, st.partial_sets),
+        (sets, stale, partials)
+    );
+    assert_eq!((stale, partials), (2, 2));
+    assert!(sets > 10);
+    for ch in 0..3 {
+        let c = &st.channels[ch];
+        assert_eq!(c.received, received[ch], "channel {ch}");
+        assert_eq!(c.emitted, emitted[ch], "channel {ch}");
+        assert_eq!(c.dropped, dropped[ch], "channel {ch}");
+        assert_eq!(c.dropped_total(), dropped[ch].iter().sum::<u64>());
+        assert_eq!(
+            c.received,
+            c.emitted + c.dropped_total() + sync.queued(ch) as u64,
+            "channel {ch}: every message emitted, dropped or queued"
+        );
+        assert_eq!(c.last_stamp, Some(ms(490)));
+    }
+    assert!(st.channels[0].dropped_for(DropReason::OlderThanLastSet) > 0);
+    assert!(
+        st.channels[0].dropped_for(DropReason::Stale)
+            + st.channels[1].dropped_for(DropReason::Stale)
+            > 0
+    );
+    assert_eq!(st.received_total(), received.iter().sum::<u64>());
+    assert_eq!(st.dropped_total(), dropped.iter().flatten().sum::<u64>());
+}
+
+#[test]
+fn diagnostics_snapshot_and_its_text() {
+    let opts = Options::new().reset_on_jump_back(Duration::from_secs(1));
+    let mut sync =
+        Synchronizer::<(Stamp, Stamp), _>::with_options(ApproximateTime::new(2).unwrap(), opts)
+            .unwrap();
+    let s = |ns: i64| Stamp::from_nanos(ns);
+    sync.add_0(s(10));
+    sync.add_1(s(10)); // set
+    sync.add_0(s(20));
+    sync.add_0(s(30));
+    sync.add_0(s(40)); // overflow on channel 0
+    sync.add_1(s(-5_000_000_000)); // jump back by more than 1 s: reset
+    let d = sync.diagnostics();
+    assert_eq!(d.sets, 1);
+    assert_eq!(d.resets, 1);
+    assert_eq!((d.stale, d.partial_sets), (0, 0));
+    assert_eq!(d.channels[0].queued, 0);
+    assert_eq!(d.channels[1].queued, 1);
+    // Deref gives the counters.
+    assert_eq!(d.channels[0].received, 4);
+    assert_eq!(d.channels[0].dropped_for(DropReason::QueueOverflow), 1);
+    assert_eq!(d.channels[0].dropped_for(DropReason::Reset), 2);
+    assert_eq!(
+        d.to_string(),
+        "sets 1, partial 0, stale 0, resets 1\n  \
+         channel 0: received 4, queued 0, emitted 1, dropped 3 (queue_overflow 1, reset 2), last stamp 0.000000040\n  \
+         channel 1: received 2, queued 1, emitted 1, dropped 0, last stamp -5.000000000"
+    );
+    // Nothing to say: no extra counters, no reasons, no search.
+    let quiet = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(2).unwrap()).unwrap();
+    assert_eq!(
+        quiet.diagnostics().to_string(),
+        "sets 0\n  channel 0: received 0, queued 0, emitted 0, dropped 0\n  channel 1: received 0, queued 0, emitted 0, dropped 0"
+    );
+    // A running search is shown.
+    let mut searching = pair(ApproximateTime::new(3).unwrap());
+    searching.add_0(s(1));
+    searching.add_1(s(4));
+    let text = searching.diagnostics().to_string();
+    assert!(
+        text.starts_with(
+            "sets 0, pivot channel 1 at 0.000000004, candidate 0.000000001..0.000000004\n"
+        ),
+        "{text}"
+    );
+}

@@ -8,9 +8,9 @@
 
 use std::time::Instant;
 
-use crate::policy::{ApproximateEpsilonTime, ConfigError, ExactTime, LatestTime};
-use crate::synchronizer::Synchronizer;
-use crate::trace::{PolicyConfig, Trace};
+use crate::driver::{Messages, Synchronizer};
+use crate::policy::{ConfigError, Policy, PolicyConfig, Visit};
+use crate::trace::Trace;
 
 /// `builtin_interfaces/Time`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -84,53 +84,60 @@ fn message(stamp: crate::Stamp) -> PointStamped {
     }
 }
 
-macro_rules! run_typed {
-    ($trace:expr, $repeat:expr, $policy:expr, ($($T:ident $i:tt),+)) => {{
-        let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let c = count.clone();
-        let mut sync = Synchronizer::<($($T,)+), _>::new($policy)?.on_set(move |set| {
-            std::hint::black_box(&set);
-            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        });
-        let mut msgs: Vec<(usize, PointStamped)> = Vec::with_capacity($trace.messages.len() * $repeat);
-        for _ in 0..$repeat {
-            msgs.extend($trace.messages.iter().map(|m| (m.channel, message(m.stamp))));
-        }
-        let n = msgs.len() as u64;
-        let t0 = Instant::now();
-        // `drain` keeps the input's buffer: freeing it is not the
-        // synchronizer's work (the reference runner frees its trace after
-        // timing too).
-        for (ch, m) in msgs.drain(..) {
-            match ch {
-                $($i => { sync.add::<$i>(m); })+
-                _ => {}
-            }
-        }
-        let seconds = t0.elapsed().as_secs_f64();
-        drop(msgs);
-        let emitted = count.load(std::sync::atomic::Ordering::Relaxed);
-        BenchResult { messages: n, emitted, seconds }
-    }};
+/// The benchmark over one arity: what [`Visit`] runs for each policy.
+struct Run<'a> {
+    trace: &'a Trace,
+    repeat: usize,
 }
 
-type P = PointStamped;
-
-macro_rules! run {
-    ($trace:expr, $channels:expr, $repeat:expr, $policy:expr) => {
-        match $channels {
-            2 => run_typed!($trace, $repeat, $policy, (P 0, P 1)),
-            3 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2)),
-            4 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3)),
-            5 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4)),
-            6 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4, P 5)),
-            7 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6)),
-            8 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6, P 7)),
-            9 => run_typed!($trace, $repeat, $policy, (P 0, P 1, P 2, P 3, P 4, P 5, P 6, P 7, P 8)),
-            n => return Err(ConfigError::TooFewChannels(n)),
+macro_rules! impl_run {
+    ($($T:ident $i:tt),+) => {
+        impl Visit<<($($T,)+) as Messages>::Queues> for Run<'_> {
+            type Output = Result<BenchResult, ConfigError>;
+            fn visit<Pol: Policy<<($($T,)+) as Messages>::Queues>>(self, policy: Pol) -> Self::Output {
+                let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let c = count.clone();
+                let mut sync = Synchronizer::<($($T,)+), _>::new(policy)?.on_set(move |set| {
+                    std::hint::black_box(&set);
+                    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                });
+                let mut msgs: Vec<(usize, PointStamped)> =
+                    Vec::with_capacity(self.trace.messages.len() * self.repeat);
+                for _ in 0..self.repeat {
+                    msgs.extend(self.trace.messages.iter().map(|m| (m.channel, message(m.stamp))));
+                }
+                let n = msgs.len() as u64;
+                let t0 = Instant::now();
+                // `drain` keeps the input's buffer: freeing it is not the
+                // synchronizer's work (the reference runner frees its trace
+                // after timing too).
+                for (ch, m) in msgs.drain(..) {
+                    match ch {
+                        $($i => { sync.add::<$i>(m); })+
+                        _ => {}
+                    }
+                }
+                let seconds = t0.elapsed().as_secs_f64();
+                drop(msgs);
+                let emitted = count.load(std::sync::atomic::Ordering::Relaxed);
+                Ok(BenchResult { messages: n, emitted, seconds })
+            }
         }
     };
 }
+
+type P = PointStamped;
+impl_run!(P 0, P 1);
+impl_run!(P 0, P 1, P 2);
+impl_run!(P 0, P 1, P 2, P 3);
+impl_run!(P 0, P 1, P 2, P 3, P 4);
+impl_run!(P 0, P 1, P 2, P 3, P 4, P 5);
+impl_run!(P 0, P 1, P 2, P 3, P 4, P 5, P 6);
+impl_run!(P 0, P 1, P 2, P 3, P 4, P 5, P 6, P 7);
+impl_run!(P 0, P 1, P 2, P 3, P 4, P 5, P 6, P 7, P 8);
+
+/// The typed queues of `N` `PointStamped` channels.
+type Q<T> = <T as Messages>::Queues;
 
 /// Times `trace` (fed `repeat` times into one synchronizer, as the
 /// reference runner does) through a typed synchronizer of `channels`
@@ -141,23 +148,24 @@ pub fn bench(
     config: &PolicyConfig,
     repeat: usize,
 ) -> Result<BenchResult, ConfigError> {
-    let repeat = repeat.max(1);
-    match config {
-        PolicyConfig::Exact { queue_size } => {
-            Ok(run!(trace, channels, repeat, ExactTime::new(*queue_size)?))
-        }
-        PolicyConfig::Approximate { .. } => {
-            Ok(run!(trace, channels, repeat, config.build_approximate()?))
-        }
-        PolicyConfig::Epsilon {
-            queue_size,
-            epsilon,
-        } => Ok(run!(
-            trace,
-            channels,
-            repeat,
-            ApproximateEpsilonTime::new(*queue_size, *epsilon)?
-        )),
-        PolicyConfig::Latest => Ok(run!(trace, channels, repeat, LatestTime::new())),
+    let run = Run {
+        trace,
+        repeat: repeat.max(1),
+    };
+    let policy = config.build()?;
+    match channels {
+        2 => policy.visit::<Q<(P, P)>, _>(run),
+        3 => policy.visit::<Q<(P, P, P)>, _>(run),
+        4 => policy.visit::<Q<(P, P, P, P)>, _>(run),
+        5 => policy.visit::<Q<(P, P, P, P, P)>, _>(run),
+        6 => policy.visit::<Q<(P, P, P, P, P, P)>, _>(run),
+        7 => policy.visit::<Q<(P, P, P, P, P, P, P)>, _>(run),
+        8 => policy.visit::<Q<(P, P, P, P, P, P, P, P)>, _>(run),
+        9 => policy.visit::<Q<(P, P, P, P, P, P, P, P, P)>, _>(run),
+        n if n < 2 => Err(ConfigError::TooFewChannels(n)),
+        n => Err(ConfigError::TooManyChannels {
+            channels: n,
+            max: 9,
+        }),
     }
 }

@@ -53,25 +53,26 @@ pub mod bench;
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 pub mod driver;
-pub mod dynamic;
 pub mod policy;
 #[cfg(feature = "r2r")]
 #[cfg_attr(docsrs, doc(cfg(feature = "r2r")))]
 pub mod r2r;
+#[cfg(feature = "bag")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bag")))]
+pub mod report;
 pub mod stamped;
-pub mod stats;
-pub mod stream;
-pub mod synchronizer;
 pub mod time;
 pub mod trace;
 
-pub use driver::Options;
-pub use dynamic::DynSynchronizer;
+// The top floor: only names, no code. Older paths stay valid.
+pub use driver::{
+    AnyMsg, Channel, ChannelDiagnostics, ChannelStats, Diagnostics, DynSynchronizer, Event,
+    Messages, Options, Partial, SharedSynchronizer, Stale, Stats, Synchronizer,
+};
+pub use driver::{dynamic, stats, stream};
 pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
-    Event, ExactTime, LatestTime, Output, Partial, Policy, RateConfig, Stale, Store,
+    ExactTime, LatestTime, Outcome, Output, Policy, RateConfig, SearchState, Store,
 };
 pub use stamped::Stamped;
-pub use stats::{ChannelDiagnostics, ChannelStats, Diagnostics, SearchState, Stats};
-pub use synchronizer::{AnyMsg, Channel, Messages, SharedSynchronizer, Synchronizer};
 pub use time::{Duration, Stamp};

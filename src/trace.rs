@@ -3,15 +3,13 @@
 
 use std::fmt::Write as _;
 
-use crate::driver::Options;
-use crate::dynamic::DynSynchronizer;
-use crate::dynamic::VecQueues;
-use crate::policy::{
-    ApproximateEpsilonTime, ApproximateTime, ConfigError, Dropped, Event, ExactTime, LatestTime,
-    Partial, Policy, Stale,
-};
-use crate::stats::Stats;
-use crate::time::{Duration, Stamp};
+use crate::driver::dynamic::{DynSynchronizer, VecQueues};
+use crate::driver::{Event, Options, Partial, Stale, Stats};
+use crate::policy::{ConfigError, Dropped, Policy, Visit};
+use crate::stamped::Stamped;
+use crate::time::Stamp;
+
+pub use crate::policy::PolicyConfig;
 
 /// One message of a trace: where it sits in arrival order, its channel and stamp.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -24,7 +22,7 @@ pub struct TraceMsg {
     pub stamp: Stamp,
 }
 
-impl crate::Stamped for TraceMsg {
+impl Stamped for TraceMsg {
     fn stamp(&self) -> Stamp {
         self.stamp
     }
@@ -137,76 +135,6 @@ impl Trace {
     }
 }
 
-/// Which policy to run, with checked settings: what the CLI and tests build.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PolicyConfig {
-    /// [`ExactTime`].
-    Exact {
-        /// Distinct stamps held.
-        queue_size: usize,
-    },
-    /// [`ApproximateTime`].
-    Approximate {
-        /// Messages per channel.
-        queue_size: usize,
-        /// Age penalty (upstream default 0.1).
-        age_penalty: f64,
-        /// Max interval, `None` = unlimited.
-        max_interval: Option<Duration>,
-        /// Inter-message lower bounds by channel.
-        lower_bounds: Vec<(usize, Duration)>,
-    },
-    /// [`ApproximateEpsilonTime`].
-    Epsilon {
-        /// Messages per channel.
-        queue_size: usize,
-        /// Tolerance.
-        epsilon: Duration,
-    },
-    /// [`LatestTime`], with the trace stamps as the arrival clock.
-    Latest,
-}
-
-impl PolicyConfig {
-    /// The [`ApproximateTime`] policy these settings describe (an
-    /// [`Exact`](PolicyConfig::Exact) config gives its queue size and defaults).
-    pub fn build_approximate(&self) -> Result<ApproximateTime, ConfigError> {
-        match self {
-            PolicyConfig::Exact { queue_size } | PolicyConfig::Epsilon { queue_size, .. } => {
-                ApproximateTime::new(*queue_size)
-            }
-            PolicyConfig::Latest => ApproximateTime::new(10),
-            PolicyConfig::Approximate {
-                queue_size,
-                age_penalty,
-                max_interval,
-                lower_bounds,
-            } => {
-                let mut b = ApproximateTime::builder()
-                    .queue_size(*queue_size)
-                    .age_penalty(*age_penalty);
-                if let Some(d) = max_interval {
-                    b = b.max_interval(*d);
-                }
-                for &(ch, d) in lower_bounds {
-                    b = b.lower_bound(ch, d);
-                }
-                b.build()
-            }
-        }
-    }
-
-    /// ApproximateTime with upstream defaults and `queue_size`.
-    pub fn approximate(queue_size: usize) -> Self {
-        PolicyConfig::Approximate {
-            queue_size,
-            age_penalty: 0.1,
-            max_interval: None,
-            lower_bounds: Vec::new(),
-        }
-    }
-}
-
 /// What a replay produced.
 #[derive(Clone, Debug, Default)]
 pub struct Replay {
@@ -294,22 +222,20 @@ pub fn replay_with_options(
     config: &PolicyConfig,
     options: &Options,
 ) -> Result<Replay, ConfigError> {
-    match config {
-        PolicyConfig::Exact { queue_size } => {
-            replay_with(trace, channels, ExactTime::new(*queue_size)?, options)
-        }
-        PolicyConfig::Approximate { .. } => {
-            replay_with(trace, channels, config.build_approximate()?, options)
-        }
-        PolicyConfig::Epsilon {
-            queue_size,
-            epsilon,
-        } => replay_with(
-            trace,
-            channels,
-            ApproximateEpsilonTime::new(*queue_size, *epsilon)?,
-            options,
-        ),
-        PolicyConfig::Latest => replay_with(trace, channels, LatestTime::new(), options),
+    struct Run<'a> {
+        trace: &'a Trace,
+        channels: usize,
+        options: &'a Options,
     }
+    impl Visit<VecQueues<TraceMsg>> for Run<'_> {
+        type Output = Result<Replay, ConfigError>;
+        fn visit<P: Policy<VecQueues<TraceMsg>>>(self, policy: P) -> Self::Output {
+            replay_with(self.trace, self.channels, policy, self.options)
+        }
+    }
+    config.build()?.visit(Run {
+        trace,
+        channels,
+        options,
+    })
 }

@@ -499,6 +499,7 @@ fn drop_reasons_have_stable_names_and_indices() {
 /// Counts the events themselves and checks `stats()` agrees, channel by
 /// channel and reason by reason, and that every message is accounted for.
 #[test]
+#[allow(clippy::needless_range_loop)] // channels index several tables
 fn stats_count_every_event_including_stale_reports_and_partial_sets() {
     use stamp_sync::Event;
     let opts = Options::new()

@@ -30,8 +30,6 @@
 
 mod directory;
 mod mcap_reader;
-pub mod plot;
-pub mod report;
 mod ros1_reader;
 pub mod schema;
 mod sqlite_reader;

@@ -510,8 +510,8 @@ impl<S: Store> Policy<S> for ApproximateTime {
         self.lanes.get(channel).map_or(0, |l| l.stamps.len())
     }
 
-    fn search(&self) -> crate::stats::SearchState {
-        crate::stats::SearchState {
+    fn search(&self) -> super::SearchState {
+        super::SearchState {
             pivot: self.pivot(),
             candidate: self.candidate(),
         }

@@ -7,8 +7,9 @@
 
 use std::fmt::Write as _;
 
+use stamp_sync::policy::PolicyKind;
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
-use stamp_sync::{DropReason, DynSynchronizer, ExactTime, Policy};
+use stamp_sync::{DropReason, DynSynchronizer, Policy};
 
 /// What stamp_sync did with a case.
 #[derive(Clone, Debug)]
@@ -58,18 +59,11 @@ pub fn observe(channels: usize, config: &PolicyConfig, trace: &Trace) -> Result<
             ids.join(",")
         })
         .collect();
-    let points = match config {
-        PolicyConfig::Exact { queue_size } => emission_points(
-            trace,
-            channels,
-            ExactTime::new(*queue_size).map_err(|e| e.to_string())?,
-        ),
-        PolicyConfig::Approximate { .. } => emission_points(
-            trace,
-            channels,
-            config.build_approximate().map_err(|e| e.to_string())?,
-        ),
-        other => return Err(format!("C++ message_filters 1.15.15 has no {other:?}")),
+    let points = match config.kind() {
+        PolicyKind::Exact | PolicyKind::Approximate => {
+            emission_points(trace, channels, config.build().map_err(|e| e.to_string())?)
+        }
+        other => return Err(format!("C++ message_filters 1.15.15 has no {other} policy")),
     }?;
     Ok(Observed {
         sets,

@@ -1,10 +1,9 @@
 //! Shared test helpers: run one trace through every front end.
 #![allow(dead_code)]
 
+use stamp_sync::policy::AnyPolicy;
 use stamp_sync::trace::{PolicyConfig, Trace, TraceMsg, replay};
-use stamp_sync::{
-    AnyMsg, ApproximateTime, DropReason, ExactTime, SharedSynchronizer, Stamp, Synchronizer,
-};
+use stamp_sync::{AnyMsg, DropReason, SharedSynchronizer, Stamp, Synchronizer};
 use std::sync::{Arc, Mutex};
 
 /// Sets as stamp rows.
@@ -16,19 +15,9 @@ pub fn rows_of(sets: &[Vec<TraceMsg>]) -> Rows {
         .collect()
 }
 
-pub enum AnyPolicy {
-    Exact(ExactTime),
-    Approx(ApproximateTime),
-}
-
+/// The policy `config` describes, built through the registry.
 pub fn policy(config: &PolicyConfig) -> AnyPolicy {
-    match config {
-        PolicyConfig::Exact { queue_size } => {
-            AnyPolicy::Exact(ExactTime::new(*queue_size).unwrap())
-        }
-        PolicyConfig::Approximate { .. } => AnyPolicy::Approx(config.build_approximate().unwrap()),
-        other => panic!("no typed front end for {other:?}"),
-    }
+    config.build().expect("valid config")
 }
 
 macro_rules! typed_run {
@@ -169,26 +158,20 @@ pub fn typed_accounting(
     config: &PolicyConfig,
     drop_callback: bool,
 ) -> Accounting {
-    match policy(config) {
-        AnyPolicy::Exact(p) => by_arity!(typed_accounting_run, trace, n, p, drop_callback),
-        AnyPolicy::Approx(p) => by_arity!(typed_accounting_run, trace, n, p, drop_callback),
-    }
+    let p = policy(config);
+    by_arity!(typed_accounting_run, trace, n, p, drop_callback)
 }
 
 /// Through the typed `Synchronizer` with callbacks.
 pub fn typed(trace: &Trace, n: usize, config: &PolicyConfig) -> Rows {
-    match policy(config) {
-        AnyPolicy::Exact(p) => by_arity!(typed_run, trace, n, p),
-        AnyPolicy::Approx(p) => by_arity!(typed_run, trace, n, p),
-    }
+    let p = policy(config);
+    by_arity!(typed_run, trace, n, p)
 }
 
 /// Through the thread-safe `SharedSynchronizer`.
 pub fn shared(trace: &Trace, n: usize, config: &PolicyConfig) -> Rows {
-    match policy(config) {
-        AnyPolicy::Exact(p) => by_arity!(shared_run, trace, n, p),
-        AnyPolicy::Approx(p) => by_arity!(shared_run, trace, n, p),
-    }
+    let p = policy(config);
+    by_arity!(shared_run, trace, n, p)
 }
 
 /// Through the bare policy with the dynamic store (`trace::replay`).

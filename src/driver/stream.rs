@@ -24,9 +24,12 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FusedStream, Stream};
 
-use crate::policy::{ConfigError, Dropped, Event, Policy};
+use super::event::Event;
+use super::stats::Stats;
+use super::synchronizer::Synchronizer;
+use super::tuple::Messages;
+use crate::policy::{ConfigError, Dropped, Policy};
 use crate::stamped::Stamped;
-use crate::synchronizer::{Messages, Synchronizer};
 
 /// The most messages one `poll_next` takes from the inputs, per input,
 /// before it yields to the executor (see [`SyncStream`], `# Implementation`).
@@ -189,7 +192,7 @@ impl<S: SyncInputs, P: Policy<QueuesOf<S>>> SyncStream<S, P> {
     }
 
     /// Counters per channel: received, emitted, dropped by reason.
-    pub fn stats(&self) -> &crate::Stats {
+    pub fn stats(&self) -> &Stats {
         self.sync.stats()
     }
 

@@ -1,17 +1,22 @@
 //! What a bag replay did and what would have worked better: the report
-//! behind `stamp-sync match BAG`, and the synchronization facts behind
-//! `stamp-sync info BAG`.
+//! behind `stamp-sync match BAG` with its advice, the timeline plot, and
+//! the synchronization facts behind `stamp-sync info BAG` (feature `bag`).
 //!
 //! Everything here is pure computation over a [`BagTrace`] and replays of
 //! it; nothing is printed.
 
 use serde::Serialize;
 
-use super::{Bag, BagMessage, BagTrace, HeaderStatus};
+pub mod facts;
+pub mod plot;
+
+pub use facts::{BagFacts, PairFacts, TopicFacts, facts};
+
+use crate::bag::{Bag, BagMessage, BagTrace};
 use crate::driver::Options;
-use crate::policy::{ConfigError, DropReason};
+use crate::policy::{ConfigError, DropReason, PolicyConfig, PolicyKind};
 use crate::time::{Duration, Stamp};
-use crate::trace::{PolicyConfig, Replay, Trace};
+use crate::trace::{Replay, Trace, TraceMsg};
 
 /// A replay together with the trace position whose arrival emitted each set.
 #[derive(Debug, Clone, Default)]
@@ -48,7 +53,7 @@ pub fn timed_replay_with_options(
 }
 
 /// Spread of a set: newest stamp minus oldest.
-pub fn spread(set: &[crate::trace::TraceMsg]) -> Duration {
+pub fn spread(set: &[TraceMsg]) -> Duration {
     let min = set.iter().map(|m| m.stamp).min().unwrap_or_default();
     let max = set.iter().map(|m| m.stamp).max().unwrap_or_default();
     max.since(min)
@@ -118,10 +123,10 @@ pub struct Gap {
 pub struct Report {
     /// The bag file.
     pub bag: String,
-    /// `exact` or `approximate`.
+    /// The policy's name ([`PolicyKind::name`]).
     pub policy: &'static str,
-    /// Queue size used.
-    pub queue_size: usize,
+    /// Queue size used (`None` for a policy without one).
+    pub queue_size: Option<usize>,
     /// Sets emitted.
     pub sets: usize,
     /// Per topic, in channel order.
@@ -151,17 +156,6 @@ fn overflow_drops(r: &Replay) -> usize {
         .count()
 }
 
-fn with_queue(config: &PolicyConfig, q: usize) -> PolicyConfig {
-    let mut c = config.clone();
-    match &mut c {
-        PolicyConfig::Exact { queue_size }
-        | PolicyConfig::Approximate { queue_size, .. }
-        | PolicyConfig::Epsilon { queue_size, .. } => *queue_size = q,
-        PolicyConfig::Latest => {}
-    }
-    c
-}
-
 /// The smallest queue size with no overflow drops for `config`'s policy on
 /// `trace`, searched up to `limit`. Assumes (and then checks) that more
 /// room never causes overflow: doubles until clean, then bisects.
@@ -172,7 +166,7 @@ pub fn min_queue_without_overflow(
     limit: usize,
 ) -> Option<usize> {
     let clean = |q: usize| -> Option<bool> {
-        crate::trace::replay(trace, channels, &with_queue(config, q))
+        crate::trace::replay(trace, channels, &config.with_queue_size(q))
             .ok()
             .map(|r| overflow_drops(&r) == 0)
     };
@@ -260,24 +254,19 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
     let mut spreads: Vec<i64> = r.sets.iter().map(|s| spread(s).as_nanos()).collect();
     let spread_summary = Summary::of(&mut spreads);
     let longest_gap = longest_gap(&bt.messages, &timed.emitted_at);
-    let (policy, queue_size) = match config {
-        PolicyConfig::Exact { queue_size } => ("exact", *queue_size),
-        PolicyConfig::Approximate { queue_size, .. } => ("approximate", *queue_size),
-        PolicyConfig::Epsilon { queue_size, .. } => ("epsilon", *queue_size),
-        PolicyConfig::Latest => ("latest", 1),
-    };
+    let policy = config.kind().name();
+    let queue_size = config.queue_size();
     let mut advice = Vec::new();
     let mut min_q = None;
     let mut max_interval = None;
-    match config {
-        PolicyConfig::Approximate {
-            max_interval: mi, ..
-        } => {
+    match config.kind() {
+        PolicyKind::Approximate => {
+            let mi = config.params().max_interval;
             let overflow = overflow_drops(r);
             let limit = bt.messages.len().clamp(1, 4096);
             min_q = min_queue_without_overflow(&bt.trace, channels, config, limit);
             match (overflow, min_q) {
-                (0, Some(q)) if q < queue_size => advice.push(format!(
+                (0, Some(q)) if queue_size.is_some_and(|size| q < size) => advice.push(format!(
                     "no overflow drops; a queue size of {q} would already have been enough on this bag"
                 )),
                 (0, _) => advice.push("no overflow drops at this queue size".to_string()),
@@ -308,7 +297,7 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
                 advice.push("no set was emitted: check that the topics overlap in time and that their stamps are on the same clock".to_string());
             }
         }
-        PolicyConfig::Exact { .. } => {
+        PolicyKind::Exact => {
             if r.sets.is_empty() {
                 let typical = typical_difference(&bt.trace, channels);
                 match typical {
@@ -326,7 +315,7 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
                 ));
             }
         }
-        PolicyConfig::Epsilon { .. } | PolicyConfig::Latest => {}
+        PolicyKind::Epsilon | PolicyKind::Latest => {}
     }
     Report {
         bag: bag.path().display().to_string(),
@@ -403,169 +392,4 @@ fn longest_gap(messages: &[BagMessage], emitted_at: &[usize]) -> Option<Gap> {
             to_ns: w[1].as_nanos(),
         })
         .max_by_key(|g| g.length_ns)
-}
-
-/// Synchronization facts of one topic (for `stamp-sync info`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TopicFacts {
-    /// Topic name.
-    pub topic: String,
-    /// Message type.
-    pub type_name: String,
-    /// Messages.
-    pub count: u64,
-    /// Mean rate over its log-time span, in Hz (`None` with < 2 messages).
-    pub rate_hz: Option<f64>,
-    /// `yes`, `no` or `unknown` (no stored definition).
-    pub stamped: &'static str,
-    /// Median of log time minus header stamp (how late it was recorded), ns.
-    pub median_lag_ns: Option<i64>,
-    /// Messages whose header stamp repeats an earlier stamp of the same
-    /// topic (republished data; ExactTime keeps only the newest).
-    pub repeated_stamps: u64,
-}
-
-/// Facts about one pair of stamped topics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PairFacts {
-    /// First topic (the one with fewer messages).
-    pub a: String,
-    /// Second topic.
-    pub b: String,
-    /// Median signed offset from each `a` stamp to the nearest `b` stamp
-    /// (`b - a`), ns. `a` is the topic with fewer stamped messages.
-    pub median_offset_ns: i64,
-    /// Median of the absolute nearest-neighbour offset, ns.
-    pub median_abs_offset_ns: i64,
-    /// 95th percentile of the absolute nearest-neighbour offset, ns.
-    pub p95_abs_offset_ns: i64,
-    /// How many `a` stamps have an identical stamp on `b`.
-    pub identical: usize,
-}
-
-/// What `stamp-sync info` prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BagFacts {
-    /// The file.
-    pub bag: String,
-    /// Storage format.
-    pub format: &'static str,
-    /// File size in bytes.
-    pub bytes: u64,
-    /// Messages in all topics.
-    pub messages: u64,
-    /// Log time of the first message, ns.
-    pub start_ns: Option<i64>,
-    /// Log time of the last message, ns.
-    pub end_ns: Option<i64>,
-    /// Per topic.
-    pub topics: Vec<TopicFacts>,
-    /// Per pair of stamped topics.
-    pub pairs: Vec<PairFacts>,
-    /// Consecutive messages (log-time order) of different stamped topics
-    /// whose stamps go backwards: the arrival order disagrees with the
-    /// stamp order.
-    pub arrival_disagreements: u64,
-}
-
-/// Computes the facts of `bag` from all its messages (`messages`, log-time order).
-pub fn facts(bag: &Bag, messages: &[BagMessage]) -> BagFacts {
-    let n = bag.topics().len();
-    let mut stamps: Vec<Vec<i64>> = vec![Vec::new(); n];
-    let mut lags: Vec<Vec<i64>> = vec![Vec::new(); n];
-    let mut first: Vec<Option<Stamp>> = vec![None; n];
-    let mut last: Vec<Option<Stamp>> = vec![None; n];
-    let mut disagreements = 0u64;
-    let mut prev: Option<(usize, Stamp)> = None;
-    for m in messages {
-        let Some(t) = stamps.get_mut(m.topic) else {
-            continue;
-        };
-        if first[m.topic].is_none() {
-            first[m.topic] = Some(m.log_time);
-        }
-        last[m.topic] = Some(m.log_time);
-        if let Some(s) = m.header_stamp {
-            t.push(s.as_nanos());
-            lags[m.topic].push(m.log_time.since(s).as_nanos());
-            if let Some((pt, ps)) = prev {
-                if pt != m.topic && s < ps {
-                    disagreements += 1;
-                }
-            }
-            prev = Some((m.topic, s));
-        }
-    }
-    let topics = bag
-        .topics()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let count = t.count;
-            let rate_hz = match (first[i], last[i]) {
-                (Some(a), Some(b)) if b > a && count >= 2 => {
-                    Some((count - 1) as f64 / (b.since(a).as_nanos() as f64 / 1e9))
-                }
-                _ => None,
-            };
-            TopicFacts {
-                topic: t.name.clone(),
-                type_name: t.type_name.clone(),
-                count,
-                rate_hz,
-                stamped: match t.header {
-                    HeaderStatus::Stamped if t.has_header() => "yes",
-                    HeaderStatus::Unknown => "unknown",
-                    _ => "no",
-                },
-                median_lag_ns: Summary::of(&mut lags[i]).map(|s| s.median_ns),
-                repeated_stamps: {
-                    let mut v = stamps[i].clone();
-                    v.sort_unstable();
-                    v.windows(2).filter(|w| w[0] == w[1]).count() as u64
-                },
-            }
-        })
-        .collect();
-    let mut pairs = Vec::new();
-    for i in 0..n {
-        for j in i + 1..n {
-            if stamps[i].is_empty() || stamps[j].is_empty() {
-                continue;
-            }
-            // From each stamp of the sparser topic to the nearest of the
-            // denser one: what a set containing it would have to span.
-            let (a, b) = if stamps[j].len() < stamps[i].len() {
-                (j, i)
-            } else {
-                (i, j)
-            };
-            let offs = nearest_offsets(&stamps[a], &stamps[b]);
-            let identical = offs.iter().filter(|&&d| d == 0).count();
-            let mut signed = offs.clone();
-            let mut abs: Vec<i64> = offs.iter().map(|d| d.saturating_abs()).collect();
-            let (Some(s), Some(ab)) = (Summary::of(&mut signed), Summary::of(&mut abs)) else {
-                continue;
-            };
-            pairs.push(PairFacts {
-                a: bag.topics()[a].name.clone(),
-                b: bag.topics()[b].name.clone(),
-                median_offset_ns: s.median_ns,
-                median_abs_offset_ns: ab.median_ns,
-                p95_abs_offset_ns: ab.p95_ns,
-                identical,
-            });
-        }
-    }
-    BagFacts {
-        bag: bag.path().display().to_string(),
-        format: bag.format().as_str(),
-        bytes: bag.size_bytes(),
-        messages: bag.topics().iter().map(|t| t.count).sum(),
-        start_ns: messages.first().map(|m| m.log_time.as_nanos()),
-        end_ns: messages.last().map(|m| m.log_time.as_nanos()),
-        topics,
-        pairs,
-        arrival_disagreements: disagreements,
-    }
 }

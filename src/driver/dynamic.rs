@@ -6,10 +6,12 @@
 
 use std::collections::VecDeque;
 
-use crate::driver::{Core, Options};
-use crate::policy::{CloneStore, ConfigError, Dropped, Event, Policy, Store};
+use super::core::Core;
+use super::event::Event;
+use super::options::Options;
+use super::stats::{Diagnostics, Stats};
+use crate::policy::{CloneStore, ConfigError, Dropped, Policy, Store};
 use crate::stamped::Stamped;
-use crate::stats::Stats;
 use crate::time::Stamp;
 
 /// Per-channel queues of one message type `M`.
@@ -227,7 +229,7 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
     }
 
     /// A snapshot of counters, queues and the search in progress.
-    pub fn diagnostics(&self) -> crate::stats::Diagnostics {
+    pub fn diagnostics(&self) -> Diagnostics {
         self.core.diagnostics()
     }
 

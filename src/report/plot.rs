@@ -4,10 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::BagTrace;
-use super::report::TimedReplay;
-use crate::policy::DropReason;
-use crate::trace::PolicyConfig;
+use super::TimedReplay;
+use crate::bag::BagTrace;
+use crate::policy::{DropReason, PolicyConfig};
 
 /// Plot time range, in seconds after the first stamp of the trace.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -477,24 +476,7 @@ pub fn render(
         );
     }
     let height = ly + 30.0;
-    let policy = match config {
-        PolicyConfig::Exact { queue_size } => format!("ExactTime, queue size {queue_size}"),
-        PolicyConfig::Epsilon {
-            queue_size,
-            epsilon,
-        } => format!("ApproximateEpsilonTime, queue size {queue_size}, epsilon {epsilon}"),
-        PolicyConfig::Latest => "LatestTime".to_string(),
-        PolicyConfig::Approximate {
-            queue_size,
-            max_interval,
-            ..
-        } => format!(
-            "ApproximateTime, queue size {queue_size}{}",
-            max_interval
-                .map(|d| format!(", max interval {d}"))
-                .unwrap_or_default()
-        ),
-    };
+    let policy = config.to_string();
     let title = format!(
         "{policy}: {} of {} sets shown, stamps {:.3} s to {:.3} s of {:.3} s",
         sets_shown,

@@ -2,101 +2,11 @@
 //! options applied around the policy (all off by default, so the default
 //! stays C++-compatible).
 
-use crate::policy::{Arrival, ConfigError, Dropped, Event, Output, Policy, Store};
-use crate::stats::Stats;
+use super::event::{Event, Partial, Stale};
+use super::options::Options;
+use super::stats::Stats;
+use crate::policy::{Arrival, ConfigError, DropReason, Dropped, Outcome, Output, Policy, Store};
 use crate::time::{Duration, Stamp};
-
-/// Options a driver applies around its policy. Every option is off by
-/// default; with all off the output is exactly upstream's.
-///
-/// ```
-/// use stamp_sync::{Duration, Options};
-/// let opts = Options::new()
-///     .reset_on_jump_back(Duration::from_secs(1))
-///     .stamp_offset(1, Duration::from_millis(-30))
-///     .stale_after(Duration::from_millis(500));
-/// assert!(opts.check(2).is_ok());
-/// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Options {
-    jump_back: Option<Duration>,
-    offsets: Vec<(usize, Duration)>,
-    arrival_stamps: bool,
-    stale_after: Option<Duration>,
-    partial_sets: bool,
-}
-
-impl Options {
-    /// All options off.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// When a channel's stamp goes back by more than `threshold` (a bag
-    /// loop, a simulator reset), drop everything queued (reason
-    /// [`DropReason::Reset`](crate::DropReason::Reset)), count a reset, and continue with the new
-    /// message. Upstream ROS 2 does nothing (scenario D2).
-    pub fn reset_on_jump_back(mut self, threshold: Duration) -> Self {
-        self.jump_back = Some(threshold);
-        self
-    }
-
-    /// Adds `offset` to every stamp of `channel` before matching, e.g. to
-    /// compensate a sensor's known latency.
-    pub fn stamp_offset(mut self, channel: usize, offset: Duration) -> Self {
-        self.offsets.retain(|(c, _)| *c != channel);
-        self.offsets.push((channel, offset));
-        self
-    }
-
-    /// Match on arrival time (the driver's `received` clock) instead of the
-    /// header stamp: for headerless topics or broken clocks.
-    pub fn arrival_stamps(mut self, on: bool) -> Self {
-        self.arrival_stamps = on;
-        self
-    }
-
-    /// Report [`Event::Stale`] when a channel has received nothing for
-    /// `timeout` on the arrival clock. The check runs on every arrival (so a
-    /// silent channel is reported while the others flow) and on `poll(now)`
-    /// from a timer (so a fully silent synchronizer is reported too); a
-    /// stall is reported again after each further `timeout`.
-    pub fn stale_after(mut self, timeout: Duration) -> Self {
-        self.stale_after = Some(timeout);
-        self
-    }
-
-    /// With [`stale_after`](Self::stale_after): also flush, at most once per
-    /// timeout while a channel stays silent. The oldest held message of each
-    /// channel goes out as an [`Event::Partial`] set (`None` where a channel
-    /// holds nothing); the rest is dropped
-    /// ([`DropReason::Stale`](crate::DropReason::Stale)).
-    pub fn partial_sets(mut self, on: bool) -> Self {
-        self.partial_sets = on;
-        self
-    }
-
-    /// Checks the options against a channel count.
-    pub fn check(&self, channels: usize) -> Result<(), ConfigError> {
-        if let Some(&(channel, _)) = self.offsets.iter().find(|(c, _)| *c >= channels) {
-            return Err(ConfigError::NoSuchChannel { channel, channels });
-        }
-        for (what, d) in [
-            ("jump-back threshold", self.jump_back),
-            ("stale timeout", self.stale_after),
-        ] {
-            if let Some(value) = d.filter(|d| d.is_negative()) {
-                return Err(ConfigError::NegativeDuration { what, value });
-            }
-        }
-        Ok(())
-    }
-
-    /// True if every option is off.
-    pub fn is_default(&self) -> bool {
-        *self == Options::default()
-    }
-}
 
 /// What the driver remembers per channel for the options.
 #[derive(Copy, Clone, Debug, Default)]
@@ -113,7 +23,11 @@ struct Watch {
 pub(crate) struct Core<Q: Store, P> {
     pub(crate) policy: P,
     pub(crate) queues: Q,
+    /// The policy's sets and drops of the current step.
     pub(crate) out: Output<Q::Set, Q::Message>,
+    /// The driver's own events of the current step (stale reports, partial
+    /// sets and the drops they relabel), which follow `out` in order.
+    extra: Vec<Event<Q::Set, Q::Message>>,
     pub(crate) stats: Stats,
     options: Options,
     watch: Vec<Watch>,
@@ -137,6 +51,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         Ok(Core {
             queues: queues(policy.capacity()),
             out,
+            extra: Vec::new(),
             stats: Stats::new(channels),
             policy,
             options,
@@ -145,7 +60,8 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     }
 
     /// Runs one arrival: options, `push` (appends the message to channel
-    /// `ch` of the store), then the policy. Events land in `self.out`.
+    /// `ch` of the store), then the policy. Events land in `self.out`
+    /// (then `self.extra`).
     #[inline]
     pub(crate) fn add(
         &mut self,
@@ -212,7 +128,11 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             let from = w.reported.map_or(since, |r| r.max(since));
             if now - from > timeout {
                 let silent_for = now - since;
-                self.out.stale(channel, silent_for, now);
+                self.extra.push(Event::Stale(Stale {
+                    channel,
+                    silent_for,
+                    at: now,
+                }));
                 w.reported = Some(now);
                 flush = true;
                 log::warn!(
@@ -226,16 +146,32 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     }
 
     /// Resets the policy and turns the dropped oldest message of every
-    /// channel into one partial set.
+    /// channel into one partial set; the other drops become
+    /// [`DropReason::Stale`]. They follow the stale reports.
     fn flush_partial(&mut self) {
-        // The partial set is made of the drops, so they must be events.
+        // The partial set is made of the drops, so they must be recorded.
         let keep = self.out.keeps_drops();
         self.out.keep_drops(true);
         let start = self.out.len();
         self.policy.reset(&mut self.queues, &mut self.out);
-        let n = self.watch.len();
-        self.out.partial_from(start, n);
         self.out.keep_drops(keep);
+        let mut members: Vec<Option<Dropped<Q::Message>>> =
+            (0..self.watch.len()).map(|_| None).collect();
+        for o in self.out.drain_from(start) {
+            match o {
+                Outcome::Drop(d) => match members.get_mut(d.channel) {
+                    Some(slot @ None) => *slot = Some(d),
+                    _ => self.extra.push(Event::Drop(Dropped {
+                        reason: DropReason::Stale,
+                        ..d
+                    })),
+                },
+                Outcome::Set(s) => self.extra.push(Event::Set(s)),
+            }
+        }
+        if members.iter().any(Option::is_some) {
+            self.extra.push(Event::Partial(Partial { members }));
+        }
     }
 
     /// Records drops as events (`true`) or only counts them (`false`: the
@@ -253,21 +189,24 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     }
 
     /// A snapshot of counters, queues and the search in progress.
-    pub(crate) fn diagnostics(&self) -> crate::stats::Diagnostics {
-        crate::stats::Diagnostics::new(&self.stats, |c| self.policy.queued(c), self.policy.search())
+    pub(crate) fn diagnostics(&self) -> super::stats::Diagnostics {
+        super::stats::Diagnostics::new(&self.stats, |c| self.policy.queued(c), self.policy.search())
     }
 
     /// Hands the events to the callbacks in order, counting each; sets and
-    /// drops are moved out without copying a whole `Event` (see
+    /// drops are moved out without copying a whole event (see
     /// [`Output::drain_split`]).
     #[inline]
+    /// `other` receives stale reports and partial sets.
     pub(crate) fn drain_split(
         &mut self,
         mut set: impl FnMut(Q::Set),
         mut drop: impl FnMut(Dropped<Q::Message>),
         mut other: impl FnMut(Event<Q::Set, Q::Message>),
     ) {
-        let Core { out, stats, .. } = self;
+        let Core {
+            out, stats, extra, ..
+        } = self;
         out.take_discarded(|c, r, n| stats.count_drops(c, r, n));
         out.drain_split(
             stats,
@@ -279,18 +218,29 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
                 stats.count_drop(d.channel, d.reason);
                 drop(d)
             },
-            |stats, e| {
-                stats.record(&e);
-                other(e)
-            },
         );
+        if !extra.is_empty() {
+            for e in extra.drain(..) {
+                stats.record(&e);
+                match e {
+                    Event::Set(s) => set(s),
+                    Event::Drop(d) => drop(d),
+                    e => other(e),
+                }
+            }
+        }
     }
 
     /// Drains the events in order, counting each.
     #[inline]
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Event<Q::Set, Q::Message>> + '_ {
-        let Core { out, stats, .. } = self;
+        let Core {
+            out, stats, extra, ..
+        } = self;
         out.take_discarded(|c, r, n| stats.count_drops(c, r, n));
-        out.drain().inspect(|e| stats.record(e))
+        out.drain()
+            .map(Event::from)
+            .chain(extra.drain(..))
+            .inspect(|e| stats.record(e))
     }
 }

@@ -1,6 +1,7 @@
 //! Counters a driver keeps while it runs a policy: cheap to read, cheap to copy.
 
-use crate::policy::{DropReason, Event};
+use super::event::Event;
+use crate::policy::{DropReason, SearchState};
 use crate::time::Stamp;
 
 /// Counters of one channel.
@@ -112,15 +113,6 @@ impl Stats {
     pub fn dropped_total(&self) -> u64 {
         self.channels.iter().map(ChannelStats::dropped_total).sum()
     }
-}
-
-/// What a policy can say about its search in progress.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct SearchState {
-    /// The pivot channel and its stamp (ApproximateTime).
-    pub pivot: Option<(usize, Stamp)>,
-    /// The current candidate's earliest and latest stamp (ApproximateTime).
-    pub candidate: Option<(Stamp, Stamp)>,
 }
 
 /// A cheap snapshot of a synchronizer: to a synchronizer what

@@ -1,0 +1,174 @@
+//! From raw arguments to checked settings: which input, which policy with
+//! which settings, which driver options. Every error names the flag.
+
+use std::path::Path;
+
+use super::CliError;
+use super::args::PolicyFlags;
+use crate::driver::Options;
+use crate::policy::{ConfigError, Param, PolicyConfig, PolicyParams};
+use crate::report::plot::Window;
+use crate::time::Duration;
+use crate::trace::Trace;
+
+/// True if `path` is a trace CSV: a `.csv` file, or any file whose first
+/// line is `channel,stamp_ns`. Anything else is treated as a bag.
+pub fn is_trace_file(path: &Path) -> bool {
+    use std::io::Read as _;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        return true;
+    }
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 16];
+    let mut n = 0;
+    let mut f = f;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    head[..n].starts_with(b"channel,stamp_ns")
+}
+
+/// Parses `CH=DUR` where CH is a channel number below `channels` or one
+/// of `topics`.
+fn channel_duration(
+    flag: &str,
+    raw: &str,
+    topics: &[String],
+    channels: usize,
+) -> Result<(usize, Duration), CliError> {
+    let Some((ch, d)) = raw.rsplit_once('=') else {
+        return Err(CliError::Usage(format!(
+            "{flag} {raw:?}: expected CH=DUR, e.g. 0=5ms or /imu/data=5ms"
+        )));
+    };
+    let d: Duration = d
+        .parse()
+        .map_err(|e| CliError::Usage(format!("{flag} {raw:?}: {e}")))?;
+    let ch = match ch.parse::<usize>() {
+        Ok(i) => i,
+        Err(_) => topics.iter().position(|t| t == ch).ok_or_else(|| {
+            CliError::Usage(format!(
+                "{flag} {raw:?}: {ch:?} is neither a channel number nor one of the --topic names"
+            ))
+        })?,
+    };
+    if ch >= channels {
+        return Err(CliError::Usage(format!(
+            "{flag} {raw:?}: channel {ch} does not exist ({channels} channels)"
+        )));
+    }
+    Ok((ch, d))
+}
+
+/// The flag that sets `p`, e.g. `--queue-size`.
+pub fn flag(p: Param) -> String {
+    format!("--{}", p.name().replace('_', "-"))
+}
+
+/// Checks the policy flags for `channels` inputs named `topics` (empty for
+/// a trace) and builds the policy settings and driver options. A flag the
+/// policy does not take is an error.
+pub fn policy_config(
+    flags: &PolicyFlags,
+    topics: &[String],
+    channels: usize,
+) -> Result<(PolicyConfig, Options), CliError> {
+    let lower_bounds = flags
+        .lower_bounds
+        .iter()
+        .map(|lb| channel_duration("--lower-bound", lb, topics, channels))
+        .collect::<Result<_, _>>()?;
+    let params = PolicyParams {
+        queue_size: flags.queue_size,
+        age_penalty: flags.age_penalty,
+        max_interval: flags.max_interval,
+        lower_bounds,
+        epsilon: flags.epsilon,
+    };
+    let config = PolicyConfig::from_params(flags.policy, &params).map_err(|e| match e {
+        ConfigError::NotForPolicy { param, policy } => {
+            let p = Param::ALL.into_iter().find(|p| p.name() == param);
+            CliError::Usage(format!(
+                "{} does not apply to --policy {policy}",
+                p.map_or_else(|| param.to_string(), flag)
+            ))
+        }
+        ConfigError::MissingParam { param, policy } => {
+            let p = Param::ALL.into_iter().find(|p| p.name() == param);
+            CliError::Usage(format!(
+                "--policy {policy} needs {} DUR",
+                p.map_or_else(|| param.to_string(), flag)
+            ))
+        }
+        ConfigError::ZeroQueueSize => {
+            CliError::Usage("--queue-size 0: the queue size must be at least 1".into())
+        }
+        other => CliError::Config(other),
+    })?;
+    let mut options = Options::new().partial_sets(flags.partial_sets);
+    if let Some(d) = flags.reset_on_jump_back {
+        options = options.reset_on_jump_back(d);
+    }
+    if let Some(d) = flags.stale_after {
+        options = options.stale_after(d);
+    }
+    for raw in &flags.stamp_offsets {
+        let (ch, d) = channel_duration("--stamp-offset", raw, topics, channels)?;
+        options = options.stamp_offset(ch, d);
+    }
+    options.check(channels)?;
+    Ok((config, options))
+}
+
+/// Reads a trace for `match`/`bench`: at most 9 channels (or `--channels`).
+pub fn read_trace(path: &Path, flags: &PolicyFlags) -> Result<(Trace, usize), CliError> {
+    const MAX_CHANNEL: usize = 8;
+    if let Some(n) = flags.channels {
+        if !(2..=MAX_CHANNEL + 1).contains(&n) {
+            return Err(CliError::Usage(format!(
+                "--channels must be between 2 and 9, got {n}"
+            )));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let max = flags.channels.map_or(MAX_CHANNEL, |n| n - 1);
+    let trace = Trace::parse(&text, max)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let channels = match flags.channels {
+        Some(n) => n,
+        None if trace.channels() >= 2 => trace.channels(),
+        None => {
+            return Err(CliError::Usage(format!(
+                "{}: the trace has {} channel(s); a synchronizer needs 2 (use --channels)",
+                path.display(),
+                trace.channels()
+            )));
+        }
+    };
+    Ok((trace, channels))
+}
+
+/// Parses `--plot-window START..END` (seconds).
+pub fn parse_window(s: &str) -> Result<Window, CliError> {
+    let bad = || {
+        CliError::Usage(format!(
+            "--plot-window {s:?}: expected START..END in seconds, e.g. 10..12.5"
+        ))
+    };
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    let start_s: f64 = a.trim().parse().map_err(|_| bad())?;
+    let end_s: f64 = b.trim().parse().map_err(|_| bad())?;
+    if !(start_s.is_finite() && end_s.is_finite() && end_s > start_s) {
+        return Err(bad());
+    }
+    Ok(Window { start_s, end_s })
+}

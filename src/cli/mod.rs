@@ -1,0 +1,215 @@
+//! The commands of `stamp-sync` (feature `cli`): `match` (a trace CSV or a
+//! bag), `info BAG` and `bench TRACE`.
+//!
+//! Like ripgrep: raw arguments ([`args`]) are checked into settings
+//! ([`config`]), the library does the work, and the results are formatted
+//! ([`format`]). The binary only parses arguments and calls
+//! [`run_match_trace`], [`run_match_bag`], [`run_info`] or [`run_bench`];
+//! every error they return is a bad input, exit code [`EXIT_BAD_INPUT`],
+//! printed as one line.
+
+pub mod args;
+pub mod config;
+pub mod format;
+mod progress;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use args::{BenchArgs, FormatArg, InfoArgs, MatchArgs, PolicyFlags, StampArg};
+pub use config::is_trace_file;
+
+use crate::bag::{Bag, BagError, StampSource};
+use crate::policy::ConfigError;
+use crate::report::plot::PlotOptions;
+use crate::report::{self};
+use config::{parse_window, policy_config, read_trace};
+use progress::with_progress;
+
+/// Exit code for bad input (missing file, not a bag, corrupted bag, unknown
+/// topic, bad option, ...).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Why a bag command failed: always bad input ([`EXIT_BAD_INPUT`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The bag could not be read.
+    #[error(transparent)]
+    Bag(#[from] BagError),
+    /// The policy settings are invalid.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// A bad argument.
+    #[error("{0}")]
+    Usage(String),
+    /// Writing an output file failed.
+    #[error("{path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        EXIT_BAD_INPUT
+    }
+}
+
+/// `stamp-sync match TRACE.csv --policy ...`: the sets on `out` (exactly
+/// the `*.expected.csv` format), the summary on `err`.
+pub fn run_match_trace(
+    args: &MatchArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    if !args.topics.is_empty() || args.plot.is_some() || args.report.is_some() {
+        return Err(CliError::Usage(
+            "--topic, --plot and --report apply to bags, not to trace CSV files".into(),
+        ));
+    }
+    if args.format != FormatArg::Csv {
+        return Err(CliError::Usage(
+            "trace CSV input supports --format csv only".into(),
+        ));
+    }
+    let (trace, channels) = read_trace(&args.input, &args.policy)?;
+    let (config, options) = policy_config(&args.policy, &[], channels)?;
+    let r = crate::trace::replay_with_options(&trace, channels, &config, &options)?;
+    out.write_all(r.sets_csv().as_bytes()).map_err(stdout_err)?;
+    out.flush().map_err(stdout_err)?;
+    let _ = err.write_all(format::summary(&r, trace.messages.len()).as_bytes());
+    Ok(())
+}
+
+/// `stamp-sync bench TRACE.csv --policy ...`: prints
+/// `messages=N emitted=M seconds=S msgs_per_s=R`.
+pub fn run_bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    if args.repeat == 0 {
+        return Err(CliError::Usage("--repeat must be at least 1".into()));
+    }
+    let (trace, channels) = read_trace(&args.input, &args.policy)?;
+    let (config, options) = policy_config(&args.policy, &[], channels)?;
+    if !options.is_default() {
+        return Err(CliError::Usage(
+            "bench measures the policy alone: driver options are not supported".into(),
+        ));
+    }
+    let r = crate::bench::bench(&trace, channels, &config, args.repeat)?;
+    writeln!(out, "{r}").map_err(stdout_err)
+}
+
+fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |source| CliError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn stdout_err(e: std::io::Error) -> CliError {
+    CliError::Write {
+        path: PathBuf::from("<stdout>"),
+        source: e,
+    }
+}
+
+/// `stamp-sync match BAG --topic ... --policy ...`: replays the bag's
+/// topics through the policy and writes the sets to `out`; the report goes
+/// to `err` (or `--report FILE.json`), the plot to `--plot FILE.svg`.
+pub fn run_match_bag(
+    args: &MatchArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    if args.topics.len() < 2 {
+        return Err(CliError::Usage(format!(
+            "a bag replay needs at least 2 --topic options, got {}",
+            args.topics.len()
+        )));
+    }
+    let (config, options) = policy_config(&args.policy, &args.topics, args.topics.len())?;
+    let window = args.plot_window.as_deref().map(parse_window).transpose()?;
+    let bag = Bag::open(&args.input)?;
+    let names: Vec<&str> = args.topics.iter().map(String::as_str).collect();
+    let source = match args.stamp {
+        StampArg::Header => StampSource::Header,
+        StampArg::Arrival => StampSource::Arrival,
+    };
+    let total = bag.topics().iter().map(|t| t.count).sum();
+    let bt = with_progress(total, |p| bag.trace_with_progress(&names, source, p))?;
+    let channels = names.len();
+    let timed = report::timed_replay_with_options(&bt.trace, channels, &config, &options)?;
+
+    match args.format {
+        FormatArg::Csv => out
+            .write_all(timed.replay.sets_csv().as_bytes())
+            .map_err(stdout_err)?,
+        FormatArg::Table => format::write_table(out, &names, &timed.replay).map_err(stdout_err)?,
+        FormatArg::Json => format::write_json_sets(out, &names, &timed.replay, |i| {
+            bt.messages.get(i).map(|b| b.log_time.as_nanos())
+        })
+        .map_err(stdout_err)?,
+    }
+    out.flush().map_err(stdout_err)?;
+
+    let rep = report::report(&bag, &bt, &config, &timed);
+    match &args.report {
+        Some(path) => {
+            let text = serde_json::to_string_pretty(&rep).map_err(|e| CliError::Write {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            })?;
+            std::fs::write(path, text + "\n").map_err(write_err(path))?;
+        }
+        None => {
+            // The report is best effort: a closed stderr is not an error.
+            let _ = format::write_report(err, &rep);
+        }
+    }
+
+    if let Some(path) = &args.plot {
+        let opts = PlotOptions {
+            window,
+            ..PlotOptions::default()
+        };
+        let topic_names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let plot = report::plot::render(&bt, &topic_names, &timed, &config, &opts);
+        std::fs::write(path, plot.svg).map_err(write_err(path))?;
+        let _ = writeln!(
+            err,
+            "plot: {} (stamps {:.3}..{:.3} s after the first of {:.3} s; {} of {} sets; --plot-window START..END to move)",
+            path.display(),
+            plot.window.start_s,
+            plot.window.end_s,
+            plot.span_s,
+            plot.sets_shown,
+            timed.replay.sets.len()
+        );
+    }
+    Ok(())
+}
+
+/// `stamp-sync info BAG`: topics, rates, stamps and the synchronization
+/// facts (stamp offsets between topics, identical stamps, arrival order).
+pub fn run_info(args: &InfoArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let bag = Bag::open(&args.bag)?;
+    let all: Vec<usize> = (0..bag.topics().len()).collect();
+    let total: u64 = bag.topics().iter().map(|t| t.count).sum();
+    let messages = with_progress(total, |p| bag.read(&all, p));
+    let messages = messages?;
+    let facts = report::facts(&bag, &messages);
+    if args.json {
+        let text = serde_json::to_string_pretty(&facts).map_err(|e| CliError::Write {
+            path: PathBuf::from("<stdout>"),
+            source: std::io::Error::other(e),
+        })?;
+        writeln!(out, "{text}").map_err(stdout_err)?;
+        return Ok(());
+    }
+    format::write_info(out, &facts).map_err(stdout_err)
+}

@@ -287,9 +287,7 @@ impl ApproximateTime {
             if lane.stamps.is_empty() {
                 self.non_empty -= 1;
             }
-            if let Some(m) = store.pop_front(ch) {
-                out.drop_message(ch, stamp, reason, m);
-            }
+            store.drop_front(ch, stamp, reason, out);
         }
     }
 
@@ -299,9 +297,7 @@ impl ApproximateTime {
         for (ch, lane) in self.lanes.iter_mut().enumerate() {
             for _ in 0..lane.past {
                 if let Some(stamp) = lane.stamps.pop_front() {
-                    if let Some(m) = store.pop_front(ch) {
-                        out.drop_message(ch, stamp, DropReason::NotChosen, m);
-                    }
+                    store.drop_front(ch, stamp, DropReason::NotChosen, out);
                 }
             }
             lane.past = 0;
@@ -495,9 +491,7 @@ impl<S: Store> Policy<S> for ApproximateTime {
             self.recover_all();
             let lane = &mut self.lanes[ch];
             if let Some(stamp) = lane.stamps.pop_front() {
-                if let Some(m) = store.pop_front(ch) {
-                    out.drop_message(ch, stamp, DropReason::QueueOverflow, m);
-                }
+                store.drop_front(ch, stamp, DropReason::QueueOverflow, out);
             }
             lane.dropped = true;
             if self.candidate.take().is_some() {
@@ -520,9 +514,7 @@ impl<S: Store> Policy<S> for ApproximateTime {
     fn reset(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         for (ch, lane) in self.lanes.iter_mut().enumerate() {
             while let Some(stamp) = lane.stamps.pop_front() {
-                if let Some(m) = store.pop_front(ch) {
-                    out.drop_message(ch, stamp, DropReason::Reset, m);
-                }
+                store.drop_front(ch, stamp, DropReason::Reset, out);
             }
             lane.past = 0;
             lane.dropped = false;

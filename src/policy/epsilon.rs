@@ -81,9 +81,7 @@ impl ApproximateEpsilonTime {
             self.non_empty -= 1;
         }
         if let Some(reason) = reason {
-            if let Some(m) = store.pop_front(ch) {
-                out.drop_message(ch, stamp, reason, m);
-            }
+            store.drop_front(ch, stamp, reason, out);
         }
     }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use common::{param_i64, param_str, print_set, qos_param, report_matched};
 use futures::{FutureExt, StreamExt};
-use stamp_sync::bag::stamp::cdr_header_stamp;
+use stamp_sync::wire::stamp::cdr_header_stamp;
 use stamp_sync::dynamic::VecQueues;
 use stamp_sync::{ApproximateTime, DynSynchronizer, Event, ExactTime, Policy, Stamp};
 

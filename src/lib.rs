@@ -63,6 +63,7 @@ pub mod report;
 pub mod stamped;
 pub mod time;
 pub mod trace;
+pub mod wire;
 
 // The top floor: only names, no code. Older paths stay valid.
 pub use driver::{

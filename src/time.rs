@@ -53,6 +53,16 @@ impl Stamp {
         self.0
     }
 
+    /// From unsigned nanoseconds (a bag's log time), saturating above
+    /// `i64::MAX`.
+    pub const fn from_nanos_u64(ns: u64) -> Self {
+        if ns > i64::MAX as u64 {
+            Stamp(i64::MAX)
+        } else {
+            Stamp(ns as i64)
+        }
+    }
+
     /// From a ROS `builtin_interfaces/Time`. Never fails: every `(i32, u32)`
     /// pair fits, including a `nanosec` above one second.
     pub const fn from_ros(sec: i32, nanosec: u32) -> Self {
@@ -295,6 +305,14 @@ mod tests {
         );
         assert_eq!(Stamp::MAX.to_ros(), None);
         assert_eq!(Stamp::MIN.to_ros(), None);
+    }
+
+    #[test]
+    fn unsigned_nanos_saturate() {
+        assert_eq!(Stamp::from_nanos_u64(7).as_nanos(), 7);
+        assert_eq!(Stamp::from_nanos_u64(i64::MAX as u64), Stamp::MAX);
+        assert_eq!(Stamp::from_nanos_u64(i64::MAX as u64 + 1), Stamp::MAX);
+        assert_eq!(Stamp::from_nanos_u64(u64::MAX), Stamp::MAX);
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use stamp_sync::bag::Bag;
-use stamp_sync::bag::stamp::{cdr_header_stamp, ros1_header_stamp};
+use stamp_sync::wire::stamp::{cdr_header_stamp, ros1_header_stamp};
 
 #[test]
 fn payloads_match_the_stamp_scan() {

@@ -1,13 +1,15 @@
 //! MCAP backend, on the `mcap` crate.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use mcap::McapError;
 
-use super::schema::{DefinitionFormat, first_field_is_header};
-use super::stamp::stamp_from_u64;
+use super::backend::{self, Backend};
 use super::{BagError, Encoding, Format, HeaderStatus, Raw, TopicInfo};
+use crate::time::Stamp;
+use crate::wire::schema::{DefinitionFormat, first_field_is_header};
 
 pub(crate) struct McapBag {
     map: memmap2::Mmap,
@@ -364,7 +366,7 @@ impl McapBag {
             }
             let go_on = sink(Raw {
                 topic,
-                log_time: stamp_from_u64(header.log_time),
+                log_time: Stamp::from_nanos_u64(header.log_time),
                 data: &data,
                 len: data.len(),
             });
@@ -374,102 +376,8 @@ impl McapBag {
         Ok(complete)
     }
 
-    /// Reads every message in file order. With a summary and enough chunks,
-    /// runs of chunks are decompressed on up to 4 threads (located by the
-    /// chunk index) and handed to `sink` in file order afterwards; those
-    /// keep only each message's first bytes, so `full` (whole payloads)
-    /// reads sequentially.
-    pub(crate) fn scan(
-        &self,
-        path: &Path,
-        wanted: &[bool],
-        full: bool,
-        sink: &mut dyn FnMut(Raw<'_>) -> bool,
-    ) -> Result<(), BagError> {
-        let mut seen = vec![0u64; 1 << 16];
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4);
-        let starts = &self.chunk_starts;
-        let len = self.map.len();
-        let parallel = !full
-            && self.stats.is_some()
-            && workers >= 2
-            && starts.len() >= 2 * workers
-            && starts.iter().all(|&s| s > 0 && (s as usize) < len);
-        let complete = if parallel {
-            let per = starts.len().div_ceil(workers);
-            let spans: Vec<Span> = (0..workers)
-                .map(|w| Span {
-                    start: if w == 0 { 0 } else { starts[w * per] as usize },
-                    end: starts.get((w + 1) * per).map_or(len, |&s| s as usize),
-                    first: w == 0,
-                    last: (w + 1) * per >= starts.len(),
-                })
-                .collect();
-            type Part = (Vec<super::Head>, Vec<u64>);
-            let parts: Vec<Result<Part, BagError>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = spans
-                    .iter()
-                    .map(|&span| {
-                        scope.spawn(move || {
-                            let mut heads = Vec::new();
-                            let mut seen = vec![0u64; 1 << 16];
-                            self.scan_span(path, span, wanted, &mut seen, &mut |raw| {
-                                heads.push(super::Head::of(&raw));
-                                true
-                            })?;
-                            Ok((heads, seen))
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(BagError::Corrupt {
-                                path: path.to_path_buf(),
-                                format: Format::Mcap,
-                                at: None,
-                                detail: "a chunk reader thread panicked".to_string(),
-                            })
-                        })
-                    })
-                    .collect()
-            });
-            let mut all = Vec::new();
-            for part in parts {
-                let (heads, part_seen) = part?;
-                for (s, p) in seen.iter_mut().zip(&part_seen) {
-                    *s += p;
-                }
-                all.push(heads);
-            }
-            // Counts are checked before anything is handed out.
-            self.check_counts(path, &seen)?;
-            for head in all.iter().flatten() {
-                if !sink(head.raw()) {
-                    return Ok(());
-                }
-            }
-            return Ok(());
-        } else {
-            let whole = Span {
-                start: 0,
-                end: len,
-                first: true,
-                last: true,
-            };
-            self.scan_span(path, whole, wanted, &mut seen, sink)?
-        };
-        if complete {
-            self.check_counts(path, &seen)?;
-        }
-        Ok(())
-    }
-
     /// The messages seen per channel must be what the summary counts.
-    fn check_counts(&self, path: &Path, seen_dense: &[u64]) -> Result<(), BagError> {
+    fn check_channel_counts(&self, path: &Path, seen_dense: &[u64]) -> Result<(), BagError> {
         let Some(st) = &self.stats else {
             return Ok(());
         };
@@ -500,6 +408,76 @@ impl McapBag {
             });
         }
         Ok(())
+    }
+}
+
+impl Backend for McapBag {
+    fn format(&self) -> Format {
+        Format::Mcap
+    }
+
+    fn scan(
+        &self,
+        path: &Path,
+        wanted: &[bool],
+        full: bool,
+        sink: &mut dyn FnMut(Raw<'_>) -> bool,
+    ) -> Result<(), BagError> {
+        backend::scan(self, path, wanted, full, sink)
+    }
+
+    /// The chunks, located by the summary's chunk indexes: only with the
+    /// summary's statistics to check the runs against.
+    fn units(&self) -> usize {
+        let len = self.map.len();
+        let usable = self.stats.is_some()
+            && self
+                .chunk_starts
+                .iter()
+                .all(|&s| s > 0 && (s as usize) < len);
+        if usable { self.chunk_starts.len() } else { 0 }
+    }
+
+    /// One per channel id.
+    fn count_slots(&self) -> usize {
+        1 << 16
+    }
+
+    fn read(
+        &self,
+        path: &Path,
+        wanted: &[bool],
+        units: Option<Range<usize>>,
+        _full: bool,
+        seen: &mut [u64],
+        sink: &mut dyn FnMut(Raw<'_>) -> bool,
+    ) -> Result<bool, BagError> {
+        let len = self.map.len();
+        let starts = &self.chunk_starts;
+        let span = match units {
+            None => Span {
+                start: 0,
+                end: len,
+                first: true,
+                last: true,
+            },
+            Some(r) => Span {
+                start: if r.start == 0 {
+                    0
+                } else {
+                    starts.get(r.start).map_or(len, |&s| s as usize)
+                },
+                end: starts.get(r.end).map_or(len, |&s| s as usize),
+                first: r.start == 0,
+                last: r.end >= starts.len(),
+            },
+        };
+        self.scan_span(path, span, wanted, seen, sink)
+    }
+
+    fn check_counts(&self, path: &Path, _wanted: &[bool], seen: &[u64]) -> Result<bool, BagError> {
+        self.check_channel_counts(path, seen)?;
+        Ok(true)
     }
 }
 
@@ -545,7 +523,7 @@ mod tests {
             true
         })
         .unwrap();
-        bag.check_counts(&path, &seen).unwrap();
+        bag.check_channel_counts(&path, &seen).unwrap();
         assert_eq!(par.len(), 16806);
         assert_eq!(par, seq);
     }

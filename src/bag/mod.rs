@@ -28,18 +28,21 @@
 //! readers never panic on bad input: truncated, corrupted and unsupported
 //! bags are a [`BagError`].
 
+mod backend;
 mod directory;
 mod mcap_reader;
 mod ros1_reader;
-pub mod schema;
 mod sqlite_reader;
-pub mod stamp;
+
+// Where they used to live.
+pub use crate::wire::{schema, stamp};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::time::Stamp;
 use crate::trace::Trace;
+use backend::Backend;
 
 /// Storage format of a bag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -288,50 +291,10 @@ pub(crate) struct Raw<'a> {
     pub len: usize,
 }
 
-/// What a scan needs of one message, owned: the first 12 bytes hold the
-/// stamp of every supported encoding.
-pub(crate) struct Head {
-    topic: usize,
-    log_time: Stamp,
-    bytes: [u8; 12],
-    kept: usize,
-    len: usize,
-}
-
-impl Head {
-    pub(crate) fn of(raw: &Raw<'_>) -> Head {
-        let mut bytes = [0u8; 12];
-        let kept = raw.data.len().min(12);
-        bytes[..kept].copy_from_slice(&raw.data[..kept]);
-        Head {
-            topic: raw.topic,
-            log_time: raw.log_time,
-            bytes,
-            kept,
-            len: raw.len,
-        }
-    }
-
-    pub(crate) fn raw(&self) -> Raw<'_> {
-        Raw {
-            topic: self.topic,
-            log_time: self.log_time,
-            data: &self.bytes[..self.kept],
-            len: self.len,
-        }
-    }
-}
-
-enum Backend {
-    Mcap(mcap_reader::McapBag),
-    Sqlite(sqlite_reader::SqliteBag),
-    Ros1(ros1_reader::Ros1Bag),
-}
-
 /// One storage file of a bag (a split rosbag2 bag has several).
 struct Part {
     path: PathBuf,
-    backend: Backend,
+    backend: Box<dyn Backend>,
     /// The bag's topic index of each of this file's topics.
     topics: Vec<usize>,
     /// Holds the decompressed copy of a zstd-compressed file while open.
@@ -491,15 +454,16 @@ impl Bag {
             n += got;
         }
         let head = &head[..n];
-        let (format, topics, backend) = if head.starts_with(MCAP_MAGIC) {
+        let (backend, topics): (Box<dyn Backend>, Vec<TopicInfo>) = if head.starts_with(MCAP_MAGIC)
+        {
             let (b, t) = mcap_reader::McapBag::open(path)?;
-            (Format::Mcap, t, Backend::Mcap(b))
+            (Box::new(b), t)
         } else if head.starts_with(ROS1_MAGIC) {
             let (b, t) = ros1_reader::Ros1Bag::open(path)?;
-            (Format::Ros1, t, Backend::Ros1(b))
+            (Box::new(b), t)
         } else if head.starts_with(SQLITE_MAGIC) {
             let (b, t) = sqlite_reader::SqliteBag::open(path)?;
-            (Format::Sqlite3, t, Backend::Sqlite(b))
+            (Box::new(b), t)
         } else if head.starts_with(b"#ROSBAG V") {
             return Err(BagError::Unsupported {
                 path: path.to_path_buf(),
@@ -521,6 +485,7 @@ impl Bag {
                 },
             });
         };
+        let format = backend.format();
         Ok(Bag {
             path: path.to_path_buf(),
             format,
@@ -690,12 +655,8 @@ impl Bag {
                 );
                 true
             };
-            let (path, wanted) = (&part.path, &local_wanted);
-            match &part.backend {
-                Backend::Mcap(b) => b.scan(path, wanted, full, &mut sink)?,
-                Backend::Sqlite(b) => b.scan(path, wanted, full, &mut sink)?,
-                Backend::Ros1(b) => b.scan(path, wanted, full, &mut sink)?,
-            }
+            part.backend
+                .scan(&part.path, &local_wanted, full, &mut sink)?;
             if err.is_some() {
                 break;
             }

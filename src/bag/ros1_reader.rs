@@ -9,13 +9,15 @@
 
 use std::collections::HashMap;
 use std::io::Read as _;
+use std::ops::Range;
 use std::path::Path;
 
 use rosbag::{ChunkRecord, IndexRecord, MessageRecord, RosBag};
 
-use super::schema::{DefinitionFormat, first_field_is_header};
-use super::stamp::stamp_from_u64;
+use super::backend::{self, Backend};
 use super::{BagError, Encoding, Format, HeaderStatus, Raw, TopicInfo};
+use crate::time::Stamp;
+use crate::wire::schema::{DefinitionFormat, first_field_is_header};
 
 pub(crate) struct Ros1Bag {
     bag: RosBag,
@@ -213,15 +215,17 @@ impl Ros1Bag {
     }
 
     /// Reads chunks `start..end` (in file order; `end` = `None` for all),
-    /// handing each message of a wanted topic to `sink`.
+    /// counting each message per topic in `seen` and handing each message
+    /// of a wanted topic to `sink`. False if `sink` stopped it.
     fn scan_range(
         &self,
         path: &Path,
         wanted: &[bool],
         start: usize,
         end: Option<usize>,
+        seen: &mut [u64],
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
-    ) -> Result<(), BagError> {
+    ) -> Result<bool, BagError> {
         let mut records = self.bag.chunk_records();
         if start > 0 {
             let pos = self.chunk_pos.get(start).copied().unwrap_or(u64::MAX);
@@ -248,94 +252,76 @@ impl Ros1Bag {
                 let Some(&topic) = self.topic_of_conn.get(&m.conn_id) else {
                     continue;
                 };
+                if let Some(n) = seen.get_mut(topic) {
+                    *n += 1;
+                }
                 if !wanted.get(topic).copied().unwrap_or(false) {
                     continue;
                 }
                 if !sink(Raw {
                     topic,
-                    log_time: stamp_from_u64(m.time),
+                    log_time: Stamp::from_nanos_u64(m.time),
                     data: m.data,
                     len: m.data.len(),
                 }) {
-                    return Ok(());
+                    return Ok(false);
                 }
             }
             k += 1;
         }
-        Ok(())
+        Ok(true)
+    }
+}
+
+impl Backend for Ros1Bag {
+    fn format(&self) -> Format {
+        Format::Ros1
     }
 
-    /// Reads every chunk, in file order. Decompression (bz2 is slow) runs on
-    /// up to 4 threads over contiguous runs of chunks, located by the
-    /// index's chunk positions; the messages are handed to `sink` in file
-    /// order, exactly as a sequential read would.
-    pub(crate) fn scan(
+    /// Decompression (bz2 is slow) runs on several threads over runs of
+    /// chunks located by the index's chunk positions.
+    fn scan(
         &self,
         path: &Path,
         wanted: &[bool],
         full: bool,
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
     ) -> Result<(), BagError> {
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4);
-        let chunks = self.chunk_pos.len();
-        // The parallel runs keep only each message's first bytes.
-        if full || workers < 2 || chunks < 2 * workers {
-            return self.scan_range(path, wanted, 0, None, sink);
+        backend::scan(self, path, wanted, full, sink)
+    }
+
+    fn units(&self) -> usize {
+        self.chunk_pos.len()
+    }
+
+    /// One per topic.
+    fn count_slots(&self) -> usize {
+        self.counts.len()
+    }
+
+    fn read(
+        &self,
+        path: &Path,
+        wanted: &[bool],
+        units: Option<Range<usize>>,
+        _full: bool,
+        seen: &mut [u64],
+        sink: &mut dyn FnMut(Raw<'_>) -> bool,
+    ) -> Result<bool, BagError> {
+        match units {
+            None => self.scan_range(path, wanted, 0, None, seen, sink),
+            Some(r) => self.scan_range(path, wanted, r.start, Some(r.end), seen, sink),
         }
-        let per = chunks.div_ceil(workers);
-        let parts: Vec<Result<Vec<super::Head>, BagError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|w| {
-                    let (start, end) = (w * per, ((w + 1) * per).min(chunks));
-                    scope.spawn(move || {
-                        let mut heads = Vec::new();
-                        self.scan_range(path, wanted, start, Some(end), &mut |raw| {
-                            heads.push(super::Head::of(&raw));
-                            true
-                        })?;
-                        Ok(heads)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(corrupt(path, None, "a chunk reader thread panicked"))
-                    })
-                })
-                .collect()
-        });
-        let mut heads = Vec::new();
-        for part in parts {
-            heads.extend(part?);
-        }
-        // The runs were located through the index: if it disagrees with the
-        // chunks, fall back to one sequential pass, which needs no index.
-        let mut read = vec![0u64; self.counts.len()];
-        for h in &heads {
-            if let Some(n) = read.get_mut(h.topic) {
-                *n += 1;
-            }
-        }
-        let consistent = read
+    }
+
+    /// The wanted topics' messages must be what the index counts; if not,
+    /// the runs were located wrongly (read again without the index).
+    fn check_counts(&self, _path: &Path, wanted: &[bool], seen: &[u64]) -> Result<bool, BagError> {
+        Ok(seen
             .iter()
             .zip(&self.counts)
             .zip(wanted)
-            .all(|((r, c), w)| !*w || r == c);
-        if !consistent {
-            return self.scan_range(path, wanted, 0, None, sink);
-        }
-        {
-            for head in heads {
-                if !sink(head.raw()) {
-                    return Ok(());
-                }
-            }
-        }
-        Ok(())
+            .all(|((r, c), w)| !*w || r == c))
     }
 }
 
@@ -371,7 +357,14 @@ mod tests {
         );
         let wanted = vec![true; topics.len()];
         let par = collect(|sink| bag.scan(&path, &wanted, false, sink).unwrap());
-        let seq = collect(|sink| bag.scan_range(&path, &wanted, 0, None, sink).unwrap());
+        let mut seen = vec![0u64; topics.len()];
+        let seq = collect(|sink| {
+            assert!(
+                bag.scan_range(&path, &wanted, 0, None, &mut seen, sink)
+                    .unwrap()
+            );
+        });
+        assert!(bag.check_counts(&path, &wanted, &seen).unwrap());
         assert_eq!(par.len(), 16806);
         assert_eq!(par, seq);
     }

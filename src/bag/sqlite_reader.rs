@@ -1,12 +1,14 @@
 //! rosbag2 sqlite3 backend, on `rusqlite` (bundled SQLite).
 
+use std::ops::Range;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::schema::{DefinitionFormat, first_field_is_header};
+use super::backend::{self, Backend};
 use super::{BagError, Encoding, Format, HeaderStatus, Raw, TopicInfo};
 use crate::time::Stamp;
+use crate::wire::schema::{DefinitionFormat, first_field_is_header};
 
 pub(crate) struct SqliteBag {
     conn: Connection,
@@ -137,13 +139,15 @@ impl SqliteBag {
         Ok((SqliteBag { conn, ids }, topics))
     }
 
-    pub(crate) fn scan(
+    /// Every message of the wanted topics, in log-time order (as rosbag2
+    /// reads them). False if `sink` stopped the read.
+    fn select(
         &self,
         path: &Path,
         wanted: &[bool],
         full: bool,
         sink: &mut dyn FnMut(Raw<'_>) -> bool,
-    ) -> Result<(), BagError> {
+    ) -> Result<bool, BagError> {
         let chosen: Vec<String> = self
             .ids
             .iter()
@@ -152,7 +156,7 @@ impl SqliteBag {
             .map(|(id, _)| id.to_string())
             .collect();
         if chosen.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         // Only the first 12 bytes are needed for the stamp; length() does
         // not read the blob.
@@ -196,9 +200,43 @@ impl SqliteBag {
                 data,
                 len: usize::try_from(len).unwrap_or(0),
             }) {
-                break;
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(true)
+    }
+}
+
+/// One query, no chunks: read sequentially (a connection is not shared
+/// between threads).
+impl Backend for SqliteBag {
+    fn format(&self) -> Format {
+        Format::Sqlite3
+    }
+
+    fn scan(
+        &self,
+        path: &Path,
+        wanted: &[bool],
+        full: bool,
+        sink: &mut dyn FnMut(Raw<'_>) -> bool,
+    ) -> Result<(), BagError> {
+        backend::sequential(self, path, wanted, full, sink)
+    }
+
+    fn count_slots(&self) -> usize {
+        0
+    }
+
+    fn read(
+        &self,
+        path: &Path,
+        wanted: &[bool],
+        _units: Option<Range<usize>>,
+        full: bool,
+        _seen: &mut [u64],
+        sink: &mut dyn FnMut(Raw<'_>) -> bool,
+    ) -> Result<bool, BagError> {
+        self.select(path, wanted, full, sink)
     }
 }

@@ -166,7 +166,7 @@ impl Held {
                 *newest = Some(stamp);
                 return Some(self.count(stamp, bit(ch)));
             }
-            self.to_lanes();
+            self.switch_to_lanes();
         }
         self.join_lanes(ch, stamp, store, out)
     }
@@ -347,7 +347,7 @@ impl Held {
         } else {
             self.lanes
                 .drop_where(|_| true, false, DropReason::Reset, store, out);
-            self.to_ordered();
+            self.switch_to_ordered();
             self.ordered = self.channels() <= 64;
         }
         self.tuples.clear();
@@ -357,14 +357,14 @@ impl Held {
     #[inline]
     pub(super) fn settle(&mut self) {
         if !self.ordered && self.channels() <= 64 && self.lanes.lanes.iter().all(|l| l.sorted) {
-            self.to_ordered();
+            self.switch_to_ordered();
         }
     }
 
     /// Ordered to lane storage: each lane gets its channel's stamps.
     #[cold]
     #[inline(never)]
-    fn to_lanes(&mut self) {
+    fn switch_to_lanes(&mut self) {
         for (ch, lane) in self.lanes.lanes.iter_mut().enumerate() {
             let b = bit(ch);
             lane.stamps.clear();
@@ -382,7 +382,7 @@ impl Held {
     /// Lane to ordered storage (every lane is ascending).
     #[cold]
     #[inline(never)]
-    fn to_ordered(&mut self) {
+    fn switch_to_ordered(&mut self) {
         for (lane, newest) in self.lanes.lanes.iter_mut().zip(&mut self.order.newest) {
             *newest = lane.stamps.back().copied();
             lane.stamps.clear();
@@ -400,7 +400,10 @@ impl Held {
 
     fn check<S: Store>(&self, store: &S, queue_size: usize) {
         let n = self.channels();
-        debug_assert!(self.tuples.len() <= queue_size, "more stamps than the queue");
+        debug_assert!(
+            self.tuples.len() <= queue_size,
+            "more stamps than the queue"
+        );
         debug_assert!(
             self.tuples.windows(2).all(|w| w[0].stamp < w[1].stamp),
             "tuples not strictly ascending"
@@ -434,7 +437,12 @@ impl Held {
 
 impl Lanes {
     /// Takes the set of `stamp` (every lane holds it) out of the store.
-    fn take_set<S: Store>(&mut self, stamp: Stamp, store: &mut S, out: &mut Output<S::Set, S::Message>) {
+    fn take_set<S: Store>(
+        &mut self,
+        stamp: Stamp,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
         let lanes = &mut self.lanes;
         // Usually the set is every channel's oldest message.
         let set = if lanes.iter().all(|l| l.stamps.front() == Some(&stamp)) {

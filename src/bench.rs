@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use crate::driver::{Messages, Synchronizer};
 use crate::policy::{ConfigError, Policy, PolicyConfig, Visit};
+use crate::stamped::Stamped;
+use crate::time::Stamp;
 use crate::trace::Trace;
 
 /// `builtin_interfaces/Time`.
@@ -39,7 +41,11 @@ pub struct PointStamped {
     pub point: [f64; 3],
 }
 
-crate::impl_stamped!(PointStamped);
+impl Stamped for PointStamped {
+    fn stamp(&self) -> Stamp {
+        Stamp::from_ros(self.header.stamp.sec, self.header.stamp.nanosec)
+    }
+}
 
 /// What one benchmark run measured.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -73,7 +79,7 @@ impl std::fmt::Display for BenchResult {
     }
 }
 
-fn message(stamp: crate::Stamp) -> PointStamped {
+fn message(stamp: Stamp) -> PointStamped {
     let (sec, nanosec) = stamp.to_ros().unwrap_or((0, 0));
     PointStamped {
         header: Header {

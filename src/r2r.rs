@@ -129,7 +129,7 @@ mod tests {
     /// Arity 9 type-checks end to end (compiled, not run: it needs a node).
     #[allow(dead_code)]
     fn nine_topics(node: &mut Node) -> Result<(), SubscribeError> {
-        use crate::ApproximateTime;
+        use crate::policy::ApproximateTime;
         use futures::StreamExt;
         let q = || QosProfile::sensor_data();
         let mut s = subscribe_synced::<

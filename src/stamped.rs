@@ -89,11 +89,11 @@ macro_rules! impl_stamped {
         $( $crate::impl_stamped!($ty => header.stamp); )+
     };
     ($ty:ty => $($field:ident).+) => {
-        impl $crate::Stamped for $ty {
+        impl $crate::stamped::Stamped for $ty {
             #[inline]
-            fn stamp(&self) -> $crate::Stamp {
+            fn stamp(&self) -> $crate::time::Stamp {
                 let t = &self.$($field).+;
-                $crate::Stamp::from_ros(t.sec, t.nanosec)
+                $crate::time::Stamp::from_ros(t.sec, t.nanosec)
             }
         }
     };

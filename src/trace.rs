@@ -192,7 +192,7 @@ pub fn replay_with<P: Policy<VecQueues<TraceMsg>>>(
         for e in events {
             match e {
                 Event::Set(s) => {
-                    r.sets.push(s);
+                    r.sets.push(s.into_vec());
                     r.emitted_at.push(m.index);
                 }
                 Event::Drop(d) => r.drops.push(d),

@@ -9,9 +9,9 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::{McapIds, data, mcap_copy};
+use stamp_sync::bag::{Bag, StampSource};
 use stamp_sync::wire::schema::{DefinitionFormat, first_field_is_header};
 use stamp_sync::wire::stamp::{cdr_header_stamp, ros1_header_stamp};
-use stamp_sync::bag::{Bag, StampSource};
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);

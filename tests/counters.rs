@@ -4,7 +4,7 @@
 //! ApproximateTime's out-of-order and lower-bound counters are also checked
 //! in the log: each channel warns once (until a reset), whatever the count.
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use stamp_sync::{
     ApproximateEpsilonTime, ApproximateTime, ConfigError, DropReason, Duration, DynSynchronizer,
@@ -13,7 +13,9 @@ use stamp_sync::{
 
 // ---- a logger that keeps what it is given -------------------------------
 
-struct Capture(Mutex<Vec<String>>);
+/// Every record, with the thread that logged it: each test runs on its own
+/// thread and reads only its own lines.
+struct Capture(Mutex<Vec<(std::thread::ThreadId, String)>>);
 
 impl log::Log for Capture {
     fn enabled(&self, _: &log::Metadata) -> bool {
@@ -21,35 +23,38 @@ impl log::Log for Capture {
     }
     fn log(&self, record: &log::Record) {
         let line = format!("{} {}", record.level(), record.args());
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        let me = std::thread::current().id();
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((me, line));
     }
     fn flush(&self) {}
 }
 
 static LOG: OnceLock<&'static Capture> = OnceLock::new();
-/// Tests that read the log run one at a time.
-static LOG_LOCK: Mutex<()> = Mutex::new(());
 
-/// Starts a log capture: the guard keeps other log tests out.
-fn capture() -> MutexGuard<'static, ()> {
-    let guard = LOG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+/// Starts capturing this thread's log.
+fn capture() {
     let cap = LOG.get_or_init(|| {
         let cap: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
         log::set_logger(cap).unwrap();
         log::set_max_level(log::LevelFilter::Trace);
         cap
     });
-    cap.0.lock().unwrap().clear();
-    guard
+    let me = std::thread::current().id();
+    cap.0.lock().unwrap().retain(|(t, _)| *t != me);
 }
 
-/// The warnings logged since `capture()`.
+/// The warnings this thread logged since `capture()`.
 fn warnings() -> Vec<String> {
+    let me = std::thread::current().id();
     LOG.get()
         .map(|c| c.0.lock().unwrap().clone())
         .unwrap_or_default()
         .into_iter()
-        .filter(|l| l.starts_with("WARN"))
+        .filter(|(t, l)| *t == me && l.starts_with("WARN"))
+        .map(|(_, l)| l)
         .collect()
 }
 
@@ -69,7 +74,7 @@ fn pair(policy: ApproximateTime) -> Pair {
 
 #[test]
 fn out_of_order_arrivals_are_counted_per_channel_and_logged_once() {
-    let _log = capture();
+    capture();
     let mut sync = pair(ApproximateTime::new(10).unwrap());
     // Channel 1 is empty, so every message of channel 0 stays queued behind
     // the one before it: 100, 50 (back), 30 (back), 40, 35 (back).
@@ -102,7 +107,7 @@ fn out_of_order_arrivals_are_counted_per_channel_and_logged_once() {
 
 #[test]
 fn a_message_alone_in_its_queue_is_not_compared() {
-    let _log = capture();
+    capture();
     let mut sync = pair(ApproximateTime::new(10).unwrap());
     // (100, 100) is published at once; then 50 arrives on channel 0 into
     // an empty queue: there is nothing to compare it with (as upstream).
@@ -116,7 +121,7 @@ fn a_message_alone_in_its_queue_is_not_compared() {
 
 #[test]
 fn arrivals_closer_than_the_lower_bound_are_counted_exactly() {
-    let _log = capture();
+    capture();
     let policy = ApproximateTime::builder()
         .queue_size(20)
         .lower_bound(0, Duration::from_millis(10))
@@ -144,7 +149,7 @@ fn arrivals_closer_than_the_lower_bound_are_counted_exactly() {
 
 #[test]
 fn one_warning_per_channel_covers_both_kinds_until_a_reset() {
-    let _log = capture();
+    capture();
     let policy = ApproximateTime::builder()
         .lower_bound(0, Duration::from_millis(10))
         .build()

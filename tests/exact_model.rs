@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use stamp_sync::driver::DynSet;
 use stamp_sync::{DropReason, DynSynchronizer, Event, ExactTime, Stamp};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -83,7 +84,7 @@ impl Model {
     }
 }
 
-fn events(it: impl Iterator<Item = Event<Vec<(usize, i64)>, (usize, i64)>>) -> Vec<Ev> {
+fn events(it: impl Iterator<Item = Event<DynSet<(usize, i64)>, (usize, i64)>>) -> Vec<Ev> {
     it.map(|e| match e {
         Event::Set(s) => Ev::Set(s.into_iter().map(|(i, _)| i).collect()),
         Event::Drop(d) => Ev::Drop(d.channel, d.reason, d.message.0),

@@ -183,6 +183,7 @@ fn arrival_stamps_match_on_the_arrival_clock() {
                 .filter_map(|e| e.into_set()),
         );
     }
+    let sets: Vec<Vec<i64>> = sets.into_iter().map(|s| s.to_vec()).collect();
     assert_eq!(sets, vec![vec![1, -1], vec![2, -2], vec![3, -3]]);
 }
 

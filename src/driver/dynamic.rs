@@ -6,6 +6,8 @@
 
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 use super::core::Core;
 use super::event::Event;
 use super::options::Options;
@@ -13,6 +15,13 @@ use super::stats::{Diagnostics, Stats};
 use crate::policy::{CloneStore, ConfigError, Dropped, Policy, Store};
 use crate::stamped::Stamped;
 use crate::time::Stamp;
+
+/// Channels a [`DynSet`] holds without allocating.
+pub const INLINE_CHANNELS: usize = 9;
+
+/// One set of a [`DynSynchronizer`], members in channel order: inline
+/// (no allocation) up to [`INLINE_CHANNELS`] channels, on the heap beyond.
+pub type DynSet<M> = SmallVec<[M; INLINE_CHANNELS]>;
 
 /// Per-channel queues of one message type `M`.
 #[derive(Debug)]
@@ -45,7 +54,7 @@ impl<M> VecQueues<M> {
 }
 
 impl<M> Store for VecQueues<M> {
-    type Set = Vec<M>;
+    type Set = DynSet<M>;
     type Message = M;
 
     fn channels(&self) -> usize {
@@ -60,7 +69,7 @@ impl<M> Store for VecQueues<M> {
     fn pop_front(&mut self, channel: usize) -> Option<M> {
         self.queues.get_mut(channel)?.pop_front()
     }
-    fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Vec<M>> {
+    fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<DynSet<M>> {
         self.scratch.clear();
         for (ch, q) in self.queues.iter().enumerate() {
             let p = pos(ch);
@@ -69,19 +78,18 @@ impl<M> Store for VecQueues<M> {
             }
             self.scratch.push(p);
         }
-        let mut set = Vec::with_capacity(self.queues.len());
+        let mut set = DynSet::with_capacity(self.queues.len());
         for (q, &p) in self.queues.iter_mut().zip(&self.scratch) {
             set.push(if p == 0 { q.pop_front()? } else { q.remove(p)? });
         }
         Some(set)
     }
-    fn take_fronts(&mut self) -> Option<Vec<M>> {
+    fn take_fronts(&mut self) -> Option<DynSet<M>> {
         if self.queues.iter().any(VecDeque::is_empty) {
             return None;
         }
-        // Exactly one allocation: collecting into `Option<Vec>` cannot size
-        // the vector up front and would grow it.
-        let mut set = Vec::with_capacity(self.queues.len());
+        // Sized up front: collecting into `Option<_>` would grow it.
+        let mut set = DynSet::with_capacity(self.queues.len());
         for q in &mut self.queues {
             set.push(q.pop_front()?);
         }
@@ -90,7 +98,7 @@ impl<M> Store for VecQueues<M> {
 }
 
 impl<M: Clone> CloneStore for VecQueues<M> {
-    fn clone_set(&self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Vec<M>> {
+    fn clone_set(&self, pos: &mut dyn FnMut(usize) -> usize) -> Option<DynSet<M>> {
         self.queues
             .iter()
             .enumerate()
@@ -111,8 +119,8 @@ pub struct NoSuchChannel {
 
 /// Synchronizes `N` channels of message type `M`, `N` chosen at run time.
 ///
-/// Each emitted set is a `Vec<M>` in channel order (one allocation per set:
-/// the set is handed to you by value).
+/// Each emitted set is a [`DynSet<M>`] in channel order, handed to you by
+/// value: no allocation up to [`INLINE_CHANNELS`] channels.
 ///
 /// ```
 /// use stamp_sync::{DynSynchronizer, ExactTime, Stamp};
@@ -156,7 +164,7 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         msg: M,
         stamp: Stamp,
         received: Stamp,
-    ) -> Result<impl Iterator<Item = Event<Vec<M>, M>> + '_, NoSuchChannel> {
+    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, NoSuchChannel> {
         let channels = self.channels();
         if channel >= channels {
             return Err(NoSuchChannel { channel, channels });
@@ -173,7 +181,7 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         channel: usize,
         msg: M,
         stamp: Stamp,
-    ) -> Result<impl Iterator<Item = Event<Vec<M>, M>> + '_, NoSuchChannel> {
+    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, NoSuchChannel> {
         self.push_at(channel, msg, stamp, stamp)
     }
 
@@ -182,7 +190,7 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         &mut self,
         channel: usize,
         msg: M,
-    ) -> Result<impl Iterator<Item = Event<Vec<M>, M>> + '_, NoSuchChannel>
+    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, NoSuchChannel>
     where
         M: Stamped,
     {
@@ -195,7 +203,7 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         &mut self,
         channel: usize,
         msg: M,
-        mut on_set: impl FnMut(Vec<M>),
+        mut on_set: impl FnMut(DynSet<M>),
         mut on_drop: impl FnMut(Dropped<M>),
     ) -> Result<(), NoSuchChannel>
     where
@@ -212,13 +220,13 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
     }
 
     /// Checks for silent channels at `now` without a message.
-    pub fn poll(&mut self, now: Stamp) -> impl Iterator<Item = Event<Vec<M>, M>> + '_ {
+    pub fn poll(&mut self, now: Stamp) -> impl Iterator<Item = Event<DynSet<M>, M>> + '_ {
         self.core.poll(now);
         self.core.drain()
     }
 
     /// Drops everything queued (reason `Reset`).
-    pub fn reset(&mut self) -> impl Iterator<Item = Event<Vec<M>, M>> + '_ {
+    pub fn reset(&mut self) -> impl Iterator<Item = Event<DynSet<M>, M>> + '_ {
         self.core.reset();
         self.core.drain()
     }

@@ -20,7 +20,7 @@ pub mod stream;
 mod synchronizer;
 mod tuple;
 
-pub use dynamic::DynSynchronizer;
+pub use dynamic::{DynSet, DynSynchronizer};
 pub use event::{Event, Partial, Stale};
 pub use options::Options;
 pub use shared::{SharedBuilder, SharedSynchronizer};

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use common::{param_i64, param_str, print_set, qos_param, report_matched};
 use futures::{FutureExt, StreamExt};
-use stamp_sync::wire::stamp::cdr_header_stamp;
 use stamp_sync::dynamic::VecQueues;
+use stamp_sync::wire::stamp::cdr_header_stamp;
 use stamp_sync::{ApproximateTime, DynSynchronizer, Event, ExactTime, Policy, Stamp};
 
 fn main() -> Result<(), Box<dyn Error>> {

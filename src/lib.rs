@@ -65,6 +65,11 @@ pub mod time;
 pub mod trace;
 pub mod wire;
 
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 // The top floor: only names, no code. Older paths stay valid.
 pub use driver::{
     AnyMsg, Channel, ChannelDiagnostics, ChannelStats, Diagnostics, DynSynchronizer, Event,

@@ -246,7 +246,7 @@ fn latest_rate_is_measured_on_the_arrival_clock() {
     assert_eq!(sync.policy().rate_hz(0), None, "one arrival is no rate");
     sync.add_at::<0>(t(100), t(100));
     let hz = sync.policy().rate_hz(0).unwrap();
-    assert!((hz - 10.0).abs() < 1e-9, "{hz}");
+    approx::assert_relative_eq!(hz, 10.0, max_relative = 1e-12);
     assert_eq!(sync.policy().rate_hz(1), None);
     assert_eq!(sync.policy().rate_hz(9), None);
 }

@@ -279,9 +279,9 @@ fn latest_rate_is_per_channel_regression_mf_110() {
         }
     }
     let hz = |ch| l.sync.policy().rate_hz(ch).unwrap();
-    assert!((hz(2) - 100.0).abs() < 1.0, "channel 2: {}", hz(2));
-    assert!((hz(1) - 20.0).abs() < 1.0, "channel 1: {}", hz(1));
-    assert!((hz(0) - 10.0).abs() < 1.0, "channel 0: {}", hz(0));
+    approx::assert_abs_diff_eq!(hz(2), 100.0, epsilon = 1.0);
+    approx::assert_abs_diff_eq!(hz(1), 20.0, epsilon = 1.0);
+    approx::assert_abs_diff_eq!(hz(0), 10.0, epsilon = 1.0);
     // The fastest channel leads: one set per channel-2 message once all started.
     assert!(l.count >= 35, "{}", l.count);
 }

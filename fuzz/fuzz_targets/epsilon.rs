@@ -1,22 +1,8 @@
 #![no_main]
 //! ApproximateEpsilonTime, 2..=9 channels, queue 1..=16, epsilon 0..65535 ns,
-//! random options. Bound queue_size + 1: like upstream, the overflow check
-//! is skipped on the arrival that fills the last empty channel.
+//! random options.
 use libfuzzer_sys::fuzz_target;
-use stamp_sync::Duration;
-use stamp_sync_fuzz::{Input, SetRule, run};
+use stamp_sync::policy::PolicyKind;
+use stamp_sync_fuzz::{Input, run_kind};
 
-fuzz_target!(|input: Input| {
-    let eps = Duration::from_nanos(i64::from(input.param));
-    let Ok(p) = stamp_sync::ApproximateEpsilonTime::new(input.q(), eps) else {
-        return;
-    };
-    run(
-        &input,
-        input.n(2, 9),
-        p,
-        input.q() + 1,
-        SetRule::Within(eps),
-        false,
-    );
-});
+fuzz_target!(|input: Input| run_kind(&input, PolicyKind::Epsilon, input.n(2, 9)));

@@ -1,11 +1,7 @@
 #![no_main]
 //! ExactTime, 2..=9 channels, queue 1..=16, random options.
 use libfuzzer_sys::fuzz_target;
-use stamp_sync_fuzz::{Input, SetRule, run};
+use stamp_sync::policy::PolicyKind;
+use stamp_sync_fuzz::{Input, run_kind};
 
-fuzz_target!(|input: Input| {
-    let Ok(p) = stamp_sync::ExactTime::new(input.q()) else {
-        return;
-    };
-    run(&input, input.n(2, 9), p, input.q(), SetRule::Equal, false);
-});
+fuzz_target!(|input: Input| run_kind(&input, PolicyKind::Exact, input.n(2, 9)));

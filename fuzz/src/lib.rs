@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 
 use arbitrary::Arbitrary;
+use stamp_sync::driver::DynSet;
 use stamp_sync::dynamic::VecQueues;
+use stamp_sync::policy::{Param, PolicyConfig, PolicyKind, PolicyParams};
 use stamp_sync::trace::TraceMsg;
 use stamp_sync::{Duration, DynSynchronizer, Event, Options, Policy, Stamp};
 
@@ -99,6 +101,65 @@ impl Input {
     }
 }
 
+/// Policy `kind` with settings drawn from `input`, made through the
+/// registry: only the settings the policy takes.
+pub fn config(input: &Input, kind: PolicyKind, n: usize) -> Option<PolicyConfig> {
+    let takes = |p| kind.accepts(p);
+    let params = PolicyParams {
+        queue_size: takes(Param::QueueSize).then(|| input.q()),
+        age_penalty: takes(Param::AgePenalty).then(|| f64::from(input.age_penalty) / 32.0),
+        max_interval: (takes(Param::MaxInterval) && input.use_max_interval)
+            .then(|| Duration::from_nanos(i64::from(input.param))),
+        lower_bounds: if takes(Param::LowerBound) {
+            input
+                .lower_bounds
+                .iter()
+                .take(4)
+                .map(|&(c, d)| (c as usize % n, Duration::from_nanos(i64::from(d))))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        epsilon: takes(Param::Epsilon).then(|| Duration::from_nanos(i64::from(input.param))),
+    };
+    PolicyConfig::from_params(kind, &params).ok()
+}
+
+/// What a policy promises: its set rule, the most messages it holds per
+/// channel after a step, and whether it re-emits held messages.
+pub fn promises(config: &PolicyConfig) -> (SetRule, usize, bool) {
+    match config {
+        PolicyConfig::Exact { queue_size } => (SetRule::Equal, *queue_size, false),
+        PolicyConfig::Approximate {
+            queue_size,
+            max_interval,
+            ..
+        } => (
+            max_interval.map_or(SetRule::Any, SetRule::Within),
+            *queue_size,
+            false,
+        ),
+        // Like upstream, Epsilon skips its overflow check on the arrival
+        // that fills the last empty channel.
+        PolicyConfig::Epsilon {
+            queue_size,
+            epsilon,
+        } => (SetRule::Within(*epsilon), queue_size + 1, false),
+        // Zero-order hold: one message per channel, re-emitted by design.
+        PolicyConfig::Latest => (SetRule::Any, 1, true),
+    }
+}
+
+/// Runs `input` through policy `kind` over `n` channels (see [`run`]).
+pub fn run_kind(input: &Input, kind: PolicyKind, n: usize) {
+    let Some(config) = config(input, kind, n) else {
+        return;
+    };
+    let (rule, bound, reemits) = promises(&config);
+    let Ok(policy) = config.build() else { return };
+    run(input, n, policy, bound, rule, reemits);
+}
+
 /// What the sets of a policy must satisfy besides one-per-channel.
 #[derive(Clone, Copy, Debug)]
 pub enum SetRule {
@@ -151,7 +212,7 @@ pub fn run<P: Policy<VecQueues<TraceMsg>>>(
             channel,
             stamp: Stamp::from_nanos(stamp),
         };
-        let mut events: Vec<Event<Vec<TraceMsg>, TraceMsg>> = sync
+        let mut events: Vec<Event<DynSet<TraceMsg>, TraceMsg>> = sync
             .push_at(channel, msg, msg.stamp, Stamp::from_nanos(now))
             .unwrap()
             .collect();

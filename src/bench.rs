@@ -159,5 +159,11 @@ pub fn bench(
             ApproximateEpsilonTime::new(*queue_size, *epsilon)?
         )),
         PolicyConfig::Latest => Ok(run!(trace, channels, repeat, LatestTime::new())),
+        PolicyConfig::Slop { queue_size, slop } => Ok(run!(
+            trace,
+            channels,
+            repeat,
+            crate::policy::SlopTime::new(*queue_size, *slop)?
+        )),
     }
 }

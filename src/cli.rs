@@ -31,6 +31,8 @@ pub enum PolicyArg {
     Epsilon,
     /// LatestTime: zero-order hold at the fastest channel's rate (stamps as the clock).
     Latest,
+    /// SlopTime: Python's ApproximateTimeSynchronizer, sets spanning less than --slop.
+    Slop,
 }
 
 /// Policy settings and driver options, shared by `match` and `bench`.
@@ -39,7 +41,8 @@ pub struct PolicyFlags {
     /// Synchronization policy.
     #[arg(long, value_enum)]
     pub policy: PolicyArg,
-    /// Queue size (messages per channel for approximate/epsilon, stamps for exact).
+    /// Queue size (messages per channel for approximate/epsilon, stamps for
+    /// exact, distinct stamps per channel for slop).
     #[arg(long, default_value_t = 10)]
     pub queue_size: usize,
     /// ApproximateTime age penalty.
@@ -55,6 +58,10 @@ pub struct PolicyFlags {
     /// ApproximateEpsilonTime tolerance, e.g. 5ms (required with --policy epsilon).
     #[arg(long, value_name = "DUR")]
     pub epsilon: Option<Duration>,
+    /// SlopTime (Python ApproximateTimeSynchronizer) slop, e.g. 100ms
+    /// (required with --policy slop).
+    #[arg(long, value_name = "DUR")]
+    pub slop: Option<Duration>,
     /// Number of channels of a trace (default: largest channel + 1).
     #[arg(long, value_name = "N")]
     pub channels: Option<usize>,
@@ -261,11 +268,20 @@ pub fn policy_config(
             "--epsilon applies to --policy epsilon only".into(),
         ));
     }
+    if flags.slop.is_some() != (flags.policy == PolicyArg::Slop) {
+        return Err(CliError::Usage(
+            "--policy slop needs --slop DUR, and --slop applies to --policy slop only".into(),
+        ));
+    }
     let config = match flags.policy {
         PolicyArg::Exact => PolicyConfig::Exact {
             queue_size: flags.queue_size,
         },
         PolicyArg::Latest => PolicyConfig::Latest,
+        PolicyArg::Slop => PolicyConfig::Slop {
+            queue_size: flags.queue_size,
+            slop: flags.slop.unwrap_or_default(),
+        },
         PolicyArg::Epsilon => match flags.epsilon {
             None => {
                 return Err(CliError::Usage(
@@ -301,6 +317,9 @@ pub fn policy_config(
             *queue_size,
             *epsilon,
         )?),
+        PolicyConfig::Slop { queue_size, slop } => {
+            drop(crate::policy::SlopTime::new(*queue_size, *slop)?)
+        }
         _ => {}
     }
     let mut options = Options::new().partial_sets(flags.partial_sets);

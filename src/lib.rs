@@ -54,6 +54,7 @@ pub mod bench;
 pub mod cli;
 pub mod driver;
 pub mod dynamic;
+pub mod filters;
 pub mod policy;
 #[cfg(feature = "r2r")]
 #[cfg_attr(docsrs, doc(cfg(feature = "r2r")))]
@@ -71,6 +72,7 @@ pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
     Event, ExactTime, LatestTime, Output, Partial, Policy, RateConfig, Stale, Store,
 };
+pub use policy::SlopTime;
 pub use stamped::Stamped;
 pub use stats::{ChannelDiagnostics, ChannelStats, Diagnostics, SearchState, Stats};
 pub use synchronizer::{AnyMsg, Channel, Messages, SharedSynchronizer, Synchronizer};

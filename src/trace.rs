@@ -8,7 +8,7 @@ use crate::dynamic::DynSynchronizer;
 use crate::dynamic::VecQueues;
 use crate::policy::{
     ApproximateEpsilonTime, ApproximateTime, ConfigError, Dropped, Event, ExactTime, LatestTime,
-    Partial, Policy, Stale,
+    Partial, Policy, SlopTime, Stale,
 };
 use crate::stats::Stats;
 use crate::time::{Duration, Stamp};
@@ -165,6 +165,13 @@ pub enum PolicyConfig {
     },
     /// [`LatestTime`], with the trace stamps as the arrival clock.
     Latest,
+    /// [`SlopTime`]: Python's ApproximateTimeSynchronizer.
+    Slop {
+        /// Distinct stamps per channel.
+        queue_size: usize,
+        /// Sets span strictly less than this.
+        slop: Duration,
+    },
 }
 
 impl PolicyConfig {
@@ -172,9 +179,9 @@ impl PolicyConfig {
     /// [`Exact`](PolicyConfig::Exact) config gives its queue size and defaults).
     pub fn build_approximate(&self) -> Result<ApproximateTime, ConfigError> {
         match self {
-            PolicyConfig::Exact { queue_size } | PolicyConfig::Epsilon { queue_size, .. } => {
-                ApproximateTime::new(*queue_size)
-            }
+            PolicyConfig::Exact { queue_size }
+            | PolicyConfig::Epsilon { queue_size, .. }
+            | PolicyConfig::Slop { queue_size, .. } => ApproximateTime::new(*queue_size),
             PolicyConfig::Latest => ApproximateTime::new(10),
             PolicyConfig::Approximate {
                 queue_size,
@@ -311,5 +318,8 @@ pub fn replay_with_options(
             options,
         ),
         PolicyConfig::Latest => replay_with(trace, channels, LatestTime::new(), options),
+        PolicyConfig::Slop { queue_size, slop } => {
+            replay_with(trace, channels, SlopTime::new(*queue_size, *slop)?, options)
+        }
     }
 }

@@ -484,6 +484,9 @@ pub fn render(
             epsilon,
         } => format!("ApproximateEpsilonTime, queue size {queue_size}, epsilon {epsilon}"),
         PolicyConfig::Latest => "LatestTime".to_string(),
+        PolicyConfig::Slop { queue_size, slop } => {
+            format!("SlopTime (Python), queue size {queue_size}, slop {slop}")
+        }
         PolicyConfig::Approximate {
             queue_size,
             max_interval,

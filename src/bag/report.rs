@@ -156,7 +156,8 @@ fn with_queue(config: &PolicyConfig, q: usize) -> PolicyConfig {
     match &mut c {
         PolicyConfig::Exact { queue_size }
         | PolicyConfig::Approximate { queue_size, .. }
-        | PolicyConfig::Epsilon { queue_size, .. } => *queue_size = q,
+        | PolicyConfig::Epsilon { queue_size, .. }
+        | PolicyConfig::Slop { queue_size, .. } => *queue_size = q,
         PolicyConfig::Latest => {}
     }
     c
@@ -265,6 +266,7 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
         PolicyConfig::Approximate { queue_size, .. } => ("approximate", *queue_size),
         PolicyConfig::Epsilon { queue_size, .. } => ("epsilon", *queue_size),
         PolicyConfig::Latest => ("latest", 1),
+        PolicyConfig::Slop { queue_size, .. } => ("slop", *queue_size),
     };
     let mut advice = Vec::new();
     let mut min_q = None;
@@ -326,7 +328,7 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
                 ));
             }
         }
-        PolicyConfig::Epsilon { .. } | PolicyConfig::Latest => {}
+        PolicyConfig::Epsilon { .. } | PolicyConfig::Latest | PolicyConfig::Slop { .. } => {}
     }
     Report {
         bag: bag.path().display().to_string(),

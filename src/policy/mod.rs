@@ -16,11 +16,13 @@ pub mod approximate;
 pub mod epsilon;
 pub mod exact;
 pub mod latest;
+pub mod slop;
 
 pub use approximate::ApproximateTime;
 pub use epsilon::ApproximateEpsilonTime;
 pub use exact::ExactTime;
 pub use latest::{LatestTime, RateConfig};
+pub use slop::SlopTime;
 
 use crate::time::{Duration, Stamp};
 

@@ -50,9 +50,9 @@ pub const DEFAULT_CAPACITY: usize = 1000;
 ///     .unwrap();
 /// aligner.add(1, ms(2)).unwrap();
 /// aligner.add(0, ms(1)).unwrap();
-/// aligner.add(0, ms(3)).unwrap();
+/// aligner.add(0, ms(5)).unwrap();
 /// let out: Vec<(usize, Stamp)> = aligner.dispatch().collect();
-/// // ms(3) waits: input 1 may still deliver something up to 2 + 2 ms.
+/// // ms(5) waits: input 1 may still send 4 ms (2 ms + its 2 ms period).
 /// assert_eq!(out, [(0, ms(1)), (1, ms(2))]);
 /// assert_eq!(aligner.status(0).unwrap().queued, 1);
 /// ```

@@ -68,11 +68,11 @@ pub mod trace;
 
 pub use driver::Options;
 pub use dynamic::DynSynchronizer;
+pub use policy::SlopTime;
 pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
     Event, ExactTime, LatestTime, Output, Partial, Policy, RateConfig, Stale, Store,
 };
-pub use policy::SlopTime;
 pub use stamped::Stamped;
 pub use stats::{ChannelDiagnostics, ChannelStats, Diagnostics, SearchState, Stats};
 pub use synchronizer::{AnyMsg, Channel, Messages, SharedSynchronizer, Synchronizer};

@@ -148,7 +148,11 @@ fn gen_case(seed: u64) -> Case {
 
 fn ids<'a>(it: impl Iterator<Item = &'a (Stamp, usize)>) -> String {
     let v: Vec<String> = it.map(|m| m.1.to_string()).collect();
-    if v.is_empty() { "-".into() } else { v.join(",") }
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(",")
+    }
 }
 
 /// The answers of stamp_sync's Cache, one line per query.
@@ -208,7 +212,11 @@ fn cpp_answers(oracle: &Path, cases: &[&Case]) -> Vec<Vec<String>> {
     }
     writer.join().unwrap().unwrap();
     assert!(child.wait().unwrap().success(), "cache oracle failed");
-    assert_eq!(answers.len(), cases.len(), "cache oracle answered too few cases");
+    assert_eq!(
+        answers.len(),
+        cases.len(),
+        "cache oracle answered too few cases"
+    );
     answers
 }
 
@@ -331,7 +339,11 @@ fn cache_matches_cpp_message_filters_cache() {
              SHRUNK to size {}, {} operations ({}; oracle script, `!` = different answer):\n{}",
             failures.len(),
             cases.len(),
-            failures.iter().map(|&k| indices[k]).take(30).collect::<Vec<_>>(),
+            failures
+                .iter()
+                .map(|&k| indices[k])
+                .take(30)
+                .collect::<Vec<_>>(),
             indices[k],
             small.size,
             small.ops.len(),

@@ -162,7 +162,10 @@ impl Model {
             if let Some(((t, _), id)) = self.queues[idx].pop_first() {
                 self.last_out = Some(t);
                 out.push((idx, id));
-            } else if self.last_in.is_some_and(|l| l - ts[idx].unwrap() >= self.timeout) {
+            } else if self
+                .last_in
+                .is_some_and(|l| l - ts[idx].unwrap() >= self.timeout)
+            {
                 self.active[idx] = false;
             } else {
                 return out;

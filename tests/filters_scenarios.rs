@@ -19,8 +19,7 @@ use std::sync::Arc;
 
 use stamp_sync::filters::{Cache, InputAligner, TimeSequencer};
 use stamp_sync::{
-    DropReason, Duration, DynSynchronizer, Event, ExactTime, SlopTime, Stamp, Stamped,
-    Synchronizer,
+    DropReason, Duration, DynSynchronizer, Event, ExactTime, SlopTime, Stamp, Stamped, Synchronizer,
 };
 
 fn sec(s: i64) -> Stamp {
@@ -80,8 +79,14 @@ fn c2_easy_interval() {
 fn c3_easy_surrounding_interval() {
     let mut cache = Cache::new(10).unwrap();
     fill_easy(&mut cache, 1, 6);
-    assert_eq!(data(cache.surrounding_interval(sec(15), sec(35))), [1, 2, 3, 4]);
-    assert_eq!(data(cache.surrounding_interval(sec(0), sec(35))), [1, 2, 3, 4]);
+    assert_eq!(
+        data(cache.surrounding_interval(sec(15), sec(35))),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(
+        data(cache.surrounding_interval(sec(0), sec(35))),
+        [1, 2, 3, 4]
+    );
     assert_eq!(data(cache.surrounding_interval(sec(35), sec(35))), [3, 4]);
     assert_eq!(data(cache.surrounding_interval(sec(55), sec(55))), [5]);
 }
@@ -214,7 +219,10 @@ fn p8_python_cache_headerless() {
     let later = now + Duration::from_millis(1);
     cache.add((later, "b"));
     assert_eq!(cache.interval(sec(0), now).len(), 1);
-    assert_eq!(cache.interval(sec(0), now + Duration::from_secs(2)).len(), 2);
+    assert_eq!(
+        cache.interval(sec(0), now + Duration::from_secs(2)).len(),
+        2
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -456,11 +464,17 @@ fn slop(q: usize, s: Duration) -> SlopTime {
 
 #[test]
 fn p1_pairs_with_queue_one() {
-    let mut sync = Synchronizer::<(Mock, Mock), _>::new(slop(1, Duration::from_millis(100)))
-        .unwrap();
+    let mut sync =
+        Synchronizer::<(Mock, Mock), _>::new(slop(1, Duration::from_millis(100))).unwrap();
     for t in 0..10 {
-        let m0 = Mock { stamp: sec(t), id: 33 };
-        let m1 = Mock { stamp: sec(t), id: 34 };
+        let m0 = Mock {
+            stamp: sec(t),
+            id: 33,
+        };
+        let m1 = Mock {
+            stamp: sec(t),
+            id: 34,
+        };
         let got: Vec<_> = sync.push::<0>(m0.clone()).collect();
         assert!(got.is_empty());
         let got: Vec<_> = sync.push::<1>(m1.clone()).collect();
@@ -486,10 +500,16 @@ fn p2_scrambled_sequences_recombine() {
     for n in 1..10usize {
         for seed in 0..20 {
             let seq0: Vec<Mock> = (0..n)
-                .map(|t| Mock { stamp: sec(t as i64), id: t as u32 })
+                .map(|t| Mock {
+                    stamp: sec(t as i64),
+                    id: t as u32,
+                })
                 .collect();
             let seq1: Vec<Mock> = (0..n)
-                .map(|t| Mock { stamp: sec(t as i64), id: 100 + t as u32 })
+                .map(|t| Mock {
+                    stamp: sec(t as i64),
+                    id: 100 + t as u32,
+                })
                 .collect();
             let mut sync = DynSynchronizer::new(2, slop(n, Duration::from_millis(100))).unwrap();
             let mut sets = BTreeSet::new();
@@ -559,7 +579,10 @@ fn exact_sets(n: usize, q: usize, input: &[(usize, i64)]) -> Vec<Vec<i64>> {
 #[test]
 fn p4_time_synchronizer_pairs_everything() {
     for n in 1..10i64 {
-        let input: Vec<(usize, i64)> = (0..n).map(|t| (0, t)).chain((0..n).map(|t| (1, t))).collect();
+        let input: Vec<(usize, i64)> = (0..n)
+            .map(|t| (0, t))
+            .chain((0..n).map(|t| (1, t)))
+            .collect();
         let sets = exact_sets(2, n as usize, &input);
         let want: Vec<Vec<i64>> = (0..n).map(|t| vec![t, t]).collect();
         assert_eq!(sets, want, "n={n}");

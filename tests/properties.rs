@@ -157,7 +157,12 @@ fn check_set(config: &PolicyConfig, set: &[TraceMsg]) -> Result<(), TestCaseErro
             )
         }
         PolicyConfig::Slop { slop, .. } => {
-            prop_assert!(hi - lo < *slop, "set spans {:?} >= slop {:?}", hi - lo, slop)
+            prop_assert!(
+                hi - lo < *slop,
+                "set spans {:?} >= slop {:?}",
+                hi - lo,
+                slop
+            )
         }
         PolicyConfig::Approximate { .. } | PolicyConfig::Latest => {}
     }

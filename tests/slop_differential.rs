@@ -31,7 +31,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use filter_oracle::{case_indices, oracle_dir_or_skip, root, run_seed, write_target};
-use stamp_sync::{DropReason, DynSynchronizer, Duration, Event, SlopTime, Stamp};
+use stamp_sync::{DropReason, Duration, DynSynchronizer, Event, SlopTime, Stamp};
 use tracegen::{Rng, case_seed};
 
 const DEFAULT_CASES: usize = 400;
@@ -92,15 +92,14 @@ fn gen_case(seed: u64) -> Case {
     ]);
     let base = rng.pick(&[1_000_000_000, 1_700_000_000_000_000_000]);
     let mut events: Vec<(i64, usize, i64)> = Vec::new(); // (arrival, channel, stamp)
-    let slop;
-    if kind == "tiny" {
+    let slop = if kind == "tiny" {
         // A few stamps on a 1 ns grid: equal distances everywhere.
         let n = rng.urange(2, 40);
         for i in 0..n {
             let ch = rng.urange(0, channels - 1);
             events.push((i as i64, ch, base + rng.range(0, 8)));
         }
-        slop = rng.pick(&[0, 1, 2, 3, 4, 6]);
+        rng.pick(&[0, 1, 2, 3, 4, 6])
     } else {
         let periods: Vec<i64> = (0..channels).map(|_| rng.range(10, 100) * MS).collect();
         let latency: Vec<i64> = (0..channels).map(|_| rng.range(0, 30) * MS).collect();
@@ -109,11 +108,19 @@ fn gen_case(seed: u64) -> Case {
         let common_phase = kind == "identical" || rng.chance(0.5);
         let phase = rng.range(0, 10 * MS);
         for ch in 0..channels {
-            let p = if kind == "identical" { shared } else { periods[ch] };
+            let p = if kind == "identical" {
+                shared
+            } else {
+                periods[ch]
+            };
             let mut t = if common_phase { phase } else { rng.range(0, p) };
             while t < span {
                 if !rng.chance(0.03) {
-                    let jitter = if kind == "identical" { 0 } else { rng.range(-2, 2) * MS };
+                    let jitter = if kind == "identical" {
+                        0
+                    } else {
+                        rng.range(-2, 2) * MS
+                    };
                     let mut stamp = t + jitter;
                     if kind == "out-of-order" && rng.chance(0.15) {
                         stamp -= rng.range(1, 3) * p;
@@ -128,15 +135,15 @@ fn gen_case(seed: u64) -> Case {
             }
         }
         let p = *periods.iter().min().unwrap();
-        slop = match rng.below(6) {
+        match rng.below(6) {
             0 => 0,
             1 => p / 10,
             2 => p / 2,
             3 => p,
             4 => 2 * p,
             _ => rng.range(1, 3 * MS),
-        };
-    }
+        }
+    };
     events.sort_by_key(|e| e.0);
     // Arrival clock: never goes back (rospy would clear its queues).
     let msgs: Vec<Msg> = events
@@ -173,7 +180,12 @@ fn rust_answer(case: &Case) -> (Vec<String>, BTreeMap<&'static str, usize>) {
     let mut drops = BTreeMap::new();
     for (k, m) in case.msgs.iter().enumerate() {
         let events = sync
-            .push_at(m.channel, k, Stamp::from_nanos(m.stamp), Stamp::from_nanos(m.received))
+            .push_at(
+                m.channel,
+                k,
+                Stamp::from_nanos(m.stamp),
+                Stamp::from_nanos(m.received),
+            )
             .unwrap();
         for e in events {
             match e {
@@ -230,7 +242,11 @@ fn python_answers(runner: &Path, cases: &[&Case]) -> Vec<Vec<String>> {
     }
     writer.join().unwrap().unwrap();
     assert!(child.wait().unwrap().success(), "slop runner failed");
-    assert_eq!(answers.len(), cases.len(), "slop runner answered too few cases");
+    assert_eq!(
+        answers.len(),
+        cases.len(),
+        "slop runner answered too few cases"
+    );
     answers
 }
 
@@ -364,7 +380,11 @@ fn slop_time_matches_python_approximate_time_synchronizer() {
              Python:\n  {}\nstamp_sync:\n  {}",
             failures.len(),
             cases.len(),
-            failures.iter().map(|&k| indices[k]).take(30).collect::<Vec<_>>(),
+            failures
+                .iter()
+                .map(|&k| indices[k])
+                .take(30)
+                .collect::<Vec<_>>(),
             indices[k],
             p.display(),
             small.script(),

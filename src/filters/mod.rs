@@ -5,7 +5,7 @@
 //! lock, bounded memory. Time comes in as [`Stamp`](crate::Stamp)s (a
 //! sequencer is told `now`), and every message a filter gives up on comes
 //! back as a [`Dropped`](crate::Dropped) with its
-//! [`DropReason`](crate::DropReason), counted in [`Counts`]. A
+//! [`DropReason`], counted in [`Counts`]. A
 //! `message_filters` chain is plain code: call the next filter with what
 //! one returns (examples in `docs/filters.md`).
 
@@ -43,3 +43,8 @@ impl Counts {
         self.dropped[reason.index()] += 1;
     }
 }
+
+/// The examples of `docs/filters.md`, run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/filters.md")]
+pub struct FiltersGuide;

@@ -240,7 +240,9 @@ impl<S: Store> Policy<S> for SlopTime {
             }
         }
         let cap = self.queue_size + 1;
-        self.lanes = (0..channels).map(|_| VecDeque::with_capacity(cap)).collect();
+        self.lanes = (0..channels)
+            .map(|_| VecDeque::with_capacity(cap))
+            .collect();
         self.cands = (0..channels).map(|_| Vec::with_capacity(cap)).collect();
         self.others = Vec::with_capacity(channels);
         self.pick = Vec::with_capacity(channels + 1);

@@ -20,9 +20,10 @@
 //!   **strictly** below `slop` is emitted and its messages removed. At most
 //!   one set per arrival; nothing else is ever dropped, so with `slop` 0 no
 //!   set is ever emitted.
-//! * Python walks the whole product (`itertools.product`); this walks it
-//!   depth first and skips subtrees that cannot hold a valid combination,
-//!   which finds the same first combination.
+//! * Python walks the whole product (`itertools.product`, exponential in
+//!   the channels); this walks it depth first and enters a subtree only if
+//!   it holds a valid combination (an exact check in one sweep), which
+//!   finds the same first combination in polynomial time.
 //!
 //! # allow_headerless
 //! Python stamps a message without a header with ROS time on arrival. Here
@@ -71,6 +72,10 @@ pub struct SlopTime {
     pick: Vec<usize>,
     bounds: Vec<(Stamp, Stamp)>,
     pos: Vec<usize>,
+    /// Scratch: every candidate by stamp, with its depth.
+    sorted: Vec<(Stamp, usize)>,
+    /// Scratch: candidates per depth inside the feasibility window.
+    hits: Vec<u32>,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -112,6 +117,8 @@ impl SlopTime {
             pick: Vec::new(),
             bounds: Vec::new(),
             pos: Vec::new(),
+            sorted: Vec::new(),
+            hits: Vec::new(),
         })
     }
 
@@ -175,23 +182,83 @@ impl SlopTime {
             c.sort_unstable_by_key(|c| (c.delta, c.seq));
             self.others.push(ch);
         }
+        // Every candidate by stamp, with the depth of its channel.
+        self.sorted.clear();
+        for (depth, &ch) in self.others.iter().enumerate() {
+            self.sorted
+                .extend(self.cands[ch].iter().map(|c| (c.stamp, depth)));
+        }
+        self.sorted.sort_unstable();
         true
     }
 
-    /// Can every channel from depth `d` on still fit into a set with
-    /// bounds `(lo, hi)`?
-    fn feasible(&self, d: usize, lo: Stamp, hi: Stamp) -> bool {
-        self.others[d..].iter().all(|&ch| {
-            self.cands[ch]
-                .iter()
-                .any(|c| c.stamp.max(hi).since(c.stamp.min(lo)) < self.slop)
-        })
+    /// Can the channels from depth `d` on each add a candidate so that the
+    /// whole set, which already spans `[lo, hi]`, spans less than the slop?
+    /// Exact: a window `[a, a + slop - 1]` with `hi - slop + 1 <= a <= lo`
+    /// must hold a candidate of every such channel. Sweeps `a` over the
+    /// points where a candidate enters the window: O(candidates).
+    fn feasible(&mut self, d: usize, lo: Stamp, hi: Stamp) -> bool {
+        let need = self.others.len().saturating_sub(d);
+        if need == 0 {
+            return true;
+        }
+        let w = self.slop - Duration::from_nanos(1);
+        let (mut a, a_max) = (hi - w, lo);
+        self.hits.clear();
+        self.hits.resize(self.others.len(), 0);
+        let sorted = &self.sorted;
+        let hits = &mut self.hits;
+        // The window holds `sorted[i..j]`; entries of depth >= d are counted.
+        let (mut covered, mut i, mut j) = (0, 0, 0);
+        loop {
+            while i < j && sorted[i].0 < a {
+                let depth = sorted[i].1;
+                if depth >= d {
+                    hits[depth] -= 1;
+                    covered -= usize::from(hits[depth] == 0);
+                }
+                i += 1;
+            }
+            if i == j {
+                while sorted.get(j).is_some_and(|e| e.0 < a) {
+                    j += 1;
+                }
+                i = j;
+            }
+            while let Some(&(t, depth)) = sorted.get(j) {
+                if t > a.saturating_add(w) {
+                    break;
+                }
+                if depth >= d {
+                    hits[depth] += 1;
+                    covered += usize::from(hits[depth] == 1);
+                }
+                j += 1;
+            }
+            if covered == need {
+                return true;
+            }
+            // Coverage only grows when the next candidate enters.
+            let Some(&(next, _)) = sorted.get(j) else {
+                return false;
+            };
+            a = next - w;
+            if a > a_max {
+                return false;
+            }
+        }
     }
 
     /// The first combination, in `itertools.product` order, whose spread
-    /// (with `s`) is below the slop; left in `pick`.
+    /// (with `s`) is below the slop; left in `pick`. Every step keeps a
+    /// completion possible ([`feasible`](Self::feasible)), so the walk never
+    /// backs out of a subtree: O(channels x queue x candidates).
     fn search(&mut self, s: Stamp) -> bool {
         let m = self.others.len();
+        // A spread is never below 0; and no completion, no search.
+        if self.slop <= Duration::ZERO || !self.feasible(0, s, s) {
+            return false;
+        }
         self.pick.clear();
         self.pick.resize(m + 1, 0);
         self.bounds.clear();
@@ -202,7 +269,7 @@ impl SlopTime {
                 return true;
             }
             let ch = self.others[d];
-            let Some(c) = self.cands[ch].get(self.pick[d]) else {
+            let Some(&c) = self.cands[ch].get(self.pick[d]) else {
                 if d == 0 {
                     return false;
                 }
@@ -248,6 +315,8 @@ impl<S: Store> Policy<S> for SlopTime {
         self.pick = Vec::with_capacity(channels + 1);
         self.bounds = Vec::with_capacity(channels + 1);
         self.pos = Vec::with_capacity(channels);
+        self.sorted = Vec::with_capacity(channels * cap);
+        self.hits = Vec::with_capacity(channels);
         self.next_seq = 0;
         Ok(())
     }

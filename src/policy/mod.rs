@@ -115,7 +115,9 @@ pub enum DropReason {
     /// Discarded while the channel that overflowed could not be the pivot:
     /// its better partner may have been lost (upstream `has_dropped_messages`).
     AfterOverflow,
-    /// At or before the stamp of the last emitted set (ExactTime).
+    /// At or before the stamp of the last emitted set (ExactTime); or,
+    /// in the filters, older than the last message released in stamp
+    /// order (TimeSequencer, InputAligner).
     OlderThanLastSet,
     /// Replaced by a newer message with the same stamp on the same channel.
     Replaced,

@@ -75,6 +75,8 @@ struct Input<M> {
     /// Oldest held stamp at the last look + period (upstream `next_ts_`).
     next: Stamp,
     active: bool,
+    /// Will send nothing more ([`InputAligner::close`]): never waited for.
+    closed: bool,
     counts: Counts,
 }
 
@@ -85,7 +87,7 @@ impl<M> Input<M> {
             self.next = t.saturating_add(self.period);
             self.active = true;
             Some(t)
-        } else if self.active {
+        } else if self.active && !self.closed {
             Some(self.next)
         } else {
             None
@@ -162,6 +164,7 @@ impl<M> InputAlignerBuilder<M> {
                 period: Duration::ZERO,
                 next: Stamp::MAX,
                 active: false,
+                closed: false,
                 counts: Counts::default(),
             })
             .collect();
@@ -312,6 +315,22 @@ impl<M> InputAligner<M> {
             return Ok(None);
         }
         Err(())
+    }
+
+    /// Marks input `channel` as ended (not upstream: for a finished stream
+    /// or bag). Its held messages still go out in order, but once it is
+    /// empty the others no longer wait for it; when every input is closed,
+    /// [`dispatch`](Self::dispatch) hands out everything. A message added
+    /// later is still dispatched.
+    pub fn close(&mut self, channel: usize) -> Result<(), NoSuchChannel> {
+        let channels = self.inputs.len();
+        match self.inputs.get_mut(channel) {
+            Some(input) => {
+                input.closed = true;
+                Ok(())
+            }
+            None => Err(NoSuchChannel { channel, channels }),
+        }
     }
 
     /// Removes every held message without dispatching it.

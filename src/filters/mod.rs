@@ -9,10 +9,12 @@
 //! `message_filters` chain is plain code: call the next filter with what
 //! one returns (examples in `docs/filters.md`).
 
+pub mod aligned;
 pub mod aligner;
 pub mod cache;
 pub mod sequencer;
 
+pub use aligned::AlignedStream;
 pub use aligner::{InputAligner, InputAlignerBuilder, InputStatus};
 pub use cache::Cache;
 pub use sequencer::TimeSequencer;

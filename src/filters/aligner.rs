@@ -265,7 +265,6 @@ impl<M> InputAligner<M> {
             })
         };
         if self.last_out.is_some_and(|last| stamp < last) {
-            log::warn!("input {channel}: message stamped {stamp} arrived too late: dropped");
             return Ok(drop(input, stamp, DropReason::OlderThanLastSet, msg));
         }
         if self.newest_in.is_none_or(|t| stamp > t) {

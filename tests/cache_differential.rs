@@ -92,7 +92,7 @@ impl Case {
 
 fn gen_case(seed: u64) -> Case {
     let mut rng = Rng::new(seed);
-    let size = rng.pick(&[1, 1, 2, 3, 4, 5, 8, 10, 16]);
+    let size = rng.pick(&[1, 1, 2, 3, 4, 5, 8, 10, 16, 64, 128]);
     let unit = rng.pick(&[1, 1_000, 1_000_000, 1_000_000_000]);
     // Stamps must be valid ROS 1 times: >= 0 and below 2^32 s.
     let base = rng.pick(&[0, 1_000_000_000, 1_700_000_000_000_000_000]);

@@ -53,6 +53,7 @@ pub mod bench;
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 pub mod driver;
+pub mod filters;
 pub mod policy;
 #[cfg(feature = "r2r")]
 #[cfg_attr(docsrs, doc(cfg(feature = "r2r")))]
@@ -78,7 +79,7 @@ pub use driver::{
 pub use driver::{dynamic, stats, stream};
 pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
-    ExactTime, LatestTime, Outcome, Output, Policy, RateConfig, SearchState, Store,
+    ExactTime, LatestTime, Outcome, Output, Policy, RateConfig, SearchState, SlopTime, Store,
 };
 pub use stamped::Stamped;
 pub use time::{Duration, Stamp};

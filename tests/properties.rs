@@ -31,6 +31,10 @@ fn config_strategy(n: usize) -> impl Strategy<Value = PolicyConfig> {
             queue_size: q,
             epsilon: stamp_sync::Duration::from_nanos(e)
         }),
+        (1usize..6, 0i64..15).prop_map(|(q, s)| PolicyConfig::Slop {
+            queue_size: q,
+            slop: stamp_sync::Duration::from_nanos(s)
+        }),
         (
             1usize..6,
             prop_oneof![Just(0.1), Just(0.0), 0.0f64..3.0],
@@ -152,6 +156,14 @@ fn check_set(config: &PolicyConfig, set: &[TraceMsg]) -> Result<(), TestCaseErro
                 epsilon
             )
         }
+        PolicyConfig::Slop { slop, .. } => {
+            prop_assert!(
+                hi - lo < *slop,
+                "set spans {:?} >= slop {:?}",
+                hi - lo,
+                slop
+            )
+        }
         PolicyConfig::Approximate { .. } | PolicyConfig::Latest => {}
     }
     Ok(())
@@ -170,6 +182,7 @@ proptest! {
             // Epsilon, like upstream, skips its overflow check on the arrival
             // that fills the last empty channel: one more may stay queued.
             PolicyConfig::Epsilon { queue_size, .. } => check(&case, policy, queue_size + 1)?,
+            PolicyConfig::Slop { queue_size, .. } => check(&case, policy, *queue_size)?,
             PolicyConfig::Latest => unreachable!(),
         }
     }

@@ -121,6 +121,7 @@ pub fn config(input: &Input, kind: PolicyKind, n: usize) -> Option<PolicyConfig>
             Vec::new()
         },
         epsilon: takes(Param::Epsilon).then(|| Duration::from_nanos(i64::from(input.param))),
+        slop: takes(Param::Slop).then(|| Duration::from_nanos(i64::from(input.param))),
     };
     PolicyConfig::from_params(kind, &params).ok()
 }
@@ -147,6 +148,7 @@ pub fn promises(config: &PolicyConfig) -> (SetRule, usize, bool) {
         } => (SetRule::Within(*epsilon), queue_size + 1, false),
         // Zero-order hold: one message per channel, re-emitted by design.
         PolicyConfig::Latest => (SetRule::Any, 1, true),
+        PolicyConfig::Slop { queue_size, slop } => (SetRule::Below(*slop), *queue_size, false),
     }
 }
 
@@ -167,6 +169,8 @@ pub enum SetRule {
     Equal,
     /// Spread at most this.
     Within(Duration),
+    /// Spread strictly less than this.
+    Below(Duration),
     /// Nothing more.
     Any,
 }
@@ -242,6 +246,7 @@ pub fn run<P: Policy<VecQueues<TraceMsg>>>(
                             SetRule::Within(d) => {
                                 assert!(hi <= lo.saturating_add(d), "set too wide")
                             }
+                            SetRule::Below(d) => assert!(hi.since(lo) < d, "set too wide"),
                             SetRule::Any => {}
                         }
                     }

@@ -13,7 +13,7 @@ pub struct PolicyFlags {
     #[arg(long, value_enum)]
     pub policy: PolicyKind,
     /// Queue size (messages per channel for approximate/epsilon, stamps for
-    /// exact) [default: 10].
+    /// exact, distinct stamps per channel for slop) [default: 10].
     #[arg(long, value_name = "Q")]
     pub queue_size: Option<usize>,
     /// ApproximateTime age penalty [default: 0.1].
@@ -29,6 +29,10 @@ pub struct PolicyFlags {
     /// ApproximateEpsilonTime tolerance, e.g. 5ms (required with --policy epsilon).
     #[arg(long, value_name = "DUR")]
     pub epsilon: Option<Duration>,
+    /// SlopTime (Python ApproximateTimeSynchronizer) slop, e.g. 100ms
+    /// (required with --policy slop).
+    #[arg(long, value_name = "DUR")]
+    pub slop: Option<Duration>,
     /// Number of channels of a trace (default: largest channel + 1).
     #[arg(long, value_name = "N")]
     pub channels: Option<usize>,

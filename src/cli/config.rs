@@ -92,6 +92,7 @@ pub fn policy_config(
         max_interval: flags.max_interval,
         lower_bounds,
         epsilon: flags.epsilon,
+        slop: flags.slop,
     };
     let config = PolicyConfig::from_params(flags.policy, &params).map_err(|e| match e {
         ConfigError::NotForPolicy { param, policy } => {

@@ -18,6 +18,7 @@ pub mod exact;
 pub mod latest;
 mod output;
 pub mod registry;
+pub mod slop;
 mod store;
 
 pub use approximate::ApproximateTime;
@@ -26,6 +27,7 @@ pub use exact::ExactTime;
 pub use latest::{LatestTime, RateConfig};
 pub use output::{Dropped, Outcome, Output};
 pub use registry::{AnyPolicy, Param, PolicyConfig, PolicyKind, PolicyParams, Visit};
+pub use slop::SlopTime;
 pub use store::{CloneStore, Store};
 
 use crate::time::Stamp;
@@ -58,7 +60,9 @@ pub enum DropReason {
     /// Discarded while the channel that overflowed could not be the pivot:
     /// its better partner may have been lost (upstream `has_dropped_messages`).
     AfterOverflow,
-    /// At or before the stamp of the last emitted set (ExactTime).
+    /// At or before the stamp of the last emitted set (ExactTime); or,
+    /// in the filters, older than the last message released in stamp
+    /// order (TimeSequencer, InputAligner).
     OlderThanLastSet,
     /// Replaced by a newer message with the same stamp on the same channel.
     Replaced,

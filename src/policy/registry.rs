@@ -31,7 +31,7 @@ use core::str::FromStr;
 
 use super::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, ExactTime,
-    LatestTime, Output, Policy, SearchState, Store,
+    LatestTime, Output, Policy, SearchState, SlopTime, Store,
 };
 use crate::time::Duration;
 
@@ -48,6 +48,9 @@ pub enum PolicyKind {
     Epsilon,
     /// [`LatestTime`]: zero-order hold at the fastest channel's rate.
     Latest,
+    /// [`SlopTime`]: Python's ApproximateTimeSynchronizer, sets spanning
+    /// less than a slop.
+    Slop,
 }
 
 /// One setting of one or more policies, by the name the ROS nodes'
@@ -65,16 +68,19 @@ pub enum Param {
     LowerBound,
     /// ApproximateEpsilonTime's tolerance.
     Epsilon,
+    /// SlopTime's bound on a set's span.
+    Slop,
 }
 
 impl Param {
     /// Every setting.
-    pub const ALL: [Param; 5] = [
+    pub const ALL: [Param; 6] = [
         Param::QueueSize,
         Param::AgePenalty,
         Param::MaxInterval,
         Param::LowerBound,
         Param::Epsilon,
+        Param::Slop,
     ];
 
     /// The parameter name, e.g. `queue_size`.
@@ -85,6 +91,7 @@ impl Param {
             Param::MaxInterval => "max_interval",
             Param::LowerBound => "lower_bound",
             Param::Epsilon => "epsilon",
+            Param::Slop => "slop",
         }
     }
 }
@@ -97,20 +104,22 @@ impl fmt::Display for Param {
 
 impl PolicyKind {
     /// Every policy.
-    pub const ALL: [PolicyKind; 4] = [
+    pub const ALL: [PolicyKind; 5] = [
         PolicyKind::Exact,
         PolicyKind::Approximate,
         PolicyKind::Epsilon,
         PolicyKind::Latest,
+        PolicyKind::Slop,
     ];
 
-    /// The short name: `exact`, `approximate`, `epsilon`, `latest`.
+    /// The short name: `exact`, `approximate`, `epsilon`, `latest`, `slop`.
     pub const fn name(self) -> &'static str {
         match self {
             PolicyKind::Exact => "exact",
             PolicyKind::Approximate => "approximate",
             PolicyKind::Epsilon => "epsilon",
             PolicyKind::Latest => "latest",
+            PolicyKind::Slop => "slop",
         }
     }
 
@@ -124,12 +133,16 @@ impl PolicyKind {
             ),
             PolicyKind::Epsilon => matches!(p, Param::QueueSize | Param::Epsilon),
             PolicyKind::Latest => false,
+            PolicyKind::Slop => matches!(p, Param::QueueSize | Param::Slop),
         }
     }
 
     /// Whether this policy cannot do without setting `p`.
     pub const fn requires(self, p: Param) -> bool {
-        matches!((self, p), (PolicyKind::Epsilon, Param::Epsilon))
+        matches!(
+            (self, p),
+            (PolicyKind::Epsilon, Param::Epsilon) | (PolicyKind::Slop, Param::Slop)
+        )
     }
 }
 
@@ -164,6 +177,8 @@ pub struct PolicyParams {
     pub lower_bounds: Vec<(usize, Duration)>,
     /// [`Param::Epsilon`] (no default).
     pub epsilon: Option<Duration>,
+    /// [`Param::Slop`] (no default).
+    pub slop: Option<Duration>,
 }
 
 impl PolicyParams {
@@ -175,6 +190,7 @@ impl PolicyParams {
             Param::MaxInterval => self.max_interval.is_some(),
             Param::LowerBound => !self.lower_bounds.is_empty(),
             Param::Epsilon => self.epsilon.is_some(),
+            Param::Slop => self.slop.is_some(),
         }
     }
 }
@@ -214,6 +230,13 @@ pub enum PolicyConfig {
     },
     /// [`LatestTime`] with upstream's rate settings.
     Latest,
+    /// [`SlopTime`].
+    Slop {
+        /// Distinct stamps per channel.
+        queue_size: usize,
+        /// Sets span strictly less than this.
+        slop: Duration,
+    },
 }
 
 impl PolicyConfig {
@@ -260,6 +283,10 @@ impl PolicyConfig {
                 epsilon: params.epsilon.unwrap_or(Duration::ZERO),
             },
             PolicyKind::Latest => PolicyConfig::Latest,
+            PolicyKind::Slop => PolicyConfig::Slop {
+                queue_size,
+                slop: params.slop.unwrap_or(Duration::ZERO),
+            },
         };
         config.build()?;
         Ok(config)
@@ -272,6 +299,7 @@ impl PolicyConfig {
             PolicyConfig::Approximate { .. } => PolicyKind::Approximate,
             PolicyConfig::Epsilon { .. } => PolicyKind::Epsilon,
             PolicyConfig::Latest => PolicyKind::Latest,
+            PolicyConfig::Slop { .. } => PolicyKind::Slop,
         }
     }
 
@@ -280,7 +308,8 @@ impl PolicyConfig {
         match self {
             PolicyConfig::Exact { queue_size }
             | PolicyConfig::Approximate { queue_size, .. }
-            | PolicyConfig::Epsilon { queue_size, .. } => Some(*queue_size),
+            | PolicyConfig::Epsilon { queue_size, .. }
+            | PolicyConfig::Slop { queue_size, .. } => Some(*queue_size),
             PolicyConfig::Latest => None,
         }
     }
@@ -292,7 +321,8 @@ impl PolicyConfig {
         match &mut c {
             PolicyConfig::Exact { queue_size }
             | PolicyConfig::Approximate { queue_size, .. }
-            | PolicyConfig::Epsilon { queue_size, .. } => *queue_size = q,
+            | PolicyConfig::Epsilon { queue_size, .. }
+            | PolicyConfig::Slop { queue_size, .. } => *queue_size = q,
             PolicyConfig::Latest => {}
         }
         c
@@ -316,7 +346,7 @@ impl PolicyConfig {
                 age_penalty: Some(*age_penalty),
                 max_interval: *max_interval,
                 lower_bounds: lower_bounds.clone(),
-                epsilon: None,
+                ..PolicyParams::default()
             },
             PolicyConfig::Epsilon {
                 queue_size,
@@ -327,6 +357,11 @@ impl PolicyConfig {
                 ..PolicyParams::default()
             },
             PolicyConfig::Latest => PolicyParams::default(),
+            PolicyConfig::Slop { queue_size, slop } => PolicyParams {
+                queue_size: Some(*queue_size),
+                slop: Some(*slop),
+                ..PolicyParams::default()
+            },
         }
     }
 
@@ -356,6 +391,9 @@ impl PolicyConfig {
                 epsilon,
             } => AnyPolicy::Epsilon(ApproximateEpsilonTime::new(*queue_size, *epsilon)?),
             PolicyConfig::Latest => AnyPolicy::Latest(LatestTime::new()),
+            PolicyConfig::Slop { queue_size, slop } => {
+                AnyPolicy::Slop(SlopTime::new(*queue_size, *slop)?)
+            }
         })
     }
 }
@@ -391,6 +429,10 @@ impl fmt::Display for PolicyConfig {
                 "ApproximateEpsilonTime, queue size {queue_size}, epsilon {epsilon}"
             ),
             PolicyConfig::Latest => f.write_str("LatestTime"),
+            PolicyConfig::Slop { queue_size, slop } => write!(
+                f,
+                "SlopTime (Python ApproximateTimeSynchronizer), queue size {queue_size}, slop {slop}"
+            ),
         }
     }
 }
@@ -420,6 +462,8 @@ pub enum AnyPolicy {
     Epsilon(ApproximateEpsilonTime),
     /// [`LatestTime`].
     Latest(LatestTime),
+    /// [`SlopTime`].
+    Slop(SlopTime),
 }
 
 macro_rules! each {
@@ -429,6 +473,7 @@ macro_rules! each {
             AnyPolicy::Approximate($p) => $e,
             AnyPolicy::Epsilon($p) => $e,
             AnyPolicy::Latest($p) => $e,
+            AnyPolicy::Slop($p) => $e,
         }
     };
 }
@@ -441,6 +486,7 @@ impl AnyPolicy {
             AnyPolicy::Approximate(_) => PolicyKind::Approximate,
             AnyPolicy::Epsilon(_) => PolicyKind::Epsilon,
             AnyPolicy::Latest(_) => PolicyKind::Latest,
+            AnyPolicy::Slop(_) => PolicyKind::Slop,
         }
     }
 

@@ -315,7 +315,7 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
                 ));
             }
         }
-        PolicyKind::Epsilon | PolicyKind::Latest => {}
+        PolicyKind::Epsilon | PolicyKind::Latest | PolicyKind::Slop => {}
     }
     Report {
         bag: bag.path().display().to_string(),

@@ -1,0 +1,165 @@
+//! [`InputAligner`] over N [`Stream`]s: one stream of `(channel, message)`
+//! in stamp order. Runtime-agnostic: only `futures` traits.
+//!
+//! ```
+//! use futures::{executor::block_on, stream, StreamExt};
+//! use stamp_sync::filters::InputAligner;
+//! use stamp_sync::Stamp;
+//!
+//! let s = |v: &[i64]| stream::iter(v.iter().map(|&t| Stamp::from_nanos(t)).collect::<Vec<_>>());
+//! let aligned = InputAligner::builder(2).build().unwrap().align(vec![s(&[1, 4, 5]), s(&[2, 3, 9])]).unwrap();
+//! let out: Vec<(usize, i64)> = block_on(aligned.map(|(ch, t)| (ch, t.as_nanos())).collect());
+//! assert_eq!(out, [(0, 1), (1, 2), (1, 3), (0, 4), (0, 5), (1, 9)]);
+//! ```
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::stream::{FusedStream, Stream};
+
+use super::InputAligner;
+use crate::dynamic::NoSuchChannel;
+use crate::policy::Dropped;
+use crate::stamped::Stamped;
+use crate::stream::POLL_BUDGET_PER_INPUT;
+
+type DropFn<M> = Box<dyn FnMut(Dropped<M>) + Send>;
+
+/// The aligned stream: see [`InputAligner::align`].
+///
+/// # Behaviour
+/// Each `poll_next` first hands out a message that can go (as
+/// [`InputAligner::dispatch`]). Otherwise it polls the inputs in turn,
+/// starting one further along each time (so a busy input cannot starve the
+/// others), adds what they yield, and tries again. Inputs are not polled
+/// while a message can go: a slow consumer holds the inputs back instead of
+/// growing a queue here. An input that ends is
+/// [closed](InputAligner::close): the others no longer wait for it. The
+/// stream ends when every input has ended and everything held went out.
+/// Drops (late messages, overflow) go to [`on_drop`](Self::on_drop) and are
+/// counted in [`InputAligner::status`]. Inputs must be `Unpin` (box them
+/// otherwise); `self.next().await` is cancel safe.
+pub struct AlignedStream<S: Stream> {
+    inputs: Vec<S>,
+    ended: Vec<bool>,
+    live: usize,
+    first: usize,
+    aligner: InputAligner<S::Item>,
+    on_drop: Option<DropFn<S::Item>>,
+}
+
+impl<M: Stamped> InputAligner<M> {
+    /// Aligns `inputs`, one stream per input of this aligner in channel
+    /// order. Inputs it has no stream for count as ended; more streams
+    /// than inputs is an error.
+    pub fn align<S>(mut self, inputs: Vec<S>) -> Result<AlignedStream<S>, NoSuchChannel>
+    where
+        S: Stream<Item = M> + Unpin,
+    {
+        let channels = self.channels();
+        if inputs.len() > channels {
+            return Err(NoSuchChannel {
+                channel: channels,
+                channels,
+            });
+        }
+        for ch in inputs.len()..channels {
+            self.close(ch)?;
+        }
+        Ok(AlignedStream {
+            ended: vec![false; inputs.len()],
+            live: inputs.len(),
+            first: 0,
+            inputs,
+            aligner: self,
+            on_drop: None,
+        })
+    }
+}
+
+impl<S: Stream> AlignedStream<S> {
+    /// Calls `f` with every message the aligner drops.
+    pub fn on_drop(mut self, f: impl FnMut(Dropped<S::Item>) + Send + 'static) -> Self {
+        self.on_drop = Some(Box::new(f));
+        self
+    }
+
+    /// The aligner: status per input, counters.
+    pub fn aligner(&self) -> &InputAligner<S::Item> {
+        &self.aligner
+    }
+}
+
+impl<S: Stream + Unpin> Unpin for AlignedStream<S> {}
+
+impl<S> Stream for AlignedStream<S>
+where
+    S: Stream + Unpin,
+    S::Item: Stamped,
+{
+    type Item = (usize, S::Item);
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let n = this.inputs.len();
+        let mut budget = POLL_BUDGET_PER_INPUT * n.max(1);
+        loop {
+            if let Some(item) = this.aligner.dispatch().next() {
+                return Poll::Ready(Some(item));
+            }
+            if this.live == 0 {
+                return Poll::Ready(None);
+            }
+            let start = this.first;
+            this.first = (this.first + 1) % n;
+            let mut any_ready = false;
+            for k in 0..n {
+                let i = (start + k) % n;
+                if this.ended[i] {
+                    continue;
+                }
+                match Pin::new(&mut this.inputs[i]).poll_next(cx) {
+                    Poll::Ready(Some(m)) => {
+                        any_ready = true;
+                        budget = budget.saturating_sub(1);
+                        if let Ok(Some(d)) = this.aligner.add(i, m) {
+                            if let Some(f) = &mut this.on_drop {
+                                f(d);
+                            }
+                        }
+                        this.first = (i + 1) % n;
+                        break;
+                    }
+                    Poll::Ready(None) => {
+                        any_ready = true;
+                        this.ended[i] = true;
+                        this.live -= 1;
+                        let _ = this.aligner.close(i);
+                        break;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if !any_ready {
+                // Every live input returned Pending and registered `cx`.
+                return Poll::Pending;
+            }
+            if budget == 0 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl<S> FusedStream for AlignedStream<S>
+where
+    S: Stream + Unpin,
+    S::Item: Stamped,
+{
+    fn is_terminated(&self) -> bool {
+        self.live == 0
+            && (0..self.aligner.channels())
+                .all(|c| self.aligner.status(c).is_none_or(|s| s.queued == 0))
+    }
+}

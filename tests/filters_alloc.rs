@@ -1,0 +1,106 @@
+//! No allocation per message in steady state: SlopTime in a typed
+//! synchronizer, and the Cache, TimeSequencer and InputAligner, after a
+//! warm-up that fills their buffers. Counted per thread.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use stamp_sync::filters::{Cache, InputAligner, TimeSequencer};
+use stamp_sync::{Duration, SlopTime, Stamp, Synchronizer};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts on the side.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+/// Jittered stamps of channel `ch` at step `k` (1 ms period).
+fn stamp(k: i64, ch: i64) -> Stamp {
+    Stamp::from_nanos(k * 1_000_000 + ((k * 7 + ch * 3) % 5) * 100_000)
+}
+
+#[test]
+fn slop_time_does_not_allocate_per_message() {
+    let policy = SlopTime::new(10, Duration::from_micros(700)).unwrap();
+    let mut sync = Synchronizer::<(Stamp, Stamp, Stamp), _>::new(policy).unwrap();
+    let mut sets = 0;
+    let mut feed = |k: i64, sets: &mut usize| {
+        // Channel 2 misses every 4th message: overflow drops, replacements.
+        *sets += sync.add_0(stamp(k, 0));
+        *sets += sync.add_1(stamp(k - 1, 1));
+        *sets += sync.add_1(stamp(k - 1, 1)); // same stamp again: replaced
+        if k % 4 != 0 {
+            *sets += sync.add_2(stamp(k, 2));
+        }
+    };
+    for k in 0..1_000 {
+        feed(k, &mut sets);
+    }
+    let before = allocs();
+    for k in 1_000..21_000 {
+        feed(k, &mut sets);
+    }
+    assert_eq!(allocs() - before, 0, "allocations in 20k steps");
+    assert!(sets > 10_000, "{sets} sets");
+}
+
+#[test]
+fn filters_do_not_allocate_per_message() {
+    let mut cache = Cache::new(50).unwrap();
+    let mut seq = TimeSequencer::new(Duration::from_millis(5), 20).unwrap();
+    let mut aligner: InputAligner<Stamp> = InputAligner::builder(3)
+        .periods(Duration::from_millis(1))
+        .capacity(50)
+        .build()
+        .unwrap();
+    let mut out = 0usize;
+    let mut step = |k: i64, out: &mut usize| {
+        let t = stamp(k, 0);
+        cache.add(t);
+        *out += cache.interval(stamp(k - 10, 0), t).count();
+        seq.add(stamp(k - (k % 3), 1));
+        *out += seq.release(t).count();
+        for ch in 0..3 {
+            if ch != 2 || k % 50 < 40 {
+                aligner.add(ch, stamp(k - ch as i64, ch as i64)).unwrap();
+            }
+        }
+        *out += aligner.dispatch().count();
+    };
+    for k in 0..1_000 {
+        step(k, &mut out);
+    }
+    let before = allocs();
+    for k in 1_000..21_000 {
+        step(k, &mut out);
+    }
+    assert_eq!(allocs() - before, 0, "allocations in 20k steps");
+    assert!(out > 20_000);
+}

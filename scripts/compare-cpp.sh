@@ -7,9 +7,10 @@
 # Environment (defaults in brackets):
 #   MESSAGES  messages per trace [1000000]
 #   RUNS      timed runs of each engine per row [5]
-#   CHANNELS  channel counts [2 3 5 9]
+#   CHANNELS  channel counts [2 3 4 5 6 7 8 9]
 #   QUEUE     queue size [10]
-#   PROFILE   cargo profile for stamp-sync [perf]
+#   PROFILE   cargo profile for stamp-sync [release: what users build;
+#             `perf` adds fat LTO and one codegen unit]
 #   TRACES    directory for the generated traces [build/traces]
 #
 # For every policy and N it generates one trace with scripts/gen_trace.py
@@ -27,9 +28,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 MESSAGES=${MESSAGES:-1000000}
 RUNS=${RUNS:-5}
-CHANNELS=${CHANNELS:-"2 3 5 9"}
+CHANNELS=${CHANNELS:-"2 3 4 5 6 7 8 9"}
 QUEUE=${QUEUE:-10}
-PROFILE=${PROFILE:-perf}
+PROFILE=${PROFILE:-release}
 TRACES=${TRACES:-"$repo/build/traces"}
 out=${1:-/dev/stdout}
 

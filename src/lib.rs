@@ -62,7 +62,6 @@ pub mod stamped;
 pub mod stats;
 pub mod stream;
 pub mod synchronizer;
-/// Transforms: a tf2-compatible buffer and a tf-aware message filter (issue 14).
 pub mod tf;
 pub mod time;
 pub mod trace;

@@ -279,8 +279,9 @@ impl BufferCore {
             });
         }
         let norm2 = q.w * q.w + q.x * q.x + q.y * q.y + q.z * q.z;
-        // `!(a < b)` so that an infinite norm is refused, as in C++.
-        if !((norm2 - 1.0).abs() < QUATERNION_NORMALIZATION_TOLERANCE) {
+        // Written as in C++ so that an infinite norm is refused too.
+        let unit = (norm2 - 1.0).abs() < QUATERNION_NORMALIZATION_TOLERANCE;
+        if !unit {
             return Err(TfError::Denormalized {
                 parent: parent.to_string(),
                 child: child.to_string(),
@@ -571,10 +572,7 @@ impl BufferCore {
         depth = 0;
         common = None;
         let mut common_parent = 0;
-        loop {
-            let Some(cache) = self.cache(frame) else {
-                break;
-            };
+        while let Some(cache) = self.cache(frame) {
             let latest = cache.latest_time_and_parent();
             if latest.1 == 0 {
                 break;

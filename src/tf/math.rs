@@ -186,14 +186,8 @@ impl Quaternion {
 /// `tf2Acos`: `acos` with the argument clamped to [-1, 1].
 #[inline]
 fn acos_clamped(x: f64) -> f64 {
-    let x = if x < -1.0 {
-        -1.0
-    } else if x > 1.0 {
-        1.0
-    } else {
-        x
-    };
-    x.acos()
+    // NaN stays NaN, as with tf2's comparisons.
+    x.clamp(-1.0, 1.0).acos()
 }
 
 impl Mul for Quaternion {

@@ -36,4 +36,4 @@ pub use filter::{
     TfEvent, TfFilter, TfFilterBuilder, TfFilterStats, TimeoutClock,
 };
 pub use math::{Quaternion, Transform, Vector3};
-pub use stream::{TfFilterStream, TfInput};
+pub use stream::{TF_POLL_BUDGET, TfFilterStream, TfInput};

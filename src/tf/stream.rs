@@ -134,8 +134,9 @@ where
         self
     }
 
-    /// The filter (its buffer, stats, pending count).
-    pub fn filter(&self) -> &TfFilter<M> {
+    /// The filter (its buffer, stats, pending count). (Not `filter`:
+    /// that name is `StreamExt::filter`.)
+    pub fn tf_filter(&self) -> &TfFilter<M> {
         &self.filter
     }
 }

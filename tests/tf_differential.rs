@@ -17,7 +17,7 @@
 //! Environment:
 //! * `STAMP_SYNC_SEED` — run seed (decimal or `0x` hex); default
 //!   time-based. Always printed.
-//! * `STAMP_SYNC_TF_CASES` — number of cases (default 600).
+//! * `STAMP_SYNC_TF_CASES` — number of cases (default 2000).
 //! * `STAMP_SYNC_REQUIRE_ORACLE=1`, or `CI` set — fail instead of skipping
 //!   when the oracle cannot be built.
 //!
@@ -39,7 +39,7 @@ use approx::abs_diff_eq;
 use stamp_sync::Duration;
 use stamp_sync::tf::trace::{TfRecord, TraceOptions, parse_trace, run_records};
 
-const DEFAULT_CASES: usize = 600;
+const DEFAULT_CASES: usize = 2000;
 const TOLERANCE: f64 = 1e-9;
 
 fn root() -> &'static Path {

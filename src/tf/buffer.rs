@@ -5,7 +5,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use smallvec::SmallVec;
 
-use super::cache::{Cache, FrameId, Refused, Sample, TimeCache};
+use super::cache::{Cache, FrameId, Located, Refused, Sample, TimeCache, is_unit};
 use super::error::{Extrapolation, FrameRole, TfError};
 use super::math::{Quaternion, Transform, Vector3};
 use crate::time::{Duration, Stamp};
@@ -296,6 +296,7 @@ impl BufferCore {
             parent: parent_id,
             rotation: q,
             translation: v,
+            unit: is_unit(&q),
         };
         let cache_time = self.cache_time;
         if child_id == 0 {
@@ -450,7 +451,18 @@ impl BufferCore {
         self.frames.get(id as usize).and_then(|f| f.cache.as_ref())
     }
 
-    /// tf2's `walkToTopParent` with `TransformAccum`.
+    /// tf2's `walkToTopParent` with `TransformAccum`, with one change that
+    /// only affects rounding: tf2 accumulates both chains up to the source
+    /// chain's top and lets the common part cancel; this walk locates the
+    /// samples first (parents only, no arithmetic), stops the target chain
+    /// where it meets the source chain, and, when the common part's
+    /// rotations are unit quaternions (so it does cancel), interpolates and
+    /// accumulates only the links below the meeting frame. Otherwise (tf2
+    /// accepts rotations up to 1 % off unit length and does not normalize
+    /// them) it accumulates the common part on both sides exactly as tf2.
+    /// Success, error kinds and the result stamp are tf2's in every case:
+    /// the links above the meeting frame are exactly those tf2 gathers
+    /// successfully on both sides.
     fn walk(
         &self,
         acc: &mut Accum,
@@ -458,28 +470,36 @@ impl BufferCore {
         target: FrameId,
         source: FrameId,
     ) -> Result<StampedTransform, WalkError> {
-        let done = |transform: Transform, stamp: Stamp| StampedTransform { stamp, transform };
+        let done = |transform: Transform| StampedTransform {
+            stamp: time,
+            transform,
+        };
         if source == target {
-            return Ok(done(Transform::IDENTITY, time));
+            return Ok(done(Transform::IDENTITY));
         }
         let time = if time == Stamp::ZERO {
             self.latest_common_time(target, source)?
         } else {
             time
         };
+        let done = |transform: Transform| StampedTransform {
+            stamp: time,
+            transform,
+        };
 
-        // From the source up to its root (or the first link without data).
+        // From the source up to its root, the first link without data, or
+        // the target.
+        let mut chain: SmallVec<[(FrameId, Located<'_>); 16]> = SmallVec::new();
         let mut frame = source;
         let mut top_parent = frame;
-        let mut depth = 0u32;
         let mut source_miss = None;
         while frame != 0 {
             let Some(cache) = self.cache(frame) else {
                 top_parent = frame;
                 break;
             };
-            let sample = match cache.get(time) {
-                Ok(s) if s.parent != 0 => s,
+            let located = match cache.locate(time) {
+                Ok(l) if l.parent() != 0 => l,
                 Ok(_) => {
                     top_parent = frame;
                     source_miss = Some((frame, Extrapolation::NoData));
@@ -492,46 +512,72 @@ impl BufferCore {
                 }
             };
             if frame == target {
-                return Ok(done(acc.target_parent_of_source(), time));
+                for (_, l) in &chain {
+                    acc.accum_source(&l.sample(time));
+                }
+                return Ok(done(acc.target_parent_of_source()));
             }
-            acc.accum_source(&sample);
+            chain.push((frame, located));
             top_parent = frame;
-            frame = sample.parent;
-            depth += 1;
-            if depth > MAX_GRAPH_DEPTH {
+            frame = located.parent();
+            if chain.len() > MAX_GRAPH_DEPTH as usize {
                 return Err(WalkError::Loop(time));
             }
         }
 
-        // From the target up to the source's top parent.
+        // From the target up to the source chain.
+        let mut target_chain: SmallVec<[Located<'_>; 16]> = SmallVec::new();
+        let mut meet = chain.len();
         frame = target;
-        depth = 0;
         while frame != top_parent {
+            if let Some(k) = chain.iter().position(|&(f, _)| f == frame) {
+                meet = k;
+                break;
+            }
             let Some(cache) = self.cache(frame) else {
                 break;
             };
-            let sample = match cache.get(time) {
-                Ok(s) if s.parent != 0 => s,
+            let located = match cache.locate(time) {
+                Ok(l) if l.parent() != 0 => l,
                 Ok(_) => return Err(WalkError::Extrapolation(frame, time, Extrapolation::NoData)),
                 Err(miss) => return Err(WalkError::Extrapolation(frame, time, miss)),
             };
-            if frame == source {
-                return Ok(done(acc.source_parent_of_target(), time));
-            }
-            acc.accum_target(&sample);
-            frame = sample.parent;
-            depth += 1;
-            if depth > MAX_GRAPH_DEPTH {
+            target_chain.push(located);
+            frame = located.parent();
+            if target_chain.len() > MAX_GRAPH_DEPTH as usize {
                 return Err(WalkError::Loop(time));
             }
         }
-        if frame != top_parent {
+        let met = meet < chain.len() || frame == top_parent;
+        if !met {
             return Err(match source_miss {
                 Some((f, miss)) => WalkError::Extrapolation(f, time, miss),
                 None => WalkError::Connectivity,
             });
         }
-        Ok(done(acc.full_path(), time))
+        for l in &target_chain {
+            acc.accum_target(&l.sample(time));
+        }
+        if meet == 0 {
+            // The target chain reached the source.
+            return Ok(done(acc.source_parent_of_target()));
+        }
+        let common = chain.get(meet..).unwrap_or(&[]);
+        let (source_part, exact) = if common.iter().all(|(_, l)| l.unit()) {
+            (chain.get(..meet).unwrap_or(&[]), false)
+        } else {
+            (&chain[..], true)
+        };
+        for (_, l) in source_part {
+            acc.accum_source(&l.sample(time));
+        }
+        if exact {
+            // tf2's target walk goes on through the common part.
+            for (_, l) in common {
+                acc.accum_target(&l.sample(time));
+            }
+        }
+        Ok(done(acc.full_path()))
     }
 
     /// tf2's `getLatestCommonTime`: the oldest of the newest stamps of the

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 # reference runner itself (set STAMP_SYNC_REQUIRE_ORACLE=0 to allow a skip).
 export STAMP_SYNC_REQUIRE_ORACLE="${STAMP_SYNC_REQUIRE_ORACLE:-1}"
 scripts/build-oracle.sh
+# C++ tf2 (Debian libtf2-dev) for tests/tf_differential.rs.
+scripts/build-tf-oracle.sh
 scripts/ros-setup.sh
 cargo fmt --check
 # The core builds with no ROS, no C toolchain and no optional dependency.

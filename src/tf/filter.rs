@@ -358,8 +358,9 @@ struct Pending<M> {
 /// ([`TimeoutClock`]). Every failure is counted by reason in
 /// [`stats`](Self::stats).
 ///
-/// Released messages come out in the order they became ready (for
-/// messages ready in the same call: arrival order).
+/// A held message is released by the first check after its transforms
+/// exist (the next `add` or `poll`); the messages one check releases come
+/// out in arrival order, before the message being added.
 pub struct TfFilter<M> {
     buffer: BufferCore,
     targets: Vec<String>,
@@ -479,13 +480,12 @@ impl<M: Framed> TfFilter<M> {
             self.fail(msg, FailureReason::EmptyFrameId, None);
             return self.events.drain(..);
         }
+        // Held messages that became ready first, to keep release order.
+        self.recheck();
         match self.check(&msg) {
             Check::Ready(t) => self.release(msg, t),
             Check::Expired(e) => self.fail(msg, FailureReason::Expired, Some(e)),
             Check::Wait(e) => {
-                if self.pending.len() >= self.queue_size {
-                    self.recheck();
-                }
                 if self.pending.len() >= self.queue_size {
                     if let Some(old) = self.pending.pop_front() {
                         self.fail(old.msg, FailureReason::QueueFull, old.last_error);

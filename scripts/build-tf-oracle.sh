@@ -33,7 +33,7 @@ have_headers() {
 }
 
 missing=()
-have_headers || missing+=(libtf2-dev libgeometry-msgs-dev libconsole-bridge-dev)
+have_headers || missing+=(libtf2-dev)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -59,7 +59,7 @@ fi
 mkdir -p "$(dirname "$out")"
 tmp="$out.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
-if ! g++ -O2 -std=c++17 -Wall -o "$tmp" "$src" -ltf2 -lrostime -lconsole_bridge -lboost_system; then
+if ! g++ -O2 -std=c++17 -Wall -o "$tmp" "$src" -ltf2 -lrostime -lconsole_bridge; then
   fail "g++ failed compiling $src"
 fi
 mv -f "$tmp" "$out"

@@ -33,7 +33,7 @@ pub use buffer::{
 pub use error::{Extrapolation, FrameRole, TfError, TfErrorKind};
 pub use filter::{
     DEFAULT_QUEUE_SIZE, DEFAULT_TIMEOUT, Failed, FailureReason, Framed, FramedSet, Released,
-    TfEvent, TfFilter, TfFilterBuilder, TfFilterStats, TimeoutClock,
+    TfEvent, TfFilter, TfFilterBuilder, TfFilterConfigError, TfFilterStats, TimeoutClock,
 };
 pub use math::{Quaternion, Transform, Vector3};
 pub use stream::{TF_POLL_BUDGET, TfFilterStream, TfInput};

@@ -33,6 +33,38 @@ pub trait Framed: Stamped {
     fn frame_id(&self) -> &str;
 }
 
+/// Implements [`Framed`] for message types with a ROS header
+/// (`header.frame_id`), or another `String` field given after `=>`. The type
+/// must implement [`Stamped`] too (see [`impl_stamped!`](crate::impl_stamped)).
+///
+/// ```
+/// # mod builtin_interfaces { #[derive(Default)] pub struct Time { pub sec: i32, pub nanosec: u32 } }
+/// # #[derive(Default)] pub struct Header { pub stamp: builtin_interfaces::Time, pub frame_id: String }
+/// #[derive(Default)]
+/// pub struct LaserScan { pub header: Header }
+/// stamp_sync::impl_stamped!(LaserScan);
+/// stamp_sync::impl_framed!(LaserScan);
+///
+/// use stamp_sync::tf::Framed;
+/// let mut scan = LaserScan::default();
+/// scan.header.frame_id = "laser".into();
+/// assert_eq!(scan.frame_id(), "laser");
+/// ```
+#[macro_export]
+macro_rules! impl_framed {
+    ($($ty:ty),+ $(,)?) => {
+        $( $crate::impl_framed!($ty => header.frame_id); )+
+    };
+    ($ty:ty => $($field:ident).+) => {
+        impl $crate::tf::Framed for $ty {
+            #[inline]
+            fn frame_id(&self) -> &str {
+                &self.$($field).+
+            }
+        }
+    };
+}
+
 impl<T: Framed + ?Sized> Framed for &T {
     fn frame_id(&self) -> &str {
         (**self).frame_id()

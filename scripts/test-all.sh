@@ -11,6 +11,8 @@ export STAMP_SYNC_REQUIRE_ORACLE="${STAMP_SYNC_REQUIRE_ORACLE:-1}"
 scripts/build-oracle.sh
 # The filter differential tests: C++ Cache runner, Python message_filters.
 scripts/build-filters-oracle.sh
+# C++ tf2 (Debian libtf2-dev) for tests/tf_differential.rs.
+scripts/build-tf-oracle.sh
 scripts/ros-setup.sh
 cargo fmt --check
 # The core builds with no ROS, no C toolchain and no optional dependency.

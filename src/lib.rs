@@ -62,6 +62,7 @@ pub mod r2r;
 #[cfg_attr(docsrs, doc(cfg(feature = "bag")))]
 pub mod report;
 pub mod stamped;
+pub mod tf;
 pub mod time;
 pub mod trace;
 pub mod wire;

@@ -28,6 +28,8 @@ enum Command {
     Info(cli::InfoArgs),
     /// Time a policy over a trace with typed PointStamped-like messages.
     Bench(cli::BenchArgs),
+    /// Answer the lookups of a transform trace (`tf,...`, `tf_static,...`, `lookup,...` lines) like tf2.
+    Tf(cli::TfArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Match(a) => cli::run_match_bag(a, &mut out, &mut err),
         Command::Info(a) => cli::run_info(a, &mut out),
         Command::Bench(a) => cli::run_bench(a, &mut out),
+        Command::Tf(a) => cli::run_tf(a, &mut out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,5 @@
 //! The commands of `stamp-sync` (feature `cli`): `match` (a trace CSV or a
-//! bag), `info BAG` and `bench TRACE`.
+//! bag), `info BAG`, `bench TRACE` and `tf TRACE`.
 //!
 //! Like ripgrep: raw arguments ([`args`]) are checked into settings
 //! ([`config`]), the library does the work, and the results are formatted
@@ -12,12 +12,14 @@ pub mod args;
 pub mod config;
 pub mod format;
 mod progress;
+mod tf;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use args::{BenchArgs, FormatArg, InfoArgs, MatchArgs, PolicyFlags, StampArg};
 pub use config::is_trace_file;
+pub use tf::{TfArgs, run_tf};
 
 use crate::bag::{Bag, BagError, StampSource};
 use crate::policy::ConfigError;
@@ -111,7 +113,7 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     }
 }
 
-fn stdout_err(e: std::io::Error) -> CliError {
+pub(crate) fn stdout_err(e: std::io::Error) -> CliError {
     CliError::Write {
         path: PathBuf::from("<stdout>"),
         source: e,

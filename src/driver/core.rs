@@ -30,6 +30,8 @@ pub(crate) struct Core<Q: Store, P> {
     extra: Vec<Event<Q::Set, Q::Message>>,
     pub(crate) stats: Stats,
     options: Options,
+    /// Every option is off: arrivals go to the policy untouched.
+    plain: bool,
     watch: Vec<Watch>,
 }
 
@@ -54,6 +56,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             extra: Vec::new(),
             stats: Stats::new(channels),
             policy,
+            plain: options.is_default(),
             options,
             watch,
         })
@@ -70,6 +73,30 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         received: Stamp,
         push: impl FnOnce(&mut Q),
     ) {
+        // All options off (the default): nothing to watch or change.
+        let stamp = if self.plain {
+            stamp
+        } else {
+            self.watch_arrival(ch, stamp, received)
+        };
+        push(&mut self.queues);
+        self.stats.received(ch, stamp);
+        let arrival = Arrival {
+            channel: ch,
+            stamp,
+            received,
+        };
+        self.policy.add(arrival, &mut self.queues, &mut self.out);
+        if self.options.stale_after.is_some() {
+            self.check_stale(received);
+        }
+    }
+
+    /// The options around one arrival on `ch`: arrival stamps, offset, reset
+    /// on a jump back; remembers the arrival for the stale check. Returns
+    /// the stamp the policy gets.
+    #[inline(never)]
+    fn watch_arrival(&mut self, ch: usize, stamp: Stamp, received: Stamp) -> Stamp {
         let mut stamp = if self.options.arrival_stamps {
             received
         } else {
@@ -94,17 +121,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             w.last_received = Some(received);
             w.reported = None;
         }
-        push(&mut self.queues);
-        self.stats.received(ch, stamp);
-        let arrival = Arrival {
-            channel: ch,
-            stamp,
-            received,
-        };
-        self.policy.add(arrival, &mut self.queues, &mut self.out);
-        if self.options.stale_after.is_some() {
-            self.check_stale(received);
-        }
+        stamp
     }
 
     /// Stale-channel check without a message (call it from a timer).
@@ -193,11 +210,18 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         super::stats::Diagnostics::new(&self.stats, |c| self.policy.queued(c), self.policy.search())
     }
 
+    /// True if the last step produced nothing to hand out or count (most
+    /// steps: a message that completes no set and drops nothing).
+    #[inline(always)]
+    pub(crate) fn idle(&self) -> bool {
+        self.out.is_empty() && !self.out.has_discarded() && self.extra.is_empty()
+    }
+
     /// Hands the events to the callbacks in order, counting each; sets and
     /// drops are moved out without copying a whole event (see
     /// [`Output::drain_split`]).
-    #[inline]
     /// `other` receives stale reports and partial sets.
+    #[inline(always)]
     pub(crate) fn drain_split(
         &mut self,
         mut set: impl FnMut(Q::Set),

@@ -215,7 +215,15 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         self.state.keep_drops(self.on_drop.is_some());
     }
 
+    #[inline]
     fn dispatch(&mut self) -> usize {
+        if self.state.idle() {
+            return 0;
+        }
+        self.dispatch_events()
+    }
+
+    fn dispatch_events(&mut self) -> usize {
         let mut sets = 0;
         let Synchronizer {
             state,

@@ -141,6 +141,13 @@ macro_rules! impl_messages {
                 }
             }
             #[inline]
+            fn discard_front(&mut self, channel: usize) -> bool {
+                match channel {
+                    $($i => (self.0).$i.pop_front().is_some(),)+
+                    _ => false,
+                }
+            }
+            #[inline]
             fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set> {
                 let at = [$(pos($i)),+];
                 if $(at[$i] >= (self.0).$i.len())||+ {

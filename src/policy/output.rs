@@ -104,6 +104,12 @@ impl<S, M> Output<S, M> {
     pub fn keeps_drops(&self) -> bool {
         self.keep_drops
     }
+    /// True if drops were counted since the last
+    /// [`take_discarded`](Self::take_discarded).
+    #[inline(always)]
+    pub fn has_discarded(&self) -> bool {
+        self.discarded.dirty != 0
+    }
     /// Hands over the counted drops as `(channel, reason, count)` and
     /// resets the counters.
     #[inline]
@@ -112,14 +118,16 @@ impl<S, M> Output<S, M> {
         if *dirty == 0 {
             return;
         }
-        let bits = std::mem::take(dirty);
-        for (ch, c) in counts.iter_mut().enumerate() {
-            if bits & (1 << (ch % 64)) == 0 {
-                continue;
-            }
-            for (reason, n) in DropReason::ALL.into_iter().zip(c.iter_mut()) {
-                if *n > 0 {
-                    f(ch, reason, std::mem::take(n));
+        let mut bits = std::mem::take(dirty);
+        // Each set bit names the channels `ch % 64 == bit`.
+        while bits != 0 {
+            let bit = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            for (ch, c) in counts.iter_mut().enumerate().skip(bit).step_by(64) {
+                for (reason, n) in DropReason::ALL.into_iter().zip(c.iter_mut()) {
+                    if *n > 0 {
+                        f(ch, reason, std::mem::take(n));
+                    }
                 }
             }
         }
@@ -154,17 +162,23 @@ impl<S, M> Output<S, M> {
             self.outcomes.insert(mark, Outcome::Set(set));
         }
     }
+    /// Counts a drop whose message is already freed (only when drops are
+    /// not kept; see [`keep_drops`](Self::keep_drops)).
+    #[inline]
+    pub fn count_drop(&mut self, channel: usize, reason: DropReason) {
+        let d = &mut self.discarded;
+        if let Some(c) = d.counts.get_mut(channel) {
+            c[reason.index()] += 1;
+            d.dirty |= 1 << (channel % 64);
+        }
+    }
     /// Records a drop.
     #[inline]
     pub fn drop_message(&mut self, channel: usize, stamp: Stamp, reason: DropReason, message: M) {
-        if !self.keep_drops {
-            let d = &mut self.discarded;
-            if let Some(c) = d.counts.get_mut(channel) {
-                c[reason.index()] += 1;
-                d.dirty |= 1 << (channel % 64);
-                drop(message);
-                return;
-            }
+        if !self.keep_drops && channel < self.discarded.counts.len() {
+            drop(message);
+            self.count_drop(channel, reason);
+            return;
         }
         self.push_in_place(|| {
             Outcome::Drop(Dropped {
@@ -176,10 +190,12 @@ impl<S, M> Output<S, M> {
         });
     }
     /// Number of outcomes recorded.
+    #[inline(always)]
     pub fn len(&self) -> usize {
         self.outcomes.len()
     }
     /// True if nothing was recorded.
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.outcomes.is_empty()
     }

@@ -33,7 +33,8 @@ pub trait Store {
     /// If any position is out of range nothing is removed.
     fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set>;
     /// Removes the oldest message of `channel` and records it in `out` as
-    /// dropped. False if the channel was empty.
+    /// dropped (or only counts it, if `out` does not keep drops). False if
+    /// the channel was empty.
     #[inline]
     fn drop_front(
         &mut self,
@@ -42,6 +43,13 @@ pub trait Store {
         reason: DropReason,
         out: &mut Output<Self::Set, Self::Message>,
     ) -> bool {
+        if !out.keeps_drops() {
+            let dropped = self.discard_front(channel);
+            if dropped {
+                out.count_drop(channel, reason);
+            }
+            return dropped;
+        }
         match self.pop_front(channel) {
             Some(m) => {
                 out.drop_message(channel, stamp, reason, m);
@@ -49,6 +57,12 @@ pub trait Store {
             }
             None => false,
         }
+    }
+    /// Removes and frees the oldest message of `channel`. False if the
+    /// channel was empty. A typed store can free it in place.
+    #[inline]
+    fn discard_front(&mut self, channel: usize) -> bool {
+        self.pop_front(channel).is_some()
     }
     /// Removes the oldest message of every channel as a set.
     fn take_fronts(&mut self) -> Option<Self::Set> {

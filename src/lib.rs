@@ -64,6 +64,7 @@ pub mod stream;
 pub mod synchronizer;
 pub mod time;
 pub mod trace;
+pub mod wire;
 
 pub use driver::Options;
 pub use dynamic::DynSynchronizer;

@@ -67,6 +67,8 @@ use crate::stream::{QueuesOf, SyncInputs, SyncStream};
 use crate::synchronizer::{Channel, Messages, SharedSynchronizer};
 use crate::time::Stamp;
 
+pub mod raw;
+
 include!(concat!(env!("OUT_DIR"), "/r2r_stamped.rs"));
 
 impl From<Time> for Stamp {

@@ -33,9 +33,10 @@ mod mcap_reader;
 pub mod plot;
 pub mod report;
 mod ros1_reader;
-pub mod schema;
 mod sqlite_reader;
-pub mod stamp;
+/// Header detection and stamp reading live in the core ([`crate::wire`]),
+/// shared with the raw ROS transport; re-exported here.
+pub use crate::wire::{schema, stamp};
 
 use std::fmt;
 use std::path::{Path, PathBuf};

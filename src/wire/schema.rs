@@ -26,7 +26,7 @@ pub enum DefinitionFormat {
 /// A `Header[]` array is not a header.
 ///
 /// ```
-/// use stamp_sync::bag::schema::{first_field_is_header, DefinitionFormat};
+/// use stamp_sync::wire::schema::{first_field_is_header, DefinitionFormat};
 /// let imu = "# IMU\nstd_msgs/Header header\ngeometry_msgs/Quaternion orientation\n";
 /// assert!(first_field_is_header(imu, DefinitionFormat::Ros2Msg, "sensor_msgs/msg/Imu"));
 /// let tf = "geometry_msgs/TransformStamped[] transforms\n===\nMSG: std_msgs/Header\n";

@@ -38,7 +38,7 @@ const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// (`D_CDR2*`) encodings are reported as [`StampError::Encapsulation`].
 ///
 /// ```
-/// use stamp_sync::bag::stamp::cdr_header_stamp;
+/// use stamp_sync::wire::stamp::cdr_header_stamp;
 /// let msg = [0, 1, 0, 0, 7, 0, 0, 0, 5, 0, 0, 0, 0xAA];
 /// assert_eq!(cdr_header_stamp(&msg).unwrap().as_nanos(), 7_000_000_005);
 /// ```
@@ -73,7 +73,7 @@ pub fn cdr_header_stamp(data: &[u8]) -> Result<Stamp, StampError> {
 /// endian.
 ///
 /// ```
-/// use stamp_sync::bag::stamp::ros1_header_stamp;
+/// use stamp_sync::wire::stamp::ros1_header_stamp;
 /// let msg = [9, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0];
 /// assert_eq!(ros1_header_stamp(&msg).unwrap().as_nanos(), 2_000_000_003);
 /// ```
@@ -93,6 +93,7 @@ pub fn ros1_header_stamp(data: &[u8]) -> Result<Stamp, StampError> {
 
 /// A log time in unsigned nanoseconds as a [`Stamp`], saturating above
 /// `i64::MAX`.
+#[cfg_attr(not(feature = "bag"), allow(dead_code))]
 pub(crate) fn stamp_from_u64(ns: u64) -> Stamp {
     Stamp::from_nanos(i64::try_from(ns).unwrap_or(i64::MAX))
 }

@@ -227,7 +227,8 @@ impl Node {
         // SAFETY: returns a default options struct.
         let mut options = unsafe { r2r_rcl::rcl_node_get_default_options() };
         options.enable_rosout = false; // rosout stays on the r2r node
-        options.use_global_arguments = false;
+        // Global arguments stay on: this context was initialized without
+        // any, so no remapping applies.
         // SAFETY: zero-initialized struct, boxed (invariant 1).
         let handle = Box::into_raw(Box::new(unsafe {
             r2r_rcl::rcl_get_zero_initialized_node()

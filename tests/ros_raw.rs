@@ -413,6 +413,11 @@ fn raw_round_trip_between_two_contexts_is_byte_exact() {
         pubs[0].qos.reliability,
         r2r::qos::ReliabilityPolicy::Reliable
     );
+    // Taken messages outlive their subscription, node and context.
+    drop((sub, echo, fwd, publ, sub_node, pub_node));
+    for (k, (m, bytes)) in got.iter().zip(&sent).enumerate() {
+        assert_same_payload(m.as_bytes(), bytes, &format!("kept message {k}"));
+    }
 }
 
 #[test]
@@ -688,6 +693,226 @@ fn churn() {
     println!("contexts {}", snapshot());
 }
 
+// ---------------------------------------------------------------- cost
+
+/// Per-message cost of the dynamic path against r2r's compiled-in raw path
+/// (docs/performance.md). Not part of the normal run:
+/// `scripts/with-ros cargo test --release --features r2r --test ros_raw raw_path_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement: run by hand (docs/performance.md)"]
+fn raw_path_cost() {
+    // (label, image width x height x 3 bytes, rate Hz, messages)
+    let loads = [
+        ("1920x1080 rgb8", 1920, 1080, 30, 300),
+        ("32x32 rgb8", 32, 32, 500, 3000),
+    ];
+    // STAMP_SYNC_COST_ONLY=1920 (or 32) runs one load.
+    let only = std::env::var("STAMP_SYNC_COST_ONLY").unwrap_or_default();
+    let loads = loads.into_iter().filter(|l| l.0.starts_with(only.as_str()));
+    let d = domain(8);
+    for (label, w, h, rate, n) in loads {
+        for round in 0..2 {
+            for path in ["r2r", "dynamic", "compiled"] {
+                let mut sink = rust_child("sink", d, &[path, &n.to_string()], false);
+                sink.wait_for("`subscribed`", |l| l == "subscribed");
+                let dims = [
+                    w.to_string(),
+                    h.to_string(),
+                    rate.to_string(),
+                    n.to_string(),
+                ];
+                let mut blast = rust_child("blast", d, &dims.each_ref().map(String::as_str), false);
+                blast.wait_for("`matched`", |l| l == "matched");
+                sink.wait_for("`matched`", |l| l == "matched");
+                blast.send("go");
+                let stats = sink.wait_for("`stats`", |l| l.starts_with("stats "));
+                println!("{label} round {round} {path:8} {stats}");
+                assert!(sink.wait_exit(), "{}", sink.stderr());
+            }
+        }
+    }
+}
+
+/// First-lookup cost of a type's support: r2r's table against the ament
+/// index (stat, dlopen of an already loaded library, dlsym). Run by hand.
+#[test]
+#[ignore = "a measurement: run by hand (docs/performance.md)"]
+fn type_support_lookup_cost() {
+    for compiled in [true, false, true, false] {
+        let n = 2000;
+        let t0 = Instant::now();
+        for _ in 0..n {
+            let loader = TypeSupportLoader::from_env().use_compiled(compiled);
+            std::hint::black_box(loader.load(IMAGE).unwrap());
+        }
+        let per = t0.elapsed() / n;
+        println!("lookup compiled={compiled} {per:?} per fresh loader");
+    }
+}
+
+fn now_ns() -> i64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(t.as_nanos()).unwrap()
+}
+
+/// Minor page faults of this process so far.
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name.split(' ').nth(7).unwrap().parse().unwrap()
+}
+
+/// CPU time of every thread of this process, in ns.
+fn process_cpu_ns() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .map(|s| s.split(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// Role `blast W H RATE N`: publishes N serialized W x H rgb8 images at
+/// RATE Hz on /cost/image, the header stamp set to the wall clock just
+/// before each publish.
+fn blast(args: &[String]) {
+    let [w, h, rate, n] = args else {
+        panic!("blast W H RATE N")
+    };
+    let (w, h): (u32, u32) = (w.parse().unwrap(), h.parse().unwrap());
+    let (rate, n): (u64, usize) = (rate.parse().unwrap(), n.parse().unwrap());
+    let img = r2r::sensor_msgs::msg::Image {
+        height: h,
+        width: w,
+        encoding: "rgb8".into(),
+        step: 3 * w,
+        data: vec![7; (3 * w * h) as usize],
+        ..Default::default()
+    };
+    let mut bytes = img.to_serialized_bytes().unwrap();
+    let node = RawNode::create("blast", "").unwrap();
+    let publ = node
+        .publisher("/cost/image", IMAGE, QosProfile::default().keep_last(5))
+        .unwrap();
+    wait_until("a subscription", &node, || {
+        publ.subscription_count().unwrap() > 0
+    });
+    println!("matched");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    let period = Duration::from_nanos(1_000_000_000 / rate);
+    let start = Instant::now();
+    for k in 0..n {
+        let due = start + period * u32::try_from(k).unwrap();
+        // Pacing a publisher at a fixed rate is the one sleep here.
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let t = now_ns();
+        bytes[4..8].copy_from_slice(&i32::try_from(t / 1_000_000_000).unwrap().to_le_bytes());
+        bytes[8..12].copy_from_slice(&u32::try_from(t % 1_000_000_000).unwrap().to_le_bytes());
+        publ.publish_bytes(&bytes).unwrap();
+    }
+    // Linger so a reliable reader gets the last samples.
+    let mut pause = node.waiter().unwrap();
+    pause.wait(&[], Some(Duration::from_secs(2))).unwrap();
+}
+
+/// Role `sink PATH N`: takes N images from /cost/image through PATH
+/// (`r2r`: r2r's `subscribe_raw`; `dynamic`: raw, type support from the
+/// library; `compiled`: raw, r2r's table) and prints
+/// `stats` with latency percentiles and CPU time per message.
+fn sink(args: &[String]) {
+    let [path, n] = args else {
+        panic!("sink PATH N")
+    };
+    let n: usize = n.parse().unwrap();
+    let qos = QosProfile::default().keep_last(5);
+    let mut lat = Vec::with_capacity(n);
+    let (mut cpu0, mut faults0) = (0, 0);
+    let mut record = |bytes: &[u8], lat: &mut Vec<i64>| {
+        let stamp = stamp_sync::wire::stamp::cdr_header_stamp(bytes).unwrap();
+        if lat.is_empty() {
+            cpu0 = process_cpu_ns();
+            faults0 = minor_faults();
+        }
+        lat.push(now_ns() - stamp.as_nanos());
+    };
+    let deadline = Instant::now() + WAIT;
+    // Until N messages, or 3 s without one once they flow (keep-last 5 may
+    // drop samples under load).
+    let mut progress = (0, Instant::now());
+    let more = |lat: &[i64], n: usize, progress: &mut (usize, Instant)| {
+        if lat.len() != progress.0 {
+            *progress = (lat.len(), Instant::now());
+        }
+        let stalled = !lat.is_empty() && progress.1.elapsed() > Duration::from_secs(3);
+        lat.len() < n && Instant::now() < deadline && !stalled
+    };
+    if path == "r2r" {
+        use futures::{FutureExt, StreamExt};
+        let ctx = r2r::Context::create().unwrap();
+        let mut node = r2r::Node::create(ctx, "sink", "").unwrap();
+        let mut sub = node.subscribe_raw("/cost/image", IMAGE, qos).unwrap();
+        println!("subscribed");
+        while node
+            .get_publishers_info_by_topic("/cost/image", false)
+            .unwrap()
+            .is_empty()
+        {
+            node.spin_once(Duration::from_millis(10));
+            assert!(Instant::now() < deadline);
+        }
+        println!("matched");
+        while more(&lat, n, &mut progress) {
+            node.spin_once(Duration::from_millis(100));
+            while let Some(Some(bytes)) = sub.next().now_or_never() {
+                record(&bytes, &mut lat);
+            }
+        }
+    } else {
+        let loader = TypeSupportLoader::from_env().use_compiled(path == "compiled");
+        let ctx = RawContext::new().unwrap();
+        let node = RawNode::with_loader(&ctx, "sink", "", loader).unwrap();
+        let mut sub = node.subscribe("/cost/image", IMAGE, qos).unwrap();
+        let want = if path == "compiled" {
+            "Compiled"
+        } else {
+            "Library"
+        };
+        assert!(format!("{:?}", sub.type_support().source()).starts_with(want));
+        println!("subscribed");
+        wait_until("a publisher", &node, || sub.publisher_count().unwrap() > 0);
+        println!("matched");
+        let mut waiter = node.waiter().unwrap();
+        while more(&lat, n, &mut progress) {
+            waiter
+                .wait(&[&sub], Some(Duration::from_millis(100)))
+                .unwrap();
+            while let Some(m) = sub.take().unwrap() {
+                record(m.as_bytes(), &mut lat);
+            }
+        }
+    }
+    let cpu = process_cpu_ns() - cpu0;
+    let faults = minor_faults() - faults0;
+    let got = lat.len();
+    lat.sort_unstable();
+    let pct = |p: usize| {
+        lat.get((got * p / 100).min(got.saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+            / 1000
+    };
+    println!(
+        "stats n={got} p50_us={} p99_us={} max_us={} cpu_us_per_msg={} faults_per_msg={}",
+        pct(50),
+        pct(99),
+        lat.last().copied().unwrap_or(0) / 1000,
+        cpu / 1000 / u64::try_from(got.max(2) - 1).unwrap(),
+        faults / u64::try_from(got.max(2) - 1).unwrap()
+    );
+}
+
 /// Role `echo TYPE TOPIC N`: load TYPE (print `type ...` or `error ...`),
 /// subscribe, print `matched` once a publisher is seen, then `msg <hex>
 /// <stamp ns or ->` for N messages.
@@ -735,6 +960,8 @@ fn raw_child() {
     match role.as_str() {
         "echo" => echo(&args),
         "churn" => churn(),
+        "blast" => blast(&args),
+        "sink" => sink(&args),
         other => panic!("unknown child role {other}"),
     }
 }

@@ -50,7 +50,7 @@ mod typesupport;
 
 use std::ffi::CString;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use ::r2r::QosProfile;
@@ -246,7 +246,7 @@ impl RawNode {
             inner,
             type_support: ts.clone(),
             capacity_hint: 0,
-            spare: None,
+            pool: Arc::default(),
         })
     }
 
@@ -333,8 +333,39 @@ impl RawNode {
 /// encapsulation header). `Clone` shares the buffer; `Send + Sync`.
 #[derive(Clone)]
 pub struct SerializedMsg {
-    buf: Arc<ffi::SerializedBuf>,
+    buf: Arc<PooledBuf>,
     info: TakeInfo,
+}
+
+/// Spare buffers a subscription keeps per topic: a taken message's buffer
+/// goes back here when its last clone drops, so steady state neither
+/// allocates nor faults in fresh pages (a 1080p image is 1,500 pages).
+const POOL_MAX: usize = 4;
+
+type Pool = Arc<Mutex<Vec<ffi::SerializedBuf>>>;
+
+/// A buffer that returns to its subscription's pool (if the subscription
+/// is still there and the pool not full) when dropped.
+struct PooledBuf {
+    buf: Option<ffi::SerializedBuf>,
+    pool: Weak<Mutex<Vec<ffi::SerializedBuf>>>,
+}
+
+impl PooledBuf {
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.as_ref().map_or(&[], ffi::SerializedBuf::as_bytes)
+    }
+}
+
+impl Drop for PooledBuf {
+    fn drop(&mut self) {
+        if let (Some(buf), Some(pool)) = (self.buf.take(), self.pool.upgrade()) {
+            let mut spare = pool.lock().unwrap_or_else(PoisonError::into_inner);
+            if spare.len() < POOL_MAX {
+                spare.push(buf);
+            }
+        }
+    }
 }
 
 /// When a taken message was sent and received, as rmw reports it.
@@ -361,7 +392,10 @@ impl SerializedMsg {
         let buf = ffi::SerializedBuf::from_bytes(bytes)
             .map_err(|e| RawError::rcl(e, "a message buffer"))?;
         Ok(SerializedMsg {
-            buf: Arc::new(buf),
+            buf: Arc::new(PooledBuf {
+                buf: Some(buf),
+                pool: Weak::new(),
+            }),
             info: TakeInfo::default(),
         })
     }
@@ -408,8 +442,8 @@ pub struct RawSubscription {
     /// The last message's size: the next buffer is allocated this large, so
     /// rmw never has to grow it.
     capacity_hint: usize,
-    /// A buffer left over from a take that found nothing.
-    spare: Option<ffi::SerializedBuf>,
+    /// Buffers of dropped messages, reused by `take`.
+    pool: Pool,
 }
 
 impl fmt::Debug for RawSubscription {
@@ -424,16 +458,25 @@ impl fmt::Debug for RawSubscription {
 impl RawSubscription {
     /// Takes the next message, if one is waiting, into a buffer of its own.
     pub fn take(&mut self) -> Result<Option<SerializedMsg>, RawError> {
-        let mut buf = match self.spare.take() {
-            Some(b) if b.capacity() >= self.capacity_hint => b,
-            _ => ffi::SerializedBuf::with_capacity(self.capacity_hint)
+        let spare = self
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut buf = match spare {
+            Some(b) => b,
+            None => ffi::SerializedBuf::with_capacity(self.capacity_hint)
                 .map_err(|e| RawError::rcl(e, "a message buffer"))?,
         };
-        match self.inner.take(&mut buf) {
+        let taken = self.inner.take(&mut buf);
+        match taken {
             Ok(Some(info)) => {
                 self.capacity_hint = buf.as_bytes().len();
                 Ok(Some(SerializedMsg {
-                    buf: Arc::new(buf),
+                    buf: Arc::new(PooledBuf {
+                        buf: Some(buf),
+                        pool: Arc::downgrade(&self.pool),
+                    }),
                     info: TakeInfo {
                         source_timestamp: info.source_timestamp,
                         received_timestamp: info.received_timestamp,
@@ -441,7 +484,10 @@ impl RawSubscription {
                 }))
             }
             Ok(None) => {
-                self.spare = Some(buf);
+                self.pool
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(buf);
                 Ok(None)
             }
             Err(e) => Err(RawError::rcl(e, self.topic())),

@@ -495,10 +495,6 @@ impl SerializedBuf {
         // initialized (written by rmw's take or by `from_bytes`).
         unsafe { std::slice::from_raw_parts(self.0.buffer, self.0.buffer_length) }
     }
-
-    pub(super) fn capacity(&self) -> usize {
-        self.0.buffer_capacity
-    }
 }
 
 impl Drop for SerializedBuf {

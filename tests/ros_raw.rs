@@ -641,7 +641,9 @@ fn many_entities_created_and_dropped_leave_nothing_behind() {
             .collect()
     };
     let (b, a, c) = (nums(&base), nums(&after), nums(&contexts));
-    eprintln!("{base}\n{after}\n{contexts}");
+    for l in child.seen.iter().filter(|l| l.contains("fds=")) {
+        eprintln!("{l}");
+    }
     // fds and threads exactly back; RSS within 4 MiB after 500 cycles.
     assert_eq!((a[0], a[1]), (b[0], b[1]), "{base} / {after}");
     assert_eq!((c[0], c[1]), (b[0], b[1]), "{base} / {contexts}");
@@ -650,7 +652,18 @@ fn many_entities_created_and_dropped_leave_nothing_behind() {
 }
 
 fn churn() {
+    let snapshot = || {
+        format!(
+            "fds={} threads={} rss_kb={}",
+            fds(),
+            status("Threads:"),
+            status("VmRSS:")
+        )
+    };
+    // What one raw context (a DDS participant) costs.
+    println!("start {}", snapshot());
     let node = RawNode::create("churn", "").unwrap();
+    println!("one_node {}", snapshot());
     let bytes = image_bytes(1);
     let cycle = |k: usize| {
         let topic = format!("/churn/t{}", k % 4);
@@ -674,14 +687,6 @@ fn churn() {
     for _ in 0..2 {
         context_cycle();
     }
-    let snapshot = || {
-        format!(
-            "fds={} threads={} rss_kb={}",
-            fds(),
-            status("Threads:"),
-            status("VmRSS:")
-        )
-    };
     println!("baseline {}", snapshot());
     for k in 0..500 {
         cycle(k);

@@ -120,6 +120,7 @@ fi
 #    ros-* names are Kilted).
 say "installing ${#wheels[@]} ROS 2 Jazzy wheels and ${#tools[@]} tools"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check "${wheels[@]}" "${tools[@]}"
+say "wheels installed ($((SECONDS - t0)) s so far)"
 
 # 4. Workaround 1: the wheels have no librmw_implementation.so (RMW runtime
 #    selection is compiled out); r2r links -lrmw_implementation.
@@ -167,6 +168,7 @@ build_interfaces() { # <sources dir> <out dir>
       --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$venv/bin/python" \
       -DCMAKE_BUILD_TYPE=Release >"$out/colcon.log" 2>&1
   ) || { tail -n 40 "$out/colcon.log" >&2; say "colcon build of $src failed (log: $out/colcon.log)"; exit 1; }
+  say "generated ($((SECONDS - t0)) s so far)"
 }
 build_interfaces "$root/ros/interfaces" "$interfaces"
 build_interfaces "$root/ros/overlay" "$overlay"

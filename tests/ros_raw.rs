@@ -174,6 +174,20 @@ fn rust_child(role: &str, d: u32, args: &[&str], overlay: bool) -> Proc {
 // ---------------------------------------------------------------- loading
 
 #[test]
+fn handles_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<SerializedMsg>();
+    send_sync::<stamp_sync::r2r::raw::RawPublisher>();
+    send_sync::<RawSubscription>();
+    send_sync::<RawNode>();
+    send_sync::<RawContext>();
+    send_sync::<stamp_sync::r2r::raw::Wake>();
+    send_sync::<TypeSupportLoader>();
+    send::<stamp_sync::r2r::raw::Waiter>();
+}
+
+#[test]
 fn compiled_and_library_type_support_are_one_handle() {
     let compiled = TypeSupportLoader::from_env().load(IMAGE).unwrap();
     assert_eq!(compiled.source(), &Source::Compiled);

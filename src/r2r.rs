@@ -67,6 +67,8 @@ use ::r2r::builtin_interfaces::msg::Time;
 
 use crate::time::Stamp;
 
+pub mod raw;
+
 include!(concat!(env!("OUT_DIR"), "/r2r_stamped.rs"));
 
 impl From<Time> for Stamp {

@@ -1,10 +1,11 @@
 //! Serialized ROS messages, read without deserializing them: the header
-//! stamp from the first bytes of CDR (ROS 2) or ROS 1 data ([`stamp`]), and
-//! whether a type starts with a `std_msgs/Header`, decided from its
-//! message definition ([`schema`]).
+//! stamp from the first bytes of CDR or ROS 1 data ([`stamp`]), and whether
+//! a type starts with a `std_msgs/Header` from its message definition
+//! ([`schema`]).
 //!
-//! Pure and dependency-free: the bag readers (feature `bag`) and the raw
-//! ROS 2 transport (feature `r2r`) share it.
+//! Pure functions (no I/O), shared by bag replay (`bag`, which re-exports
+//! both modules) and the raw ROS transport (`r2r::raw`), so that a live
+//! relay and a bag replay read stamps with the same code.
 
 pub mod schema;
 pub mod stamp;

@@ -96,6 +96,12 @@ impl Proc {
         Proc::spawn(script, cmd, domain)
     }
 
+    /// Runs any command as a peer in `domain` (environment set up as for
+    /// the examples).
+    pub fn command(name: &str, cmd: Command, domain: u32) -> Proc {
+        Proc::spawn(name, cmd, domain)
+    }
+
     fn spawn(name: &str, mut cmd: Command, domain: u32) -> Proc {
         cmd.env("ROS_DOMAIN_ID", domain.to_string())
             .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")

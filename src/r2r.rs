@@ -53,8 +53,13 @@
 //! for sensor topics is [`QosProfile::sensor_data`] (best effort, volatile):
 //! it matches every publisher.
 
+pub mod clock;
+pub mod diagnostics;
+pub mod logging;
 mod names;
+pub mod params;
 mod qos;
+pub mod relay;
 mod subscribe;
 
 pub use names::resolve_topic;

@@ -115,3 +115,38 @@ fn unknown_channel_is_an_error_not_a_panic() {
     assert_eq!(d.sets, 1);
     assert_eq!(d.channels.len(), 10);
 }
+
+#[test]
+fn replacing_the_policy_drops_what_is_queued_and_keeps_counting() {
+    use stamp_sync::policy::PolicyConfig;
+    use stamp_sync::{DropReason, Event};
+    let s = Stamp::from_nanos;
+    let mut sync = DynSynchronizer::new(2, PolicyConfig::Exact { queue_size: 2 }.build().unwrap())
+        .unwrap();
+    let _ = sync.push(0, s(1)).unwrap().count();
+    let _ = sync.push(0, s(2)).unwrap().count();
+    let _ = sync.push(1, s(1)).unwrap().count(); // set (1, 1)
+    assert_eq!(sync.queued(0), 1);
+    let bigger = PolicyConfig::approximate(20).build().unwrap();
+    let dropped: Vec<_> = sync
+        .replace_policy(bigger)
+        .unwrap()
+        .filter_map(Event::into_drop)
+        .map(|d| (d.channel, d.stamp, d.reason))
+        .collect();
+    assert_eq!(dropped, [(0, s(2), DropReason::Reset)]);
+    assert_eq!(sync.stats().channels[0].dropped_for(DropReason::Reset), 1);
+    assert_eq!(sync.stats().sets, 1, "the counters carry on");
+    // The new policy holds 20 per channel (the queues grew).
+    for t in 0..20 {
+        let _ = sync.push(0, s(100 + t)).unwrap().count();
+    }
+    assert_eq!(sync.queued(0), 20);
+    // A policy that does not fit is refused and nothing changes.
+    let bad = stamp_sync::ApproximateTime::builder()
+        .lower_bound(5, stamp_sync::Duration::ZERO)
+        .build()
+        .unwrap();
+    assert!(sync.replace_policy(stamp_sync::policy::AnyPolicy::Approximate(bad)).is_err());
+    assert_eq!(sync.queued(0), 20);
+}

@@ -41,6 +41,12 @@ impl<M> VecQueues<M> {
             scratch: Vec::with_capacity(channels),
         }
     }
+    /// Room for `capacity` messages in every queue.
+    pub fn reserve(&mut self, capacity: usize) {
+        for q in &mut self.queues {
+            q.reserve(capacity.saturating_sub(q.len()));
+        }
+    }
     /// Appends `msg` to `channel`; `false` if there is no such channel.
     pub fn push(&mut self, channel: usize, msg: M) -> bool {
         match self.queues.get_mut(channel) {
@@ -224,6 +230,18 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
     pub fn poll(&mut self, now: Stamp) -> impl Iterator<Item = Event<DynSet<M>, M>> + '_ {
         self.core.poll(now);
         self.core.drain()
+    }
+
+    /// Drops everything queued (reason `Reset`, counted, returned as
+    /// events) and continues with `policy`; the counters carry on. The
+    /// queues grow if the new policy holds more. On error (the policy does
+    /// not fit the channels) nothing changes.
+    pub fn replace_policy(
+        &mut self,
+        policy: P,
+    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, ConfigError> {
+        self.core.replace_policy(policy, VecQueues::reserve)?;
+        Ok(self.core.drain())
     }
 
     /// Drops everything queued (reason `Reset`).

@@ -152,6 +152,14 @@ pub enum ConfigError {
         /// Its value.
         value: crate::time::Duration,
     },
+    /// A setting given as a float that is NaN, infinite or out of range.
+    #[error("{what} must be a finite number of seconds, got {value}")]
+    NotFinite {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: f64,
+    },
     /// A policy name that is not one of [`PolicyKind::ALL`].
     #[error("unknown policy {0:?} (known: {known})", known = PolicyKind::ALL.map(PolicyKind::name).join(", "))]
     UnknownPolicy(String),

@@ -57,6 +57,8 @@ pub trait Messages: sealed::Sealed {
     type PartialSet;
     /// Empty queues, each with room for `capacity` messages.
     fn queues(capacity: usize) -> Self::Queues;
+    /// Grows `queues` to room for `capacity` messages each.
+    fn reserve(queues: &mut Self::Queues, capacity: usize);
     /// Sorts a partial set's members into their tuple slots.
     fn partial(p: Partial<Self::Message>) -> Self::PartialSet;
 }
@@ -106,8 +108,18 @@ macro_rules! impl_messages {
                 }
                 set
             }
+            fn reserve(queues: &mut Self::Queues, capacity: usize) {
+                queues.reserve(capacity);
+            }
             fn queues(capacity: usize) -> Self::Queues {
                 TupleQueues(($({ let q: VecDeque<$T> = VecDeque::with_capacity(capacity); q },)+))
+            }
+        }
+
+        impl<$($T),+> TupleQueues<($(VecDeque<$T>,)+)> {
+            /// Room for `capacity` messages in every queue.
+            pub fn reserve(&mut self, capacity: usize) {
+                $( let q = &mut (self.0).$i; q.reserve(capacity.saturating_sub(q.len())); )+
             }
         }
 

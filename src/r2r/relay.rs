@@ -48,7 +48,9 @@ pub struct RelaySpec {
 #[non_exhaustive]
 pub enum RelayError {
     /// A relay needs 2 to 9 inputs, one output each.
-    #[error("a relay needs 2 to 9 input topics with one output each, got {inputs} inputs and {outputs} outputs")]
+    #[error(
+        "a relay needs 2 to 9 input topics with one output each, got {inputs} inputs and {outputs} outputs"
+    )]
     Topics {
         /// Inputs given.
         inputs: usize,
@@ -56,7 +58,9 @@ pub enum RelayError {
         outputs: usize,
     },
     /// An input never appeared on the graph.
-    #[error("topic {topic} did not appear on the graph within {waited_s:.1} s (is anything publishing it?)")]
+    #[error(
+        "topic {topic} did not appear on the graph within {waited_s:.1} s (is anything publishing it?)"
+    )]
     NotFound {
         /// The topic.
         topic: String,
@@ -72,7 +76,9 @@ pub enum RelayError {
         types: Vec<String>,
     },
     /// An input's type has no `std_msgs/Header` first field (`no_header`).
-    #[error("no_header: topic {topic} is {type_name}, whose first field is not a std_msgs/Header: there is no stamp to synchronize on")]
+    #[error(
+        "no_header: topic {topic} is {type_name}, whose first field is not a std_msgs/Header: there is no stamp to synchronize on"
+    )]
     NoHeader {
         /// The topic.
         topic: String,
@@ -362,7 +368,9 @@ impl DataPath {
                 if let Some(n) = s.unreadable.get_mut(ch) {
                     *n += 1;
                     if *n == 1 {
-                        log::warn!("input {ch}: a message without a readable stamp ({e}); such messages are not relayed");
+                        log::warn!(
+                            "input {ch}: a message without a readable stamp ({e}); such messages are not relayed"
+                        );
                     }
                 }
                 return Ok(());

@@ -57,13 +57,12 @@ fn node_source(exec: &str) -> Option<String> {
 /// `use_sim_time`; `with_policy` declares `policy` and every registry
 /// setting.)
 fn declares_param(src: &str, name: &str) -> bool {
+    // Layout-free: rustfmt may break a call over lines.
+    let flat: String = src.chars().filter(|c| !c.is_whitespace()).collect();
     let direct = ["bool", "int", "double", "string", "strings", "doubles"]
         .iter()
-        .any(|ty| {
-            src.contains(&format!(".{ty}(\"{name}\""))
-                || src.contains(&format!(".{ty}(\n        \"{name}\""))
-        });
-    let policy = src.contains(".with_policy(")
+        .any(|ty| flat.contains(&format!(".{ty}(\"{name}\"")));
+    let policy = flat.contains(".with_policy(")
         && (name == "policy"
             || name == "lower_bounds"
             || Param::ALL.iter().any(|p| p.name() == name));

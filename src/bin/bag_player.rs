@@ -108,7 +108,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some("reliable") => QosProfile::default().keep_last(depth),
         _ => QosProfile::sensor_data().keep_last(depth),
     };
-    let logger = rt.logger().to_string();
 
     let bag = Bag::open(&path)?;
     let raw = RawNode::create("bag_player_transport", "")?;
@@ -162,8 +161,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let mut go = String::new();
         std::io::stdin().read_line(&mut go)?;
     }
-    r2r::log_info!(
-        &logger,
+    log::info!(
         "playing {} messages of {} topics at {speed}x{}",
         messages.len(),
         names.len(),
@@ -219,7 +217,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
-    r2r::log_info!(&logger, "done in {:.2} s", t0.elapsed().as_secs_f64());
+    log::info!("done in {:.2} s", t0.elapsed().as_secs_f64());
     if linger {
         loop {
             rt.spin_once(Duration::from_millis(100));

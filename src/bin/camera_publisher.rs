@@ -215,7 +215,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let mut go = String::new();
         std::io::stdin().read_line(&mut go)?;
     }
-    r2r::log_info!(node.logger(), "publishing at {rate} Hz");
+    log::info!("publishing at {rate} Hz");
 
     let period_ns = (1e9 / rate) as i64;
     let jitter_ns = (jitter_ms * 1e6) as i64;

@@ -40,7 +40,6 @@ fn main() -> Result<(), Box<dyn Error>> {
             let out = rt
                 .node
                 .create_publisher::<PointStamped>("principal_point", common::qos(&p))?;
-            let logger = rt.logger().to_string();
             let left = left.clone();
             Ok(sync.on_set(move |(image, info): (Image, CameraInfo)| {
                 let ns = left.since();
@@ -54,7 +53,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                     },
                 };
                 if let Err(e) = out.publish(&derived) {
-                    r2r::log_warn!(&logger, "publish principal_point: {e}");
+                    log::warn!("publish principal_point: {e}");
                 }
                 if print {
                     print_set(

@@ -147,8 +147,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), Box<dyn Error>> {
     let (mut rt, mut changes) = Runtime::start(NAME, params())?;
     let p = rt.params();
-    let logger = rt.logger().to_string();
-    let fail = |e: &dyn std::fmt::Display| r2r::log_error!(&logger, "{e}");
+    let fail = |e: &dyn std::fmt::Display| log::error!("{e}");
     let depth = p.get_int("depth").unwrap_or(100).max(1) as usize;
     let qos = match p.get_str("qos") {
         Some("reliable") => QosProfile::default().keep_last(depth),
@@ -165,8 +164,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let policy = p.policy()?;
     let print_sets = p.get_bool("print_sets").unwrap_or(false);
     let wait = StdDuration::from_secs_f64(p.get_double("wait_for_topics").unwrap_or(10.0));
-    r2r::log_info!(
-        &logger,
+    log::info!(
         "relaying {} -> {} with {policy}, input QoS {}",
         topics.join(", "),
         outputs.join(", "),
@@ -196,8 +194,7 @@ fn run() -> Result<(), Box<dyn Error>> {
         wait_for_topics: wait,
     };
     let relay = Relay::start(raw, spec, move || clock.now(), on_set).inspect_err(|e| fail(e))?;
-    r2r::log_info!(
-        &logger,
+    log::info!(
         "types: {}",
         topics
             .iter()
@@ -240,10 +237,10 @@ fn run() -> Result<(), Box<dyn Error>> {
         if rx.try_iter().count() > 0 {
             match p.policy() {
                 Ok(config) => match relay.set_policy(&config) {
-                    Ok(()) => r2r::log_info!(&logger, "policy now {config}"),
-                    Err(e) => r2r::log_error!(&logger, "cannot switch policy: {e}"),
+                    Ok(()) => log::info!("policy now {config}"),
+                    Err(e) => log::error!("cannot switch policy: {e}"),
                 },
-                Err(e) => r2r::log_error!(&logger, "cannot switch policy: {e}"),
+                Err(e) => log::error!("cannot switch policy: {e}"),
             }
         }
         let Some(d) = relay.diagnostics() else {
@@ -272,13 +269,13 @@ fn run() -> Result<(), Box<dyn Error>> {
         if period > 0.0 && now >= next_diag {
             next_diag = now.saturating_add(seconds(period));
             if let Err(e) = diagnostics.publish(&rt.node, now, &d) {
-                r2r::log_warn!(&logger, "cannot publish /diagnostics: {e}");
+                log::warn!("cannot publish /diagnostics: {e}");
             }
         }
         let every = p.get_double("summary_period").unwrap_or(10.0);
         if every > 0.0 && now >= next_summary {
             next_summary = now.saturating_add(seconds(every));
-            summarize(&logger, summarized.as_ref(), &d, &topics);
+            summarize(summarized.as_ref(), &d, &topics);
             summarized = Some(d);
         }
     }
@@ -286,7 +283,6 @@ fn run() -> Result<(), Box<dyn Error>> {
 
 /// Drops since the last summary, per input and reason, on rosout.
 fn summarize(
-    logger: &str,
     before: Option<&stamp_sync::Diagnostics>,
     now: &stamp_sync::Diagnostics,
     topics: &[String],
@@ -306,6 +302,6 @@ fn summarize(
     }
     let sets = now.sets - before.map_or(0, |b| b.sets);
     if !parts.is_empty() {
-        r2r::log_info!(logger, "{sets} sets; dropped: {}", parts.join(", "));
+        log::info!("{sets} sets; dropped: {}", parts.join(", "));
     }
 }

@@ -200,13 +200,14 @@ impl StallWatch {
             .filter(|r| !r.ok())
             .map(|r| r.to_string())
             .collect();
+        let secs = silent.as_nanos() as f64 / 1e9;
         if bad.is_empty() {
             log::warn!(
-                "stalled: no synchronized set for {silent} (every input has a matching publisher; check the stamps)"
+                "stalled: no synchronized set for {secs:.3} s (every input has a matching publisher; check the stamps)"
             );
         } else {
             log::warn!(
-                "stalled: no synchronized set for {silent}: {}",
+                "stalled: no synchronized set for {secs:.3} s: {}",
                 bad.join("; ")
             );
         }

@@ -1,5 +1,5 @@
 //! What every stamp_sync node does before its own work: a context and a
-//! node, logging to `/rosout`, its parameters declared through r2r's
+//! node, the `log` crate routed to the console and `/rosout`, its parameters declared through r2r's
 //! parameter services (sim time follows `use_sim_time`), and a spin loop
 //! that also runs the node's futures.
 //!
@@ -9,7 +9,7 @@
 //! use stamp_sync::r2r::runtime::Runtime;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let (mut rt, _changes) = Runtime::start("my_sync", Params::new().int("depth", 10, "history"))?;
-//! r2r::log_info!(rt.logger(), "started at {}", rt.clock.now());
+//! log::info!("started at {}", rt.clock.now()); // console and /rosout
 //! loop {
 //!     rt.spin_once(Duration::from_millis(10));
 //! }
@@ -70,7 +70,7 @@ impl Runtime {
         let ctx = Context::create()?;
         let mut node = Node::create(ctx, name, "")?;
         // A second logger (a test harness's) keeps its own: not an error.
-        let _ = super::logging::to_rosout(&node, log::LevelFilter::Info);
+        let _ = super::logging::to_rosout(&mut node, log::LevelFilter::Info);
         let (params, handler, changes) = params.declare(&mut node)?;
         let pool = LocalPool::new();
         pool.spawner().spawn_local(handler)?;
@@ -88,7 +88,7 @@ impl Runtime {
         ))
     }
 
-    /// The node's logger name, for `r2r::log_*!`.
+    /// The node's logger name (the `log` crate's records go out under it).
     pub fn logger(&self) -> &str {
         &self.logger
     }

@@ -246,8 +246,7 @@ where
             options = options.stale_after(seconds(s));
         }
         let config = p.policy()?;
-        r2r::log_info!(
-            rt.logger(),
+        log::info!(
             "{config}, input QoS {}",
             p.get_str("qos").unwrap_or("sensor_data")
         );
@@ -325,7 +324,6 @@ where
 
     /// Spins until `max_sets` sets (if set) or a `quit` line on stdin.
     pub fn run(mut self) -> Result<(), Box<dyn Error>> {
-        let logger = self.rt.logger().to_string();
         loop {
             self.report_matched();
             self.rt.spin_once(StdDuration::from_millis(5));
@@ -339,10 +337,10 @@ where
             if changed {
                 match p.policy().and_then(|c| c.build().map(|b| (c, b))) {
                     Ok((config, policy)) => match self.sync.borrow_mut().replace_policy(policy) {
-                        Ok(()) => r2r::log_info!(&logger, "policy now {config}"),
-                        Err(e) => r2r::log_error!(&logger, "cannot switch policy: {e}"),
+                        Ok(()) => log::info!("policy now {config}"),
+                        Err(e) => log::error!("cannot switch policy: {e}"),
                     },
-                    Err(e) => r2r::log_error!(&logger, "cannot switch policy: {e}"),
+                    Err(e) => log::error!("cannot switch policy: {e}"),
                 }
             }
             self.sync.borrow_mut().poll(now);
@@ -362,7 +360,7 @@ where
             if let (true, Some(diag)) = (now >= self.next_diag, &mut self.diagnostics) {
                 self.next_diag = now.saturating_add(seconds(period));
                 if let Err(e) = diag.publish(&self.rt.node, now, &d) {
-                    r2r::log_warn!(&logger, "cannot publish /diagnostics: {e}");
+                    log::warn!("cannot publish /diagnostics: {e}");
                 }
             }
             let stats = p.get_double("stats_period").unwrap_or(0.0);

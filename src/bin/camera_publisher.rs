@@ -130,6 +130,12 @@ fn params(now_sec: i64) -> Params {
         .double("burst_secs", 0.0, "for how long")
         .int("burst_factor", 10, "how much faster")
         .string("burst_topic", "", "the only topic that floods (empty: all)")
+        .bool(
+            "color",
+            false,
+            "images in rgb8 (3 bytes a pixel) instead of mono8",
+        )
+        .strings("only", &[], "publish only these topics (empty: all five)")
         .check(|p| {
             let rate = p.get_double("rate").unwrap_or(0.0);
             if !(rate > 0.0 && rate.is_finite()) {
@@ -177,6 +183,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let burst_secs = dbl("burst_secs");
     let burst_factor = int("burst_factor").max(1);
     let burst_topic = text("burst_topic");
+    let (encoding, bpp) = if p.get_bool("color").unwrap_or(false) {
+        ("rgb8", 3)
+    } else {
+        ("mono8", 1)
+    };
+    let only: Vec<String> = p.get_strs("only").unwrap_or_default().to_vec();
     let Runtime { node, pool, .. } = &mut rt;
     // Spins the node and runs its futures (the parameter services).
     let mut spin = |node: &mut r2r::Node, d: Duration| {
@@ -228,7 +240,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         "camera2/image",
         "camera2/camera_info",
     ];
-    for t in [&pause_topic, &burst_topic] {
+    for t in [&pause_topic, &burst_topic].into_iter().chain(&only) {
         if !t.is_empty() && !topics.contains(&t.as_str()) {
             return Err(format!("unknown topic {t:?}; one of {topics:?}").into());
         }
@@ -251,6 +263,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         let paused = pause_ticks > 0 && (pause_at..pause_at + pause_ticks).contains(&k);
         // Does topic `t` publish on this tick?
         let on = |t: usize| {
+            if !only.is_empty() && !only.iter().any(|o| o == topics[t]) {
+                return false;
+            }
             if paused && topics[t] == pause_topic {
                 return false;
             }
@@ -262,7 +277,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let s1 = Stamp::from_nanos(t_ns);
         let s2 = Stamp::from_nanos(s1.as_nanos() + (jitter.next_unit() * jitter_ns as f64) as i64);
         if on(0) {
-            img1.publish(&image(header(s1, "camera1")?, width, height, "mono8", 1))?;
+            img1.publish(&image(header(s1, "camera1")?, width, height, encoding, bpp))?;
             published[0] += 1;
         }
         if on(1) {
@@ -274,7 +289,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             published[2] += 1;
         }
         if on(3) {
-            img2.publish(&image(header(s2, "camera2")?, width, height, "mono8", 1))?;
+            img2.publish(&image(header(s2, "camera2")?, width, height, encoding, bpp))?;
             published[3] += 1;
         }
         if on(4) {

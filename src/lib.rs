@@ -73,6 +73,7 @@ pub mod wire;
 pub struct ReadmeDoctests;
 
 // The top floor: only names, no code. Older paths stay valid.
+pub use driver::StampGetters;
 pub use driver::{
     AnyMsg, Channel, ChannelDiagnostics, ChannelStats, Diagnostics, DynSynchronizer, Event,
     Messages, Options, Partial, SharedSynchronizer, Stale, Stats, Synchronizer,
@@ -82,5 +83,7 @@ pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
     ExactTime, LatestTime, Outcome, Output, Policy, RateConfig, SearchState, SlopTime, Store,
 };
+pub use policy::{LatchView, Latched, Pick};
 pub use stamped::Stamped;
+pub use stamped::{HeaderStamp, StampOf};
 pub use time::{Duration, Stamp};

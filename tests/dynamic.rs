@@ -121,8 +121,8 @@ fn replacing_the_policy_drops_what_is_queued_and_keeps_counting() {
     use stamp_sync::policy::PolicyConfig;
     use stamp_sync::{DropReason, Event};
     let s = Stamp::from_nanos;
-    let mut sync = DynSynchronizer::new(2, PolicyConfig::Exact { queue_size: 2 }.build().unwrap())
-        .unwrap();
+    let mut sync =
+        DynSynchronizer::new(2, PolicyConfig::Exact { queue_size: 2 }.build().unwrap()).unwrap();
     let _ = sync.push(0, s(1)).unwrap().count();
     let _ = sync.push(0, s(2)).unwrap().count();
     let _ = sync.push(1, s(1)).unwrap().count(); // set (1, 1)
@@ -147,6 +147,9 @@ fn replacing_the_policy_drops_what_is_queued_and_keeps_counting() {
         .lower_bound(5, stamp_sync::Duration::ZERO)
         .build()
         .unwrap();
-    assert!(sync.replace_policy(stamp_sync::policy::AnyPolicy::Approximate(bad)).is_err());
+    assert!(
+        sync.replace_policy(stamp_sync::policy::AnyPolicy::Approximate(bad))
+            .is_err()
+    );
     assert_eq!(sync.queued(0), 20);
 }

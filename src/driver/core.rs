@@ -201,11 +201,16 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     /// Drops everything queued (reason `Reset`, counted) and continues with
     /// `policy`, bound for the same channels. The queues grow if it holds
     /// more. On error nothing changes.
-    pub(crate) fn replace_policy(&mut self, mut policy: P, grow: impl FnOnce(&mut Q, usize)) -> Result<(), ConfigError> {
+    pub(crate) fn replace_policy(
+        &mut self,
+        mut policy: P,
+        grow: impl FnOnce(&mut Q, usize),
+    ) -> Result<(), ConfigError> {
         policy.bind(self.watch.len())?;
         self.reset();
         grow(&mut self.queues, policy.capacity());
-        self.out.reserve(policy.max_events_per_add() + self.watch.len() + 2);
+        self.out
+            .reserve(policy.max_events_per_add() + self.watch.len() + 2);
         self.policy = policy;
         Ok(())
     }

@@ -8,7 +8,8 @@ use std::convert::Infallible;
 use super::core::Core;
 use super::event::Partial;
 use super::options::Options;
-use crate::policy::{CloneStore, ConfigError, Policy, Store};
+use crate::policy::{CloneStore, ConfigError, Pick, Policy, Store};
+use crate::stamped::{HeaderStamp, StampOf};
 use crate::time::Stamp;
 
 /// One message of any channel of a tuple synchronizer, as handed to drop
@@ -41,10 +42,25 @@ mod sealed {
     pub trait Sealed {}
 }
 
+/// The message type in each of the 9 slots of a [`Messages`] tuple
+/// ([`Infallible`] beyond its arity): how [`StampGetters`] names them.
+#[doc(hidden)]
+pub trait Slots {
+    type M0;
+    type M1;
+    type M2;
+    type M3;
+    type M4;
+    type M5;
+    type M6;
+    type M7;
+    type M8;
+}
+
 /// A tuple of message types `(M0, .., Mk)`, 2 to 9 of them.
 ///
 /// Sealed: implemented for tuples only.
-pub trait Messages: sealed::Sealed {
+pub trait Messages: sealed::Sealed + Slots {
     /// Number of channels.
     const CHANNELS: usize;
     /// The matched set, the tuple itself.
@@ -55,10 +71,48 @@ pub trait Messages: sealed::Sealed {
     type Queues: Store<Set = Self::Set, Message = Self::Message>;
     /// A partial set: one `Option` per channel.
     type PartialSet;
+    /// The default stamp getters: [`HeaderStamp`] on every channel.
+    type Headers: Default;
     /// Empty queues, each with room for `capacity` messages.
     fn queues(capacity: usize) -> Self::Queues;
     /// Sorts a partial set's members into their tuple slots.
     fn partial(p: Partial<Self::Message>) -> Self::PartialSet;
+    /// Makes room for `capacity` messages in every queue.
+    fn reserve(queues: &mut Self::Queues, capacity: usize);
+}
+
+/// [`HeaderStamp`] for any type: repeats it once per tuple member.
+#[doc(hidden)]
+pub trait HeaderOf {
+    type Getter;
+}
+impl<X: ?Sized> HeaderOf for X {
+    type Getter = HeaderStamp;
+}
+
+/// One stamp getter per channel of `T`: a tuple `(G0, .., Gk)` with each
+/// `Gi:` [`StampOf`]`<Mi>`, e.g. `(HeaderStamp, |o: &Odom| ..)`. The
+/// drivers call channel `i`'s getter on each of its messages (static
+/// dispatch). Implemented for tuples of the arity of `T`.
+pub trait StampGetters<T: Messages + ?Sized> {
+    #[doc(hidden)]
+    fn stamp_0(&self, msg: &T::M0) -> Stamp;
+    #[doc(hidden)]
+    fn stamp_1(&self, msg: &T::M1) -> Stamp;
+    #[doc(hidden)]
+    fn stamp_2(&self, msg: &T::M2) -> Stamp;
+    #[doc(hidden)]
+    fn stamp_3(&self, msg: &T::M3) -> Stamp;
+    #[doc(hidden)]
+    fn stamp_4(&self, msg: &T::M4) -> Stamp;
+    #[doc(hidden)]
+    fn stamp_5(&self, msg: &T::M5) -> Stamp;
+    #[doc(hidden)]
+    fn stamp_6(&self, msg: &T::M6) -> Stamp;
+    #[doc(hidden)]
+    fn stamp_7(&self, msg: &T::M7) -> Stamp;
+    #[doc(hidden)]
+    fn stamp_8(&self, msg: &T::M8) -> Stamp;
 }
 
 /// Channel `I` of a [`Messages`] tuple, and its message type.
@@ -67,6 +121,8 @@ pub trait Channel<const I: usize>: Messages {
     type Msg;
     /// Appends `msg` to channel `I`.
     fn push(queues: &mut Self::Queues, msg: Self::Msg);
+    /// The stamp of `msg` by channel `I`'s getter in `getters`.
+    fn stamp_by<Gs: StampGetters<Self>>(getters: &Gs, msg: &Self::Msg) -> Stamp;
 }
 
 /// The typed queues of a tuple synchronizer: one `VecDeque` per channel.
@@ -74,20 +130,43 @@ pub trait Channel<const I: usize>: Messages {
 pub struct TupleQueues<Q>(Q);
 
 macro_rules! impl_channel {
-    (($($G:ident),*) $T:ident $i:tt) => {
+    (($($G:ident),*) $T:ident $i:tt $get:ident) => {
         impl<$($G),*> Channel<$i> for ($($G,)*) {
             type Msg = $T;
             #[inline]
             fn push(queues: &mut Self::Queues, msg: $T) {
                 (queues.0).$i.push_back(msg);
             }
+            #[inline(always)]
+            fn stamp_by<Gs: StampGetters<Self>>(getters: &Gs, msg: &$T) -> Stamp {
+                getters.$get(msg)
+            }
         }
     };
 }
 
 macro_rules! impl_messages {
-    ($n:expr; $all:tt; $($T:ident $i:tt $V:ident),+) => {
+    ($n:expr; $all:tt; $($T:ident $i:tt $V:ident $get:ident $M:ident $Gt:ident),+; $($none:ident $Mn:ident),*) => {
         impl<$($T),+> sealed::Sealed for ($($T,)+) {}
+
+        impl<$($T),+> Slots for ($($T,)+) {
+            $(type $M = $T;)+
+            $(type $Mn = Infallible;)*
+        }
+
+        impl<$($T, $Gt: StampOf<$T>),+> StampGetters<($($T,)+)> for ($($Gt,)+) {
+            $(
+                #[inline(always)]
+                fn $get(&self, msg: &$T) -> Stamp {
+                    self.$i.stamp_of(msg)
+                }
+            )+
+            $(
+                fn $none(&self, msg: &Infallible) -> Stamp {
+                    match *msg {}
+                }
+            )*
+        }
 
         impl<$($T),+> Messages for ($($T,)+) {
             const CHANNELS: usize = $n;
@@ -95,6 +174,10 @@ macro_rules! impl_messages {
             type Message = AnyMsg<$($T),+>;
             type Queues = TupleQueues<($(VecDeque<$T>,)+)>;
             type PartialSet = ($(Option<$T>,)+);
+            type Headers = ($(<$T as HeaderOf>::Getter,)+);
+            fn reserve(queues: &mut Self::Queues, capacity: usize) {
+                queues.reserve(capacity);
+            }
             fn partial(p: Partial<Self::Message>) -> Self::PartialSet {
                 let mut set: Self::PartialSet = ($(None::<$T>,)+);
                 for d in p.members.into_iter().flatten() {
@@ -174,9 +257,27 @@ macro_rules! impl_messages {
                 let at = [$(pos($i)),+];
                 Some(($((self.0).$i.get(at[$i])?.clone(),)+))
             }
+            fn take_set_cloning(&mut self, pick: &mut dyn FnMut(usize) -> Pick) -> Option<Self::Set> {
+                let at = [$(pick($i)),+];
+                if $(at[$i].pos() >= (self.0).$i.len())||+ {
+                    return None;
+                }
+                Some(($(match at[$i] {
+                    Pick::Clone(p) => (self.0).$i.get(p)?.clone(),
+                    Pick::Take(0) => (self.0).$i.pop_front()?,
+                    Pick::Take(p) => (self.0).$i.remove(p)?,
+                },)+))
+            }
         }
 
-        $( impl_channel!($all $T $i); )+
+        impl<$($T),+> TupleQueues<($(VecDeque<$T>,)+)> {
+            /// Room for `capacity` messages in every queue.
+            pub fn reserve(&mut self, capacity: usize) {
+                $((self.0).$i.reserve(capacity.saturating_sub((self.0).$i.len()));)+
+            }
+        }
+
+        $( impl_channel!($all $T $i $get); )+
     };
 }
 
@@ -221,11 +322,22 @@ pub(super) fn add_typed<T, P, const I: usize>(
     state.add(I, stamp, received, |q| T::push(q, msg));
 }
 
-impl_messages!(2; (A, B); A 0 Ch0, B 1 Ch1);
-impl_messages!(3; (A, B, C); A 0 Ch0, B 1 Ch1, C 2 Ch2);
-impl_messages!(4; (A, B, C, D); A 0 Ch0, B 1 Ch1, C 2 Ch2, D 3 Ch3);
-impl_messages!(5; (A, B, C, D, E); A 0 Ch0, B 1 Ch1, C 2 Ch2, D 3 Ch3, E 4 Ch4);
-impl_messages!(6; (A, B, C, D, E, F); A 0 Ch0, B 1 Ch1, C 2 Ch2, D 3 Ch3, E 4 Ch4, F 5 Ch5);
-impl_messages!(7; (A, B, C, D, E, F, G); A 0 Ch0, B 1 Ch1, C 2 Ch2, D 3 Ch3, E 4 Ch4, F 5 Ch5, G 6 Ch6);
-impl_messages!(8; (A, B, C, D, E, F, G, H); A 0 Ch0, B 1 Ch1, C 2 Ch2, D 3 Ch3, E 4 Ch4, F 5 Ch5, G 6 Ch6, H 7 Ch7);
-impl_messages!(9; (A, B, C, D, E, F, G, H, I); A 0 Ch0, B 1 Ch1, C 2 Ch2, D 3 Ch3, E 4 Ch4, F 5 Ch5, G 6 Ch6, H 7 Ch7, I 8 Ch8);
+impl_messages!(2; (A, B); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1;
+    stamp_2 M2, stamp_3 M3, stamp_4 M4, stamp_5 M5, stamp_6 M6, stamp_7 M7, stamp_8 M8);
+impl_messages!(3; (A, B, C); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2;
+    stamp_3 M3, stamp_4 M4, stamp_5 M5, stamp_6 M6, stamp_7 M7, stamp_8 M8);
+impl_messages!(4; (A, B, C, D); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+    D 3 Ch3 stamp_3 M3 G3; stamp_4 M4, stamp_5 M5, stamp_6 M6, stamp_7 M7, stamp_8 M8);
+impl_messages!(5; (A, B, C, D, E); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+    D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4; stamp_5 M5, stamp_6 M6, stamp_7 M7, stamp_8 M8);
+impl_messages!(6; (A, B, C, D, E, F); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+    D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4, F 5 Ch5 stamp_5 M5 G5; stamp_6 M6, stamp_7 M7, stamp_8 M8);
+impl_messages!(7; (A, B, C, D, E, F, G); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+    D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4, F 5 Ch5 stamp_5 M5 G5, G 6 Ch6 stamp_6 M6 G6;
+    stamp_7 M7, stamp_8 M8);
+impl_messages!(8; (A, B, C, D, E, F, G, H); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+    D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4, F 5 Ch5 stamp_5 M5 G5, G 6 Ch6 stamp_6 M6 G6,
+    H 7 Ch7 stamp_7 M7 G7; stamp_8 M8);
+impl_messages!(9; (A, B, C, D, E, F, G, H, I); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1,
+    C 2 Ch2 stamp_2 M2 G2, D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4, F 5 Ch5 stamp_5 M5 G5,
+    G 6 Ch6 stamp_6 M6 G6, H 7 Ch7 stamp_7 M7 G7, I 8 Ch8 stamp_8 M8 G8;);

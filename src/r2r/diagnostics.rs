@@ -106,7 +106,9 @@ impl Health {
         let others_flow = |ch: usize| got.iter().enumerate().any(|(i, n)| i != ch && *n > 0);
         let mut out = Vec::with_capacity(self.topics.len());
         for (ch, topic) in self.topics.iter().enumerate() {
-            let Some(c) = d.channels.get(ch) else { continue };
+            let Some(c) = d.channels.get(ch) else {
+                continue;
+            };
             let report = graph.get(ch).and_then(Option::as_ref);
             let overflow = delta(ch, &|c| {
                 c.dropped_for(DropReason::QueueOverflow) + c.dropped_for(DropReason::AfterOverflow)
@@ -248,7 +250,12 @@ mod tests {
             topic: "t".into(),
             publishers,
             incompatible: (0..incompatible)
-                .map(|i| (format!("n{i}"), vec![super::super::qos::QosMismatch::Reliability]))
+                .map(|i| {
+                    (
+                        format!("n{i}"),
+                        vec![super::super::qos::QosMismatch::Reliability],
+                    )
+                })
                 .collect(),
         })
     }
@@ -260,23 +267,39 @@ mod tests {
         let s = Stamp::from_nanos;
         let first = h.update(s(0), &sync.diagnostics(), &[report(1, 0), report(0, 0)]);
         assert_eq!(first[0].level, Level::Ok);
-        assert_eq!((first[1].level, first[1].message.as_str()), (Level::Error, "no publisher"));
+        assert_eq!(
+            (first[1].level, first[1].message.as_str()),
+            (Level::Error, "no publisher")
+        );
         let inc = h.update(s(1), &sync.diagnostics(), &[report(1, 0), report(2, 2)]);
         assert_eq!(inc[1].level, Level::Error);
-        assert!(inc[1].message.starts_with("incompatible QoS"), "{}", inc[1].message);
+        assert!(
+            inc[1].message.starts_with("incompatible QoS"),
+            "{}",
+            inc[1].message
+        );
         // Channel 0 flows, channel 1 is silent: stale; and channel 0
         // overflows (queue 2, stamps never complete).
         for t in 0..10 {
             let _ = sync.push(0, s(t)).unwrap().count();
         }
-        let st = h.update(s(1_000_000_001), &sync.diagnostics(), &[report(1, 0), report(1, 0)]);
+        let st = h.update(
+            s(1_000_000_001),
+            &sync.diagnostics(),
+            &[report(1, 0), report(1, 0)],
+        );
         assert_eq!(st[0].level, Level::Warn);
         assert!(st[0].message.contains("overflow"), "{}", st[0].message);
         assert_eq!(st[1].level, Level::Warn);
         assert!(st[1].message.starts_with("stale"), "{}", st[1].message);
         let rate = st[0].values.iter().find(|(k, _)| k == "rate_hz").unwrap();
         assert_eq!(rate.1, "10.00");
-        assert!(st[0].values.iter().any(|(k, v)| k == "dropped_queue_overflow" && v == "8"));
+        assert!(
+            st[0]
+                .values
+                .iter()
+                .any(|(k, v)| k == "dropped_queue_overflow" && v == "8")
+        );
         let msg = to_message("relay", s(5), &st);
         assert_eq!(msg.status[1].name, "relay: b");
         assert_eq!(msg.status[1].level, 1);

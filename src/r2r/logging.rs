@@ -35,7 +35,13 @@ impl log::Log for Rosout {
         // rcutils takes C strings: no interior NUL.
         let msg = record.args().to_string().replace('\0', " ");
         let file = record.file().unwrap_or("").replace('\0', " ");
-        ::r2r::log(&msg, &self.logger, &file, record.line().unwrap_or(0), severity);
+        ::r2r::log(
+            &msg,
+            &self.logger,
+            &file,
+            record.line().unwrap_or(0),
+            severity,
+        );
     }
 
     fn flush(&self) {}

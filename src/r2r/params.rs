@@ -80,7 +80,9 @@ impl Value {
             (Value::Double(_), ParameterValue::Integer(i)) => Value::Double(*i as f64),
             (Value::Str(_), ParameterValue::String(s)) => Value::Str(s.clone()),
             (Value::StrArray(_), ParameterValue::StringArray(v)) => Value::StrArray(v.clone()),
-            (Value::DoubleArray(_), ParameterValue::DoubleArray(v)) => Value::DoubleArray(v.clone()),
+            (Value::DoubleArray(_), ParameterValue::DoubleArray(v)) => {
+                Value::DoubleArray(v.clone())
+            }
             (Value::DoubleArray(_), ParameterValue::IntegerArray(v)) => {
                 Value::DoubleArray(v.iter().map(|&i| i as f64).collect())
             }
@@ -197,7 +199,10 @@ impl Params {
         self
     }
     /// Adds a check of the whole set, run at start-up and on every change.
-    pub fn check(mut self, f: impl Fn(&Params) -> Result<(), String> + Send + Sync + 'static) -> Self {
+    pub fn check(
+        mut self,
+        f: impl Fn(&Params) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
         self.checks.push(Arc::new(f));
         self
     }
@@ -229,7 +234,9 @@ impl Params {
                     &[],
                     "ApproximateTime inter-message lower bound per input, seconds",
                 ),
-                Param::Epsilon => self.double(p.name(), 0.0, "ApproximateEpsilonTime tolerance, seconds"),
+                Param::Epsilon => {
+                    self.double(p.name(), 0.0, "ApproximateEpsilonTime tolerance, seconds")
+                }
                 Param::Slop => self.double(p.name(), 0.1, "SlopTime (Python) slop, seconds"),
             };
         }
@@ -356,7 +363,8 @@ impl Params {
             reason,
         })?;
         let shared = Arc::new(Mutex::new(self));
-        let dynamic: Arc<Mutex<dyn RosParams + Send>> = Arc::new(Mutex::new(Shared(shared.clone())));
+        let dynamic: Arc<Mutex<dyn RosParams + Send>> =
+            Arc::new(Mutex::new(Shared(shared.clone())));
         let (handler, changes) = node.make_derived_parameter_handler(dynamic)?;
         Ok((shared, Box::pin(handler), Box::pin(changes)))
     }
@@ -366,7 +374,10 @@ impl Params {
 /// are refused.
 fn seconds(name: &'static str, s: f64) -> Result<Duration, ConfigError> {
     if !s.is_finite() || s.abs() > 9.0e9 {
-        return Err(ConfigError::NotFinite { what: name, value: s });
+        return Err(ConfigError::NotFinite {
+            what: name,
+            value: s,
+        });
     }
     Ok(Duration::from_nanos((s * 1e9).round() as i64))
 }
@@ -448,7 +459,9 @@ mod tests {
     use super::*;
 
     fn params() -> Params {
-        Params::new().with_policy("approximate").read_only("use_sim_time")
+        Params::new()
+            .with_policy("approximate")
+            .read_only("use_sim_time")
     }
 
     #[test]
@@ -482,11 +495,23 @@ mod tests {
         let p = params();
         for (name, v, why) in [
             ("age_penalty", ParameterValue::Double(-1.0), "age penalty"),
-            ("age_penalty", ParameterValue::Double(f64::NAN), "age penalty"),
+            (
+                "age_penalty",
+                ParameterValue::Double(f64::NAN),
+                "age penalty",
+            ),
             ("queue_size", ParameterValue::Integer(0), "queue size"),
-            ("policy", ParameterValue::String("fastest".into()), "unknown policy"),
+            (
+                "policy",
+                ParameterValue::String("fastest".into()),
+                "unknown policy",
+            ),
             ("max_interval", ParameterValue::Double(-0.5), "max interval"),
-            ("queue_size", ParameterValue::String("ten".into()), "expected a integer"),
+            (
+                "queue_size",
+                ParameterValue::String("ten".into()),
+                "expected a integer",
+            ),
             ("use_sim_time", ParameterValue::Bool(true), "start-up"),
         ] {
             let e = p.candidate(name, &v).unwrap_err().to_string();

@@ -48,7 +48,9 @@ pub struct RelaySpec {
 #[non_exhaustive]
 pub enum RelayError {
     /// A relay needs 2 to 9 inputs, one output each.
-    #[error("a relay needs 2 to 9 input topics with one output each, got {inputs} inputs and {outputs} outputs")]
+    #[error(
+        "a relay needs 2 to 9 input topics with one output each, got {inputs} inputs and {outputs} outputs"
+    )]
     Topics {
         /// Inputs given.
         inputs: usize,
@@ -56,7 +58,9 @@ pub enum RelayError {
         outputs: usize,
     },
     /// An input never appeared on the graph.
-    #[error("topic {topic} did not appear on the graph within {waited_s:.1} s (is anything publishing it?)")]
+    #[error(
+        "topic {topic} did not appear on the graph within {waited_s:.1} s (is anything publishing it?)"
+    )]
     NotFound {
         /// The topic.
         topic: String,
@@ -72,7 +76,9 @@ pub enum RelayError {
         types: Vec<String>,
     },
     /// An input's type has no `std_msgs/Header` first field (`no_header`).
-    #[error("no_header: topic {topic} is {type_name}, whose first field is not a std_msgs/Header: there is no stamp to synchronize on")]
+    #[error(
+        "no_header: topic {topic} is {type_name}, whose first field is not a std_msgs/Header: there is no stamp to synchronize on"
+    )]
     NoHeader {
         /// The topic.
         topic: String,
@@ -234,7 +240,10 @@ impl Relay {
         &self.types
     }
 
-    /// Switches to `config`: every message queued at the change is dropped
+    /// Switches to `config`. The same kind with the same queue size is a
+    /// change of live settings: it goes through the policy's run-time
+    /// setters ([`AnyPolicy::apply`]) and nothing is dropped. Otherwise
+    /// every message queued at the change is dropped
     /// ([`DropReason::Reset`](crate::DropReason::Reset), counted) and the
     /// new policy takes the next message. The counters carry on.
     pub fn set_policy(&self, config: &PolicyConfig) -> Result<(), RelayError> {
@@ -336,8 +345,14 @@ impl DataPath {
         }
     }
 
-    /// Drops everything queued (reason `Reset`) and continues with `policy`.
+    /// Applies `policy`'s settings to the live policy if it can take them
+    /// (same kind and queue size); otherwise drops everything queued
+    /// (reason `Reset`) and continues with `policy`.
     fn switch(&mut self, policy: AnyPolicy) -> Result<(), RelayError> {
+        let live = self.sync.policy_mut();
+        if live.kind() == policy.kind() && live.apply(&policy.config().params()).is_ok() {
+            return Ok(());
+        }
         let _ = self.sync.replace_policy(policy)?.count();
         Ok(())
     }
@@ -362,7 +377,9 @@ impl DataPath {
                 if let Some(n) = s.unreadable.get_mut(ch) {
                     *n += 1;
                     if *n == 1 {
-                        log::warn!("input {ch}: a message without a readable stamp ({e}); such messages are not relayed");
+                        log::warn!(
+                            "input {ch}: a message without a readable stamp ({e}); such messages are not relayed"
+                        );
                     }
                 }
                 return Ok(());

@@ -115,6 +115,16 @@ impl DropReason {
     pub const fn index(self) -> usize {
         self as usize
     }
+
+    /// The reason at `index` of [`DropReason::ALL`].
+    #[inline]
+    pub const fn from_index(index: usize) -> Option<DropReason> {
+        if index < Self::ALL.len() {
+            Some(Self::ALL[index])
+        } else {
+            None
+        }
+    }
 }
 
 impl core::fmt::Display for DropReason {

@@ -142,17 +142,18 @@ impl<S, M> Output<S, M> {
         let mut bits = std::mem::take(dirty);
         // Each set bit names the channels `ch % 64 == bit`.
         while bits != 0 {
-            let bit = bits.trailing_zeros() as usize;
+            let mut ch = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            for (ch, c) in counts.iter_mut().enumerate().skip(bit).step_by(64) {
+            while let Some(c) = counts.get_mut(ch) {
                 let mut reasons = std::mem::take(&mut c.reasons);
                 while reasons != 0 {
                     let r = reasons.trailing_zeros() as usize;
                     reasons &= reasons - 1;
-                    if let (Some(&reason), Some(n)) = (DropReason::ALL.get(r), c.n.get_mut(r)) {
+                    if let (Some(n), Some(reason)) = (c.n.get_mut(r), DropReason::from_index(r)) {
                         f(ch, reason, std::mem::take(n));
                     }
                 }
+                ch += 64;
             }
         }
     }

@@ -90,7 +90,7 @@ mod subscribe;
 pub use names::resolve_topic;
 pub use qos::{QosMismatch, QosReport, StallWatch, qos_mismatches, qos_report};
 pub use subscribe::{
-    SubscribeError, Subscription, SyncTopics, Synced, SyncedBuilder, feed, subscribe,
+    SubscribeError, Subscription, SyncTopics, Synced, SyncedBuilder, feed, feed_with, subscribe,
     subscribe_synced, subscribe_synced_with,
 };
 

@@ -52,10 +52,29 @@ where
 
 /// Subscribes to `topic` and feeds every message into channel `I` of a
 /// [`SharedSynchronizer`], whose callbacks receive the sets. Messages are
-/// stamped by the synchronizer's getters and received on the node's ROS
-/// clock (sim time under `use_sim_time`). Spawn the returned future on any
-/// executor; it finishes when the node drops the subscription.
-pub fn feed<const I: usize, T, P, G>(
+/// stamped by their `Stamped` impls and received on the node's ROS clock
+/// (sim time under `use_sim_time`). Spawn the returned future on any
+/// executor; it finishes when the node drops the subscription. For a
+/// synchronizer with stamp getters use [`feed_with`].
+pub fn feed<const I: usize, T, P>(
+    node: &mut Node,
+    topic: &str,
+    qos: QosProfile,
+    sync: SharedSynchronizer<T, P>,
+) -> Result<impl Future<Output = ()> + Send + 'static, SubscribeError>
+where
+    T: Messages + Channel<I> + 'static,
+    T::Headers: StampGetters<T> + 'static,
+    <T as Channel<I>>::Msg: WrappedTypesupport + Send + 'static,
+    P: Policy<T::Queues> + 'static,
+    SharedSynchronizer<T, P>: Send,
+{
+    feed_with::<I, T, P, T::Headers>(node, topic, qos, sync)
+}
+
+/// [`feed`] for a [`SharedSynchronizer`] with any stamp getters
+/// ([`SharedBuilder::stamp_with`](crate::driver::SharedBuilder::stamp_with)).
+pub fn feed_with<const I: usize, T, P, G>(
     node: &mut Node,
     topic: &str,
     qos: QosProfile,

@@ -361,3 +361,40 @@ fn replace_policy_on_every_driver() {
     assert_eq!(s.policy_mut().queue_size(), 9);
     assert_eq!(s.stats().channels[1].dropped_for(DropReason::Reset), 1);
 }
+
+#[test]
+fn cache_size_and_aligner_period_change_at_run_time() {
+    use stamp_sync::filters::{Cache, InputAligner};
+    let mut cache = Cache::new(5).unwrap();
+    for t in [3, 1, 4, 2, 5] {
+        cache.add(ms(t));
+    }
+    assert_eq!(cache.set_size(0).err(), Some(ConfigError::ZeroQueueSize));
+    assert_eq!(cache.size(), 5);
+    let evicted: Vec<Stamp> = cache.set_size(2).unwrap().collect();
+    assert_eq!(evicted, [ms(1), ms(2), ms(3)]);
+    assert_eq!((cache.len(), cache.size()), (2, 2));
+    assert_eq!(cache.add(ms(9)), Some(ms(4)));
+
+    // Input 1 (GPS) sent at 5 ms; input 0 (IMU) at 0, 10, 20 ms.
+    let order = |period: Option<Duration>| {
+        let mut a = InputAligner::new(2, Duration::from_secs(1)).unwrap();
+        if let Some(p) = period {
+            assert!(a.set_period(2, p).is_err());
+            assert!(a.set_period(1, Duration::from_nanos(-1)).is_err());
+            a.set_period(1, p).unwrap();
+        }
+        a.add(1, ms(5)).unwrap();
+        for t in [0, 10, 20] {
+            a.add(0, ms(t)).unwrap();
+        }
+        a.dispatch().map(|(_, m)| m).collect::<Vec<_>>()
+    };
+    // No period: the GPS may send 5 ms again, so 10 waits.
+    assert_eq!(order(None), [ms(0), ms(5)]);
+    // A 100 ms period: nothing from it before 105 ms.
+    assert_eq!(
+        order(Some(Duration::from_millis(100))),
+        [ms(0), ms(5), ms(10), ms(20)]
+    );
+}

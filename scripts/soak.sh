@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak test on real ROS 2: camera_publisher -> rgbd_watch at 100 Hz x 3
+# Soak test on real ROS 2: camera_publisher -> rgbd_sync at 100 Hz x 3
 # topics for SECONDS (default 600). Samples the sync node's RSS and counters
 # every second and writes build/soak-report.md (and .json). Exits non-zero
 # if RSS grows past the tolerance after warm-up or any message is
@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 secs="${1:-600}"
 [[ "$secs" =~ ^[0-9]+$ ]] || { echo "usage: scripts/soak.sh [SECONDS]" >&2; exit 2; }
 scripts/ros-setup.sh >/dev/null
-# The test runs the example binaries: build them first.
-scripts/with-ros cargo build -q --all-features --examples
+# The test runs the installed nodes: install them first.
+scripts/with-ros scripts/colcon-install.sh
 export STAMP_SYNC_SOAK_SECS="$secs"
 export STAMP_SYNC_SOAK_REPORT="${STAMP_SYNC_SOAK_REPORT:-$PWD/build/soak-report.md}"
 # Run the test binary itself, not `cargo test`, which would hold the build

@@ -20,6 +20,9 @@ cargo build --no-default-features
 cargo clippy --all-targets --features cli -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features cli
 scripts/with-ros cargo clippy --all-targets --all-features -- -D warnings
+# The ROS 2 package as a user builds it (colcon), sharing target/ with the
+# tests, which run the installed nodes.
+scripts/with-ros scripts/colcon-install.sh
 scripts/with-ros cargo test --all-features
 # A 30-second soak on real ROS 2: RSS flat, every message accounted for.
 scripts/soak.sh 30

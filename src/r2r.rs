@@ -85,6 +85,7 @@ mod names;
 pub mod params;
 mod qos;
 pub mod relay;
+pub mod runtime;
 mod subscribe;
 
 pub use names::resolve_topic;

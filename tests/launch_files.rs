@@ -1,32 +1,72 @@
-//! Static checks of `launch/*.launch.xml` and `package.xml` (ros2launch is
-//! not installable on these machines): well-formed XML, every executable
-//! is an example of this package, every parameter set is one the node
-//! reads, every remapped name is one the node uses, every `$(var x)` is a
-//! declared argument.
+//! Checks of `launch/*.launch.xml` against the package colcon installed
+//! (`scripts/colcon-install.sh`, as `scripts/test-all.sh` runs it;
+//! ros2launch is not installable on these machines): well-formed XML, every
+//! launch file installed under `share/stamp_sync/launch/`, every executable
+//! installed under `lib/stamp_sync/`, every parameter set is one the node
+//! declares, every remapped name is one the node uses, every `$(var x)` is
+//! a declared argument.
+#![cfg(feature = "r2r")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use stamp_sync::policy::Param;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The source a node's parameters can be read in: the example itself, plus
-/// the shared module when the example uses it.
+/// The installed package's prefix (`install/stamp_sync`).
+fn prefix() -> PathBuf {
+    let p = std::env::var("STAMP_SYNC_INSTALL").map_or_else(
+        |_| root().join("build/ws/install/stamp_sync"),
+        PathBuf::from,
+    );
+    assert!(
+        p.join("share/ament_index/resource_index/packages/stamp_sync")
+            .exists(),
+        "stamp_sync is not installed in {}: run `scripts/with-ros scripts/colcon-install.sh`",
+        p.display()
+    );
+    p
+}
+
+/// The executables colcon installed.
+fn installed() -> BTreeSet<String> {
+    fs::read_dir(prefix().join("lib/stamp_sync"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// A node's source: its binary, plus the shared node module when it uses
+/// it.
 fn node_source(exec: &str) -> Option<String> {
-    let src = fs::read_to_string(root().join("examples").join(format!("{exec}.rs"))).ok()?;
-    let common = fs::read_to_string(root().join("examples/common/mod.rs")).unwrap_or_default();
+    let src = fs::read_to_string(root().join("src/bin").join(format!("{exec}.rs"))).ok()?;
+    let common = if src.contains("mod common;") {
+        fs::read_to_string(root().join("src/bin/common/mod.rs")).unwrap_or_default()
+    } else {
+        String::new()
+    };
     Some(format!("{src}\n{common}"))
 }
 
-/// Does `src` read parameter `name` through one of the `param_*` helpers?
-fn reads_param(src: &str, name: &str) -> bool {
-    ["f64", "i64", "bool", "str"]
+/// Does `src` declare parameter `name`? (`Params::new()` always declares
+/// `use_sim_time`; `with_policy` declares `policy` and every registry
+/// setting.)
+fn declares_param(src: &str, name: &str) -> bool {
+    // Layout-free: rustfmt may break a call over lines.
+    let flat: String = src.chars().filter(|c| !c.is_whitespace()).collect();
+    let direct = ["bool", "int", "double", "string", "strings", "doubles"]
         .iter()
-        .any(|ty| src.contains(&format!("param_{ty}(&node, \"{name}\"")))
-        || (matches!(name, "qos" | "depth") && src.contains("qos_param(&node)"))
+        .any(|ty| flat.contains(&format!(".{ty}(\"{name}\"")));
+    let policy = flat.contains(".with_policy(")
+        && (name == "policy"
+            || name == "lower_bounds"
+            || Param::ALL.iter().any(|p| p.name() == name));
+    direct || policy || name == "use_sim_time"
 }
 
 /// Is `topic` a name the node subscribes to or publishes?
@@ -34,23 +74,8 @@ fn uses_topic(src: &str, topic: &str) -> bool {
     src.contains(&format!("\"{topic}\""))
 }
 
-fn examples_in_manifest() -> BTreeSet<String> {
-    let toml = fs::read_to_string(root().join("Cargo.toml")).unwrap();
-    let mut names = BTreeSet::new();
-    let mut in_example = false;
-    for line in toml.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_example = line == "[[example]]";
-        } else if in_example && let Some(rest) = line.strip_prefix("name = ") {
-            names.insert(rest.trim_matches('"').to_string());
-        }
-    }
-    names
-}
-
 /// Every problem found in one launch file.
-fn check_launch(text: &str, examples: &BTreeSet<String>) -> Vec<String> {
+fn check_launch(text: &str, installed: &BTreeSet<String>) -> Vec<String> {
     let mut errors = Vec::new();
     let doc = match roxmltree::Document::parse(text) {
         Ok(d) => d,
@@ -96,13 +121,13 @@ fn check_launch(text: &str, examples: &BTreeSet<String>) -> Vec<String> {
         if node.attribute("pkg") != Some("stamp_sync") {
             errors.push(format!("node {exec:?}: pkg is not stamp_sync"));
         }
-        if !examples.contains(exec) {
+        if !installed.contains(exec) {
             errors.push(format!(
-                "node {exec:?}: no [[example]] of that name in Cargo.toml"
+                "node {exec:?}: not installed under lib/stamp_sync/"
             ));
         }
         let Some(src) = node_source(exec) else {
-            errors.push(format!("node {exec:?}: no examples/{exec}.rs"));
+            errors.push(format!("node {exec:?}: no src/bin/{exec}.rs"));
             continue;
         };
         for child in node.children().filter(|c| c.is_element()) {
@@ -112,8 +137,8 @@ fn check_launch(text: &str, examples: &BTreeSet<String>) -> Vec<String> {
                     if child.attribute("value").is_none() {
                         errors.push(format!("node {exec}: param {name:?} has no value"));
                     }
-                    if !reads_param(&src, name) {
-                        errors.push(format!("node {exec}: parameter {name:?} is never read"));
+                    if !declares_param(&src, name) {
+                        errors.push(format!("node {exec}: parameter {name:?} is not declared"));
                     }
                 }
                 "remap" => {
@@ -145,15 +170,34 @@ fn launch_files() -> Vec<PathBuf> {
 }
 
 #[test]
-fn every_launch_file_is_valid() {
-    let examples = examples_in_manifest();
-    assert!(examples.contains("camera_publisher"), "{examples:?}");
+fn every_launch_file_is_installed_and_valid() {
+    let installed = installed();
+    for n in [
+        "sync_relay",
+        "camera_publisher",
+        "image_info_sync",
+        "stereo_sync",
+        "rgbd_sync",
+        "bag_player",
+        "stamp-sync",
+    ] {
+        assert!(installed.contains(n), "{n} is not installed: {installed:?}");
+    }
     let files = launch_files();
     assert!(files.len() >= 3, "{files:?}");
     let mut execs = BTreeSet::new();
     for f in &files {
         let text = fs::read_to_string(f).unwrap();
-        let errors = check_launch(&text, &examples);
+        let name = f.file_name().unwrap();
+        let copy = prefix().join("share/stamp_sync/launch").join(name);
+        assert_eq!(
+            fs::read_to_string(&copy).ok().as_deref(),
+            Some(text.as_str()),
+            "{} is not installed as {}",
+            f.display(),
+            copy.display()
+        );
+        let errors = check_launch(&text, &installed);
         assert!(
             errors.is_empty(),
             "{}:\n  {}",
@@ -173,6 +217,7 @@ fn every_launch_file_is_valid() {
         "image_info_sync",
         "stereo_sync",
         "rgbd_sync",
+        "sync_relay",
     ] {
         assert!(execs.contains(e), "{e} is in no launch file");
     }
@@ -180,7 +225,7 @@ fn every_launch_file_is_valid() {
 
 #[test]
 fn the_checker_catches_mistakes() {
-    let examples = examples_in_manifest();
+    let installed = installed();
     let bad = [
         (
             "<launch><node pkg='stamp_sync' exec='stereo_sync'>",
@@ -188,11 +233,11 @@ fn the_checker_catches_mistakes() {
         ),
         (
             "<launch><node pkg='stamp_sync' exec='no_such_node'/></launch>",
-            "no [[example]]",
+            "not installed",
         ),
         (
             "<launch><node pkg='stamp_sync' exec='stereo_sync'><param name='rate_hz' value='1'/></node></launch>",
-            "never read",
+            "not declared",
         ),
         (
             "<launch><node pkg='stamp_sync' exec='stereo_sync'><remap from='image' to='/x'/></node></launch>",
@@ -208,7 +253,7 @@ fn the_checker_catches_mistakes() {
         ),
     ];
     for (text, want) in bad {
-        let errors = check_launch(text, &examples);
+        let errors = check_launch(text, &installed);
         assert!(
             errors.iter().any(|e| e.contains(want)),
             "{text}: expected an error containing {want:?}, got {errors:?}"
@@ -216,7 +261,7 @@ fn the_checker_catches_mistakes() {
     }
     let good = "<launch><arg name='q' default='3'/><node pkg='stamp_sync' exec='stereo_sync'>\
         <param name='queue_size' value='$(var q)'/><remap from='left' to='/l'/></node></launch>";
-    assert_eq!(check_launch(good, &examples), Vec::<String>::new());
+    assert_eq!(check_launch(good, &installed), Vec::<String>::new());
 }
 
 #[test]
@@ -255,6 +300,8 @@ fn package_xml_is_a_colcon_ros_cargo_package() {
         "sensor_msgs",
         "geometry_msgs",
         "builtin_interfaces",
+        "rosgraph_msgs",
+        "diagnostic_msgs",
     ] {
         assert!(deps.contains(d), "package.xml does not depend on {d}");
     }

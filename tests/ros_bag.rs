@@ -1,6 +1,6 @@
 //! Bag → live: `bag_player` publishes a bundled rosbag2 bag's messages as
-//! raw CDR (r2r's untyped publisher), in recorded order and at recorded
-//! pace; `bag_sync` synchronizes them live from raw subscriptions. ExactTime
+//! raw CDR, in recorded order and at recorded pace; `sync_relay` (types
+//! found on the graph) synchronizes them live from raw subscriptions. ExactTime
 //! must give exactly what `stamp-sync match` gives on the bag; for
 //! ApproximateTime the agreement with the offline answer is measured.
 #![cfg(all(feature = "r2r", feature = "cli"))]
@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use ros_common::{Proc, domain, handshake, set_stamps};
+use ros_common::{Proc, domain, set_stamps};
 use stamp_sync::bag::{Bag, StampSource};
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
 
@@ -38,36 +38,39 @@ fn message_count(path: &str, topics: &[&str], duration: Option<f64>) -> usize {
     }
 }
 
-/// Starts the sync node on `topics` and the player on the same topics,
-/// plays, and returns the node's sets once it has every message.
-#[allow(clippy::too_many_arguments)]
+/// Starts `sync_relay` on `topics` (types found on the graph) and the
+/// player on the same topics, plays, and returns the relay's sets once it
+/// has received every message (asked with `stats` on its stdin).
 fn play(
     d: u32,
     path: &str,
     topics: &[&str],
-    types: &[&str],
     policy: &str,
     speed: f64,
     duration: Option<f64>,
 ) -> Vec<Vec<i64>> {
     let expect = message_count(path, topics, duration);
-    let joined = topics.join(",");
-    let p_topics = format!("topics:={joined}");
-    let p_types = format!("types:={}", types.join(","));
+    let p_topics = format!("topics:=[{}]", topics.join(", "));
     let p_policy = format!("policy:={policy}");
-    let p_expect = format!("expect:={expect}");
-    let mut sync = Proc::example(
-        "bag_sync",
+    let mut sync = Proc::node(
+        "sync_relay",
         d,
         &[
-            "-p", &p_topics, "-p", &p_types, "-p", &p_policy, "-p", &p_expect,
+            "-p",
+            &p_topics,
+            "-p",
+            &p_policy,
+            "-p",
+            "qos:=reliable",
+            "-p",
+            "print_sets:=true",
         ],
     );
     let p_bag = format!("bag:={path}");
     let p_speed = format!("speed:={speed:?}");
     let p_subs = format!("wait_subscribers:={}", topics.len());
     let p_duration = format!("duration:={:?}", duration.unwrap_or(0.0));
-    let mut player = Proc::example(
+    let mut player = Proc::node(
         "bag_player",
         d,
         &[
@@ -87,14 +90,24 @@ fn play(
             "linger:=true",
         ],
     );
-    handshake(&mut sync, &mut player);
-    let done = sync.wait_for("all messages", |l| l.starts_with("done "));
-    assert_eq!(
-        done.split(' ').nth(1),
-        Some(format!("received={expect}").as_str()),
-        "{done}"
-    );
-    assert!(sync.wait_exit(), "bag_sync failed: {}", sync.stderr());
+    // The relay subscribes once the player's topics are on the graph.
+    player.send("go");
+    player.wait_for("the player's totals", |l| l.starts_with("published "));
+    let deadline = std::time::Instant::now() + ros_common::WAIT;
+    loop {
+        sync.send("stats");
+        let line = sync.wait_for("a stats line", |l| l.starts_with("stats "));
+        let got: u64 = ros_common::NodeStats::parse(&line).received().iter().sum();
+        if got as usize == expect {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay received {got} of {expect} messages"
+        );
+    }
+    sync.send("quit");
+    assert!(sync.wait_exit(), "sync_relay failed: {}", sync.stderr());
     sync.seen
         .iter()
         .filter(|l| l.starts_with("set "))
@@ -125,15 +138,7 @@ fn exact_time_live_equals_stamp_sync_match() {
         .collect();
     assert!(offline.len() >= 80, "{} offline sets", offline.len());
 
-    let live = play(
-        domain(7),
-        &path,
-        &topics,
-        &["sensor_msgs/msg/LaserScan", "sensor_msgs/msg/PointCloud2"],
-        "exact",
-        1.0,
-        None,
-    );
+    let live = play(domain(7), &path, &topics, "exact", 1.0, None);
     assert_eq!(live, offline);
     eprintln!(
         "bag -> live, ExactTime, sick_db3 scan+cloud: {} live sets == {} offline sets",
@@ -170,7 +175,6 @@ fn approximate_time_live_agrees_with_offline() {
         domain(8),
         &path,
         &topics,
-        &["sensor_msgs/msg/NavSatFix", "sensor_msgs/msg/Imu"],
         "approximate",
         speed,
         Some(duration),

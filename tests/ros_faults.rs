@@ -25,8 +25,8 @@ const START_NS: i64 = 1000 * 1_000_000_000;
 const TOPICS: [&str; 3] = ["camera1/image", "camera1/depth", "camera1/camera_info"];
 
 fn watch_node(d: u32) -> Proc {
-    Proc::example(
-        "rgbd_watch",
+    Proc::node(
+        "rgbd_sync",
         d,
         &[
             "-r",
@@ -36,11 +36,11 @@ fn watch_node(d: u32) -> Proc {
             "-r",
             "camera_info:=/camera1/camera_info",
             "-p",
-            "stale_after_ms:=1000",
+            "qos:=reliable",
             "-p",
-            "poll_ms:=100",
+            "stale_after:=1.0",
             "-p",
-            "stats_ms:=250",
+            "stats_period:=0.25",
         ],
     )
 }
@@ -63,7 +63,7 @@ fn publisher(d: u32, rate: u32, count: u32, extra: &[&str]) -> Proc {
         "linger:=true",
     ];
     args.extend(extra);
-    Proc::example("camera_publisher", d, &args)
+    Proc::node("camera_publisher", d, &args)
 }
 
 /// Waits for the publisher's totals, then for the node's stats line that
@@ -93,7 +93,7 @@ fn settle(sync: &mut Proc, publ: &mut Proc) -> (Vec<u64>, NodeStats, usize) {
     );
     let upto = sync.seen.len();
     sync.send("quit");
-    assert!(sync.wait_exit(), "rgbd_watch failed: {}", sync.stderr());
+    assert!(sync.wait_exit(), "rgbd_sync failed: {}", sync.stderr());
     (sent, stats, upto)
 }
 
@@ -324,7 +324,7 @@ fn burst_keeps_memory_bounded_and_drops_with_reasons() {
 fn incompatible_qos_is_reported_by_the_node() {
     let d = domain(0);
     // A best-effort publisher, started first...
-    let mut publ = Proc::example(
+    let mut publ = Proc::node(
         "camera_publisher",
         d,
         &["-p", "qos:=sensor_data", "-p", "rate:=20.0"],
@@ -332,7 +332,7 @@ fn incompatible_qos_is_reported_by_the_node() {
     publ.wait_for_err("publishing", |l| l.contains("publishing at"));
     // ...and a reliable subscriber: DDS never matches them. The node's
     // StallWatch says why after 5 s without a set.
-    let mut sync = Proc::example(
+    let mut sync = Proc::node(
         "image_info_sync",
         d,
         &[
@@ -363,7 +363,7 @@ fn publisher_restart_with_three_channels_resumes_and_accounts() {
     first.kill();
     // The second run stamps from index 10_000 on; it starts as soon as it
     // sees the node's three subscriptions.
-    let mut second = Proc::example(
+    let mut second = Proc::node(
         "camera_publisher",
         d,
         &[
@@ -401,7 +401,7 @@ fn publisher_restart_with_three_channels_resumes_and_accounts() {
     assert_accounted(&stats);
     second.kill();
     sync.send("quit");
-    assert!(sync.wait_exit(), "rgbd_watch failed: {}", sync.stderr());
+    assert!(sync.wait_exit(), "rgbd_sync failed: {}", sync.stderr());
     let stale = sync.seen.iter().filter(|l| l.starts_with("stale ")).count();
     eprintln!(
         "restart: resumed at stamp {start}; {stale} stale reports while the publisher was down or \

@@ -14,10 +14,12 @@ fn sync_latency_over_10000_sets() {
     let n = 10_000;
     let max = format!("max_sets:={n}");
     let lat = format!("latency_sets:={n}");
-    let mut sync = Proc::example(
+    let mut sync = Proc::node(
         "image_info_sync",
         d,
         &[
+            "-p",
+            "qos:=reliable",
             "-r",
             "image:=/camera1/image",
             "-r",
@@ -30,7 +32,7 @@ fn sync_latency_over_10000_sets() {
             "depth:=1000",
         ],
     );
-    let mut publ = Proc::example(
+    let mut publ = Proc::node(
         "camera_publisher",
         d,
         &[

@@ -24,7 +24,7 @@ fn publisher(domain: u32, subs: usize, count: usize, rate: f64, extra: &[&str]) 
         "start_on_stdin:=true",
     ]);
     args.extend(extra);
-    Proc::example("camera_publisher", domain, &args)
+    Proc::node("camera_publisher", domain, &args)
 }
 
 #[test]
@@ -32,10 +32,12 @@ fn exact_time_gets_every_published_pair() {
     let d = domain(0);
     let n = 200;
     let max = format!("max_sets:={n}");
-    let mut sync = Proc::example(
+    let mut sync = Proc::node(
         "image_info_sync",
         d,
         &[
+            "-p",
+            "qos:=reliable",
             "-r",
             "image:=/camera1/image",
             "-r",
@@ -73,10 +75,12 @@ fn offline(channels: usize, ticks: &[Vec<i64>], config: &PolicyConfig) -> Vec<Ve
 fn approximate_time_gets_the_offline_pairs() {
     let d = domain(1);
     let n = 150;
-    let mut sync = Proc::example(
+    let mut sync = Proc::node(
         "stereo_sync",
         d,
         &[
+            "-p",
+            "qos:=reliable",
             "-r",
             "left:=/camera1/image",
             "-r",
@@ -118,10 +122,12 @@ fn approximate_time_gets_the_offline_pairs() {
 fn rgbd_three_topics_get_the_offline_sets() {
     let d = domain(2);
     let n = 100;
-    let mut sync = Proc::example(
+    let mut sync = Proc::node(
         "rgbd_sync",
         d,
         &[
+            "-p",
+            "qos:=reliable",
             "-r",
             "rgb:=/camera1/image",
             "-r",

@@ -28,7 +28,7 @@ fn qos_mismatch_is_reported_and_a_matching_feed_delivers() {
     let ctx = r2r::Context::create().unwrap();
     let mut node = r2r::Node::create(ctx, "qos_probe", "").unwrap();
 
-    let _publ = Proc::example(
+    let _publ = Proc::node(
         "camera_publisher",
         d,
         &["-p", "qos:=sensor_data", "-p", "rate:=10.0"],

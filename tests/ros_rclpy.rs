@@ -11,7 +11,7 @@ fn rclpy_publisher_to_rust_sync_node() {
     let d = domain(3);
     let n = 100;
     let max = format!("max_sets:={n}");
-    let mut sync = Proc::example(
+    let mut sync = Proc::node(
         "image_info_sync",
         d,
         &[

@@ -22,14 +22,20 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--prefix", default="")
     ap.add_argument("--wait", type=float, default=30.0)
+    ap.add_argument("--best-effort", action="store_true",
+                    help="publish best effort (as most camera drivers do)")
     ap.add_argument("--start-on-stdin", action="store_true",
                     help="after the subscriptions matched, also wait for a line on stdin")
     args = ap.parse_args()
 
     rclpy.init()
     node = rclpy.create_node("rclpy_camera")
-    img_pub = node.create_publisher(Image, f"{args.prefix}/image", 100)
-    info_pub = node.create_publisher(CameraInfo, f"{args.prefix}/camera_info", 100)
+    qos = 100
+    if args.best_effort:
+        from rclpy.qos import qos_profile_sensor_data
+        qos = qos_profile_sensor_data
+    img_pub = node.create_publisher(Image, f"{args.prefix}/image", qos)
+    info_pub = node.create_publisher(CameraInfo, f"{args.prefix}/camera_info", qos)
 
     deadline = time.monotonic() + args.wait
     while img_pub.get_subscription_count() < 1 or info_pub.get_subscription_count() < 1:

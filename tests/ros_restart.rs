@@ -9,7 +9,7 @@ use ros_common::{Proc, domain, pub_line, set_stamps};
 
 fn publisher(d: u32, first_index: i64) -> Proc {
     let first = format!("first_index:={first_index}");
-    Proc::example(
+    Proc::node(
         "camera_publisher",
         d,
         &[
@@ -28,10 +28,12 @@ fn publisher(d: u32, first_index: i64) -> Proc {
 #[test]
 fn sync_node_resumes_after_publisher_restart() {
     let d = domain(4);
-    let mut sync = Proc::example(
+    let mut sync = Proc::node(
         "image_info_sync",
         d,
         &[
+            "-p",
+            "qos:=reliable",
             "-r",
             "image:=/camera1/image",
             "-r",

@@ -1,4 +1,4 @@
-//! Soak: a real publisher → the `rgbd_watch` sync node, 100 Hz × 3 topics,
+//! Soak: a real publisher → the `rgbd_sync` sync node, 100 Hz × 3 topics,
 //! for `STAMP_SYNC_SOAK_SECS` seconds (default 600). Samples the node's RSS
 //! and counters every second and writes a report
 //! (`STAMP_SYNC_SOAK_REPORT`, default `build/soak-report.md`, plus a
@@ -50,8 +50,8 @@ fn soak() {
     );
 
     let d = domain(9);
-    let mut sync = Proc::example(
-        "rgbd_watch",
+    let mut sync = Proc::node(
+        "rgbd_sync",
         d,
         &[
             "-r",
@@ -63,14 +63,16 @@ fn soak() {
             "-p",
             "print_sets:=false",
             "-p",
-            "stats_ms:=1000",
+            "stats_period:=1.0",
             "-p",
-            "stale_after_ms:=1000",
+            "qos:=reliable",
+            "-p",
+            "stale_after:=1.0",
         ],
     );
     let count = format!("count:={}", secs * RATE);
     let rate = format!("rate:={RATE}.0");
-    let mut publ = Proc::example(
+    let mut publ = Proc::node(
         "camera_publisher",
         d,
         &[
@@ -160,7 +162,7 @@ fn soak() {
     let _ = writeln!(md, "# stamp_sync soak report\n");
     let _ = writeln!(
         md,
-        "camera_publisher → rgbd_watch (ApproximateTime, queue 10, stale_after 1 s), \
+        "camera_publisher → rgbd_sync (ApproximateTime, queue 10, stale_after 1 s), \
          {RATE} Hz × 3 topics (image, depth, camera_info; reliable, depth 100), Fast DDS on loopback."
     );
     let _ = writeln!(md, "\n**{verdict}**\n");
@@ -255,7 +257,7 @@ fn soak() {
     std::fs::write(report.with_extension("json"), &json).unwrap();
     eprintln!("{md}");
     eprintln!("soak report: {}", report.display());
-    assert!(sync.wait_exit(), "rgbd_watch failed: {}", sync.stderr());
+    assert!(sync.wait_exit(), "rgbd_sync failed: {}", sync.stderr());
     assert!(
         rss_ok,
         "node RSS grew by {growth} KiB after warm-up (allowed {allowed})"

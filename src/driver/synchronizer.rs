@@ -282,6 +282,17 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
 
     add_n!(add_0 0, add_1 1, add_2 2, add_3 3, add_4 4, add_5 5, add_6 6, add_7 7, add_8 8);
 
+    /// Drops everything queued (reason [`DropReason::Reset`](crate::DropReason::Reset),
+    /// handed to the drop callback and counted) and continues with
+    /// `policy`; the counters carry on. The queues grow if the new policy
+    /// holds more. On error (it does not fit `T`) nothing changes.
+    pub fn replace_policy(&mut self, policy: P) -> Result<(), ConfigError> {
+        self.drops_to_callback();
+        self.state.replace_policy(policy, T::reserve)?;
+        self.dispatch();
+        Ok(())
+    }
+
     /// Drops everything queued (reason [`DropReason::Reset`](crate::DropReason::Reset)), keeping the
     /// configuration and the statistics.
     pub fn reset(&mut self) {
@@ -321,20 +332,6 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
     /// [`replace_policy`](Self::replace_policy).
     pub fn policy_mut(&mut self) -> &mut P {
         &mut self.state.policy
-    }
-
-    /// Continues with `policy` (e.g. another queue size or kind): every
-    /// queued message is dropped first ([`DropReason::Reset`](crate::DropReason::Reset),
-    /// counted, handed to the drop callback), then the new policy is bound
-    /// and takes the next message. The counters and options carry on; the
-    /// queues grow once if the new policy holds more (no allocation per
-    /// message afterwards). On error (the policy does not fit `T`) nothing
-    /// changes.
-    pub fn replace_policy(&mut self, policy: P) -> Result<(), ConfigError> {
-        self.drops_to_callback();
-        self.state.replace_policy(policy, T::reserve)?;
-        self.dispatch();
-        Ok(())
     }
 
     /// Dropped messages become events only if a drop callback takes them;

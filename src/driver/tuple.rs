@@ -75,10 +75,10 @@ pub trait Messages: sealed::Sealed + Slots {
     type Headers: Default;
     /// Empty queues, each with room for `capacity` messages.
     fn queues(capacity: usize) -> Self::Queues;
+    /// Grows `queues` to room for `capacity` messages each.
+    fn reserve(queues: &mut Self::Queues, capacity: usize);
     /// Sorts a partial set's members into their tuple slots.
     fn partial(p: Partial<Self::Message>) -> Self::PartialSet;
-    /// Makes room for `capacity` messages in every queue.
-    fn reserve(queues: &mut Self::Queues, capacity: usize);
 }
 
 /// [`HeaderStamp`] for any type: repeats it once per tuple member.
@@ -175,9 +175,6 @@ macro_rules! impl_messages {
             type Queues = TupleQueues<($(VecDeque<$T>,)+)>;
             type PartialSet = ($(Option<$T>,)+);
             type Headers = ($(<$T as HeaderOf>::Getter,)+);
-            fn reserve(queues: &mut Self::Queues, capacity: usize) {
-                queues.reserve(capacity);
-            }
             fn partial(p: Partial<Self::Message>) -> Self::PartialSet {
                 let mut set: Self::PartialSet = ($(None::<$T>,)+);
                 for d in p.members.into_iter().flatten() {
@@ -189,8 +186,18 @@ macro_rules! impl_messages {
                 }
                 set
             }
+            fn reserve(queues: &mut Self::Queues, capacity: usize) {
+                queues.reserve(capacity);
+            }
             fn queues(capacity: usize) -> Self::Queues {
                 TupleQueues(($({ let q: VecDeque<$T> = VecDeque::with_capacity(capacity); q },)+))
+            }
+        }
+
+        impl<$($T),+> TupleQueues<($(VecDeque<$T>,)+)> {
+            /// Room for `capacity` messages in every queue.
+            pub fn reserve(&mut self, capacity: usize) {
+                $( let q = &mut (self.0).$i; q.reserve(capacity.saturating_sub(q.len())); )+
             }
         }
 
@@ -267,13 +274,6 @@ macro_rules! impl_messages {
                     Pick::Take(0) => (self.0).$i.pop_front()?,
                     Pick::Take(p) => (self.0).$i.remove(p)?,
                 },)+))
-            }
-        }
-
-        impl<$($T),+> TupleQueues<($(VecDeque<$T>,)+)> {
-            /// Room for `capacity` messages in every queue.
-            pub fn reserve(&mut self, capacity: usize) {
-                $((self.0).$i.reserve(capacity.saturating_sub((self.0).$i.len()));)+
             }
         }
 

@@ -2,12 +2,13 @@
 //! watch that says so when a synchronized stream stalls.
 
 use std::fmt;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use ::r2r::qos::{DurabilityPolicy, ReliabilityPolicy};
 use ::r2r::{Node, QosProfile};
 
 use super::names::resolve_topic;
+use crate::time::{Duration, Stamp};
 
 /// Why one publisher can never match a subscription.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,13 +125,18 @@ pub fn qos_report(
 /// Warns when a synchronized stream delivers nothing for too long, with the
 /// QoS report of every input topic: the "nothing arrives" diagnosis.
 ///
-/// Call [`delivered`](Self::delivered) on each set and
-/// [`check`](Self::check) from the spin loop.
+/// Time comes in ([`Stamp`]s of the node's clock, e.g. [`RosClock`]), so
+/// under sim time a stall is measured in `/clock` time. Call
+/// [`delivered`](Self::delivered) on each set and [`check`](Self::check)
+/// from the spin loop.
+///
+/// [`RosClock`]: super::clock::RosClock
 #[derive(Debug)]
 pub struct StallWatch {
     topics: Vec<(String, QosProfile)>,
-    after: StdDuration,
-    last: Instant,
+    after: Duration,
+    /// The last set, or when watching began.
+    last: Option<Stamp>,
     warned: bool,
 }
 
@@ -138,7 +144,7 @@ impl StallWatch {
     /// Watches `topics` (as subscribed); warns after `after` without a set.
     pub fn new<'a>(
         topics: impl IntoIterator<Item = (&'a str, &'a QosProfile)>,
-        after: StdDuration,
+        after: Duration,
     ) -> Self {
         StallWatch {
             topics: topics
@@ -146,33 +152,64 @@ impl StallWatch {
                 .map(|(t, q)| (t.to_string(), q.clone()))
                 .collect(),
             after,
-            last: Instant::now(),
+            last: None,
             warned: false,
         }
     }
 
-    /// A set was delivered: the clock restarts.
-    pub fn delivered(&mut self) {
-        self.last = Instant::now();
+    /// A set was delivered at `now`: the watch restarts.
+    pub fn delivered(&mut self, now: Stamp) {
+        self.last = Some(now);
         self.warned = false;
     }
 
-    /// If the stream has stalled (once per stall), returns the reports of
-    /// the topics that have no matching publisher, and logs them with
-    /// `log::warn!`.
-    pub fn check(&mut self, node: &Node) -> Option<Vec<QosReport>> {
-        if self.warned || self.last.elapsed() < self.after {
+    /// How long nothing was delivered, as of `now` (from the first check
+    /// if nothing ever was). A clock at zero (sim time before the first
+    /// `/clock`) or one that went back restarts the watch.
+    pub fn silent_for(&mut self, now: Stamp) -> Duration {
+        if now == Stamp::ZERO {
+            self.last = None;
+            return Duration::ZERO;
+        }
+        let last = *self.last.get_or_insert(now);
+        if now < last {
+            self.last = Some(now);
+            self.warned = false;
+            return Duration::ZERO;
+        }
+        now.since(last)
+    }
+
+    /// If the stream has stalled at `now` (once per stall), returns the
+    /// reports of every topic (those with no matching publisher first) and
+    /// logs the stall with `log::warn!`.
+    pub fn check(&mut self, node: &Node, now: Stamp) -> Option<Vec<QosReport>> {
+        let silent = self.silent_for(now);
+        if self.warned || silent <= self.after {
             return None;
         }
         self.warned = true;
-        let reports: Vec<QosReport> = self
+        let mut reports: Vec<QosReport> = self
             .topics
             .iter()
             .filter_map(|(t, q)| qos_report(node, t, q).ok())
-            .filter(|r| !r.ok())
             .collect();
-        for r in &reports {
-            log::warn!("no synchronized set for {:?}: {r}", self.after);
+        reports.sort_by_key(QosReport::ok);
+        let bad: Vec<String> = reports
+            .iter()
+            .filter(|r| !r.ok())
+            .map(|r| r.to_string())
+            .collect();
+        let secs = silent.as_nanos() as f64 / 1e9;
+        if bad.is_empty() {
+            log::warn!(
+                "stalled: no synchronized set for {secs:.3} s (every input has a matching publisher; check the stamps)"
+            );
+        } else {
+            log::warn!(
+                "stalled: no synchronized set for {secs:.3} s: {}",
+                bad.join("; ")
+            );
         }
         Some(reports)
     }

@@ -1,5 +1,5 @@
-//! Shared by the `ros_*` integration tests: real processes (the example
-//! nodes, an rclpy script) over Fast DDS on loopback, one ROS domain per
+//! Shared by the `ros_*` integration tests: real processes (the nodes as
+//! colcon installed them, rclpy scripts) over Fast DDS on loopback, one ROS domain per
 //! test, every wait bounded. No sleeps: discovery is waited for by the
 //! publishers' subscription counts, output by reading lines with a deadline.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -21,32 +21,57 @@ pub fn domain(offset: u32) -> u32 {
     100 + (std::process::id() % 10) * 10 + offset
 }
 
-/// Where cargo put the example binaries: `target/<profile>/examples`.
-pub fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the examples first (`scripts/with-ros cargo test --all-features` does)",
-        path.display()
-    );
-    // `cargo test --test NAME` does not rebuild the examples: refuse to
-    // test a binary older than its sources.
+/// The colcon install prefixes (`scripts/colcon-install.sh`), searched
+/// like `AMENT_PREFIX_PATH`: the test environment's, then build/ws.
+fn prefixes() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::env::var("STAMP_SYNC_INSTALL")
+        .ok()
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
+    v.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("build/ws/install/stamp_sync"));
+    v
+}
+
+/// An installed node of package stamp_sync, found as `ros2 run` finds it:
+/// the first prefix whose ament index lists the package, then
+/// `<prefix>/lib/stamp_sync/<name>`.
+pub fn node(name: &str) -> PathBuf {
+    let prefix = prefixes()
+        .into_iter()
+        .find(|p| {
+            p.join("share/ament_index/resource_index/packages/stamp_sync")
+                .exists()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "stamp_sync is not installed: run `scripts/with-ros scripts/colcon-install.sh` \
+                 (scripts/test-all.sh does)"
+            )
+        });
+    let path = prefix.join("lib/stamp_sync").join(name);
+    assert!(path.exists(), "{} is not installed", path.display());
+    // `cargo test --test NAME` does not reinstall: refuse to test a node
+    // older than its sources.
     let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let sources = [
-        root.join("examples").join(format!("{name}.rs")),
-        root.join("examples/common/mod.rs"),
-        root.join("src/r2r.rs"),
-        root.join("src/stream.rs"),
-    ];
+    let mut sources = vec![root.join("src/bin").join(format!("{name}.rs"))];
+    let mut dirs = vec![root.join("src")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                sources.push(p);
+            }
+        }
+    }
     for src in sources {
         if let Ok(changed) = std::fs::metadata(&src).and_then(|m| m.modified()) {
             assert!(
                 changed <= built,
-                "{} is older than {}: run `cargo build --examples --features r2r` \
-                 (or `cargo test` without --test)",
+                "{} is older than {}: run `scripts/with-ros scripts/colcon-install.sh`",
                 path.display(),
                 src.display()
             );
@@ -75,9 +100,9 @@ pub struct Proc {
 }
 
 impl Proc {
-    /// Runs an example node in `domain` with ROS arguments `ros_args`.
-    pub fn example(name: &str, domain: u32, ros_args: &[&str]) -> Proc {
-        let mut cmd = Command::new(example(name));
+    /// Runs an installed node in `domain` with ROS arguments `ros_args`.
+    pub fn node(name: &str, domain: u32, ros_args: &[&str]) -> Proc {
+        let mut cmd = Command::new(node(name));
         cmd.arg("--ros-args").args(ros_args);
         Proc::spawn(name, cmd, domain)
     }
@@ -290,7 +315,7 @@ pub fn rss_kb(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// One `stats ...` line of the `rgbd_watch` node.
+/// One `stats ...` line of a sync node (`rgbd_sync`, `sync_relay`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeStats {
     /// Milliseconds since the node started.

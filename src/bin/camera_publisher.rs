@@ -27,18 +27,22 @@
 //! at the end `published <topic>=<n> ...` (messages per topic) on stdout.
 //!
 //! ```text
-//! cargo run --example camera_publisher --features r2r -- --ros-args -p rate:=30.0
+//! ros2 run stamp_sync camera_publisher --ros-args -p rate:=30.0
 //! ```
-mod common;
+//!
+//! Its parameters are declared (`ros2 param list /camera_publisher`); they
+//! are read at start-up.
 
 use std::error::Error;
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{param_bool, param_f64, param_i64, param_str, qos_param};
+use r2r::QosProfile;
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
 use r2r::std_msgs::msg::Header;
 use stamp_sync::Stamp;
+use stamp_sync::r2r::params::Params;
+use stamp_sync::r2r::runtime::Runtime;
 
 fn header(stamp: Stamp, frame: &str) -> Result<Header, Box<dyn Error>> {
     Ok(Header {
@@ -87,35 +91,98 @@ impl Jitter {
     }
 }
 
+fn params(now_sec: i64) -> Params {
+    Params::new()
+        .double("rate", 30.0, "ticks per second")
+        .int("count", 0, "ticks to publish (0 = forever)")
+        .double("jitter_ms", 3.0, "camera 2 stamp jitter, +- ms")
+        .int("seed", 1, "jitter seed")
+        .int(
+            "start_sec",
+            now_sec,
+            "stamp of tick 0, seconds (default: now)",
+        )
+        .int("first_index", 0, "index of the first tick")
+        .int("width", 64, "image width")
+        .int("height", 48, "image height")
+        .string(
+            "qos",
+            "reliable",
+            "publisher QoS: reliable or sensor_data (best effort)",
+        )
+        .int("depth", 100, "publisher history depth")
+        .int(
+            "wait_subscribers",
+            0,
+            "before the first tick, wait for this many subscriptions",
+        )
+        .double("wait_timeout", 30.0, "seconds to wait for them")
+        .bool(
+            "start_on_stdin",
+            false,
+            "then also wait for a line on stdin",
+        )
+        .bool("linger", false, "keep spinning after count ticks")
+        .string("pause_topic", "", "a topic that pauses")
+        .int("pause_at", 0, "tick where it pauses")
+        .double("pause_secs", 0.0, "for how long")
+        .int("burst_at", 0, "tick where a burst starts")
+        .double("burst_secs", 0.0, "for how long")
+        .int("burst_factor", 10, "how much faster")
+        .string("burst_topic", "", "the only topic that floods (empty: all)")
+        .check(|p| {
+            let rate = p.get_double("rate").unwrap_or(0.0);
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err(format!("rate must be > 0, got {rate}"));
+            }
+            match p.get_str("qos") {
+                Some("reliable" | "sensor_data" | "best_effort") => Ok(()),
+                other => Err(format!(
+                    "qos must be reliable or sensor_data, got {other:?}"
+                )),
+            }
+        })
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
-    let ctx = r2r::Context::create()?;
-    let mut node = r2r::Node::create(ctx, "camera_publisher", "")?;
-    let rate = param_f64(&node, "rate", 30.0)?;
-    let count = param_i64(&node, "count", 0)?;
-    let jitter_ms = param_f64(&node, "jitter_ms", 3.0)?;
-    let seed = param_i64(&node, "seed", 1)?;
     let now_sec = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)?
         .as_secs() as i64;
-    let start_sec = param_i64(&node, "start_sec", now_sec)?;
-    let first_index = param_i64(&node, "first_index", 0)?;
-    let width = param_i64(&node, "width", 64)?.clamp(1, 4096) as u32;
-    let height = param_i64(&node, "height", 48)?.clamp(1, 4096) as u32;
-    let wait_subscribers = param_i64(&node, "wait_subscribers", 0)?.max(0) as usize;
-    let wait_timeout = param_f64(&node, "wait_timeout", 30.0)?;
-    let linger = param_bool(&node, "linger", false)?;
-    let start_on_stdin = param_bool(&node, "start_on_stdin", false)?;
-    let qos = qos_param(&node)?;
-    let pause_topic = param_str(&node, "pause_topic", "")?;
-    let pause_at = param_i64(&node, "pause_at", 0)?;
-    let pause_secs = param_f64(&node, "pause_secs", 0.0)?;
-    let burst_at = param_i64(&node, "burst_at", 0)?;
-    let burst_secs = param_f64(&node, "burst_secs", 0.0)?;
-    let burst_factor = param_i64(&node, "burst_factor", 10)?.max(1);
-    let burst_topic = param_str(&node, "burst_topic", "")?;
-    if !(rate > 0.0 && rate.is_finite()) {
-        return Err(format!("rate must be > 0, got {rate}").into());
-    }
+    let (mut rt, _changes) = Runtime::start("camera_publisher", params(now_sec))?;
+    let p = rt.params();
+    let int = |n: &str| p.get_int(n).unwrap_or(0);
+    let dbl = |n: &str| p.get_double(n).unwrap_or(0.0);
+    let text = |n: &str| p.get_str(n).unwrap_or("").to_string();
+    let rate = dbl("rate");
+    let count = int("count");
+    let jitter_ms = dbl("jitter_ms");
+    let seed = int("seed");
+    let start_sec = int("start_sec");
+    let first_index = int("first_index");
+    let width = int("width").clamp(1, 4096) as u32;
+    let height = int("height").clamp(1, 4096) as u32;
+    let wait_subscribers = int("wait_subscribers").max(0) as usize;
+    let wait_timeout = dbl("wait_timeout");
+    let linger = p.get_bool("linger").unwrap_or(false);
+    let start_on_stdin = p.get_bool("start_on_stdin").unwrap_or(false);
+    let depth = int("depth").max(1) as usize;
+    let qos = match p.get_str("qos") {
+        Some("reliable") => QosProfile::default().keep_last(depth),
+        _ => QosProfile::sensor_data().keep_last(depth),
+    };
+    let pause_topic = text("pause_topic");
+    let pause_at = int("pause_at");
+    let pause_secs = dbl("pause_secs");
+    let burst_at = int("burst_at");
+    let burst_secs = dbl("burst_secs");
+    let burst_factor = int("burst_factor").max(1);
+    let burst_topic = text("burst_topic");
+    let Runtime { node, pool, .. } = &mut rt;
+    // Spins the node and runs its futures (the parameter services).
+    let mut spin = |node: &mut r2r::Node, d: Duration| {
+        node.spin_once(d);
+        pool.run_until_stalled();
+    };
 
     let img1 = node.create_publisher::<Image>("camera1/image", qos.clone())?;
     let depth1 = node.create_publisher::<Image>("camera1/depth", qos.clone())?;
@@ -140,7 +207,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             )
             .into());
         }
-        node.spin_once(Duration::from_millis(10));
+        spin(node, Duration::from_millis(10));
     }
     if start_on_stdin {
         // A supervisor (the integration tests) says when the subscribers
@@ -148,7 +215,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let mut go = String::new();
         std::io::stdin().read_line(&mut go)?;
     }
-    eprintln!("camera_publisher: publishing at {rate} Hz");
+    log::info!("publishing at {rate} Hz");
 
     let period_ns = (1e9 / rate) as i64;
     let jitter_ns = (jitter_ms * 1e6) as i64;
@@ -226,7 +293,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         // Pace the ticks on the wall clock (this is the camera's frame rate).
         next += Duration::from_nanos(tick_ns as u64);
         loop {
-            node.spin_once(Duration::ZERO);
+            spin(node, Duration::ZERO);
             let now = Instant::now();
             if now >= next {
                 break;
@@ -244,7 +311,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     if linger {
         // Keep serving late (reliable) readers until killed.
         loop {
-            node.spin_once(Duration::from_millis(100));
+            spin(node, Duration::from_millis(100));
         }
     }
     Ok(())

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds and installs this repository as the ROS 2 package `stamp_sync` with
+# colcon, the way a user does (`colcon build` in a workspace holding it under
+# src/), into build/ws/install. The integration tests run the installed
+# nodes from there, resolved through the ament index as `ros2 run` does.
+#
+#   scripts/colcon-install.sh          # build/ws: src/stamp_sync -> this repo
+#
+# Build once: the workspace's build directory for the package is this
+# repository's target/, so colcon and `cargo test --all-features` share
+# their build outputs (colcon.pkg turns on the same features: r2r, bag,
+# cli). Run through scripts/with-ros (it is, when called by test-all.sh).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+ws="${STAMP_SYNC_WS:-$root/build/ws}"
+target="$(cd "$root" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+mkdir -p "$ws/src" "$ws/build"
+ln -sfn "$root" "$ws/src/stamp_sync"
+ln -sfn "$target" "$ws/build/stamp_sync"
+cd "$ws"
+start=$(date +%s)
+# colcon warns that the wheel venv has no local_setup.*: harmless.
+colcon --log-base "$ws/log" build --base-paths src --event-handlers console_direct- 2>&1 \
+  | grep -v "doesn't contain any 'local_setup" || true
+exe="$ws/install/stamp_sync/lib/stamp_sync"
+for n in sync_relay camera_publisher image_info_sync stereo_sync rgbd_sync bag_player stamp-sync; do
+  [[ -x "$exe/$n" ]] || { echo "colcon-install: $exe/$n is missing" >&2; exit 1; }
+done
+echo "colcon-install: installed into $ws/install in $(($(date +%s) - start)) s" >&2

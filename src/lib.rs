@@ -73,11 +73,11 @@ pub mod wire;
 pub struct ReadmeDoctests;
 
 // The top floor: only names, no code. Older paths stay valid.
-pub use driver::StampGetters;
 pub use driver::{
     AnyMsg, Channel, ChannelDiagnostics, ChannelStats, Diagnostics, DynSynchronizer, Event,
     Messages, Options, Partial, SharedSynchronizer, Stale, Stats, Synchronizer,
 };
+pub use driver::{StampAt, StampGetters};
 pub use driver::{dynamic, stats, stream};
 pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,

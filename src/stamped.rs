@@ -45,6 +45,13 @@ pub trait Stamped {
     fn stamp(&self) -> Stamp;
 }
 
+/// Never called: fills the unused slots of a tuple synchronizer.
+impl Stamped for std::convert::Infallible {
+    fn stamp(&self) -> Stamp {
+        match *self {}
+    }
+}
+
 impl Stamped for Stamp {
     fn stamp(&self) -> Stamp {
         *self

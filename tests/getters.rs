@@ -157,3 +157,24 @@ fn shared_stream_and_dyn_drivers_take_getters() {
     }
     assert_eq!(count, 1);
 }
+
+/// Generic code written against `Stamped` messages (before stamp getters)
+/// still compiles: the default getter is `HeaderStamp` on every channel.
+fn add_generic<T, P>(
+    sync: &mut Synchronizer<T, P>,
+    msg: <T as stamp_sync::Channel<0>>::Msg,
+) -> usize
+where
+    T: stamp_sync::Messages + stamp_sync::Channel<0>,
+    P: stamp_sync::Policy<T::Queues>,
+    <T as stamp_sync::Channel<0>>::Msg: Stamped,
+{
+    sync.add::<0>(msg)
+}
+
+#[test]
+fn generic_code_over_stamped_messages_still_compiles() {
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(2).unwrap()).unwrap();
+    assert_eq!(add_generic(&mut sync, ms(1)), 0);
+    assert_eq!(sync.add_1(ms(1)), 1);
+}

@@ -9,8 +9,9 @@ use smallvec::SmallVec;
 use super::event::{Event, Stale};
 use super::options::Options;
 use super::stats::{Diagnostics, Stats};
-use super::tuple::{Channel, Messages, StampGetters, State, add_typed, new_state};
+use super::tuple::{Channel, Messages, StampAt, StampGetters, State, add_typed, new_state};
 use crate::policy::{ConfigError, Dropped, Policy};
+use crate::stamped::HeaderStamp;
 use crate::time::Stamp;
 
 type SharedSetCallback<S> = Box<dyn Fn(S) + Send + Sync>;
@@ -71,7 +72,7 @@ struct Shared<T: Messages, P, G> {
 /// sync.add::<1>(Stamp::from_nanos(7));
 /// assert_eq!(n.load(Ordering::SeqCst), 1);
 /// ```
-pub struct SharedSynchronizer<T: Messages, P, G = <T as Messages>::Headers> {
+pub struct SharedSynchronizer<T: Messages, P, G = HeaderStamp> {
     inner: Arc<Shared<T, P, G>>,
 }
 
@@ -92,7 +93,7 @@ impl<T: Messages, P, G> std::fmt::Debug for SharedSynchronizer<T, P, G> {
 }
 
 /// Builds a [`SharedSynchronizer`]: callbacks are fixed at construction.
-pub struct SharedBuilder<T: Messages, P, G = <T as Messages>::Headers> {
+pub struct SharedBuilder<T: Messages, P, G = HeaderStamp> {
     policy: P,
     options: Options,
     getters: G,
@@ -154,7 +155,7 @@ impl<T: Messages, P: Policy<T::Queues>> SharedSynchronizer<T, P> {
         SharedBuilder {
             policy,
             options: Options::default(),
-            getters: T::Headers::default(),
+            getters: HeaderStamp,
             callbacks: Callbacks::default(),
         }
     }
@@ -170,9 +171,9 @@ impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
     pub fn add<const I: usize>(&self, msg: <T as Channel<I>>::Msg) -> usize
     where
         T: Channel<I>,
-        G: StampGetters<T>,
+        G: StampAt<T, I>,
     {
-        let stamp = T::stamp_by(&self.inner.getters, &msg);
+        let stamp = self.inner.getters.stamp_at(&msg);
         self.add_stamped_at::<I>(msg, stamp, stamp)
     }
 
@@ -181,9 +182,9 @@ impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
     pub fn add_at<const I: usize>(&self, msg: <T as Channel<I>>::Msg, received: Stamp) -> usize
     where
         T: Channel<I>,
-        G: StampGetters<T>,
+        G: StampAt<T, I>,
     {
-        let stamp = T::stamp_by(&self.inner.getters, &msg);
+        let stamp = self.inner.getters.stamp_at(&msg);
         self.add_stamped_at::<I>(msg, stamp, received)
     }
 

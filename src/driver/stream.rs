@@ -28,8 +28,9 @@ use super::event::{Event, Stale};
 use super::options::Options;
 use super::stats::{Diagnostics, Stats};
 use super::synchronizer::Synchronizer;
-use super::tuple::{Messages, StampGetters};
+use super::tuple::{Channel, Messages, StampGetters};
 use crate::policy::{ConfigError, Dropped, Policy};
+use crate::stamped::HeaderStamp;
 use crate::time::Stamp;
 
 /// The most messages one `poll_next` takes from the inputs, per input,
@@ -94,7 +95,7 @@ pub trait SyncInputs: PollInputs + Sized {
         policy: P,
     ) -> Result<SyncStream<Self, P>, ConfigError>
     where
-        HeadersOf<Self>: StampGetters<MessagesOf<Self>>,
+        HeaderStamp: StampGetters<MessagesOf<Self>>,
     {
         self.synchronize_with(policy).build()
     }
@@ -124,7 +125,7 @@ pub trait SyncInputs: PollInputs + Sized {
             inputs: self,
             policy,
             options: Options::default(),
-            getters: HeadersOf::<Self>::default(),
+            getters: HeaderStamp,
             sink: Sink {
                 sets: VecDeque::new(),
                 on_drop: None,
@@ -136,14 +137,12 @@ pub trait SyncInputs: PollInputs + Sized {
     }
 }
 
-/// The default stamp getters of inputs `S`: [`HeaderStamp`](crate::HeaderStamp) per channel.
-pub type HeadersOf<S> = <MessagesOf<S> as Messages>::Headers;
 /// A partial set of inputs `S`: one `Option` per channel.
 pub type PartialOf<S> = <MessagesOf<S> as Messages>::PartialSet;
 
 /// Builds a [`SyncStream`]: made by [`SyncInputs::synchronize_with`].
 #[must_use = "call build() to get the stream"]
-pub struct SyncBuilder<S: SyncInputs, P, G = HeadersOf<S>> {
+pub struct SyncBuilder<S: SyncInputs, P, G = HeaderStamp> {
     inputs: S,
     policy: P,
     options: Options,
@@ -285,7 +284,7 @@ pub type MessageOf<S> = <MessagesOf<S> as Messages>::Message;
 /// held in the output queue until a later `poll_next` returns it, so
 /// dropping a `next()` future (e.g. in `select!`) loses nothing.
 #[must_use = "streams do nothing unless polled"]
-pub struct SyncStream<S: SyncInputs, P: Policy<QueuesOf<S>>, G = HeadersOf<S>> {
+pub struct SyncStream<S: SyncInputs, P: Policy<QueuesOf<S>>, G = HeaderStamp> {
     inputs: S,
     /// `ended[i]`: input `i` returned `Ready(None)`; it is never polled again.
     ended: [bool; 9],
@@ -527,13 +526,9 @@ macro_rules! impl_sync_inputs {
                 match i {
                     $($i => match Pin::new(&mut self.$i).poll_next(cx) {
                         Poll::Ready(Some(msg)) => {
-                            match &sink.clock {
-                                Some(now) => {
-                                    let received = now();
-                                    deliver(sink, sync.push_at::<$i>(msg, received));
-                                }
-                                None => deliver(sink, sync.push::<$i>(msg)),
-                            }
+                            let stamp = <Self::Messages as Channel<$i>>::stamp_by(sync.getters(), &msg);
+                            let received = sink.clock.as_ref().map_or(stamp, |now| now());
+                            deliver(sink, sync.push_stamped_at::<$i>(msg, stamp, received));
                             Poll::Ready(Some(()))
                         }
                         Poll::Ready(None) => Poll::Ready(None),

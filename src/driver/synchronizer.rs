@@ -5,8 +5,9 @@
 use super::event::{Event, Stale};
 use super::options::Options;
 use super::stats::{Diagnostics, Stats};
-use super::tuple::{Channel, Messages, StampGetters, State, add_typed, new_state};
+use super::tuple::{Channel, Messages, StampAt, StampGetters, State, add_typed, new_state};
 use crate::policy::{ConfigError, Dropped, Policy};
+use crate::stamped::HeaderStamp;
 use crate::time::Stamp;
 
 type SetCallback<S> = Box<dyn FnMut(S) + Send>;
@@ -20,8 +21,8 @@ type DropCallback<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 /// [`on_drop`](Self::on_drop); both run after the policy step has finished.
 /// Without callbacks use [`push`](Self::push), which returns the events.
 ///
-/// `G` is one stamp getter per channel ([`StampGetters`]): by default
-/// [`HeaderStamp`](crate::HeaderStamp) on every channel (each message's
+/// `G` gets each channel's stamps ([`StampGetters`]): by default
+/// [`HeaderStamp`] on every channel (each message's
 /// [`Stamped`](crate::Stamped) impl); set others with
 /// [`stamp_with`](Self::stamp_with) for headerless types, custom fields or
 /// types you cannot implement `Stamped` for (r2r messages).
@@ -36,7 +37,7 @@ type DropCallback<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 /// }
 /// assert_eq!(pairs.len(), 3);
 /// ```
-pub struct Synchronizer<T: Messages, P: Policy<T::Queues>, G = <T as Messages>::Headers> {
+pub struct Synchronizer<T: Messages, P: Policy<T::Queues>, G = HeaderStamp> {
     state: State<T, P>,
     getters: G,
     on_set: Option<SetCallback<T::Set>>,
@@ -62,7 +63,7 @@ macro_rules! add_n {
             pub fn $name(&mut self, msg: <T as Channel<$i>>::Msg) -> usize
             where
                 T: Channel<$i>,
-                G: StampGetters<T>,
+                G: StampAt<T, $i>,
             {
                 self.add::<$i>(msg)
             }
@@ -82,7 +83,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     pub fn with_options(policy: P, options: Options) -> Result<Self, ConfigError> {
         Ok(Synchronizer {
             state: new_state::<T, P>(policy, options)?,
-            getters: T::Headers::default(),
+            getters: HeaderStamp,
             on_set: None,
             on_drop: None,
             on_stale: None,
@@ -93,8 +94,8 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
 
 impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
     /// Stamps each channel's messages with its getter in `getters`, one per
-    /// channel ([`StampGetters`]): [`HeaderStamp`](crate::HeaderStamp)
-    /// (the message's [`Stamped`](crate::Stamped) impl), a closure
+    /// channel ([`StampGetters`]): [`HeaderStamp`] (the message's
+    /// [`Stamped`](crate::Stamped) impl), a closure
     /// `|m: &M| -> Stamp`, or a type made by
     /// [`stamp_getter!`](crate::stamp_getter). Static dispatch, no wrapper.
     ///
@@ -187,9 +188,9 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
     pub fn add<const I: usize>(&mut self, msg: <T as Channel<I>>::Msg) -> usize
     where
         T: Channel<I>,
-        G: StampGetters<T>,
+        G: StampAt<T, I>,
     {
-        let stamp = T::stamp_by(&self.getters, &msg);
+        let stamp = self.getters.stamp_at(&msg);
         self.add_stamped::<I>(msg, stamp)
     }
 
@@ -216,9 +217,9 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
     pub fn add_at<const I: usize>(&mut self, msg: <T as Channel<I>>::Msg, received: Stamp) -> usize
     where
         T: Channel<I>,
-        G: StampGetters<T>,
+        G: StampAt<T, I>,
     {
-        let stamp = T::stamp_by(&self.getters, &msg);
+        let stamp = self.getters.stamp_at(&msg);
         self.drops_to_callback();
         add_typed::<T, P, I>(&mut self.state, msg, stamp, received);
         self.dispatch()
@@ -232,9 +233,9 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
     ) -> impl Iterator<Item = Event<T::Set, T::Message>> + '_
     where
         T: Channel<I>,
-        G: StampGetters<T>,
+        G: StampAt<T, I>,
     {
-        let stamp = T::stamp_by(&self.getters, &msg);
+        let stamp = self.getters.stamp_at(&msg);
         self.push_stamped_at::<I>(msg, stamp, stamp)
     }
 
@@ -247,9 +248,9 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
     ) -> impl Iterator<Item = Event<T::Set, T::Message>> + '_
     where
         T: Channel<I>,
-        G: StampGetters<T>,
+        G: StampAt<T, I>,
     {
-        let stamp = T::stamp_by(&self.getters, &msg);
+        let stamp = self.getters.stamp_at(&msg);
         self.push_stamped_at::<I>(msg, stamp, received)
     }
 

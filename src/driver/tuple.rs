@@ -9,7 +9,7 @@ use super::core::Core;
 use super::event::Partial;
 use super::options::Options;
 use crate::policy::{CloneStore, ConfigError, Pick, Policy, Store};
-use crate::stamped::{HeaderStamp, StampOf};
+use crate::stamped::{HeaderStamp, StampOf, Stamped};
 use crate::time::Stamp;
 
 /// One message of any channel of a tuple synchronizer, as handed to drop
@@ -71,8 +71,6 @@ pub trait Messages: sealed::Sealed + Slots {
     type Queues: Store<Set = Self::Set, Message = Self::Message>;
     /// A partial set: one `Option` per channel.
     type PartialSet;
-    /// The default stamp getters: [`HeaderStamp`] on every channel.
-    type Headers: Default;
     /// Empty queues, each with room for `capacity` messages.
     fn queues(capacity: usize) -> Self::Queues;
     /// Grows `queues` to room for `capacity` messages each.
@@ -81,18 +79,31 @@ pub trait Messages: sealed::Sealed + Slots {
     fn partial(p: Partial<Self::Message>) -> Self::PartialSet;
 }
 
-/// [`HeaderStamp`] for any type: repeats it once per tuple member.
-#[doc(hidden)]
-pub trait HeaderOf {
-    type Getter;
-}
-impl<X: ?Sized> HeaderOf for X {
-    type Getter = HeaderStamp;
+/// The stamp getter of channel `I` of `T`: what `add::<I>` uses.
+///
+/// Implemented for [`HeaderStamp`] (every channel whose message is
+/// [`Stamped`](crate::Stamped), the default of every driver, so generic
+/// code bounding `<T as Channel<I>>::Msg: Stamped` keeps compiling) and for
+/// tuples of getters `(G0, .., Gk)` (channel `I`'s is `GI`).
+pub trait StampAt<T: Channel<I> + ?Sized, const I: usize> {
+    /// The stamp of `msg`, a message of channel `I`.
+    fn stamp_at(&self, msg: &<T as Channel<I>>::Msg) -> Stamp;
 }
 
-/// One stamp getter per channel of `T`: a tuple `(G0, .., Gk)` with each
-/// `Gi:` [`StampOf`]`<Mi>`, e.g. `(HeaderStamp, |o: &Odom| ..)`. The
-/// drivers call channel `i`'s getter on each of its messages (static
+impl<T: Channel<I> + ?Sized, const I: usize> StampAt<T, I> for HeaderStamp
+where
+    <T as Channel<I>>::Msg: Stamped,
+{
+    #[inline(always)]
+    fn stamp_at(&self, msg: &<T as Channel<I>>::Msg) -> Stamp {
+        msg.stamp()
+    }
+}
+
+/// One stamp getter for every channel of `T`: [`HeaderStamp`] when every
+/// message type is [`Stamped`](crate::Stamped), or a tuple `(G0, .., Gk)`
+/// with each `Gi:` [`StampOf`]`<Mi>`, e.g. `(HeaderStamp, |o: &Odom| ..)`.
+/// The drivers call channel `i`'s getter on each of its messages (static
 /// dispatch). Implemented for tuples of the arity of `T`.
 pub trait StampGetters<T: Messages + ?Sized> {
     #[doc(hidden)]
@@ -115,6 +126,56 @@ pub trait StampGetters<T: Messages + ?Sized> {
     fn stamp_8(&self, msg: &T::M8) -> Stamp;
 }
 
+impl<T: Messages + ?Sized> StampGetters<T> for HeaderStamp
+where
+    T::M0: Stamped,
+    T::M1: Stamped,
+    T::M2: Stamped,
+    T::M3: Stamped,
+    T::M4: Stamped,
+    T::M5: Stamped,
+    T::M6: Stamped,
+    T::M7: Stamped,
+    T::M8: Stamped,
+{
+    #[inline(always)]
+    fn stamp_0(&self, msg: &T::M0) -> Stamp {
+        msg.stamp()
+    }
+    #[inline(always)]
+    fn stamp_1(&self, msg: &T::M1) -> Stamp {
+        msg.stamp()
+    }
+    #[inline(always)]
+    fn stamp_2(&self, msg: &T::M2) -> Stamp {
+        msg.stamp()
+    }
+    #[inline(always)]
+    fn stamp_3(&self, msg: &T::M3) -> Stamp {
+        msg.stamp()
+    }
+    #[inline(always)]
+    fn stamp_4(&self, msg: &T::M4) -> Stamp {
+        msg.stamp()
+    }
+    #[inline(always)]
+    fn stamp_5(&self, msg: &T::M5) -> Stamp {
+        msg.stamp()
+    }
+    #[inline(always)]
+    fn stamp_6(&self, msg: &T::M6) -> Stamp {
+        msg.stamp()
+    }
+    #[inline(always)]
+    fn stamp_7(&self, msg: &T::M7) -> Stamp {
+        msg.stamp()
+    }
+    #[inline(always)]
+    fn stamp_8(&self, msg: &T::M8) -> Stamp {
+        msg.stamp()
+    }
+}
+
 /// Channel `I` of a [`Messages`] tuple, and its message type.
 pub trait Channel<const I: usize>: Messages {
     /// The message type of channel `I`.
@@ -130,7 +191,17 @@ pub trait Channel<const I: usize>: Messages {
 pub struct TupleQueues<Q>(Q);
 
 macro_rules! impl_channel {
-    (($($G:ident),*) $T:ident $i:tt $get:ident) => {
+    (($($G:ident),*) ($($Gt:ident),*) $T:ident $Gi:ident $i:tt $get:ident) => {
+        impl<$($G,)* $($Gt),*> StampAt<($($G,)*), $i> for ($($Gt,)*)
+        where
+            $Gi: StampOf<$T>,
+        {
+            #[inline(always)]
+            fn stamp_at(&self, msg: &$T) -> Stamp {
+                self.$i.stamp_of(msg)
+            }
+        }
+
         impl<$($G),*> Channel<$i> for ($($G,)*) {
             type Msg = $T;
             #[inline]
@@ -146,7 +217,7 @@ macro_rules! impl_channel {
 }
 
 macro_rules! impl_messages {
-    ($n:expr; $all:tt; $($T:ident $i:tt $V:ident $get:ident $M:ident $Gt:ident),+; $($none:ident $Mn:ident),*) => {
+    ($n:expr; $all:tt $getters:tt; $($T:ident $i:tt $V:ident $get:ident $M:ident $Gt:ident),+; $($none:ident $Mn:ident),*) => {
         impl<$($T),+> sealed::Sealed for ($($T,)+) {}
 
         impl<$($T),+> Slots for ($($T,)+) {
@@ -174,7 +245,6 @@ macro_rules! impl_messages {
             type Message = AnyMsg<$($T),+>;
             type Queues = TupleQueues<($(VecDeque<$T>,)+)>;
             type PartialSet = ($(Option<$T>,)+);
-            type Headers = ($(<$T as HeaderOf>::Getter,)+);
             fn partial(p: Partial<Self::Message>) -> Self::PartialSet {
                 let mut set: Self::PartialSet = ($(None::<$T>,)+);
                 for d in p.members.into_iter().flatten() {
@@ -277,7 +347,7 @@ macro_rules! impl_messages {
             }
         }
 
-        $( impl_channel!($all $T $i $get); )+
+        $( impl_channel!($all $getters $T $Gt $i $get); )+
     };
 }
 
@@ -322,22 +392,22 @@ pub(super) fn add_typed<T, P, const I: usize>(
     state.add(I, stamp, received, |q| T::push(q, msg));
 }
 
-impl_messages!(2; (A, B); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1;
+impl_messages!(2; (A, B) (G0, G1); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1;
     stamp_2 M2, stamp_3 M3, stamp_4 M4, stamp_5 M5, stamp_6 M6, stamp_7 M7, stamp_8 M8);
-impl_messages!(3; (A, B, C); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2;
+impl_messages!(3; (A, B, C) (G0, G1, G2); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2;
     stamp_3 M3, stamp_4 M4, stamp_5 M5, stamp_6 M6, stamp_7 M7, stamp_8 M8);
-impl_messages!(4; (A, B, C, D); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+impl_messages!(4; (A, B, C, D) (G0, G1, G2, G3); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
     D 3 Ch3 stamp_3 M3 G3; stamp_4 M4, stamp_5 M5, stamp_6 M6, stamp_7 M7, stamp_8 M8);
-impl_messages!(5; (A, B, C, D, E); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+impl_messages!(5; (A, B, C, D, E) (G0, G1, G2, G3, G4); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
     D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4; stamp_5 M5, stamp_6 M6, stamp_7 M7, stamp_8 M8);
-impl_messages!(6; (A, B, C, D, E, F); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+impl_messages!(6; (A, B, C, D, E, F) (G0, G1, G2, G3, G4, G5); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
     D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4, F 5 Ch5 stamp_5 M5 G5; stamp_6 M6, stamp_7 M7, stamp_8 M8);
-impl_messages!(7; (A, B, C, D, E, F, G); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+impl_messages!(7; (A, B, C, D, E, F, G) (G0, G1, G2, G3, G4, G5, G6); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
     D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4, F 5 Ch5 stamp_5 M5 G5, G 6 Ch6 stamp_6 M6 G6;
     stamp_7 M7, stamp_8 M8);
-impl_messages!(8; (A, B, C, D, E, F, G, H); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
+impl_messages!(8; (A, B, C, D, E, F, G, H) (G0, G1, G2, G3, G4, G5, G6, G7); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1, C 2 Ch2 stamp_2 M2 G2,
     D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4, F 5 Ch5 stamp_5 M5 G5, G 6 Ch6 stamp_6 M6 G6,
     H 7 Ch7 stamp_7 M7 G7; stamp_8 M8);
-impl_messages!(9; (A, B, C, D, E, F, G, H, I); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1,
+impl_messages!(9; (A, B, C, D, E, F, G, H, I) (G0, G1, G2, G3, G4, G5, G6, G7, G8); A 0 Ch0 stamp_0 M0 G0, B 1 Ch1 stamp_1 M1 G1,
     C 2 Ch2 stamp_2 M2 G2, D 3 Ch3 stamp_3 M3 G3, E 4 Ch4 stamp_4 M4 G4, F 5 Ch5 stamp_5 M5 G5,
     G 6 Ch6 stamp_6 M6 G6, H 7 Ch7 stamp_7 M7 G7, I 8 Ch8 stamp_8 M8 G8;);

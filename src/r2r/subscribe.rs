@@ -5,9 +5,10 @@ use ::r2r::{Node, QosProfile, WrappedTypesupport};
 use futures::stream::{BoxStream, StreamExt};
 
 use super::clock::RosClock;
-use crate::driver::stream::{HeadersOf, MessagesOf, QueuesOf, SyncBuilder, SyncInputs, SyncStream};
-use crate::driver::{Channel, Messages, SharedSynchronizer, StampGetters};
+use crate::driver::stream::{MessagesOf, QueuesOf, SyncBuilder, SyncInputs, SyncStream};
+use crate::driver::{Channel, Messages, SharedSynchronizer, StampAt, StampGetters};
 use crate::policy::{ConfigError, Policy};
+use crate::stamped::HeaderStamp;
 
 /// Why a subscription helper failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,12 +65,12 @@ pub fn feed<const I: usize, T, P>(
 ) -> Result<impl Future<Output = ()> + Send + 'static, SubscribeError>
 where
     T: Messages + Channel<I> + 'static,
-    T::Headers: StampGetters<T> + 'static,
+    HeaderStamp: StampAt<T, I>,
     <T as Channel<I>>::Msg: WrappedTypesupport + Send + 'static,
     P: Policy<T::Queues> + 'static,
     SharedSynchronizer<T, P>: Send,
 {
-    feed_with::<I, T, P, T::Headers>(node, topic, qos, sync)
+    feed_with::<I, T, P, HeaderStamp>(node, topic, qos, sync)
 }
 
 /// [`feed`] for a [`SharedSynchronizer`] with any stamp getters
@@ -84,7 +85,7 @@ where
     T: Messages + Channel<I> + 'static,
     <T as Channel<I>>::Msg: WrappedTypesupport + Send + 'static,
     P: Policy<T::Queues> + 'static,
-    G: StampGetters<T> + 'static,
+    G: StampAt<T, I> + 'static,
     SharedSynchronizer<T, P, G>: Send,
 {
     let clock = RosClock::of(node);
@@ -117,8 +118,7 @@ pub trait SyncTopics: sealed::Sealed {
 
 /// The synchronized stream [`subscribe_synced`] returns: items are the
 /// tuple `T` of messages; `G` the stamp getters.
-pub type Synced<T, P, G = HeadersOf<<T as SyncTopics>::Streams>> =
-    SyncStream<<T as SyncTopics>::Streams, P, G>;
+pub type Synced<T, P, G = HeaderStamp> = SyncStream<<T as SyncTopics>::Streams, P, G>;
 
 /// The builder [`subscribe_synced_with`] returns.
 pub type SyncedBuilder<T, P> = SyncBuilder<<T as SyncTopics>::Streams, P>;
@@ -139,7 +139,7 @@ pub fn subscribe_synced<T: SyncTopics, P: Policy<QueuesOf<T::Streams>>>(
     policy: P,
 ) -> Result<Synced<T, P>, SubscribeError>
 where
-    HeadersOf<T::Streams>: StampGetters<MessagesOf<T::Streams>>,
+    HeaderStamp: StampGetters<MessagesOf<T::Streams>>,
 {
     Ok(subscribe_synced_with::<T, P>(node, topics, policy)?.build()?)
 }

@@ -77,10 +77,13 @@ pub use driver::{
     AnyMsg, Channel, ChannelDiagnostics, ChannelStats, Diagnostics, DynSynchronizer, Event,
     Messages, Options, Partial, SharedSynchronizer, Stale, Stats, Synchronizer,
 };
+pub use driver::{StampAt, StampGetters};
 pub use driver::{dynamic, stats, stream};
 pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
     ExactTime, LatestTime, Outcome, Output, Policy, RateConfig, SearchState, SlopTime, Store,
 };
+pub use policy::{LatchView, Latched, Pick};
 pub use stamped::Stamped;
+pub use stamped::{HeaderStamp, StampOf};
 pub use time::{Duration, Stamp};

@@ -37,8 +37,33 @@
 //! lists those types from the same message definitions r2r generates from
 //! (`AMENT_PREFIX_PATH`, `IDL_PACKAGE_FILTER`): with the default filter of
 //! `scripts/with-ros` that is all of `sensor_msgs` and the `*Stamped`
-//! types of `geometry_msgs` ([`STAMPED_TYPES`] of them). For other types use
-//! [`impl_stamped!`](crate::impl_stamped) or pass the stamp explicitly.
+//! types of `geometry_msgs` ([`STAMPED_TYPES`] of them).
+//!
+//! Any other r2r type, including ones generated from your own workspace,
+//! gets a stamp getter instead: `impl_stamped!` cannot work there, since
+//! r2r generates every message type inside the `r2r` crate and `impl
+//! Stamped for r2r::my_msgs::msg::Foo` in your crate breaks the orphan
+//! rule. Give a closure, or define a named getter in your crate with
+//! [`stamp_getter!`](crate::stamp_getter), and pass the getters to
+//! [`subscribe_synced_with`] (or `Synchronizer::stamp_with`):
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let mut node = r2r::Node::create(r2r::Context::create()?, "n", "")?;
+//! use r2r::geometry_msgs::msg::PoseStamped;
+//! use r2r::sensor_msgs::msg::Image;
+//! // Stands for a type of your workspace (r2r::my_msgs::msg::Foo).
+//! stamp_sync::stamp_getter!(PoseStamp: PoseStamped);
+//! let qos = r2r::QosProfile::sensor_data();
+//! let sets = stamp_sync::r2r::subscribe_synced_with::<(Image, PoseStamped), _>(
+//!     &mut node,
+//!     [("image", qos.clone()), ("pose", qos)],
+//!     stamp_sync::ExactTime::new(10)?,
+//! )?
+//! .stamp_with((|m: &Image| m.header.stamp.clone().into(), PoseStamp))
+//! .build()?;
+//! # let _ = sets; Ok(()) }
+//! ```
 //!
 //! # QoS: the silent pitfall
 //! Every helper takes an explicit [`QosProfile`]. If a subscription asks
@@ -66,7 +91,8 @@ mod subscribe;
 pub use names::resolve_topic;
 pub use qos::{QosMismatch, QosReport, StallWatch, qos_mismatches, qos_report};
 pub use subscribe::{
-    SubscribeError, Subscription, SyncTopics, Synced, feed, subscribe, subscribe_synced,
+    SubscribeError, Subscription, SyncTopics, Synced, SyncedBuilder, feed, feed_with, subscribe,
+    subscribe_synced, subscribe_synced_with,
 };
 
 use ::r2r::builtin_interfaces::msg::Time;

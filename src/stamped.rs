@@ -1,9 +1,29 @@
 //! Getting the stamp a message is synchronized on.
 //!
-//! * Messages with a ROS `std_msgs/Header`: one line, [`impl_stamped!`](crate::impl_stamped).
-//! * Headerless or custom-stamped types: implement [`Stamped`] by hand, wrap
-//!   the message as `(Stamp, M)`, or pass the stamp explicitly with
-//!   [`Synchronizer::add_stamped`](crate::Synchronizer::add_stamped).
+//! * Your own types with a ROS `std_msgs/Header`: one line,
+//!   [`impl_stamped!`](crate::impl_stamped).
+//! * Types you do not own (every r2r message is generated inside the `r2r`
+//!   crate, so `impl Stamped for r2r::my_msgs::msg::Foo` in your crate
+//!   breaks the orphan rule), headerless types, or a stamp in a custom
+//!   field: a per-channel stamp getter ([`StampOf`]): a closure
+//!   `|m: &Foo| ...`, or a named getter type made with
+//!   [`stamp_getter!`](crate::stamp_getter), set on the driver with
+//!   `stamp_with` (e.g. [`Synchronizer::stamp_with`](crate::Synchronizer::stamp_with)).
+//!   No wrapper type, no `Stamped` impl.
+//! * Or pass the stamp explicitly with
+//!   [`Synchronizer::add_stamped`](crate::Synchronizer::add_stamped), or
+//!   wrap the message as `(Stamp, M)`.
+//!
+//! ```
+//! use stamp_sync::{ExactTime, HeaderStamp, Stamp, Synchronizer};
+//!
+//! struct Odom { t_us: i64 } // no header: microseconds in a field
+//! let mut sync = Synchronizer::<(Stamp, Odom), _>::new(ExactTime::new(5).unwrap())
+//!     .unwrap()
+//!     .stamp_with((HeaderStamp, |o: &Odom| Stamp::from_nanos(o.t_us * 1_000)));
+//! sync.add_0(Stamp::from_nanos(7_000));
+//! assert_eq!(sync.add_1(Odom { t_us: 7 }), 1);
+//! ```
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -23,6 +43,13 @@ use crate::time::Stamp;
 pub trait Stamped {
     /// The stamp, normally `header.stamp`.
     fn stamp(&self) -> Stamp;
+}
+
+/// Never called: fills the unused slots of a tuple synchronizer.
+impl Stamped for std::convert::Infallible {
+    fn stamp(&self) -> Stamp {
+        match *self {}
+    }
 }
 
 impl Stamped for Stamp {
@@ -64,6 +91,13 @@ impl<T: Stamped + ?Sized> Stamped for Rc<T> {
 
 /// Implements [`Stamped`] for message types that carry a ROS header.
 ///
+/// For types defined in your crate. A type of another crate (any r2r
+/// message, including ones generated from your own workspace: r2r
+/// generates them inside the `r2r` crate) cannot get a `Stamped` impl in
+/// your crate (the orphan rule); use a stamp getter instead:
+/// [`stamp_getter!`](crate::stamp_getter) or a closure (see the
+/// [module docs](self)).
+///
 /// The default field path is `header.stamp`; any `stamp` with `sec: i32`
 /// and `nanosec: u32` fields works (`builtin_interfaces/Time`, as in r2r and
 /// rclrs). Give another path after `=>` for custom layouts.
@@ -93,6 +127,83 @@ macro_rules! impl_stamped {
             #[inline]
             fn stamp(&self) -> $crate::time::Stamp {
                 let t = &self.$($field).+;
+                $crate::time::Stamp::from_ros(t.sec, t.nanosec)
+            }
+        }
+    };
+}
+
+/// A per-channel stamp getter: the stamp a message of type `M` is
+/// synchronized on.
+///
+/// Implemented for [`HeaderStamp`] (the message's own [`Stamped`] impl,
+/// the default of every driver), for every closure or function
+/// `Fn(&M) -> Stamp`, and for the types [`stamp_getter!`](crate::stamp_getter)
+/// defines. The drivers take one per channel, as a tuple, and call it with
+/// static dispatch: the default getters compile to the same code as
+/// calling [`Stamped::stamp`].
+pub trait StampOf<M: ?Sized> {
+    /// The stamp of `msg`.
+    fn stamp_of(&self, msg: &M) -> Stamp;
+}
+
+/// The getter that uses the message's own [`Stamped`] impl (normally its
+/// `header.stamp`): the default for every channel.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct HeaderStamp;
+
+impl<M: Stamped + ?Sized> StampOf<M> for HeaderStamp {
+    #[inline(always)]
+    fn stamp_of(&self, msg: &M) -> Stamp {
+        msg.stamp()
+    }
+}
+
+impl<M: ?Sized, F: Fn(&M) -> Stamp> StampOf<M> for F {
+    #[inline(always)]
+    fn stamp_of(&self, msg: &M) -> Stamp {
+        self(msg)
+    }
+}
+
+/// Defines a named stamp getter type ([`StampOf`]) for a message type you
+/// do not own, e.g. an r2r message generated from your workspace: it
+/// compiles in your crate, where `impl Stamped for r2r::..` cannot. The
+/// default field path is `header.stamp`; any `stamp` with `sec: i32` and
+/// `nanosec: u32` fields works (`builtin_interfaces/Time`). Give another
+/// path after `=>`. A named type, unlike a closure, can be written in a
+/// struct field's type.
+///
+/// ```
+/// # mod r2r { pub mod my_msgs { pub mod msg {
+/// #   #[derive(Default)] pub struct Time { pub sec: i32, pub nanosec: u32 }
+/// #   #[derive(Default)] pub struct Header { pub stamp: Time }
+/// #   #[derive(Default)] pub struct Foo { pub header: Header }
+/// #   #[derive(Default)] pub struct Bar { pub meta: Header }
+/// # } } }
+/// use stamp_sync::{ExactTime, Synchronizer};
+///
+/// stamp_sync::stamp_getter!(pub FooStamp: r2r::my_msgs::msg::Foo);
+/// stamp_sync::stamp_getter!(BarStamp: r2r::my_msgs::msg::Bar => meta.stamp);
+///
+/// type Sync = Synchronizer<(r2r::my_msgs::msg::Foo, r2r::my_msgs::msg::Bar), ExactTime, (FooStamp, BarStamp)>;
+/// let mut sync: Sync = Synchronizer::new(ExactTime::new(5).unwrap()).unwrap().stamp_with((FooStamp, BarStamp));
+/// sync.add_0(Default::default());
+/// assert_eq!(sync.add_1(Default::default()), 1);
+/// ```
+#[macro_export]
+macro_rules! stamp_getter {
+    ($(#[$meta:meta])* $vis:vis $name:ident : $ty:ty) => {
+        $crate::stamp_getter!($(#[$meta])* $vis $name : $ty => header.stamp);
+    };
+    ($(#[$meta:meta])* $vis:vis $name:ident : $ty:ty => $($field:ident).+) => {
+        $(#[$meta])*
+        #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+        $vis struct $name;
+        impl $crate::stamped::StampOf<$ty> for $name {
+            #[inline]
+            fn stamp_of(&self, msg: &$ty) -> $crate::time::Stamp {
+                let t = &msg.$($field).+;
                 $crate::time::Stamp::from_ros(t.sec, t.nanosec)
             }
         }

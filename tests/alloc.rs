@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use stamp_sync::{
-    ApproximateEpsilonTime, ApproximateTime, Duration, DynSynchronizer, ExactTime, Policy, Stamp,
-    Stamped, Synchronizer,
+    ApproximateEpsilonTime, ApproximateTime, Duration, DynSynchronizer, ExactTime, Latched, Policy,
+    Stamp, Stamped, Synchronizer,
 };
 
 struct Counting;
@@ -240,6 +240,58 @@ fn epsilon_time_allocates_nothing_per_message() {
             assert_eq!(n, 0, "Epsilon q={q}: {n} allocations in {sets} sets");
         }
     }
+}
+
+#[test]
+fn latched_adapter_allocates_nothing_per_message() {
+    // Channel 2 latched: its messages complete the sets of channels 0 and
+    // 1; sets with no latched message at or before them are dropped.
+    let t = trace(3, COUNT, false, 41);
+    let p = Latched::new(ApproximateTime::new(10).unwrap()).channel(2);
+    for (n, sets, drops) in typed3(p, &t) {
+        assert!(sets > 1000 && drops > 0, "{sets} sets, {drops} drops");
+        assert_eq!(
+            n, 0,
+            "Latched<ApproximateTime>: {n} allocations in {sets} sets"
+        );
+    }
+    let t = trace(3, COUNT, true, 43);
+    let p = Latched::new(ExactTime::new(10).unwrap())
+        .channel(0)
+        .depth(3);
+    for (n, sets, drops) in typed3(p, &t) {
+        assert!(sets > 1000 && drops > 0, "{sets} sets, {drops} drops");
+        assert_eq!(n, 0, "Latched<ExactTime>: {n} allocations in {sets} sets");
+    }
+}
+
+#[test]
+fn a_replaced_policy_allocates_nothing_per_message() {
+    // The queues grow once, at the replacement, for the bigger queue:
+    // none of the messages after it allocates.
+    let t = trace(3, COUNT, false, 47);
+    let mut sync = Synchronizer::<(Msg, Msg, Msg), _>::new(ApproximateTime::new(2).unwrap())
+        .unwrap()
+        .on_drop(|d| {
+            std::hint::black_box(&d);
+        });
+    let feed = |sync: &mut Synchronizer<(Msg, Msg, Msg), ApproximateTime>,
+                part: &[(usize, Stamp)]| {
+        for &(ch, t) in part {
+            match ch {
+                0 => sync.add_0(msg(t)),
+                1 => sync.add_1(msg(t)),
+                _ => sync.add_2(msg(t)),
+            };
+        }
+    };
+    feed(&mut sync, &t[..WARM]);
+    sync.replace_policy(ApproximateTime::new(200).unwrap())
+        .unwrap();
+    let before = allocs();
+    feed(&mut sync, &t[WARM..]);
+    assert_eq!(allocs() - before, 0);
+    assert!(sync.stats().sets > 1000);
 }
 
 /// The dynamic synchronizer: no allocation per message; a set is inline up

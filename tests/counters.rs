@@ -490,6 +490,7 @@ fn drop_reasons_have_stable_names_and_indices() {
         "no_match",
         "reset",
         "stale",
+        "no_latched",
     ];
     assert_eq!(DropReason::ALL.len(), names.len());
     for (i, (r, name)) in DropReason::ALL.iter().zip(names).enumerate() {

@@ -300,3 +300,122 @@ pub fn run<P: Policy<VecQueues<TraceMsg>>>(
         }
     }
 }
+
+/// Runs `input` through policy `kind` over `n` channels with one channel
+/// latched ([`stamp_sync::Latched`]) and checks after every arrival: one
+/// message per channel per set, in channel order; a free message is emitted
+/// at most once and never after its drop; a latched member is at or before
+/// the set's newest free stamp (unless `any_newest`, and only with plain
+/// stamps); nothing is dropped twice; free channels account exactly
+/// (emitted + dropped + queued == added); a latched channel holds at most
+/// its depth.
+pub fn run_latched(input: &Input, kind: PolicyKind, n: usize) {
+    let Some(config) = config(input, kind, n) else {
+        return;
+    };
+    let Ok(inner) = config.build() else { return };
+    let latched = usize::from(input.channels / 16) % n;
+    let depth = 1 + usize::from(input.age_penalty % 4);
+    let any_newest = input.use_max_interval;
+    let policy = stamp_sync::Latched::new(inner)
+        .channel(latched)
+        .depth(depth)
+        .any_newest(any_newest);
+    let (options, plain) = input.options(n);
+    let Ok(mut sync) = DynSynchronizer::with_options(n, policy, options) else {
+        return;
+    };
+    let reemits = matches!(config, PolicyConfig::Latest);
+    let mut emitted: HashSet<usize> = HashSet::new();
+    let mut dropped: HashSet<usize> = HashSet::new();
+    let mut added_free = 0usize;
+    let mut prev = 0i64;
+    let mut now = 0i64;
+    for (k, &(c, s, adv, poll)) in input.msgs.iter().enumerate() {
+        let channel = c as usize % n;
+        let stamp = match s {
+            StampGen::Small(v) => i64::from(v),
+            StampGen::Delta(d) => prev.saturating_add(i64::from(d)),
+            StampGen::Raw(v) => v,
+            StampGen::Max => i64::MAX,
+            StampGen::Min => i64::MIN,
+            StampGen::Zero => 0,
+        };
+        prev = stamp;
+        now = now.saturating_add(i64::from(adv));
+        if channel != latched {
+            added_free += 1;
+        }
+        let msg = TraceMsg {
+            index: k,
+            channel,
+            stamp: Stamp::from_nanos(stamp),
+        };
+        let mut events: Vec<Event<DynSet<TraceMsg>, TraceMsg>> = sync
+            .push_at(channel, msg, msg.stamp, Stamp::from_nanos(now))
+            .unwrap()
+            .collect();
+        if poll {
+            events.extend(sync.poll(Stamp::from_nanos(now)));
+        }
+        for e in events {
+            match e {
+                Event::Set(set) => {
+                    assert_eq!(set.len(), n, "one message per channel");
+                    for (ch, m) in set.iter().enumerate() {
+                        assert_eq!(m.channel, ch, "members in channel order");
+                        assert!(!dropped.contains(&m.index), "emitted after its drop");
+                        let fresh = emitted.insert(m.index);
+                        assert!(
+                            fresh || ch == latched || reemits,
+                            "message {} emitted twice",
+                            m.index
+                        );
+                    }
+                    if plain && !any_newest {
+                        let newest = set
+                            .iter()
+                            .filter(|m| m.channel != latched)
+                            .map(|m| m.stamp)
+                            .max()
+                            .unwrap();
+                        assert!(set[latched].stamp <= newest, "latched member after the set");
+                    }
+                }
+                Event::Drop(d) => {
+                    assert_eq!(d.channel, d.message.channel);
+                    assert!(
+                        reemits || !emitted.contains(&d.message.index),
+                        "dropped after emission"
+                    );
+                    assert!(dropped.insert(d.message.index), "dropped twice");
+                }
+                Event::Partial(p) => {
+                    assert_eq!(p.members.len(), n);
+                    for m in p.members.iter().flatten() {
+                        assert!(!dropped.contains(&m.message.index));
+                        emitted.insert(m.message.index);
+                    }
+                }
+                Event::Stale(st) => assert!(st.channel < n),
+                _ => {}
+            }
+        }
+        assert!(
+            sync.queued(latched) <= depth,
+            "latched history beyond its depth"
+        );
+        if !reemits {
+            let free = |i: &&usize| input.msgs[**i].0 as usize % n != latched;
+            let queued: usize = (0..n)
+                .filter(|&c| c != latched)
+                .map(|c| sync.queued(c))
+                .sum();
+            assert_eq!(
+                emitted.iter().filter(free).count() + dropped.iter().filter(free).count() + queued,
+                added_free,
+                "free-channel accounting after message {k}"
+            );
+        }
+    }
+}

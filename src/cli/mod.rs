@@ -3,7 +3,7 @@
 //!
 //! Like ripgrep: raw arguments ([`args`]) are checked into settings
 //! ([`config`]), the library does the work, and the results are formatted
-//! ([`format`]). The binary only parses arguments and calls
+//! ([`format`](mod@format)). The binary only parses arguments and calls
 //! [`run_match_trace`], [`run_match_bag`], [`run_info`] or [`run_bench`];
 //! every error they return is a bad input, exit code [`EXIT_BAD_INPUT`],
 //! printed as one line.

@@ -12,8 +12,8 @@ use super::core::Core;
 use super::event::Event;
 use super::options::Options;
 use super::stats::{Diagnostics, Stats};
-use crate::policy::{CloneStore, ConfigError, Dropped, Policy, Store};
-use crate::stamped::Stamped;
+use crate::policy::{CloneStore, ConfigError, Dropped, Pick, Policy, Store};
+use crate::stamped::{HeaderStamp, StampOf};
 use crate::time::Stamp;
 
 /// Channels a [`DynSet`] holds without allocating.
@@ -29,6 +29,8 @@ pub struct VecQueues<M> {
     queues: Vec<VecDeque<M>>,
     /// Positions of the set being taken; preallocated, one per channel.
     scratch: Vec<usize>,
+    /// The same for [`CloneStore::take_set_cloning`].
+    picks: Vec<Pick>,
 }
 
 impl<M> VecQueues<M> {
@@ -39,6 +41,7 @@ impl<M> VecQueues<M> {
                 .map(|_| VecDeque::with_capacity(capacity))
                 .collect(),
             scratch: Vec::with_capacity(channels),
+            picks: Vec::with_capacity(channels),
         }
     }
     /// Room for `capacity` messages in every queue.
@@ -111,6 +114,25 @@ impl<M: Clone> CloneStore for VecQueues<M> {
             .map(|(ch, q)| q.get(pos(ch)).cloned())
             .collect()
     }
+    fn take_set_cloning(&mut self, pick: &mut dyn FnMut(usize) -> Pick) -> Option<DynSet<M>> {
+        self.picks.clear();
+        for (ch, q) in self.queues.iter().enumerate() {
+            let p = pick(ch);
+            if p.pos() >= q.len() {
+                return None;
+            }
+            self.picks.push(p);
+        }
+        let mut set = DynSet::with_capacity(self.queues.len());
+        for (q, &p) in self.queues.iter_mut().zip(&self.picks) {
+            set.push(match p {
+                Pick::Clone(p) => q.get(p)?.clone(),
+                Pick::Take(0) => q.pop_front()?,
+                Pick::Take(p) => q.remove(p)?,
+            });
+        }
+        Some(set)
+    }
 }
 
 /// Why a message could not be added to a [`DynSynchronizer`].
@@ -138,9 +160,15 @@ pub struct NoSuchChannel {
 /// assert_eq!(sets.len(), 1);
 /// assert_eq!(sets[0].as_slice(), [Stamp::from_nanos(42); 12]);
 /// ```
+///
+/// `G` is the stamp getter of every channel ([`StampOf`]): by default
+/// [`HeaderStamp`] (each message's [`Stamped`](crate::Stamped) impl); set
+/// another with [`stamp_with`](Self::stamp_with), or give stamps per
+/// message with [`push_stamped`](Self::push_stamped).
 #[derive(Debug)]
-pub struct DynSynchronizer<M, P> {
+pub struct DynSynchronizer<M, P, G = HeaderStamp> {
     core: Core<VecQueues<M>, P>,
+    getter: G,
 }
 
 impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
@@ -155,7 +183,33 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
             core: Core::new(channels, policy, options, |cap| {
                 VecQueues::new(channels, cap)
             })?,
+            getter: HeaderStamp,
         })
+    }
+}
+
+impl<M, P: Policy<VecQueues<M>>, G> DynSynchronizer<M, P, G> {
+    /// Stamps every message with `getter` (a closure `|m: &M| -> Stamp`,
+    /// or a type made by [`stamp_getter!`](crate::stamp_getter)) instead of
+    /// its [`Stamped`](crate::Stamped) impl.
+    ///
+    /// ```
+    /// use stamp_sync::{DynSynchronizer, ExactTime, Stamp};
+    /// struct Reading { t_ns: i64, value: f32 }
+    /// let mut sync = DynSynchronizer::new(3, ExactTime::new(5).unwrap())
+    ///     .unwrap()
+    ///     .stamp_with(|r: &Reading| Stamp::from_nanos(r.t_ns));
+    /// let mut sets = 0;
+    /// for ch in 0..3 {
+    ///     sets += sync.push(ch, Reading { t_ns: 9, value: 0.5 }).unwrap().filter_map(|e| e.into_set()).count();
+    /// }
+    /// assert_eq!(sets, 1);
+    /// ```
+    pub fn stamp_with<G2: StampOf<M>>(self, getter: G2) -> DynSynchronizer<M, P, G2> {
+        DynSynchronizer {
+            core: self.core,
+            getter,
+        }
     }
 
     /// Number of channels.
@@ -192,16 +246,17 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         self.push_at(channel, msg, stamp, stamp)
     }
 
-    /// Adds `msg` on `channel`, stamped by its [`Stamped`] impl.
+    /// Adds `msg` on `channel`, stamped by the getter (by default its
+    /// [`Stamped`](crate::Stamped) impl).
     pub fn push(
         &mut self,
         channel: usize,
         msg: M,
     ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, NoSuchChannel>
     where
-        M: Stamped,
+        G: StampOf<M>,
     {
-        let stamp = msg.stamp();
+        let stamp = self.getter.stamp_of(&msg);
         self.push_at(channel, msg, stamp, stamp)
     }
 
@@ -214,7 +269,7 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
         mut on_drop: impl FnMut(Dropped<M>),
     ) -> Result<(), NoSuchChannel>
     where
-        M: Stamped,
+        G: StampOf<M>,
     {
         for e in self.push(channel, msg)? {
             match e {
@@ -268,5 +323,11 @@ impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
     /// The policy, for its own diagnostics.
     pub fn policy(&self) -> &P {
         &self.core.policy
+    }
+
+    /// The policy, for its run-time setters; see
+    /// [`Synchronizer::policy_mut`](crate::Synchronizer::policy_mut).
+    pub fn policy_mut(&mut self) -> &mut P {
+        &mut self.core.policy
     }
 }

@@ -26,4 +26,4 @@ pub use options::Options;
 pub use shared::{SharedBuilder, SharedSynchronizer};
 pub use stats::{ChannelDiagnostics, ChannelStats, Diagnostics, Stats};
 pub use synchronizer::Synchronizer;
-pub use tuple::{AnyMsg, Channel, Messages, TupleQueues};
+pub use tuple::{AnyMsg, Channel, Messages, StampAt, StampGetters, TupleQueues};

@@ -53,7 +53,7 @@ impl Options {
         self
     }
 
-    /// Report [`Event::Stale`] when a channel has received nothing for
+    /// Report [`Event::Stale`](crate::Event::Stale) when a channel has received nothing for
     /// `timeout` on the arrival clock. The check runs on every arrival (so a
     /// silent channel is reported while the others flow) and on `poll(now)`
     /// from a timer (so a fully silent synchronizer is reported too); a
@@ -65,7 +65,7 @@ impl Options {
 
     /// With [`stale_after`](Self::stale_after): also flush, at most once per
     /// timeout while a channel stays silent. The oldest held message of each
-    /// channel goes out as an [`Event::Partial`] set (`None` where a channel
+    /// channel goes out as an [`Event::Partial`](crate::Event::Partial) set (`None` where a channel
     /// holds nothing); the rest is dropped
     /// ([`DropReason::Stale`](crate::DropReason::Stale)).
     pub fn partial_sets(mut self, on: bool) -> Self {

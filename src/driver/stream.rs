@@ -24,18 +24,24 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FusedStream, Stream};
 
-use super::event::Event;
-use super::stats::Stats;
+use super::event::{Event, Stale};
+use super::options::Options;
+use super::stats::{Diagnostics, Stats};
 use super::synchronizer::Synchronizer;
-use super::tuple::Messages;
+use super::tuple::{Channel, Messages, StampGetters};
 use crate::policy::{ConfigError, Dropped, Policy};
-use crate::stamped::Stamped;
+use crate::stamped::HeaderStamp;
+use crate::time::Stamp;
 
 /// The most messages one `poll_next` takes from the inputs, per input,
 /// before it yields to the executor (see [`SyncStream`], `# Implementation`).
 pub const POLL_BUDGET_PER_INPUT: usize = 32;
 
 type DropFn<M> = Box<dyn FnMut(Dropped<M>) + Send>;
+type StaleFn = Box<dyn FnMut(Stale) + Send>;
+type PartialFn<P> = Box<dyn FnMut(P) + Send>;
+/// An arrival clock: the time now, on the clock of the received stamps.
+pub type Clock = Box<dyn Fn() -> Stamp + Send>;
 
 mod sealed {
     use super::*;
@@ -44,6 +50,10 @@ mod sealed {
     pub struct Sink<T: Messages> {
         pub(super) sets: VecDeque<T::Set>,
         pub(super) on_drop: Option<DropFn<T::Message>>,
+        pub(super) on_stale: Option<StaleFn>,
+        pub(super) on_partial: Option<PartialFn<T::PartialSet>>,
+        /// The arrival clock; `None`: a message arrives at its own stamp.
+        pub(super) clock: Option<Clock>,
     }
 
     /// Polls input `i` of a tuple of streams. Private: only the tuples of
@@ -55,31 +65,154 @@ mod sealed {
         const N: usize;
         /// Polls input `i` once. `Ready(Some(()))`: a message was fed to
         /// the synchronizer and its events moved to `sink`.
-        fn poll_input<P: Policy<<Self::Messages as Messages>::Queues>>(
+        fn poll_input<P, G>(
             &mut self,
             i: usize,
             cx: &mut Context<'_>,
-            sync: &mut Synchronizer<Self::Messages, P>,
+            sync: &mut Synchronizer<Self::Messages, P, G>,
             sink: &mut Sink<Self::Messages>,
-        ) -> Poll<Option<()>>;
+        ) -> Poll<Option<()>>
+        where
+            P: Policy<<Self::Messages as Messages>::Queues>,
+            G: StampGetters<Self::Messages>;
     }
 }
 
 use sealed::{PollInputs, Sink};
 
-/// A tuple of 2 to 9 [`Stream`]s whose items are [`Stamped`] messages:
-/// what [`SyncStream`] synchronizes.
+/// A tuple of 2 to 9 [`Stream`]s: what [`SyncStream`] synchronizes.
 ///
-/// Implemented for `(St0, St1, ..)` where every `St: Stream + Unpin` and
-/// every `St::Item: Stamped` (r2r subscriptions qualify). Sealed.
+/// Implemented for `(St0, St1, ..)` where every `St: Stream + Unpin` (r2r
+/// subscriptions qualify). Items are stamped by their
+/// [`Stamped`](crate::Stamped) impl, or by per-channel getters
+/// ([`SyncBuilder::stamp_with`]). Sealed.
 pub trait SyncInputs: PollInputs + Sized {
-    /// Synchronizes the streams with `policy`: see [`SyncStream`]. Fails if
-    /// the policy does not fit this many channels.
+    /// Synchronizes the streams with `policy`, items stamped by their
+    /// [`Stamped`](crate::Stamped) impls: see [`SyncStream`]. Fails if the
+    /// policy does not fit this many channels.
     fn synchronize<P: Policy<QueuesOf<Self>>>(
         self,
         policy: P,
-    ) -> Result<SyncStream<Self, P>, ConfigError> {
-        SyncStream::new(self, policy)
+    ) -> Result<SyncStream<Self, P>, ConfigError>
+    where
+        HeaderStamp: StampGetters<MessagesOf<Self>>,
+    {
+        self.synchronize_with(policy).build()
+    }
+
+    /// Starts a [`SyncBuilder`]: [`Options`], stamp getters, an arrival
+    /// clock, and drop, stale and partial-set callbacks.
+    ///
+    /// ```
+    /// use futures::{executor::block_on, stream, StreamExt};
+    /// use stamp_sync::stream::SyncInputs;
+    /// use stamp_sync::{Duration, ExactTime, HeaderStamp, Options, Stamp};
+    ///
+    /// struct Odom { t_ms: i64 } // no Stamped impl needed
+    /// let a = stream::iter([0, 10, 20].map(Stamp::from_nanos));
+    /// let b = stream::iter([0, 10, 20].map(|t| Odom { t_ms: t }));
+    /// let sets = (a, b)
+    ///     .synchronize_with(ExactTime::new(5).unwrap())
+    ///     .stamp_with((HeaderStamp, |o: &Odom| Stamp::from_nanos(o.t_ms)))
+    ///     .options(Options::new().reset_on_jump_back(Duration::from_secs(1)))
+    ///     .on_drop(|d| eprintln!("dropped {} on {}: {}", d.stamp, d.channel, d.reason))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(block_on(sets.count()), 3);
+    /// ```
+    fn synchronize_with<P: Policy<QueuesOf<Self>>>(self, policy: P) -> SyncBuilder<Self, P> {
+        SyncBuilder {
+            inputs: self,
+            policy,
+            options: Options::default(),
+            getters: HeaderStamp,
+            sink: Sink {
+                sets: VecDeque::new(),
+                on_drop: None,
+                on_stale: None,
+                on_partial: None,
+                clock: None,
+            },
+        }
+    }
+}
+
+/// A partial set of inputs `S`: one `Option` per channel.
+pub type PartialOf<S> = <MessagesOf<S> as Messages>::PartialSet;
+
+/// Builds a [`SyncStream`]: made by [`SyncInputs::synchronize_with`].
+#[must_use = "call build() to get the stream"]
+pub struct SyncBuilder<S: SyncInputs, P, G = HeaderStamp> {
+    inputs: S,
+    policy: P,
+    options: Options,
+    getters: G,
+    sink: Sink<MessagesOf<S>>,
+}
+
+impl<S: SyncInputs, P: Policy<QueuesOf<S>>, G> SyncBuilder<S, P, G> {
+    /// [`Options`] around the policy. Stale checks run on the arrival
+    /// clock: set one with [`clock`](Self::clock).
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// One stamp getter per input, as
+    /// [`Synchronizer::stamp_with`](crate::Synchronizer::stamp_with).
+    pub fn stamp_with<G2: StampGetters<MessagesOf<S>>>(self, getters: G2) -> SyncBuilder<S, P, G2> {
+        SyncBuilder {
+            inputs: self.inputs,
+            policy: self.policy,
+            options: self.options,
+            getters,
+            sink: self.sink,
+        }
+    }
+
+    /// The arrival clock: each message taken from an input is received at
+    /// `now()` (what [`Options::arrival_stamps`], the stale check and
+    /// arrival-clock policies such as [`LatestTime`](crate::LatestTime)
+    /// use). Without one, a message is received at its own stamp. The r2r
+    /// helpers use the node's ROS clock.
+    pub fn clock(mut self, now: impl Fn() -> Stamp + Send + 'static) -> Self {
+        self.sink.clock = Some(Box::new(now));
+        self
+    }
+
+    /// Calls `f` with every message the policy drops; see
+    /// [`SyncStream::on_drop`].
+    pub fn on_drop(mut self, f: impl FnMut(Dropped<MessageOf<S>>) + Send + 'static) -> Self {
+        self.sink.on_drop = Some(Box::new(f));
+        self
+    }
+
+    /// Calls `f` with every stale-channel report ([`Options::stale_after`]).
+    pub fn on_stale(mut self, f: impl FnMut(Stale) + Send + 'static) -> Self {
+        self.sink.on_stale = Some(Box::new(f));
+        self
+    }
+
+    /// Calls `f` with every partial set ([`Options::partial_sets`]).
+    pub fn on_partial(mut self, f: impl FnMut(PartialOf<S>) + Send + 'static) -> Self {
+        self.sink.on_partial = Some(Box::new(f));
+        self
+    }
+
+    /// Checks the policy and options against the inputs and makes the stream.
+    pub fn build(self) -> Result<SyncStream<S, P, G>, ConfigError> {
+        let sync =
+            Synchronizer::with_options(self.policy, self.options)?.stamp_with_any(self.getters);
+        let mut sink = self.sink;
+        sink.sets = VecDeque::with_capacity(sync.policy().max_events_per_add());
+        Ok(SyncStream {
+            inputs: self.inputs,
+            ended: [false; 9],
+            done: false,
+            first: 0,
+            sync,
+            sink,
+        })
     }
 }
 
@@ -93,7 +226,9 @@ pub type SetOf<S> = <MessagesOf<S> as Messages>::Set;
 pub type MessageOf<S> = <MessagesOf<S> as Messages>::Message;
 
 /// A [`Stream`] of matched sets built from a tuple of input streams and a
-/// [`Policy`]. Made by [`SyncInputs::synchronize`].
+/// [`Policy`]. Made by [`SyncInputs::synchronize`] or, with [`Options`],
+/// stamp getters, an arrival clock and stale and partial-set callbacks,
+/// by [`SyncInputs::synchronize_with`].
 ///
 /// Each item is one matched tuple, members in input order. Messages the
 /// policy gives up on go to the callback set with
@@ -136,13 +271,20 @@ pub type MessageOf<S> = <MessagesOf<S> as Messages>::Message;
 /// `futures::StreamExt::boxed`). Then `SyncStream` itself is `Unpin`, and
 /// `StreamExt::next` works on it directly.
 ///
+/// # Stale channels without messages
+/// The stale check ([`Options::stale_after`]) runs on every message taken
+/// from an input, so a silent input is reported while the others flow. A
+/// `Stream` cannot wake itself on a timer: to notice that *every* input
+/// went silent, call [`poll_stale`](Self::poll_stale) from a timer of your
+/// executor (e.g. in a `select!` loop next to `next()`).
+///
 /// # Cancel safety
 /// `self.next().await` is cancel safe: a message is handed to the policy in
 /// the same `poll_next` that takes it from its input, and a matched set is
 /// held in the output queue until a later `poll_next` returns it, so
 /// dropping a `next()` future (e.g. in `select!`) loses nothing.
 #[must_use = "streams do nothing unless polled"]
-pub struct SyncStream<S: SyncInputs, P: Policy<QueuesOf<S>>> {
+pub struct SyncStream<S: SyncInputs, P: Policy<QueuesOf<S>>, G = HeaderStamp> {
     inputs: S,
     /// `ended[i]`: input `i` returned `Ready(None)`; it is never polled again.
     ended: [bool; 9],
@@ -150,13 +292,13 @@ pub struct SyncStream<S: SyncInputs, P: Policy<QueuesOf<S>>> {
     done: bool,
     /// The input the next pass starts with.
     first: usize,
-    sync: Synchronizer<MessagesOf<S>, P>,
+    sync: Synchronizer<MessagesOf<S>, P, G>,
     /// Invariant: non-empty only between a policy step and the `poll_next`
     /// calls that return its sets; at most one step's sets.
     sink: Sink<MessagesOf<S>>,
 }
 
-impl<S: SyncInputs, P: Policy<QueuesOf<S>>> fmt::Debug for SyncStream<S, P> {
+impl<S: SyncInputs, P: Policy<QueuesOf<S>>, G> fmt::Debug for SyncStream<S, P, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SyncStream")
             .field("inputs", &S::N)
@@ -167,28 +309,54 @@ impl<S: SyncInputs, P: Policy<QueuesOf<S>>> fmt::Debug for SyncStream<S, P> {
     }
 }
 
-impl<S: SyncInputs, P: Policy<QueuesOf<S>>> SyncStream<S, P> {
-    pub(crate) fn new(inputs: S, policy: P) -> Result<Self, ConfigError> {
-        let sync = Synchronizer::new(policy)?;
-        let sets = VecDeque::with_capacity(sync.policy().max_events_per_add());
-        Ok(SyncStream {
-            inputs,
-            ended: [false; 9],
-            done: false,
-            first: 0,
-            sync,
-            sink: Sink {
-                sets,
-                on_drop: None,
-            },
-        })
-    }
-
+impl<S: SyncInputs, P: Policy<QueuesOf<S>>, G> SyncStream<S, P, G> {
     /// Calls `f` with every message the policy drops, during the
     /// `poll_next` whose policy step dropped it.
     pub fn on_drop(mut self, f: impl FnMut(Dropped<MessageOf<S>>) + Send + 'static) -> Self {
         self.sink.on_drop = Some(Box::new(f));
         self
+    }
+
+    /// Calls `f` with every stale-channel report ([`Options::stale_after`]).
+    pub fn on_stale(mut self, f: impl FnMut(Stale) + Send + 'static) -> Self {
+        self.sink.on_stale = Some(Box::new(f));
+        self
+    }
+
+    /// Calls `f` with every partial set ([`Options::partial_sets`]).
+    pub fn on_partial(mut self, f: impl FnMut(PartialOf<S>) + Send + 'static) -> Self {
+        self.sink.on_partial = Some(Box::new(f));
+        self
+    }
+
+    /// Runs the stale check at `now` (arrival clock) without a message:
+    /// call it from a timer (see *Stale channels without messages*).
+    /// Reports and partial sets go to their callbacks, drops to the drop
+    /// callback. It emits no set with this crate's policies (a flush only
+    /// drops); a set some policy did emit would be yielded by the next
+    /// `poll_next`.
+    pub fn poll_stale(&mut self, now: Stamp) {
+        deliver(&mut self.sink, self.sync.poll_events(now));
+    }
+
+    /// Continues with `policy`, as
+    /// [`Synchronizer::replace_policy`](crate::Synchronizer::replace_policy):
+    /// every queued message is dropped (reason `Reset`, counted, handed to
+    /// the drop callback). On error nothing changes.
+    pub fn replace_policy(&mut self, policy: P) -> Result<(), ConfigError> {
+        self.sync
+            .replace_policy_events(policy, |events| deliver(&mut self.sink, events))
+    }
+
+    /// The policy, for its run-time setters; see
+    /// [`Synchronizer::policy_mut`](crate::Synchronizer::policy_mut).
+    pub fn policy_mut(&mut self) -> &mut P {
+        self.sync.policy_mut()
+    }
+
+    /// A snapshot of counters, queues and the search in progress.
+    pub fn diagnostics(&self) -> Diagnostics {
+        self.sync.diagnostics()
     }
 
     /// Counters per channel: received, emitted, dropped by reason.
@@ -226,9 +394,14 @@ impl<S: SyncInputs, P: Policy<QueuesOf<S>>> SyncStream<S, P> {
     }
 }
 
-impl<S: SyncInputs, P: Policy<QueuesOf<S>>> Unpin for SyncStream<S, P> {}
+impl<S: SyncInputs, P: Policy<QueuesOf<S>>, G> Unpin for SyncStream<S, P, G> {}
 
-impl<S: SyncInputs, P: Policy<QueuesOf<S>>> Stream for SyncStream<S, P> {
+impl<S, P, G> Stream for SyncStream<S, P, G>
+where
+    S: SyncInputs,
+    P: Policy<QueuesOf<S>>,
+    G: StampGetters<MessagesOf<S>>,
+{
     type Item = SetOf<S>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -292,7 +465,12 @@ impl<S: SyncInputs, P: Policy<QueuesOf<S>>> Stream for SyncStream<S, P> {
     }
 }
 
-impl<S: SyncInputs, P: Policy<QueuesOf<S>>> FusedStream for SyncStream<S, P> {
+impl<S, P, G> FusedStream for SyncStream<S, P, G>
+where
+    S: SyncInputs,
+    P: Policy<QueuesOf<S>>,
+    G: StampGetters<MessagesOf<S>>,
+{
     fn is_terminated(&self) -> bool {
         self.done && self.sink.sets.is_empty()
     }
@@ -310,8 +488,16 @@ fn deliver<T: Messages>(
                     f(d);
                 }
             }
-            // The stream's synchronizer runs without options.
-            Event::Stale(_) | Event::Partial(_) => {}
+            Event::Stale(s) => {
+                if let Some(f) = &mut sink.on_stale {
+                    f(s);
+                }
+            }
+            Event::Partial(p) => {
+                if let Some(f) = &mut sink.on_partial {
+                    f(T::partial(p));
+                }
+            }
         }
     }
 }
@@ -320,23 +506,29 @@ macro_rules! impl_sync_inputs {
     ($n:expr; $($St:ident $i:tt),+) => {
         impl<$($St),+> PollInputs for ($($St,)+)
         where
-            $($St: Stream + Unpin, $St::Item: Stamped,)+
+            $($St: Stream + Unpin,)+
         {
             type Messages = ($($St::Item,)+);
             const N: usize = $n;
 
             #[inline]
-            fn poll_input<P: Policy<<Self::Messages as Messages>::Queues>>(
+            fn poll_input<P, Gs>(
                 &mut self,
                 i: usize,
                 cx: &mut Context<'_>,
-                sync: &mut Synchronizer<Self::Messages, P>,
+                sync: &mut Synchronizer<Self::Messages, P, Gs>,
                 sink: &mut Sink<Self::Messages>,
-            ) -> Poll<Option<()>> {
+            ) -> Poll<Option<()>>
+            where
+                P: Policy<<Self::Messages as Messages>::Queues>,
+                Gs: StampGetters<Self::Messages>,
+            {
                 match i {
                     $($i => match Pin::new(&mut self.$i).poll_next(cx) {
                         Poll::Ready(Some(msg)) => {
-                            deliver(sink, sync.push::<$i>(msg));
+                            let stamp = <Self::Messages as Channel<$i>>::stamp_by(sync.getters(), &msg);
+                            let received = sink.clock.as_ref().map_or(stamp, |now| now());
+                            deliver(sink, sync.push_stamped_at::<$i>(msg, stamp, received));
                             Poll::Ready(Some(()))
                         }
                         Poll::Ready(None) => Poll::Ready(None),
@@ -349,7 +541,7 @@ macro_rules! impl_sync_inputs {
 
         impl<$($St),+> SyncInputs for ($($St,)+)
         where
-            $($St: Stream + Unpin, $St::Item: Stamped,)+
+            $($St: Stream + Unpin,)+
         {
         }
     };

@@ -5,9 +5,9 @@
 use super::event::{Event, Stale};
 use super::options::Options;
 use super::stats::{Diagnostics, Stats};
-use super::tuple::{Channel, Messages, State, add_typed, new_state};
+use super::tuple::{Channel, Messages, StampAt, StampGetters, State, add_typed, new_state};
 use crate::policy::{ConfigError, Dropped, Policy};
-use crate::stamped::Stamped;
+use crate::stamped::HeaderStamp;
 use crate::time::Stamp;
 
 type SetCallback<S> = Box<dyn FnMut(S) + Send>;
@@ -21,6 +21,12 @@ type DropCallback<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 /// [`on_drop`](Self::on_drop); both run after the policy step has finished.
 /// Without callbacks use [`push`](Self::push), which returns the events.
 ///
+/// `G` gets each channel's stamps ([`StampGetters`]): by default
+/// [`HeaderStamp`] on every channel (each message's
+/// [`Stamped`](crate::Stamped) impl); set others with
+/// [`stamp_with`](Self::stamp_with) for headerless types, custom fields or
+/// types you cannot implement `Stamped` for (r2r messages).
+///
 /// ```
 /// use stamp_sync::{ApproximateTime, Stamp, Synchronizer};
 /// let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ApproximateTime::new(10).unwrap()).unwrap();
@@ -31,15 +37,16 @@ type DropCallback<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 /// }
 /// assert_eq!(pairs.len(), 3);
 /// ```
-pub struct Synchronizer<T: Messages, P: Policy<T::Queues>> {
+pub struct Synchronizer<T: Messages, P: Policy<T::Queues>, G = HeaderStamp> {
     state: State<T, P>,
+    getters: G,
     on_set: Option<SetCallback<T::Set>>,
     on_drop: Option<DropCallback<T::Message>>,
     on_stale: Option<Box<dyn FnMut(Stale) + Send>>,
     on_partial: Option<Box<dyn FnMut(T::PartialSet) + Send>>,
 }
 
-impl<T: Messages, P: Policy<T::Queues>> std::fmt::Debug for Synchronizer<T, P> {
+impl<T: Messages, P: Policy<T::Queues>, G> std::fmt::Debug for Synchronizer<T, P, G> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Synchronizer")
             .field("channels", &T::CHANNELS)
@@ -56,7 +63,7 @@ macro_rules! add_n {
             pub fn $name(&mut self, msg: <T as Channel<$i>>::Msg) -> usize
             where
                 T: Channel<$i>,
-                <T as Channel<$i>>::Msg: Stamped,
+                G: StampAt<T, $i>,
             {
                 self.add::<$i>(msg)
             }
@@ -76,11 +83,68 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     pub fn with_options(policy: P, options: Options) -> Result<Self, ConfigError> {
         Ok(Synchronizer {
             state: new_state::<T, P>(policy, options)?,
+            getters: HeaderStamp,
             on_set: None,
             on_drop: None,
             on_stale: None,
             on_partial: None,
         })
+    }
+}
+
+impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
+    /// Stamps each channel's messages with its getter in `getters`, one per
+    /// channel ([`StampGetters`]): [`HeaderStamp`] (the message's
+    /// [`Stamped`](crate::Stamped) impl), a closure
+    /// `|m: &M| -> Stamp`, or a type made by
+    /// [`stamp_getter!`](crate::stamp_getter). Static dispatch, no wrapper.
+    ///
+    /// ```
+    /// use stamp_sync::{ExactTime, HeaderStamp, Stamp, Synchronizer};
+    /// struct Scan { header_ns: i64 }
+    /// struct Tick { seq: u32, t_ms: i64 } // stamp in a custom field
+    /// let mut sync = Synchronizer::<(Scan, Tick), _>::new(ExactTime::new(5).unwrap())
+    ///     .unwrap()
+    ///     .stamp_with((
+    ///         |s: &Scan| Stamp::from_nanos(s.header_ns),
+    ///         |t: &Tick| Stamp::from_nanos(t.t_ms * 1_000_000),
+    ///     ));
+    /// sync.add_0(Scan { header_ns: 2_000_000 });
+    /// assert_eq!(sync.add_1(Tick { seq: 1, t_ms: 2 }), 1);
+    /// ```
+    pub fn stamp_with<G2: StampGetters<T>>(self, getters: G2) -> Synchronizer<T, P, G2> {
+        self.stamp_with_any(getters)
+    }
+
+    /// [`stamp_with`](Self::stamp_with) without checking the getters
+    /// against `T` (the drivers built on this one check them where used).
+    pub(crate) fn stamp_with_any<G2>(self, getters: G2) -> Synchronizer<T, P, G2> {
+        Synchronizer {
+            state: self.state,
+            getters,
+            on_set: self.on_set,
+            on_drop: self.on_drop,
+            on_stale: self.on_stale,
+            on_partial: self.on_partial,
+        }
+    }
+
+    /// [`replace_policy`](Self::replace_policy), handing the events to
+    /// `f` instead of the callbacks.
+    pub(crate) fn replace_policy_events(
+        &mut self,
+        policy: P,
+        f: impl FnOnce(&mut dyn Iterator<Item = Event<T::Set, T::Message>>),
+    ) -> Result<(), ConfigError> {
+        self.state.keep_drops(true);
+        self.state.replace_policy(policy, T::reserve)?;
+        f(&mut self.state.drain());
+        Ok(())
+    }
+
+    /// The stamp getters.
+    pub fn getters(&self) -> &G {
+        &self.getters
     }
 
     /// Registers the callback for stale-channel reports.
@@ -117,15 +181,16 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         self
     }
 
-    /// Adds `msg` on channel `I`, stamped by its [`Stamped`] impl, and runs
-    /// the callbacks. Returns how many sets were emitted.
+    /// Adds `msg` on channel `I`, stamped by channel `I`'s getter (by
+    /// default its [`Stamped`](crate::Stamped) impl), and runs the
+    /// callbacks. Returns how many sets were emitted.
     #[inline]
     pub fn add<const I: usize>(&mut self, msg: <T as Channel<I>>::Msg) -> usize
     where
         T: Channel<I>,
-        <T as Channel<I>>::Msg: Stamped,
+        G: StampAt<T, I>,
     {
-        let stamp = msg.stamp();
+        let stamp = self.getters.stamp_at(&msg);
         self.add_stamped::<I>(msg, stamp)
     }
 
@@ -152,9 +217,9 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     pub fn add_at<const I: usize>(&mut self, msg: <T as Channel<I>>::Msg, received: Stamp) -> usize
     where
         T: Channel<I>,
-        <T as Channel<I>>::Msg: Stamped,
+        G: StampAt<T, I>,
     {
-        let stamp = msg.stamp();
+        let stamp = self.getters.stamp_at(&msg);
         self.drops_to_callback();
         add_typed::<T, P, I>(&mut self.state, msg, stamp, received);
         self.dispatch()
@@ -168,12 +233,51 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
     ) -> impl Iterator<Item = Event<T::Set, T::Message>> + '_
     where
         T: Channel<I>,
-        <T as Channel<I>>::Msg: Stamped,
+        G: StampAt<T, I>,
     {
-        let stamp = msg.stamp();
+        let stamp = self.getters.stamp_at(&msg);
+        self.push_stamped_at::<I>(msg, stamp, stamp)
+    }
+
+    /// [`push`](Self::push) with the time `received` on your arrival clock
+    /// (as [`add_at`](Self::add_at)).
+    pub fn push_at<const I: usize>(
+        &mut self,
+        msg: <T as Channel<I>>::Msg,
+        received: Stamp,
+    ) -> impl Iterator<Item = Event<T::Set, T::Message>> + '_
+    where
+        T: Channel<I>,
+        G: StampAt<T, I>,
+    {
+        let stamp = self.getters.stamp_at(&msg);
+        self.push_stamped_at::<I>(msg, stamp, received)
+    }
+
+    /// [`push`](Self::push) with an explicit stamp and arrival time.
+    pub fn push_stamped_at<const I: usize>(
+        &mut self,
+        msg: <T as Channel<I>>::Msg,
+        stamp: Stamp,
+        received: Stamp,
+    ) -> impl Iterator<Item = Event<T::Set, T::Message>> + '_
+    where
+        T: Channel<I>,
+    {
         // The caller gets every event, drops included.
         self.state.keep_drops(true);
-        add_typed::<T, P, I>(&mut self.state, msg, stamp, stamp);
+        add_typed::<T, P, I>(&mut self.state, msg, stamp, received);
+        self.state.drain()
+    }
+
+    /// [`poll`](Self::poll), returning the events instead of calling the
+    /// callbacks.
+    pub fn poll_events(
+        &mut self,
+        now: Stamp,
+    ) -> impl Iterator<Item = Event<T::Set, T::Message>> + '_ {
+        self.state.keep_drops(true);
+        self.state.poll(now);
         self.state.drain()
     }
 
@@ -219,6 +323,18 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         &self.state.policy
     }
 
+    /// The policy, for its run-time setters (e.g.
+    /// [`ApproximateTime::set_max_interval`](crate::ApproximateTime::set_max_interval),
+    /// [`AnyPolicy::apply`](crate::policy::AnyPolicy::apply)), as C++
+    /// `getPolicy()->set...()`: each takes effect from the next message;
+    /// see each setter for what happens to queued messages. Calling the
+    /// policy's [`Policy`] methods directly (`bind`, `add`, `reset`)
+    /// breaks the accounting: use [`reset`](Self::reset) and
+    /// [`replace_policy`](Self::replace_policy).
+    pub fn policy_mut(&mut self) -> &mut P {
+        &mut self.state.policy
+    }
+
     /// Dropped messages become events only if a drop callback takes them;
     /// otherwise the policy drops them at once and they are only counted.
     #[inline]
@@ -238,6 +354,7 @@ impl<T: Messages, P: Policy<T::Queues>> Synchronizer<T, P> {
         let mut sets = 0;
         let Synchronizer {
             state,
+            getters: _,
             on_set,
             on_drop,
             on_stale,

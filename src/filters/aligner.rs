@@ -225,6 +225,27 @@ impl<M> InputAligner<M> {
         self.capacity
     }
 
+    /// Changes the period hint of input `channel` at run time (upstream
+    /// `setInputPeriod`): checked as the builder's
+    /// [`period`](InputAlignerBuilder::period) is (unchanged on error).
+    /// It counts from the next look at the input's oldest held message: an
+    /// input that is empty now is still expected at the time the old period
+    /// gave, as upstream.
+    pub fn set_period(&mut self, channel: usize, period: Duration) -> Result<(), ConfigError> {
+        let channels = self.inputs.len();
+        let Some(input) = self.inputs.get_mut(channel) else {
+            return Err(ConfigError::NoSuchChannel { channel, channels });
+        };
+        if period.is_negative() {
+            return Err(ConfigError::NegativeDuration {
+                what: "period",
+                value: period,
+            });
+        }
+        input.period = period;
+        Ok(())
+    }
+
     /// Stamp of the last dispatched message.
     pub fn last_dispatched(&self) -> Option<Stamp> {
         self.last_out

@@ -74,6 +74,23 @@ impl<M: Stamped> Cache<M> {
         self.size
     }
 
+    /// Changes the most messages held (C++ `setCacheSize`): checked as
+    /// [`new`](Self::new) checks it (unchanged on error). A smaller size
+    /// evicts the smallest stamps beyond it at once, returned oldest first
+    /// (C++ keeps them until later adds; here memory stays bounded by the
+    /// size).
+    pub fn set_size(
+        &mut self,
+        size: usize,
+    ) -> Result<std::collections::vec_deque::Drain<'_, M>, ConfigError> {
+        if size == 0 {
+            return Err(ConfigError::ZeroQueueSize);
+        }
+        self.size = size;
+        let excess = self.items.len().saturating_sub(size);
+        Ok(self.items.drain(..excess))
+    }
+
     /// Messages held.
     pub fn len(&self) -> usize {
         self.items.len()

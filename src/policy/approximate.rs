@@ -50,7 +50,7 @@ pub struct ApproximateTime {
     factor: f64,
     /// `None` = unlimited (upstream `DURATION_MAX`).
     max_interval: Option<Duration>,
-    /// Lower bounds set before `bind`, by channel.
+    /// Lower bounds by channel (the lanes hold them after `bind`).
     bounds: Vec<(usize, Duration)>,
     /// One per channel after `bind`.
     lanes: Vec<Lane>,
@@ -147,20 +147,10 @@ impl ApproximateTimeBuilder {
         if self.queue_size == 0 {
             return Err(ConfigError::ZeroQueueSize);
         }
-        if !(self.age_penalty.is_finite() && self.age_penalty >= 0.0) {
-            return Err(ConfigError::BadAgePenalty(self.age_penalty));
-        }
-        if let Some(d) = self.max_interval.filter(|d| d.is_negative()) {
-            return Err(ConfigError::NegativeDuration {
-                what: "max interval",
-                value: d,
-            });
-        }
-        if let Some(&(_, d)) = self.bounds.iter().find(|(_, d)| d.is_negative()) {
-            return Err(ConfigError::NegativeDuration {
-                what: "inter-message lower bound",
-                value: d,
-            });
+        check_age_penalty(self.age_penalty)?;
+        check_max_interval(self.max_interval)?;
+        for &(_, d) in &self.bounds {
+            check_lower_bound(d)?;
         }
         Ok(ApproximateTime {
             queue_size: self.queue_size,
@@ -172,6 +162,35 @@ impl ApproximateTimeBuilder {
             non_empty: 0,
             candidate: None,
         })
+    }
+}
+
+fn check_age_penalty(p: f64) -> Result<(), ConfigError> {
+    if p.is_finite() && p >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::BadAgePenalty(p))
+    }
+}
+
+fn check_max_interval(d: Option<Duration>) -> Result<(), ConfigError> {
+    match d.filter(|d| d.is_negative()) {
+        Some(value) => Err(ConfigError::NegativeDuration {
+            what: "max interval",
+            value,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_lower_bound(d: Duration) -> Result<(), ConfigError> {
+    if d.is_negative() {
+        Err(ConfigError::NegativeDuration {
+            what: "inter-message lower bound",
+            value: d,
+        })
+    } else {
+        Ok(())
     }
 }
 
@@ -198,6 +217,92 @@ impl ApproximateTime {
     pub fn max_interval(&self) -> Option<Duration> {
         self.max_interval
     }
+    /// The inter-message lower bounds that are not 0, by channel.
+    pub fn lower_bounds(&self) -> Vec<(usize, Duration)> {
+        let mut b: Vec<_> = self
+            .bounds
+            .iter()
+            .copied()
+            .filter(|(_, d)| *d != Duration::ZERO)
+            .collect();
+        b.sort_unstable();
+        b
+    }
+
+    /// Sets the age penalty on a live policy, as C++
+    /// `getPolicy()->setAgePenalty(p)`: checked as
+    /// [`age_penalty`](ApproximateTimeBuilder::age_penalty) is (unchanged on
+    /// error). Takes effect from the next message. Queued messages stay
+    /// queued, and a search in progress goes on with its candidate and
+    /// pivot, compared from then on with the new penalty (C++ does not
+    /// reset either).
+    pub fn set_age_penalty(&mut self, p: f64) -> Result<(), ConfigError> {
+        check_age_penalty(p)?;
+        self.age_penalty = p;
+        self.factor = 1.0 + p;
+        Ok(())
+    }
+
+    /// Sets the max interval on a live policy (`None` = unlimited), as C++
+    /// `setMaxIntervalDuration(d)`: checked as the builder's is (unchanged
+    /// on error). Takes effect from the next message. Nothing is dropped at
+    /// once: the bound is checked when a search starts a new candidate, so
+    /// a candidate already found is still published even if it spans more,
+    /// and queued messages too far apart are dropped
+    /// ([`DropReason::MaxInterval`]) when the next search reaches them.
+    pub fn set_max_interval(&mut self, d: Option<Duration>) -> Result<(), ConfigError> {
+        check_max_interval(d)?;
+        self.max_interval = d;
+        Ok(())
+    }
+
+    /// Sets the inter-message lower bound of `channel` on a live policy
+    /// (0 = none), as C++ `setInterMessageLowerBound(i, d)`: checked as the
+    /// builder's is, and `channel` must exist once the policy is bound
+    /// (unchanged on error). Takes effect from the next message: the next
+    /// virtual search uses it. Queued messages stay; a set already proven
+    /// is not revisited; the out-of-order and below-bound counters go on.
+    pub fn set_lower_bound(&mut self, channel: usize, d: Duration) -> Result<(), ConfigError> {
+        self.set_lower_bounds_checked(&[(channel, d)], false)
+    }
+
+    /// Sets every channel's lower bound at once: the listed channels to
+    /// their bound, every other channel to 0. Checked as a whole before
+    /// anything changes; otherwise as [`set_lower_bound`](Self::set_lower_bound).
+    pub fn set_lower_bounds(&mut self, bounds: &[(usize, Duration)]) -> Result<(), ConfigError> {
+        self.set_lower_bounds_checked(bounds, true)
+    }
+
+    fn set_lower_bounds_checked(
+        &mut self,
+        bounds: &[(usize, Duration)],
+        others_to_zero: bool,
+    ) -> Result<(), ConfigError> {
+        let channels = self.lanes.len();
+        for &(channel, d) in bounds {
+            check_lower_bound(d)?;
+            if channels > 0 && channel >= channels {
+                return Err(ConfigError::NoSuchChannel { channel, channels });
+            }
+        }
+        if others_to_zero {
+            self.bounds.clear();
+            for lane in &mut self.lanes {
+                lane.lower_bound = Duration::ZERO;
+            }
+        }
+        for &(channel, d) in bounds {
+            self.bounds.retain(|(c, _)| *c != channel);
+            if d != Duration::ZERO {
+                self.bounds.push((channel, d));
+            }
+            if let Some(lane) = self.lanes.get_mut(channel) {
+                lane.lower_bound = d;
+            }
+        }
+        Ok(())
+    }
+
     /// Arrivals on `channel` with a stamp older than the previous message.
     pub fn out_of_order(&self, channel: usize) -> u64 {
         self.lanes.get(channel).map_or(0, |l| l.out_of_order)

@@ -61,6 +61,22 @@ impl ApproximateEpsilonTime {
         self.epsilon
     }
 
+    /// Sets the tolerance on a live policy: checked as
+    /// [`new`](Self::new) checks it (unchanged on error). Takes effect from
+    /// the next message, which runs the match with it. Queued messages stay
+    /// queued, even heads that would now fit: the match runs on arrivals
+    /// only.
+    pub fn set_epsilon(&mut self, epsilon: Duration) -> Result<(), ConfigError> {
+        if epsilon.is_negative() {
+            return Err(ConfigError::NegativeDuration {
+                what: "epsilon",
+                value: epsilon,
+            });
+        }
+        self.epsilon = epsilon;
+        Ok(())
+    }
+
     /// Messages per channel.
     pub fn queue_size(&self) -> usize {
         self.queue_size

@@ -4,12 +4,12 @@
 //! * Each set holds one message per channel, all with the same stamp.
 //! * A set is emitted on the arrival that completes it.
 //! * After a set at stamp `t` is emitted, every partial set at or before
-//!   `t` is dropped ([`DropReason::OlderThanLastSet`]). A message older than
+//!   `t` is dropped ([`DropReason::OlderThanLastSet`](crate::DropReason::OlderThanLastSet)). A message older than
 //!   the last set is still held until the next set or overflow, as upstream.
 //! * A second message with the same stamp on the same channel replaces the
-//!   first ([`DropReason::Replaced`]; upstream drops it silently).
+//!   first ([`DropReason::Replaced`](crate::DropReason::Replaced); upstream drops it silently).
 //! * `queue_size` counts distinct stamps. When more are held, the oldest
-//!   stamps' partial sets are dropped ([`DropReason::QueueOverflow`]).
+//!   stamps' partial sets are dropped ([`DropReason::QueueOverflow`](crate::DropReason::QueueOverflow)).
 //! * For a given multiset of arrivals per channel, interleaving the channels
 //!   differently gives the same sets as long as no overflow happens.
 

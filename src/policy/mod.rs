@@ -15,6 +15,7 @@
 pub mod approximate;
 pub mod epsilon;
 pub mod exact;
+pub mod latched;
 pub mod latest;
 mod output;
 pub mod registry;
@@ -24,11 +25,12 @@ mod store;
 pub use approximate::ApproximateTime;
 pub use epsilon::ApproximateEpsilonTime;
 pub use exact::ExactTime;
+pub use latched::{LatchView, Latched};
 pub use latest::{LatestTime, RateConfig};
 pub use output::{Dropped, Outcome, Output};
 pub use registry::{AnyPolicy, Param, PolicyConfig, PolicyKind, PolicyParams, Visit};
 pub use slop::SlopTime;
-pub use store::{CloneStore, Store};
+pub use store::{CloneStore, Pick, Store};
 
 use crate::time::Stamp;
 
@@ -72,11 +74,15 @@ pub enum DropReason {
     Reset,
     /// Flushed when a silent channel's timeout emitted a partial set.
     Stale,
+    /// A set was complete on its free channels, but a latched channel held
+    /// no message it may use (none at or before the set's stamp; see
+    /// [`Latched`]): the set's other members are dropped.
+    NoLatched,
 }
 
 impl DropReason {
     /// Every reason, in declaration order.
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::QueueOverflow,
         DropReason::NotChosen,
         DropReason::MaxInterval,
@@ -86,6 +92,7 @@ impl DropReason {
         DropReason::NoMatch,
         DropReason::Reset,
         DropReason::Stale,
+        DropReason::NoLatched,
     ];
 
     /// Short stable name, e.g. `queue_overflow`.
@@ -100,12 +107,23 @@ impl DropReason {
             DropReason::NoMatch => "no_match",
             DropReason::Reset => "reset",
             DropReason::Stale => "stale",
+            DropReason::NoLatched => "no_latched",
         }
     }
 
     /// Index into [`DropReason::ALL`].
     pub const fn index(self) -> usize {
         self as usize
+    }
+
+    /// The reason at `index` of [`DropReason::ALL`].
+    #[inline]
+    pub const fn from_index(index: usize) -> Option<DropReason> {
+        if index < Self::ALL.len() {
+            Some(Self::ALL[index])
+        } else {
+            None
+        }
     }
 }
 
@@ -159,6 +177,30 @@ pub enum ConfigError {
         what: &'static str,
         /// Its value.
         value: f64,
+    },
+    /// Every channel is latched: no channel is left to fire sets.
+    #[error("all {channels} channels are latched: at least one must not be, to fire sets")]
+    AllLatched {
+        /// Channels the synchronizer has.
+        channels: usize,
+    },
+    /// A latched channel must keep at least one message.
+    #[error("the history of a latched channel must hold at least 1 message")]
+    ZeroLatchDepth,
+    /// A setting that cannot change on a live policy (it sizes the
+    /// queues): replace the policy instead.
+    #[error(
+        "{param} cannot change on a live {policy} policy (from {from} to {to}): replace the policy"
+    )]
+    NotLive {
+        /// The setting ([`Param::name`]).
+        param: &'static str,
+        /// The policy ([`PolicyKind::name`]).
+        policy: &'static str,
+        /// Its current value.
+        from: String,
+        /// The value asked for.
+        to: String,
     },
     /// A policy name that is not one of [`PolicyKind::ALL`].
     #[error("unknown policy {0:?} (known: {known})", known = PolicyKind::ALL.map(PolicyKind::name).join(", "))]

@@ -68,12 +68,33 @@ pub struct Output<S, M> {
 #[derive(Debug, Default)]
 struct Discarded {
     /// Per channel, per reason. Sized by [`Output::count_channels`].
-    counts: Vec<[u64; REASONS]>,
+    counts: Vec<Counts>,
     /// Bit `ch % 64` set: channel `ch` may have non-zero counts.
     dirty: u64,
 }
 
+/// One channel's counted drops.
+#[derive(Copy, Clone, Debug, Default)]
+struct Counts {
+    /// By [`DropReason::index`].
+    n: [u64; REASONS],
+    /// Bit `r` set: reason `r` has a non-zero count.
+    reasons: u16,
+}
+
 const REASONS: usize = DropReason::ALL.len();
+const _: () = assert!(REASONS <= 16, "Counts::reasons has 16 bits");
+
+impl Discarded {
+    #[inline]
+    fn count(&mut self, channel: usize, reason: DropReason, n: u64) {
+        if let Some(c) = self.counts.get_mut(channel) {
+            c.n[reason.index()] += n;
+            c.reasons |= 1 << reason.index();
+            self.dirty |= 1 << (channel % 64);
+        }
+    }
+}
 
 impl<S, M> Default for Output<S, M> {
     fn default() -> Self {
@@ -93,7 +114,7 @@ impl<S, M> Output<S, M> {
     /// Prepares the drop counters for `channels` channels (needed before
     /// [`keep_drops(false)`](Self::keep_drops) has any effect).
     pub fn count_channels(&mut self, channels: usize) {
-        self.discarded.counts = vec![[0; REASONS]; channels];
+        self.discarded.counts = vec![Counts::default(); channels];
         self.discarded.dirty = 0;
     }
     /// Records drops as outcomes (`true`, the default) or only counts them.
@@ -121,14 +142,18 @@ impl<S, M> Output<S, M> {
         let mut bits = std::mem::take(dirty);
         // Each set bit names the channels `ch % 64 == bit`.
         while bits != 0 {
-            let bit = bits.trailing_zeros() as usize;
+            let mut ch = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            for (ch, c) in counts.iter_mut().enumerate().skip(bit).step_by(64) {
-                for (reason, n) in DropReason::ALL.into_iter().zip(c.iter_mut()) {
-                    if *n > 0 {
+            while let Some(c) = counts.get_mut(ch) {
+                let mut reasons = std::mem::take(&mut c.reasons);
+                while reasons != 0 {
+                    let r = reasons.trailing_zeros() as usize;
+                    reasons &= reasons - 1;
+                    if let (Some(n), Some(reason)) = (c.n.get_mut(r), DropReason::from_index(r)) {
                         f(ch, reason, std::mem::take(n));
                     }
                 }
+                ch += 64;
             }
         }
     }
@@ -166,11 +191,41 @@ impl<S, M> Output<S, M> {
     /// not kept; see [`keep_drops`](Self::keep_drops)).
     #[inline]
     pub fn count_drop(&mut self, channel: usize, reason: DropReason) {
-        let d = &mut self.discarded;
-        if let Some(c) = d.counts.get_mut(channel) {
-            c[reason.index()] += 1;
-            d.dirty |= 1 << (channel % 64);
-        }
+        self.discarded.count(channel, reason, 1);
+    }
+    /// Counts `n` drops whose messages are already freed.
+    pub fn count_drops(&mut self, channel: usize, reason: DropReason, n: u64) {
+        self.discarded.count(channel, reason, n);
+    }
+    /// Renumbers the channels of the drops recorded since `mark` (a
+    /// [`len`](Self::len) taken earlier in the same step): channel `c`
+    /// becomes `map[c]`. For an adapter whose inner policy runs over a view
+    /// of some of the channels, with drops kept during the inner call; if
+    /// drops are not kept now, the renumbered drops become counts and
+    /// their messages are freed.
+    pub fn remap_drops(&mut self, mark: usize, map: &[usize]) {
+        let keep = self.keep_drops;
+        let Output {
+            outcomes,
+            discarded,
+            ..
+        } = self;
+        let mut i = 0;
+        outcomes.retain_mut(|o| {
+            i += 1;
+            let Outcome::Drop(d) = o else {
+                return true;
+            };
+            if i <= mark {
+                return true;
+            }
+            d.channel = map.get(d.channel).copied().unwrap_or(d.channel);
+            if keep || d.channel >= discarded.counts.len() {
+                return true;
+            }
+            discarded.count(d.channel, d.reason, 1);
+            false
+        });
     }
     /// Records a drop.
     #[inline]
@@ -302,6 +357,40 @@ mod tests {
         // A channel without counters is recorded as an outcome instead.
         out.drop_message(5, Stamp::ZERO, DropReason::Reset, msg.clone());
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn remap_drops_renumbers_only_after_the_mark_and_counts_when_not_kept() {
+        let mut out: Output<u8, u8> = Output::default();
+        out.count_channels(4);
+        out.drop_message(0, Stamp::ZERO, DropReason::NotChosen, 1);
+        let mark = out.len();
+        out.drop_message(0, Stamp::ZERO, DropReason::NotChosen, 2);
+        out.set(7);
+        out.drop_message(1, Stamp::ZERO, DropReason::Reset, 3);
+        out.remap_drops(mark, &[2, 3]);
+        let got: Vec<_> = out
+            .drain()
+            .map(|o| match o {
+                Outcome::Drop(d) => (d.channel, d.message),
+                Outcome::Set(s) => (99, s),
+            })
+            .collect();
+        assert_eq!(got, [(0, 1), (2, 2), (99, 7), (3, 3)]);
+        // Not kept: the renumbered drops are counted on their new channel.
+        out.drop_message(0, Stamp::ZERO, DropReason::NotChosen, 1);
+        out.set(8);
+        out.drop_message(1, Stamp::ZERO, DropReason::Stale, 2);
+        out.keep_drops(false);
+        out.remap_drops(0, &[2, 3]);
+        assert_eq!(out.len(), 1);
+        let mut counted = Vec::new();
+        out.take_discarded(|c, r, n| counted.push((c, r, n)));
+        counted.sort();
+        assert_eq!(
+            counted,
+            [(2, DropReason::NotChosen, 1), (3, DropReason::Stale, 1)]
+        );
     }
 
     #[test]

@@ -494,6 +494,100 @@ impl AnyPolicy {
     pub fn visit<S: CloneStore, V: Visit<S>>(self, v: V) -> V::Output {
         each!(self, p => v.visit(p))
     }
+
+    /// Its current settings, as a description ([`PolicyConfig::build`]
+    /// makes a fresh policy with them).
+    pub fn config(&self) -> PolicyConfig {
+        match self {
+            AnyPolicy::Exact(p) => PolicyConfig::Exact {
+                queue_size: p.queue_size(),
+            },
+            AnyPolicy::Approximate(p) => PolicyConfig::Approximate {
+                queue_size: p.queue_size(),
+                age_penalty: p.age_penalty(),
+                max_interval: p.max_interval(),
+                lower_bounds: p.lower_bounds(),
+            },
+            AnyPolicy::Epsilon(p) => PolicyConfig::Epsilon {
+                queue_size: p.queue_size(),
+                epsilon: p.epsilon(),
+            },
+            AnyPolicy::Latest(_) => PolicyConfig::Latest,
+            AnyPolicy::Slop(p) => PolicyConfig::Slop {
+                queue_size: p.queue_size(),
+                slop: p.slop(),
+            },
+        }
+    }
+
+    /// Changes a live policy's settings to `params` through its run-time
+    /// setters (`set_age_penalty`, `set_max_interval`, `set_lower_bounds`,
+    /// `set_epsilon`, `set_slop`; see each for what happens to queued
+    /// messages): no reset, nothing dropped at once. `params` is read as
+    /// [`PolicyConfig::from_params`] reads it for this policy's kind, so a
+    /// setting left out goes back to its default, and a setting the policy
+    /// does not take is [`ConfigError::NotForPolicy`]. The queue size sizes
+    /// the queues and cannot change here ([`ConfigError::NotLive`]): replace
+    /// the policy (`replace_policy` on the drivers) for that, or for another
+    /// kind. Checked as a whole first: on error nothing changes.
+    ///
+    /// ```
+    /// use stamp_sync::policy::{PolicyConfig, PolicyParams};
+    /// use stamp_sync::Duration;
+    /// let mut p = PolicyConfig::approximate(10).build()?;
+    /// let params = PolicyParams {
+    ///     max_interval: Some(Duration::from_millis(20)),
+    ///     ..PolicyParams::default()
+    /// };
+    /// p.apply(&params)?;
+    /// assert_eq!(p.config().params().max_interval, Some(Duration::from_millis(20)));
+    /// let bigger = PolicyParams { queue_size: Some(20), ..params };
+    /// assert!(p.apply(&bigger).is_err());
+    /// # Ok::<(), stamp_sync::ConfigError>(())
+    /// ```
+    pub fn apply(&mut self, params: &PolicyParams) -> Result<(), ConfigError> {
+        let kind = self.kind();
+        let want = PolicyConfig::from_params(kind, params)?;
+        let have = self.config().queue_size();
+        if want.queue_size() != have {
+            let show = |q: Option<usize>| q.map_or_else(|| "none".to_string(), |q| q.to_string());
+            return Err(ConfigError::NotLive {
+                param: Param::QueueSize.name(),
+                policy: kind.name(),
+                from: show(have),
+                to: show(want.queue_size()),
+            });
+        }
+        // `want` is of this policy's kind, so each `let` matches.
+        match self {
+            AnyPolicy::Approximate(p) => {
+                let PolicyConfig::Approximate {
+                    age_penalty,
+                    max_interval,
+                    lower_bounds,
+                    ..
+                } = want
+                else {
+                    return Ok(());
+                };
+                // The one setter that can still fail (a channel the bound
+                // policy lacks) goes first.
+                p.set_lower_bounds(&lower_bounds)?;
+                p.set_age_penalty(age_penalty)?;
+                p.set_max_interval(max_interval)
+            }
+            AnyPolicy::Epsilon(p) => match want {
+                PolicyConfig::Epsilon { epsilon, .. } => p.set_epsilon(epsilon),
+                _ => Ok(()),
+            },
+            AnyPolicy::Slop(p) => match want {
+                PolicyConfig::Slop { slop, .. } => p.set_slop(slop),
+                _ => Ok(()),
+            },
+            // No setting but the queue size.
+            AnyPolicy::Exact(_) | AnyPolicy::Latest(_) => Ok(()),
+        }
+    }
 }
 
 impl<S: CloneStore> Policy<S> for AnyPolicy {

@@ -135,6 +135,22 @@ impl SlopTime {
         self.slop
     }
 
+    /// Sets the slop on a live policy (Python: assigning `sync.slop`):
+    /// checked as [`new`](Self::new) checks it (unchanged on error). Takes
+    /// effect from the next arrival, whose search uses it. Queued messages
+    /// stay queued, even combinations that would now fit: as in Python, a
+    /// set is only looked for around an arriving message.
+    pub fn set_slop(&mut self, slop: Duration) -> Result<(), ConfigError> {
+        if slop.is_negative() {
+            return Err(ConfigError::NegativeDuration {
+                what: "slop",
+                value: slop,
+            });
+        }
+        self.slop = slop;
+        Ok(())
+    }
+
     /// Distinct stamps held per channel.
     pub fn queue_size(&self) -> usize {
         self.queue_size
@@ -381,11 +397,15 @@ impl<S: Store> Policy<S> for SlopTime {
             self.pos.push(p.unwrap_or(usize::MAX));
         }
         let pos = &self.pos;
-        if let Some(set) = store.take_set(&mut |ch| pos[ch]) {
+        let set = store.take_set(&mut |ch| pos[ch]);
+        // The positions are in range, so the messages left the store even
+        // if no set came back (a latched view drops a set it cannot
+        // complete).
+        for (ch, &p) in self.pos.iter().enumerate() {
+            self.lanes[ch].remove(p);
+        }
+        if let Some(set) = set {
             out.set(set);
-            for (ch, &p) in self.pos.iter().enumerate() {
-                self.lanes[ch].remove(p);
-            }
         }
     }
 

@@ -29,8 +29,12 @@ pub trait Store {
     fn pop_front(&mut self, channel: usize) -> Option<Self::Message> {
         self.remove(channel, 0)
     }
-    /// Removes message `pos(ch)` from every channel and returns them as a set.
-    /// If any position is out of range nothing is removed.
+    /// Removes message `pos(ch)` from every channel and returns them as a set,
+    /// calling `pos` once per channel in channel order. If any position is
+    /// out of range nothing is removed. Otherwise the messages leave the
+    /// store even if `None` comes back: a [`LatchView`](super::LatchView)
+    /// that cannot complete the set drops them, so a policy updates its
+    /// own mirror either way.
     fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set>;
     /// Removes the oldest message of `channel` and records it in `out` as
     /// dropped (or only counts it, if `out` does not keep drops). False if
@@ -71,9 +75,31 @@ pub trait Store {
 }
 
 /// A [`Store`] whose messages can be cloned: for policies that hand out
-/// the same message more than once (zero-order hold).
+/// the same message more than once (zero-order hold, latched channels).
 pub trait CloneStore: Store {
     /// Clones message `pos(ch)` of every channel into a set, leaving the
     /// store as it is. `None` if any position is out of range.
     fn clone_set(&self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set>;
+    /// Builds a set taking some members out of the store and cloning
+    /// others, as `pick(ch)` says, calling it once per channel in channel
+    /// order. If any position is out of range nothing is removed.
+    fn take_set_cloning(&mut self, pick: &mut dyn FnMut(usize) -> Pick) -> Option<Self::Set>;
+}
+
+/// How [`CloneStore::take_set_cloning`] gets one member of a set.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// Removes the message at this position.
+    Take(usize),
+    /// Clones the message at this position and leaves it in the store.
+    Clone(usize),
+}
+
+impl Pick {
+    /// The position.
+    pub fn pos(self) -> usize {
+        match self {
+            Pick::Take(p) | Pick::Clone(p) => p,
+        }
+    }
 }

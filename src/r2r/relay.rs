@@ -240,7 +240,10 @@ impl Relay {
         &self.types
     }
 
-    /// Switches to `config`: every message queued at the change is dropped
+    /// Switches to `config`. The same kind with the same queue size is a
+    /// change of live settings: it goes through the policy's run-time
+    /// setters ([`AnyPolicy::apply`]) and nothing is dropped. Otherwise
+    /// every message queued at the change is dropped
     /// ([`DropReason::Reset`](crate::DropReason::Reset), counted) and the
     /// new policy takes the next message. The counters carry on.
     pub fn set_policy(&self, config: &PolicyConfig) -> Result<(), RelayError> {
@@ -342,8 +345,14 @@ impl DataPath {
         }
     }
 
-    /// Drops everything queued (reason `Reset`) and continues with `policy`.
+    /// Applies `policy`'s settings to the live policy if it can take them
+    /// (same kind and queue size); otherwise drops everything queued
+    /// (reason `Reset`) and continues with `policy`.
     fn switch(&mut self, policy: AnyPolicy) -> Result<(), RelayError> {
+        let live = self.sync.policy_mut();
+        if live.kind() == policy.kind() && live.apply(&policy.config().params()).is_ok() {
+            return Ok(());
+        }
         let _ = self.sync.replace_policy(policy)?.count();
         Ok(())
     }

@@ -4,10 +4,11 @@
 use ::r2r::{Node, QosProfile, WrappedTypesupport};
 use futures::stream::{BoxStream, StreamExt};
 
-use crate::driver::stream::{QueuesOf, SyncInputs, SyncStream};
-use crate::driver::{Channel, Messages, SharedSynchronizer};
+use super::clock::RosClock;
+use crate::driver::stream::{MessagesOf, QueuesOf, SyncBuilder, SyncInputs, SyncStream};
+use crate::driver::{Channel, Messages, SharedSynchronizer, StampAt, StampGetters};
 use crate::policy::{ConfigError, Policy};
-use crate::stamped::Stamped;
+use crate::stamped::HeaderStamp;
 
 /// Why a subscription helper failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +52,11 @@ where
 }
 
 /// Subscribes to `topic` and feeds every message into channel `I` of a
-/// [`SharedSynchronizer`], whose callbacks receive the sets. Spawn the
-/// returned future on any executor; it finishes when the node drops the
-/// subscription.
+/// [`SharedSynchronizer`], whose callbacks receive the sets. Messages are
+/// stamped by their `Stamped` impls and received on the node's ROS clock
+/// (sim time under `use_sim_time`). Spawn the returned future on any
+/// executor; it finishes when the node drops the subscription. For a
+/// synchronizer with stamp getters use [`feed_with`].
 pub fn feed<const I: usize, T, P>(
     node: &mut Node,
     topic: &str,
@@ -62,13 +65,33 @@ pub fn feed<const I: usize, T, P>(
 ) -> Result<impl Future<Output = ()> + Send + 'static, SubscribeError>
 where
     T: Messages + Channel<I> + 'static,
-    <T as Channel<I>>::Msg: WrappedTypesupport + Stamped + Send + 'static,
+    HeaderStamp: StampAt<T, I>,
+    <T as Channel<I>>::Msg: WrappedTypesupport + Send + 'static,
     P: Policy<T::Queues> + 'static,
     SharedSynchronizer<T, P>: Send,
 {
+    feed_with::<I, T, P, HeaderStamp>(node, topic, qos, sync)
+}
+
+/// [`feed`] for a [`SharedSynchronizer`] with any stamp getters
+/// ([`SharedBuilder::stamp_with`](crate::driver::SharedBuilder::stamp_with)).
+pub fn feed_with<const I: usize, T, P, G>(
+    node: &mut Node,
+    topic: &str,
+    qos: QosProfile,
+    sync: SharedSynchronizer<T, P, G>,
+) -> Result<impl Future<Output = ()> + Send + 'static, SubscribeError>
+where
+    T: Messages + Channel<I> + 'static,
+    <T as Channel<I>>::Msg: WrappedTypesupport + Send + 'static,
+    P: Policy<T::Queues> + 'static,
+    G: StampAt<T, I> + 'static,
+    SharedSynchronizer<T, P, G>: Send,
+{
+    let clock = RosClock::of(node);
     let s = subscribe::<<T as Channel<I>>::Msg>(node, topic, qos)?;
     Ok(s.for_each(move |m| {
-        sync.add::<I>(m);
+        sync.add_at::<I>(m, clock.now());
         futures::future::ready(())
     }))
 }
@@ -79,7 +102,8 @@ mod sealed {
 
 /// A tuple of 2 to 9 r2r message types that can be subscribed to and
 /// synchronized together. Sealed; implemented for tuples of types that are
-/// `WrappedTypesupport + Stamped + Send`.
+/// `WrappedTypesupport + Send` (stamped by their `Stamped` impl, or by
+/// the getters given to [`SyncBuilder::stamp_with`]).
 pub trait SyncTopics: sealed::Sealed {
     /// `[(&str, QosProfile); N]`: one topic and QoS per message type.
     type Topics<'a>;
@@ -93,22 +117,73 @@ pub trait SyncTopics: sealed::Sealed {
 }
 
 /// The synchronized stream [`subscribe_synced`] returns: items are the
-/// tuple `T` of messages.
-pub type Synced<T, P> = SyncStream<<T as SyncTopics>::Streams, P>;
+/// tuple `T` of messages; `G` the stamp getters.
+pub type Synced<T, P, G = HeaderStamp> = SyncStream<<T as SyncTopics>::Streams, P, G>;
+
+/// The builder [`subscribe_synced_with`] returns.
+pub type SyncedBuilder<T, P> = SyncBuilder<<T as SyncTopics>::Streams, P>;
 
 /// Subscribes to 2 to 9 topics and synchronizes them with `policy`.
 ///
 /// `T` is the tuple of message types, `topics` one `(topic, QoS)` per
-/// type in the same order. Poll the result on any executor while the node
-/// spins; see the [module example](self). Drops can be observed with
-/// [`SyncStream::on_drop`], counters with [`SyncStream::stats`].
+/// type in the same order. Messages are stamped by their `Stamped` impls
+/// and received on the node's ROS clock (sim time under `use_sim_time`;
+/// what arrival-clock policies such as `LatestTime` use). Poll the result
+/// on any executor while the node spins; see the [module example](self).
+/// Drops can be observed with [`SyncStream::on_drop`], counters with
+/// [`SyncStream::stats`]. For options, stamp getters and stale or partial
+/// callbacks use [`subscribe_synced_with`].
 pub fn subscribe_synced<T: SyncTopics, P: Policy<QueuesOf<T::Streams>>>(
     node: &mut Node,
     topics: T::Topics<'_>,
     policy: P,
-) -> Result<Synced<T, P>, SubscribeError> {
+) -> Result<Synced<T, P>, SubscribeError>
+where
+    HeaderStamp: StampGetters<MessagesOf<T::Streams>>,
+{
+    Ok(subscribe_synced_with::<T, P>(node, topics, policy)?.build()?)
+}
+
+/// Subscribes to 2 to 9 topics and returns a [`SyncBuilder`] whose arrival
+/// clock is the node's ROS clock: add [`Options`](crate::Options)
+/// (arrival stamps, stale reports and partial sets then run on ROS time),
+/// per-channel stamp getters, and drop, stale and partial-set callbacks,
+/// then `build()`.
+///
+/// Any r2r message type works, including ones generated from your own
+/// workspace, which have no `Stamped` impl: give a getter per channel.
+///
+/// ```no_run
+/// use r2r::QosProfile;
+/// use r2r::sensor_msgs::msg::Image;
+/// use r2r::std_msgs::msg::String as Note; // no header at all
+/// use stamp_sync::{ApproximateTime, Duration, HeaderStamp, Options, Stamp};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut node = r2r::Node::create(r2r::Context::create()?, "sync", "")?;
+/// let qos = QosProfile::sensor_data();
+/// let clock = stamp_sync::r2r::clock::RosClock::of(&node);
+/// let sets = stamp_sync::r2r::subscribe_synced_with::<(Image, Note), _>(
+///     &mut node,
+///     [("image", qos.clone()), ("note", qos)],
+///     ApproximateTime::new(10)?,
+/// )?
+/// // The note is stamped when it arrives, on the node's clock.
+/// .stamp_with((HeaderStamp, move |_: &Note| clock.now()))
+/// .options(Options::new().stale_after(Duration::from_secs(2)))
+/// .on_stale(|s| eprintln!("channel {} silent for {}", s.channel, s.silent_for))
+/// .build()?;
+/// # let _ = sets;
+/// # Ok(()) }
+/// ```
+pub fn subscribe_synced_with<T: SyncTopics, P: Policy<QueuesOf<T::Streams>>>(
+    node: &mut Node,
+    topics: T::Topics<'_>,
+    policy: P,
+) -> Result<SyncedBuilder<T, P>, SubscribeError> {
+    let clock = RosClock::of(node);
     let streams = T::subscribe_all(node, topics)?;
-    Ok(streams.synchronize(policy)?)
+    Ok(streams.synchronize_with(policy).clock(move || clock.now()))
 }
 
 macro_rules! impl_sync_topics {
@@ -117,7 +192,7 @@ macro_rules! impl_sync_topics {
 
         impl<$($T),+> SyncTopics for ($($T,)+)
         where
-            $($T: WrappedTypesupport + Stamped + Send + 'static,)+
+            $($T: WrappedTypesupport + Send + 'static,)+
         {
             type Topics<'a> = [(&'a str, QosProfile); $n];
             type Streams = ($(Subscription<$T>,)+);

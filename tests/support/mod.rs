@@ -59,7 +59,11 @@ macro_rules! shared_run {
 
 /// Sets, the drops handed to a drop callback `(channel, reason, trace
 /// index)`, and per channel the drop counters.
-pub type Accounting = (Rows, Vec<(usize, DropReason, usize)>, Vec<[u64; 9]>);
+pub type Accounting = (
+    Rows,
+    Vec<(usize, DropReason, usize)>,
+    Vec<[u64; DropReason::ALL.len()]>,
+);
 
 macro_rules! typed_accounting_run {
     ($trace:expr, $pol:expr, $drop_callback:expr, ($($T:ident $i:tt),+)) => {{

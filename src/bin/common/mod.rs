@@ -335,8 +335,8 @@ where
                 changed = true;
             }
             if changed {
-                match p.policy().and_then(|c| c.build().map(|b| (c, b))) {
-                    Ok((config, policy)) => match self.sync.borrow_mut().replace_policy(policy) {
+                match p.policy() {
+                    Ok(config) => match switch_policy(&mut self.sync.borrow_mut(), &config) {
                         Ok(()) => log::info!("policy now {config}"),
                         Err(e) => log::error!("cannot switch policy: {e}"),
                     },
@@ -401,4 +401,21 @@ where
             eprintln!("{}: matched", self.rt.logger());
         }
     }
+}
+
+/// Switches `sync` to `config`: the same kind and queue size through the
+/// policy's run-time setters (nothing dropped); otherwise a new policy
+/// (everything queued dropped as `reset`).
+fn switch_policy<T: Messages>(
+    sync: &mut Synchronizer<T, AnyPolicy>,
+    config: &stamp_sync::policy::PolicyConfig,
+) -> Result<(), stamp_sync::ConfigError>
+where
+    T::Queues: CloneStore,
+{
+    let live = sync.policy_mut();
+    if live.kind() == config.kind() && live.apply(&config.params()).is_ok() {
+        return Ok(());
+    }
+    sync.replace_policy(config.build()?)
 }

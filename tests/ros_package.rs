@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ros_common::{NodeStats, Proc, WAIT, domain, set_stamps};
+use ros_common::{NodeStats, Proc, WAIT, domain, overlay, set_stamps};
 use stamp_sync::Stamp;
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
 
@@ -121,36 +121,52 @@ fn peer_report(py: &mut Proc) -> PeerReport {
 /// subscriber of its outputs; checks every relayed message is byte for
 /// byte one that was sent, and returns the relayed sets (from 3000 s on,
 /// after the warm-up) and the offline answer for the sent trace.
-fn relay_round(d: u32, policy: &str, jitter_ns: i64) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
+/// `overlay`: the inputs are `stamp_sync_test_msgs/msg/Tick` from the test
+/// overlay (a type this build never saw), sourced for both processes.
+fn relay_round(
+    d: u32,
+    policy: &str,
+    jitter_ns: i64,
+    overlay: bool,
+) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
     let p_policy = format!("policy:={policy}");
-    let mut relay = Proc::node(
-        "sync_relay",
-        d,
-        &[
-            "-p",
-            "topics:=[/peer/image, /peer/camera_info]",
-            "-p",
-            &p_policy,
-            "-p",
-            "qos:=reliable",
-            "-p",
-            "queue_size:=10",
-        ],
-    );
+    let topics = if overlay {
+        "topics:=[/peer/a, /peer/b]"
+    } else {
+        "topics:=[/peer/image, /peer/camera_info]"
+    };
+    let relay_args = [
+        "-p",
+        topics,
+        "-p",
+        &p_policy,
+        "-p",
+        "qos:=reliable",
+        "-p",
+        "queue_size:=10",
+    ];
     let jitter = jitter_ns.to_string();
-    let mut py = Proc::python(
-        "ros_peer.py",
-        d,
-        &[
-            "relay",
-            "--count",
-            "60",
-            "--rate",
-            "40",
-            "--jitter-ns",
-            &jitter,
-        ],
-    );
+    let mut peer_args = vec![
+        "relay",
+        "--count",
+        "60",
+        "--rate",
+        "40",
+        "--jitter-ns",
+        &jitter,
+    ];
+    let (mut relay, mut py) = if overlay {
+        peer_args.push("--tick");
+        (
+            Proc::node_in_overlay("sync_relay", d, &relay_args),
+            Proc::python_in_overlay("ros_peer.py", d, &peer_args),
+        )
+    } else {
+        (
+            Proc::node("sync_relay", d, &relay_args),
+            Proc::python("ros_peer.py", d, &peer_args),
+        )
+    };
     let r = peer_report(&mut py);
     // Every message that came back is exactly one that was sent, with the
     // same stamp (rmw may pad the payload with up to 3 zero bytes).
@@ -207,7 +223,7 @@ fn relay_round(d: u32, policy: &str, jitter_ns: i64) -> (Vec<Vec<i64>>, Vec<Vec<
 
 #[test]
 fn sync_relay_relays_exact_sets_byte_for_byte() {
-    let (live, offline) = relay_round(domain(1), "exact", 0);
+    let (live, offline) = relay_round(domain(1), "exact", 0, false);
     assert_eq!(live.len(), 60);
     assert_eq!(live, offline);
     eprintln!(
@@ -218,13 +234,57 @@ fn sync_relay_relays_exact_sets_byte_for_byte() {
 
 #[test]
 fn sync_relay_relays_approximate_sets_byte_for_byte() {
-    let (live, offline) = relay_round(domain(2), "approximate", 3_000_000);
+    let (live, offline) = relay_round(domain(2), "approximate", 3_000_000, false);
     assert!(live.len() >= 50, "{} sets", live.len());
     assert_eq!(live, offline);
     eprintln!(
         "sync_relay ApproximateTime -> rclpy: {} sets as offline, byte for byte",
         live.len()
     );
+}
+
+/// A message type from an overlay sourced at run time (never seen by this
+/// build): the installed relay finds its type support through the ament
+/// index and relays it unchanged; without the overlay it names the
+/// missing package and the prefixes it searched, and exits non-zero.
+#[test]
+fn sync_relay_relays_types_from_an_overlay_sourced_at_run_time() {
+    let d = domain(7);
+    let (live, offline) = relay_round(d, "exact", 0, true);
+    assert_eq!(live.len(), 60);
+    assert_eq!(live, offline);
+    eprintln!(
+        "sync_relay on stamp_sync_test_msgs/msg/Tick (overlay) -> rclpy: {} sets, byte for byte",
+        live.len()
+    );
+
+    // The same publishers, the relay without the overlay.
+    let d = domain(8);
+    let _a = Proc::python_in_overlay(
+        "ros_raw_peer.py",
+        d,
+        &["pub", "stamp_sync_test_msgs/msg/Tick", "/plain/a", "1"],
+    );
+    let _b = Proc::python_in_overlay(
+        "ros_raw_peer.py",
+        d,
+        &["pub", "stamp_sync_test_msgs/msg/Tick", "/plain/b", "1"],
+    );
+    let mut relay = Proc::node("sync_relay", d, &["-p", "topics:=[/plain/a, /plain/b]"]);
+    assert!(
+        !relay.wait_exit(),
+        "the relay must fail without the overlay"
+    );
+    let err = relay.stderr();
+    assert!(
+        err.contains("package \"stamp_sync_test_msgs\" is not installed"),
+        "{err}"
+    );
+    let prefixes = std::env::var("AMENT_PREFIX_PATH").unwrap();
+    for p in std::env::split_paths(&prefixes) {
+        assert!(err.contains(&p.display().to_string()), "{err}");
+    }
+    assert!(!err.contains(&overlay().display().to_string()), "{err}");
 }
 
 /// Parameters: visible and settable through the standard services (rclpy's

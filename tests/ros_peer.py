@@ -2,8 +2,9 @@
 did not write, talking to the installed stamp_sync nodes.
 
   relay     publishes pre-serialized Image + CameraInfo pairs on two topics
-            and subscribes raw to <topic>/synced: prints what it sent and
-            what came back, as hashes of the exact bytes
+            (--tick: stamp_sync_test_msgs/Tick on both, from the test
+            overlay) and subscribes raw to <topic>/synced: prints what it
+            sent and what came back, as hashes of the exact bytes
   params    the standard parameter services of a node: list, get, set
   rosout    waits for a /rosout record of a node that contains a text
   string    publishes std_msgs/String (a type without a header)
@@ -47,8 +48,13 @@ def relay(args):
     node = rclpy.create_node("relay_peer")
     qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
                      history=HistoryPolicy.KEEP_LAST)
-    topics = [args.prefix + "/image", args.prefix + "/camera_info"]
-    types = [Image, CameraInfo]
+    if args.tick:
+        from stamp_sync_test_msgs.msg import Tick
+        topics = [args.prefix + "/a", args.prefix + "/b"]
+        types = [Tick, Tick]
+    else:
+        topics = [args.prefix + "/image", args.prefix + "/camera_info"]
+        types = [Image, CameraInfo]
     pubs = [node.create_publisher(t, name, qos) for t, name in zip(types, topics)]
     got = []
 
@@ -66,7 +72,9 @@ def relay(args):
 
     def send(ch, ns, k):
         h = Header(stamp=Time(sec=ns // 10**9, nanosec=ns % 10**9), frame_id="peer")
-        if ch == 0:
+        if args.tick:
+            msg = Tick(header=h, seq=k, data=bytes((k + i + ch) % 256 for i in range(k % 7)))
+        elif ch == 0:
             # Lengths vary, so does the CDR padding at the end.
             n = 8 + 3 * (k % 5)
             msg = Image(header=h, height=1, width=n, encoding="mono8", step=n,
@@ -224,6 +232,7 @@ def main():
     r.add_argument("--jitter-ns", type=int, default=0)
     r.add_argument("--wait", type=float, default=30.0)
     r.add_argument("--linger", type=float, default=2.0)
+    r.add_argument("--tick", action="store_true")
     p = sub.add_parser("params")
     p.add_argument("node")
     p.add_argument("actions", nargs="+")

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use r2r::{QosProfile, WrappedTypesupport};
-use ros_common::{Proc, WAIT, domain};
+use ros_common::{Proc, WAIT, domain, overlay, with_overlay};
 use stamp_sync::Stamp;
 use stamp_sync::r2r::raw::{
     RawContext, RawError, RawNode, RawSubscription, SerializedMsg, Source, TypeSupportError,
@@ -106,39 +106,6 @@ fn take_n(node: &RawNode, sub: &mut RawSubscription, n: usize) -> Vec<Serialized
 fn env_prefixes() -> Vec<PathBuf> {
     let path = std::env::var_os("AMENT_PREFIX_PATH").expect("run under scripts/with-ros");
     std::env::split_paths(&path).collect()
-}
-
-fn overlay() -> PathBuf {
-    let dir = std::env::var_os("STAMP_SYNC_ROS_OVERLAY")
-        .map(PathBuf::from)
-        .expect(
-            "STAMP_SYNC_ROS_OVERLAY unset: run under scripts/with-ros after scripts/ros-setup.sh",
-        );
-    assert!(
-        dir.join("share/stamp_sync_test_msgs").is_dir(),
-        "no overlay in {}",
-        dir.display()
-    );
-    dir
-}
-
-/// Sources the overlay for a child process: prefix, library and Python
-/// paths, as its setup script would.
-fn with_overlay(cmd: &mut Command) {
-    let ov = overlay();
-    for (var, sub) in [
-        ("AMENT_PREFIX_PATH", ""),
-        ("LD_LIBRARY_PATH", "lib"),
-        ("PYTHONPATH", "lib/python3.11/site-packages"),
-    ] {
-        let old = std::env::var(var).unwrap_or_default();
-        let dir = if sub.is_empty() {
-            ov.clone()
-        } else {
-            ov.join(sub)
-        };
-        cmd.env(var, format!("{}:{old}", dir.display()));
-    }
 }
 
 fn python_peer(d: u32, args: &[&str], overlay: bool) -> Proc {

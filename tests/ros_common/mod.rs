@@ -99,6 +99,42 @@ pub struct Proc {
     pub seen: Vec<String>,
 }
 
+/// The test overlay's install prefix (`stamp_sync_test_msgs`, built by
+/// `scripts/ros-setup.sh`, never on this crate's prefix path;
+/// `STAMP_SYNC_ROS_OVERLAY` is exported by `scripts/with-ros`).
+pub fn overlay() -> PathBuf {
+    let dir = std::env::var_os("STAMP_SYNC_ROS_OVERLAY")
+        .map(PathBuf::from)
+        .expect(
+            "STAMP_SYNC_ROS_OVERLAY unset: run under scripts/with-ros after scripts/ros-setup.sh",
+        );
+    assert!(
+        dir.join("share/stamp_sync_test_msgs").is_dir(),
+        "no overlay in {}",
+        dir.display()
+    );
+    dir
+}
+
+/// Sources the overlay for a child process: prefix, library and Python
+/// paths, as its setup script would.
+pub fn with_overlay(cmd: &mut Command) {
+    let ov = overlay();
+    for (var, sub) in [
+        ("AMENT_PREFIX_PATH", ""),
+        ("LD_LIBRARY_PATH", "lib"),
+        ("PYTHONPATH", "lib/python3.11/site-packages"),
+    ] {
+        let old = std::env::var(var).unwrap_or_default();
+        let dir = if sub.is_empty() {
+            ov.clone()
+        } else {
+            ov.join(sub)
+        };
+        cmd.env(var, format!("{}:{old}", dir.display()));
+    }
+}
+
 impl Proc {
     /// Runs an installed node in `domain` with ROS arguments `ros_args`.
     pub fn node(name: &str, domain: u32, ros_args: &[&str]) -> Proc {
@@ -107,8 +143,28 @@ impl Proc {
         Proc::spawn(name, cmd, domain)
     }
 
+    /// Runs an installed node with the test overlay sourced.
+    pub fn node_in_overlay(name: &str, domain: u32, ros_args: &[&str]) -> Proc {
+        let mut cmd = Command::new(node(name));
+        cmd.arg("--ros-args").args(ros_args);
+        with_overlay(&mut cmd);
+        Proc::spawn(name, cmd, domain)
+    }
+
+    /// Runs a python script with the test overlay sourced.
+    pub fn python_in_overlay(script: &str, domain: u32, args: &[&str]) -> Proc {
+        let mut cmd = Proc::python_command(script, args);
+        with_overlay(&mut cmd);
+        Proc::spawn(script, cmd, domain)
+    }
+
     /// Runs a python script with the ROS venv's interpreter.
     pub fn python(script: &str, domain: u32, args: &[&str]) -> Proc {
+        let cmd = Proc::python_command(script, args);
+        Proc::spawn(script, cmd, domain)
+    }
+
+    fn python_command(script: &str, args: &[&str]) -> Command {
         let py = std::env::var("STAMP_SYNC_ROS_PYTHON").unwrap_or_else(|_| "python3".into());
         let mut cmd = Command::new(py);
         cmd.arg("-u")
@@ -118,7 +174,7 @@ impl Proc {
                     .join(script),
             )
             .args(args);
-        Proc::spawn(script, cmd, domain)
+        cmd
     }
 
     /// Runs any command as a peer in `domain` (environment set up as for

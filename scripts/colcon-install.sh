@@ -26,4 +26,9 @@ exe="$ws/install/stamp_sync/lib/stamp_sync"
 for n in sync_relay camera_publisher image_info_sync stereo_sync rgbd_sync bag_player stamp-sync; do
   [[ -x "$exe/$n" ]] || { echo "colcon-install: $exe/$n is missing" >&2; exit 1; }
 done
+# What a user's shell gets from `source install/setup.bash` (colcon-bash).
+# shellcheck disable=SC1091
+found="$(bash -c "source '$ws/install/setup.bash' && printenv AMENT_PREFIX_PATH")"
+[[ ":$found:" == *":$ws/install/stamp_sync:"* ]] ||
+  { echo "colcon-install: install/setup.bash does not put stamp_sync on AMENT_PREFIX_PATH ($found)" >&2; exit 1; }
 echo "colcon-install: installed into $ws/install in $(($(date +%s) - start)) s" >&2

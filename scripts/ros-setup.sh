@@ -69,7 +69,7 @@ wheels=(
 )
 tools=(
   colcon-core colcon-ros colcon-cargo colcon-ros-cargo colcon-metadata colcon-cmake
-  colcon-package-information
+  colcon-package-information colcon-bash
   # rosidl's generators (Jazzy needs empy 3)
   catkin-pkg "empy==3.3.4" lark numpy
 )

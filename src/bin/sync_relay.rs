@@ -16,8 +16,10 @@
 //! * `policy` (`exact` | `approximate` | `epsilon` | `latest` | `slop`;
 //!   `approximate`), `queue_size` (10), `max_interval` (seconds, 0 =
 //!   unbounded), `age_penalty` (0.1), `lower_bounds` (seconds per input),
-//!   `epsilon`, `slop` (seconds). A change takes effect at once: messages
-//!   queued at the change are dropped (reason `reset`, counted).
+//!   `epsilon`, `slop` (seconds). A change takes effect with the next
+//!   message; one that keeps `policy` and `queue_size` drops nothing, a
+//!   new `policy` or `queue_size` drops what was queued (reason `reset`,
+//!   counted).
 //! * `stall_after` (seconds without a set before warning, 5; 0 = never),
 //!   `diagnostics_period` (seconds, 1; 0 = no `/diagnostics`),
 //!   `summary_period` (seconds between drop summaries on rosout, 10),

@@ -84,10 +84,10 @@ fi
 
 command -v cargo-mutants >/dev/null 2>&1 || cargo install --locked cargo-mutants
 
-args=(--output "$out" --features cli --profile mutants --jobs 1 --timeout-multiplier 3)
+args=(--output "$out" --features cli --profile mutants --jobs 1)
 for f in "${files[@]}"; do args+=(-f "$f"); done
 [[ -n "$shard" ]] && args+=(--shard "$shard")
-[[ -n "$timeout" ]] && args+=(--timeout "$timeout")
+if [[ -n "$timeout" ]]; then args+=(--timeout "$timeout"); else args+=(--timeout-multiplier 3); fi
 mkdir -p "$out"
 start=$(date +%s)
 # cargo-mutants exits non-zero when a mutant is missed: the table says which.

@@ -55,7 +55,7 @@ fn node_source(exec: &str) -> Option<String> {
 
 /// Does `src` declare parameter `name`? (`Params::new()` always declares
 /// `use_sim_time`; `with_policy` declares `policy` and every registry
-/// setting.)
+/// setting; `qos` declares `qos` and `depth`.)
 fn declares_param(src: &str, name: &str) -> bool {
     // Layout-free: rustfmt may break a call over lines.
     let flat: String = src.chars().filter(|c| !c.is_whitespace()).collect();
@@ -66,7 +66,8 @@ fn declares_param(src: &str, name: &str) -> bool {
         && (name == "policy"
             || name == "lower_bounds"
             || Param::ALL.iter().any(|p| p.name() == name));
-    direct || policy || name == "use_sim_time"
+    let qos = flat.contains(".qos(\"") && (name == "qos" || name == "depth");
+    direct || policy || qos || name == "use_sim_time"
 }
 
 /// Is `topic` a name the node subscribes to or publishes?

@@ -54,8 +54,7 @@ fn params() -> Params {
             100.0,
             "/clock messages per second between bag messages",
         )
-        .string("qos", "reliable", "publisher QoS: reliable or sensor_data")
-        .int("depth", 100, "publisher history depth")
+        .qos("reliable", 100, "publisher QoS: reliable or sensor_data")
         .int(
             "wait_subscribers",
             0,
@@ -75,14 +74,10 @@ fn params() -> Params {
             if p.get_strs("topics").is_none_or(<[String]>::is_empty) {
                 return Err("set -p topics:=\"[/a, /b]\"".into());
             }
-            for name in ["speed", "clock_rate"] {
-                let v = p.get_double(name).unwrap_or(0.0);
-                if !(v > 0.0 && v.is_finite()) {
-                    return Err(format!("{name} must be > 0, got {v}"));
-                }
-            }
             Ok(())
         })
+        .non_negative(&["speed", "clock_rate"], true)
+        .non_negative(&["duration", "wait_timeout"], false)
 }
 
 fn to_time(s: Stamp) -> r2r::builtin_interfaces::msg::Time {
@@ -103,11 +98,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let wait_timeout = p.get_double("wait_timeout").unwrap_or(30.0);
     let start_on_stdin = p.get_bool("start_on_stdin").unwrap_or(false);
     let linger = p.get_bool("linger").unwrap_or(false);
-    let depth = p.get_int("depth").unwrap_or(100).max(1) as usize;
-    let qos = match p.get_str("qos") {
-        Some("reliable") => QosProfile::default().keep_last(depth),
-        _ => QosProfile::sensor_data().keep_last(depth),
-    };
+    let qos = p.qos_profile();
 
     let bag = Bag::open(&path)?;
     let raw = RawNode::create("bag_player_transport", "")?;

@@ -37,7 +37,6 @@ use std::error::Error;
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 
-use r2r::QosProfile;
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
 use r2r::std_msgs::msg::Header;
 use stamp_sync::Stamp;
@@ -105,12 +104,11 @@ fn params(now_sec: i64) -> Params {
         .int("first_index", 0, "index of the first tick")
         .int("width", 64, "image width")
         .int("height", 48, "image height")
-        .string(
-            "qos",
+        .qos(
             "reliable",
+            100,
             "publisher QoS: reliable or sensor_data (best effort)",
         )
-        .int("depth", 100, "publisher history depth")
         .int(
             "wait_subscribers",
             0,
@@ -136,18 +134,8 @@ fn params(now_sec: i64) -> Params {
             "images in rgb8 (3 bytes a pixel) instead of mono8",
         )
         .strings("only", &[], "publish only these topics (empty: all five)")
-        .check(|p| {
-            let rate = p.get_double("rate").unwrap_or(0.0);
-            if !(rate > 0.0 && rate.is_finite()) {
-                return Err(format!("rate must be > 0, got {rate}"));
-            }
-            match p.get_str("qos") {
-                Some("reliable" | "sensor_data" | "best_effort") => Ok(()),
-                other => Err(format!(
-                    "qos must be reliable or sensor_data, got {other:?}"
-                )),
-            }
-        })
+        .non_negative(&["rate"], true)
+        .non_negative(&["wait_timeout", "pause_secs", "burst_secs"], false)
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -171,11 +159,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let wait_timeout = dbl("wait_timeout");
     let linger = p.get_bool("linger").unwrap_or(false);
     let start_on_stdin = p.get_bool("start_on_stdin").unwrap_or(false);
-    let depth = int("depth").max(1) as usize;
-    let qos = match p.get_str("qos") {
-        Some("reliable") => QosProfile::default().keep_last(depth),
-        _ => QosProfile::sensor_data().keep_last(depth),
-    };
+    let qos = p.qos_profile();
     let pause_topic = text("pause_topic");
     let pause_at = int("pause_at");
     let pause_secs = dbl("pause_secs");

@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             let print = p.get_bool("print_sets").unwrap_or(true);
             let out = rt
                 .node
-                .create_publisher::<PointStamped>("principal_point", common::qos(&p))?;
+                .create_publisher::<PointStamped>("principal_point", p.qos_profile())?;
             let left = left.clone();
             Ok(sync.on_set(move |(image, info): (Image, CameraInfo)| {
                 let ns = left.since();

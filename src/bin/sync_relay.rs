@@ -58,12 +58,11 @@ const NAME: &str = "sync_relay";
 fn params() -> Params {
     Params::new()
         .strings("topics", &[], "2 to 9 header-bearing input topics")
-        .string(
-            "qos",
+        .qos(
             "sensor_data",
+            100,
             "input QoS: sensor_data (matches any publisher) or reliable",
         )
-        .int("depth", 100, "input history depth")
         .string(
             "output_suffix",
             "/synced",
@@ -96,36 +95,22 @@ fn params() -> Params {
             "print `set <ns>,...` per set on stdout",
         )
         .read_only("topics")
-        .read_only("qos")
-        .read_only("depth")
         .read_only("output_suffix")
         .read_only("wait_for_topics")
         .read_only("use_sim_time")
-        .check(|p| {
-            let n = p.get_strs("topics").map_or(0, <[String]>::len);
-            if !(2..=9).contains(&n) {
-                return Err(format!("topics needs 2 to 9 topics, got {n}"));
-            }
-            match p.get_str("qos") {
-                Some("sensor_data" | "reliable") => {}
-                other => {
-                    return Err(format!(
-                        "qos must be sensor_data or reliable, got {other:?}"
-                    ));
-                }
-            }
-            if p.get_int("depth").is_some_and(|d| d < 1) {
-                return Err("depth must be at least 1".into());
-            }
-            for name in [
+        .non_negative(
+            &[
                 "wait_for_topics",
                 "stall_after",
                 "diagnostics_period",
                 "summary_period",
-            ] {
-                if let Some(v) = p.get_double(name).filter(|v| !(v.is_finite() && *v >= 0.0)) {
-                    return Err(format!("{name} must be a finite number >= 0, got {v}"));
-                }
+            ],
+            false,
+        )
+        .check(|p| {
+            let n = p.get_strs("topics").map_or(0, <[String]>::len);
+            if !(2..=9).contains(&n) {
+                return Err(format!("topics needs 2 to 9 topics, got {n}"));
             }
             Ok(())
         })
@@ -151,10 +136,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let p = rt.params();
     let fail = |e: &dyn std::fmt::Display| log::error!("{e}");
     let depth = p.get_int("depth").unwrap_or(100).max(1) as usize;
-    let qos = match p.get_str("qos") {
-        Some("reliable") => QosProfile::default().keep_last(depth),
-        _ => QosProfile::sensor_data().keep_last(depth),
-    };
+    let qos = p.qos_profile();
     let topics: Vec<String> = p
         .get_strs("topics")
         .unwrap_or_default()

@@ -207,6 +207,60 @@ impl Params {
         self
     }
 
+    /// Declares `qos` (`sensor_data` | `best_effort` | `reliable`, default
+    /// `default`) and `depth` (history depth, default `depth`, at least 1),
+    /// both read-only; [`qos_profile`](Self::qos_profile) makes the profile.
+    pub fn qos(self, default: &str, depth: i64, description: &'static str) -> Self {
+        self.string("qos", default, description)
+            .int("depth", depth, "history depth")
+            .read_only("qos")
+            .read_only("depth")
+            .check(|p| {
+                match p.get_str("qos") {
+                    Some("sensor_data" | "best_effort" | "reliable") => {}
+                    other => {
+                        return Err(format!(
+                            "qos must be sensor_data, best_effort or reliable, got {other:?}"
+                        ));
+                    }
+                }
+                match p.get_int("depth") {
+                    Some(d) if d < 1 => Err(format!("depth must be at least 1, got {d}")),
+                    _ => Ok(()),
+                }
+            })
+    }
+
+    /// The QoS the `qos` and `depth` parameters name: `reliable` is
+    /// reliable, volatile, keep last `depth`; the others are
+    /// `sensor_data` (best effort) with that depth.
+    pub fn qos_profile(&self) -> ::r2r::QosProfile {
+        let depth = self.get_int("depth").unwrap_or(10).max(1);
+        let depth = usize::try_from(depth).unwrap_or(usize::MAX);
+        match self.get_str("qos") {
+            Some("reliable") => ::r2r::QosProfile::default().keep_last(depth),
+            _ => ::r2r::QosProfile::sensor_data().keep_last(depth),
+        }
+    }
+
+    /// Adds a check that each of the `double` parameters `names` is a
+    /// finite number, at least 0 (`strict`: greater than 0).
+    pub fn non_negative(self, names: &'static [&'static str], strict: bool) -> Self {
+        self.check(move |p| {
+            for &name in names {
+                let Some(v) = p.get_double(name) else {
+                    continue;
+                };
+                let ok = v.is_finite() && if strict { v > 0.0 } else { v >= 0.0 };
+                if !ok {
+                    let bound = if strict { "> 0" } else { ">= 0" };
+                    return Err(format!("{name} must be a finite number {bound}, got {v}"));
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Declares `policy` (default `policy`) and one parameter per policy
     /// setting of the registry ([`Param::ALL`]): `queue_size` (10),
     /// `age_penalty` (0.1), `max_interval` (seconds, 0 = unbounded),
@@ -522,5 +576,65 @@ mod tests {
             Err(::r2r::Error::InvalidParameterName { .. })
         ));
         assert_eq!(p.policy().unwrap(), PolicyConfig::approximate(10));
+    }
+
+    /// Sets `name` to `v` as a start-up value would, and runs the checks.
+    fn start_up(p: &Params, name: &str, v: Value) -> Result<Params, String> {
+        let mut c = p.clone();
+        if let Some(d) = c.decls.get_mut(name) {
+            d.value = v;
+        }
+        c.validate().map(|()| c)
+    }
+
+    #[test]
+    fn qos_parameters_are_checked_and_make_the_profile() {
+        use ::r2r::qos::ReliabilityPolicy;
+        let p = Params::new().qos("sensor_data", 7, "input QoS");
+        let q = p.qos_profile();
+        assert_eq!(q.reliability, ReliabilityPolicy::BestEffort);
+        assert_eq!(q.depth, 7);
+        let r = start_up(&p, "qos", Value::Str("reliable".into())).unwrap();
+        assert_eq!(r.qos_profile().reliability, ReliabilityPolicy::Reliable);
+        let b = start_up(&p, "qos", Value::Str("best_effort".into())).unwrap();
+        assert_eq!(b.qos_profile().reliability, ReliabilityPolicy::BestEffort);
+        let e = start_up(&p, "qos", Value::Str("fast".into())).unwrap_err();
+        assert!(e.contains("qos must be") && e.contains("fast"), "{e}");
+        let e = start_up(&p, "depth", Value::Int(0)).unwrap_err();
+        assert!(e.contains("depth must be at least 1, got 0"), "{e}");
+        assert!(start_up(&p, "depth", Value::Int(1)).is_ok());
+        for name in ["qos", "depth"] {
+            let e = p
+                .candidate(name, &ParameterValue::Integer(3))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("start-up"), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn non_negative_refuses_negative_nan_and_infinite_values() {
+        let p = Params::new()
+            .double("a", 0.0, "a")
+            .double("b", 1.0, "b")
+            .non_negative(&["a"], false)
+            .non_negative(&["b"], true);
+        assert!(p.validate().is_ok());
+        for (name, v, bound) in [
+            ("a", -0.5, ">= 0"),
+            ("a", f64::NAN, ">= 0"),
+            ("a", f64::INFINITY, ">= 0"),
+            ("b", 0.0, "> 0"),
+            ("b", -1.0, "> 0"),
+            ("b", f64::INFINITY, "> 0"),
+        ] {
+            let e = start_up(&p, name, Value::Double(v)).unwrap_err();
+            assert!(
+                e.contains(&format!("{name} must be a finite number {bound}")),
+                "{name}={v}: {e}"
+            );
+        }
+        assert!(start_up(&p, "a", Value::Double(0.0)).is_ok());
+        assert!(start_up(&p, "b", Value::Double(1e-9)).is_ok());
     }
 }

@@ -31,12 +31,11 @@ use stamp_sync::{
 /// to `policy`.
 pub fn sync_params(policy: &str) -> Params {
     Params::new()
-        .string(
-            "qos",
+        .qos(
             "sensor_data",
+            100,
             "input QoS: sensor_data (matches any publisher) or reliable",
         )
-        .int("depth", 100, "input history depth")
         .with_policy(policy)
         .double(
             "stale_after",
@@ -60,46 +59,21 @@ pub fn sync_params(policy: &str) -> Params {
         )
         .bool("print_sets", true, "print `set <ns>,...` per set on stdout")
         .int("max_sets", 0, "exit after this many sets (0 = never)")
-        .read_only("qos")
-        .read_only("depth")
         .read_only("stale_after")
         .read_only("use_sim_time")
-        .check(|p| {
-            match p.get_str("qos") {
-                Some("sensor_data" | "best_effort" | "reliable") => {}
-                other => {
-                    return Err(format!(
-                        "qos must be sensor_data or reliable, got {other:?}"
-                    ));
-                }
-            }
-            if p.get_int("depth").is_some_and(|d| d < 1) {
-                return Err("depth must be at least 1".into());
-            }
-            if p.get_int("max_sets").is_some_and(|d| d < 0) {
-                return Err("max_sets must not be negative".into());
-            }
-            for name in [
+        .non_negative(
+            &[
                 "stale_after",
                 "stall_after",
                 "diagnostics_period",
                 "stats_period",
-            ] {
-                if let Some(v) = p.get_double(name).filter(|v| !(v.is_finite() && *v >= 0.0)) {
-                    return Err(format!("{name} must be a finite number >= 0, got {v}"));
-                }
-            }
-            Ok(())
+            ],
+            false,
+        )
+        .check(|p| match p.get_int("max_sets") {
+            Some(n) if n < 0 => Err("max_sets must not be negative".into()),
+            _ => Ok(()),
         })
-}
-
-/// The subscription QoS the `qos` and `depth` parameters name.
-pub fn qos(p: &Params) -> QosProfile {
-    let depth = p.get_int("depth").unwrap_or(100).max(1) as usize;
-    match p.get_str("qos") {
-        Some("reliable") => QosProfile::default().keep_last(depth),
-        _ => QosProfile::sensor_data().keep_last(depth),
-    }
 }
 
 /// `s` seconds.
@@ -288,7 +262,7 @@ where
         T: Channel<I>,
         <T as Channel<I>>::Msg: WrappedTypesupport + Stamped + Send + 'static,
     {
-        let qos = qos(&self.rt.params());
+        let qos = self.rt.params().qos_profile();
         let stream = stamp_sync::r2r::subscribe::<<T as Channel<I>>::Msg>(
             &mut self.rt.node,
             topic,
@@ -311,7 +285,7 @@ where
     pub fn watch(&mut self) -> Result<(), Box<dyn Error>> {
         let p = self.rt.params();
         let topics: Vec<&str> = self.topics.iter().map(|(t, _)| t.as_str()).collect();
-        let qos = qos(&p);
+        let qos = p.qos_profile();
         self.stall = StallWatch::new(
             self.topics.iter().map(|(t, q)| (t.as_str(), q)),
             seconds(p.get_double("stall_after").unwrap_or(5.0)),

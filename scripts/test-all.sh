@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # The C++ differential test must run, never skip: this script builds the
 # reference runner itself (set STAMP_SYNC_REQUIRE_ORACLE=0 to allow a skip).
 export STAMP_SYNC_REQUIRE_ORACLE="${STAMP_SYNC_REQUIRE_ORACLE:-1}"
+# A fresh clone builds once: incremental caches would only cost disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 scripts/build-oracle.sh
 # The filter differential tests: C++ Cache runner, Python message_filters.
 scripts/build-filters-oracle.sh

@@ -24,12 +24,12 @@
 //! | code | when |
 //! |---|---|
 //! | `no_publisher` | the graph shows no publisher, 3 s after watching began, and nothing arrives |
-//! | `qos_incompatible` | a publisher that a `reliable` or a `sensor_data` subscriber could never match |
+//! | `qos_incompatible` | a publisher that a `reliable` or a `sensor_data` subscriber could never match (once discovery has named its node, or after 3 s) |
 //! | `no_header` | the type has no `std_msgs/Header` first field |
 //! | `never_equal` | ExactTime, no set for 10 s, and two topics' recent stamps (5 or more each) have none in common |
-//! | `clock_mismatch` | a topic's stamp age at arrival is more than 1 s away from the others' |
-//! | `stale` | silent for more than 3 periods (and 0.5 s) while another topic flows |
-//! | `queue_overflow` | overflow drops not explained by a stale, missing or never-equal topic |
+//! | `clock_mismatch` | a topic's stamp age at arrival is more than 1 s away from that of the topic stamped nearest its arrival |
+//! | `stale` | silent for more than 3 periods (and 0.5 s) while another topic flows; or nothing 5 s after the graph showed a publisher |
+//! | `queue_overflow` | overflow drops not explained by a stale, missing, never-equal or other-clock topic (found now or in the last 3 s) |
 //! | `out_of_order` | a stamp older than the one before it on the same topic |
 //!
 //! Event-like problems (`queue_overflow`, `out_of_order`) stay active for
@@ -151,7 +151,7 @@ impl SubscriberQos {
 /// A publisher of a topic, as the graph shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Publisher {
-    /// Its node, fully qualified.
+    /// Its node, fully qualified; empty while discovery has not named it.
     pub node: String,
     /// Its QoS in words, e.g. `best_effort, volatile`.
     pub qos: String,
@@ -180,6 +180,9 @@ pub struct Thresholds {
     /// A topic whose period is not known yet (fewer than 3 messages) is
     /// stale after this long.
     pub silent_unknown: Duration,
+    /// A topic that never delivered is stale this long after the graph
+    /// first showed a publisher of it.
+    pub first_message: Duration,
     /// Stamp ages at arrival further apart than this are a clock mismatch.
     pub clock_tolerance: Duration,
     /// Time for discovery before a topic without publishers is reported.
@@ -202,6 +205,7 @@ impl Default for Thresholds {
             stale_periods: 3,
             stale_min: Duration::from_millis(500),
             silent_unknown: Duration::from_secs(3),
+            first_message: Duration::from_secs(5),
             clock_tolerance: Duration::from_secs(1),
             graph_grace: Duration::from_secs(3),
             window: Duration::from_secs(10),
@@ -232,6 +236,8 @@ struct TopicState {
     backwards: u64,
     backwards_max: Duration,
     last_backwards: Option<Stamp>,
+    /// The first check that saw a publisher on the graph.
+    publishers_since: Option<Stamp>,
 }
 
 impl TopicState {
@@ -246,6 +252,7 @@ impl TopicState {
             backwards: 0,
             backwards_max: Duration::ZERO,
             last_backwards: None,
+            publishers_since: None,
         }
     }
 
@@ -463,6 +470,11 @@ impl std::fmt::Debug for Diagnosis {
     }
 }
 
+/// A publisher's node for people (`?` while discovery has not named it).
+fn node_name(node: &str) -> &str {
+    if node.is_empty() { "?" } else { node }
+}
+
 fn secs(d: Duration) -> String {
     advice::human_duration(d.as_nanos())
 }
@@ -639,6 +651,11 @@ impl Diagnosis {
     }
 
     fn detect(&mut self, now: Stamp) -> Vec<Problem> {
+        for t in &mut self.topics {
+            if t.publishers_since.is_none() && t.publishers().unwrap_or(0) > 0 {
+                t.publishers_since = Some(now);
+            }
+        }
         let mut out = Vec::new();
         self.graph_problems(now, &mut out);
         self.stale(now, &mut out);
@@ -684,10 +701,12 @@ impl Diagnosis {
                     advice: advice::no_publisher_line(&t.name),
                 });
             }
+            // Discovery names a node shortly after its endpoints: wait for
+            // the name during the grace period.
             let bad: Vec<String> = g
                 .publishers
                 .iter()
-                .filter(|p| !p.never_matches.is_empty())
+                .filter(|p| !p.never_matches.is_empty() && (settled || !p.node.is_empty()))
                 .map(|p| {
                     let never: Vec<String> = p
                         .never_matches
@@ -698,7 +717,7 @@ impl Diagnosis {
                         .collect();
                     format!(
                         "publisher {} offers {}: {}",
-                        p.node,
+                        node_name(&p.node),
                         p.qos,
                         never.join("; ")
                     )
@@ -749,19 +768,22 @@ impl Diagnosis {
                     }
                 }
                 None => {
-                    let watched = now.since(self.start);
                     let publishers = t.publishers().unwrap_or(0);
                     let headerless = t
                         .graph
                         .as_ref()
                         .is_some_and(|g| g.has_header == Some(false));
-                    if publishers == 0 || headerless || watched <= th.silent_unknown {
+                    let Some(since) = t.publishers_since else {
+                        continue;
+                    };
+                    let waited = now.since(since);
+                    if publishers == 0 || headerless || waited <= th.first_message {
                         continue;
                     }
                     format!(
-                        "{}: no message in {} although it has {publishers} publisher(s), while the others flow",
+                        "{}: no message in {} since the graph showed its {publishers} publisher(s), while the others flow",
                         t.name,
-                        secs(watched)
+                        secs(waited)
                     )
                 }
             };
@@ -830,21 +852,15 @@ impl Diagnosis {
             .iter()
             .map(|t| t.age(now, self.th.window, 3))
             .collect();
-        // The reference: the topic with the most others within tolerance;
-        // among those, the one stamped nearest to its arrival.
+        // The reference: the topic stamped nearest to its arrival (the
+        // system clock the watch runs on); it stays the same as more
+        // topics deliver.
         let close = |a: i64, b: i64| a.abs_diff(b) <= tol.unsigned_abs();
         let Some((reference, ref_age)) = ages
             .iter()
             .enumerate()
             .filter_map(|(i, a)| a.map(|a| (i, a)))
-            .min_by_key(|&(i, a)| {
-                let near = ages
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, b)| *j != i && b.is_some_and(|b| close(a, b)))
-                    .count();
-                (std::cmp::Reverse(near), a.unsigned_abs(), i)
-            })
+            .min_by_key(|&(i, a)| (a.unsigned_abs(), i))
         else {
             return;
         };
@@ -913,12 +929,21 @@ impl Diagnosis {
             .map(|(c, p)| c.saturating_sub(*p))
             .collect();
         self.overflow_prev = counts;
-        // A silent, missing or never-equal topic makes the others' queues
-        // overflow: that is its problem, not the queue size's. Overflow
-        // waits `stale_min` for such a cause to show before it counts.
-        let explained = out
-            .iter()
-            .any(|p| matches!(p.code, Code::Stale | Code::NoPublisher | Code::NeverEqual));
+        // A silent, missing, never-equal or other-clock topic makes the
+        // others' queues overflow (while it lasts, and while the queues
+        // drain after it): that is its problem, not the queue size's.
+        // Overflow waits `stale_min` for such a cause to show.
+        let causes = |c: Code| {
+            matches!(
+                c,
+                Code::Stale | Code::NoPublisher | Code::NeverEqual | Code::ClockMismatch
+            )
+        };
+        let explained = out.iter().any(|p| causes(p.code))
+            || self
+                .log
+                .iter()
+                .any(|s| causes(s.problem.code) && now.since(s.last) <= self.th.recent);
         if explained {
             self.overflow_pending.clear();
         } else {
@@ -1032,7 +1057,12 @@ impl Diagnosis {
                     publishers: t
                         .graph
                         .as_ref()
-                        .map(|g| g.publishers.iter().map(|p| p.node.clone()).collect())
+                        .map(|g| {
+                            g.publishers
+                                .iter()
+                                .map(|p| node_name(&p.node).to_string())
+                                .collect()
+                        })
                         .unwrap_or_default(),
                     age_ns: t.age(now, w, 1),
                     offset_ns,
@@ -1289,9 +1319,14 @@ mod tests {
         let mut be = publisher("/camera_driver");
         be.qos = "best_effort, volatile".into();
         be.never_matches = vec![(SubscriberQos::Reliable, "subscription is RELIABLE".into())];
-        d.graph(0, header_graph(vec![publisher("/ok"), be]));
+        let mut unnamed = be.clone();
+        unnamed.node = String::new();
+        d.graph(0, header_graph(vec![publisher("/ok"), unnamed.clone()]));
         d.graph(1, header_graph(vec![publisher("/ok")]));
-        let p = checked(&mut d, 10);
+        assert!(checked(&mut d, 10).is_empty(), "no name yet");
+        assert_eq!(d.report(at(10), false).topics[0].publishers, ["/ok", "?"]);
+        d.graph(0, header_graph(vec![publisher("/ok"), be]));
+        let p = checked(&mut d, 20);
         assert_eq!(codes(&p), [Code::QosIncompatible]);
         assert_eq!(p[0].topics, ["/t0"]);
         assert!(
@@ -1305,6 +1340,16 @@ mod tests {
             p[0].message
         );
         assert!(p[0].advice.contains("sensor_data"));
+        // Still unnamed after the grace: reported all the same.
+        let mut d = diag(2, PolicyConfig::approximate(10));
+        d.graph(0, header_graph(vec![unnamed]));
+        assert!(checked(&mut d, 2_999).is_empty());
+        let p = checked(&mut d, 3_000);
+        assert!(
+            p[0].message.contains("publisher ? offers"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]
@@ -1333,15 +1378,20 @@ mod tests {
     fn a_topic_with_publishers_that_never_delivers_is_stale() {
         let mut d = diag(2, PolicyConfig::approximate(10));
         d.graph(0, header_graph(vec![publisher("/a")]));
+        d.graph(1, TopicGraph::default());
+        flow(&mut d, 0, 1_000, 50, &[1], |_, k| k);
+        d.check(at(1_000));
+        // The publisher shows up at 1 s.
         d.graph(1, header_graph(vec![publisher("/b")]));
-        flow(&mut d, 0, 3_000, 50, &[1], |_, k| k);
-        assert!(checked(&mut d, 3_000).is_empty());
-        flow(&mut d, 3_000, 3_100, 50, &[1], |_, k| k);
-        let p = checked(&mut d, 3_100);
+        assert!(checked(&mut d, 1_000).is_empty());
+        flow(&mut d, 1_000, 6_000, 50, &[1], |_, k| k);
+        assert!(checked(&mut d, 6_000).is_empty());
+        flow(&mut d, 6_000, 6_100, 50, &[1], |_, k| k);
+        let p = checked(&mut d, 6_050);
         assert_eq!(codes(&p), [Code::Stale]);
         assert!(
             p[0].message
-                .contains("no message in 3.100 s although it has 1 publisher(s)"),
+                .contains("no message in 5.050 s since the graph showed its 1 publisher(s)"),
             "{}",
             p[0].message
         );
@@ -1496,21 +1546,20 @@ mod tests {
     }
 
     #[test]
-    fn clock_mismatch_against_the_majority() {
+    fn clock_mismatch_against_the_topic_stamped_nearest_its_arrival() {
         let mut d = diag(3, PolicyConfig::approximate(10));
         // /t1 is stamped 2000 s in the past (another clock).
-        flow(&mut d, 0, 200, 100, &[], |ch, k| {
-            if ch == 1 { k - 2_000_000 } else { k - 10 }
-        });
+        let stamp = |ch: usize, k: i64| if ch == 1 { k - 2_000_000 } else { k - 10 };
+        flow(&mut d, 0, 200, 100, &[], stamp);
         assert!(checked(&mut d, 200).is_empty(), "2 messages are too few");
-        flow(&mut d, 200, 300, 100, &[], |ch, k| {
-            if ch == 1 { k - 2_000_000 } else { k - 10 }
-        });
+        flow(&mut d, 200, 300, 100, &[], stamp);
         let p = checked(&mut d, 300);
         assert_eq!(codes(&p), [Code::ClockMismatch]);
         assert_eq!(p[0].topics, ["/t1", "/t0"]);
         assert!(
-            p[0].message.starts_with("/t1: stamps 1999.990 s behind /t0's (stamp age at arrival 2000.000 s against 10.000 ms)"),
+            p[0].message.starts_with(
+                "/t1: stamps 1999.990 s behind /t0's (stamp age at arrival 2000.000 s against 10.000 ms)"
+            ),
             "{}",
             p[0].message
         );
@@ -1519,6 +1568,15 @@ mod tests {
             "{}",
             p[0].advice
         );
+        // Two topics on the other clock: each is reported.
+        let mut d = diag(3, PolicyConfig::approximate(10));
+        flow(&mut d, 0, 300, 100, &[], |ch, k| {
+            if ch == 0 { k } else { k - 2_000_000 }
+        });
+        let p = checked(&mut d, 300);
+        assert_eq!(codes(&p), [Code::ClockMismatch, Code::ClockMismatch]);
+        assert_eq!(p[0].topics, ["/t1", "/t0"]);
+        assert_eq!(p[1].topics, ["/t2", "/t0"]);
     }
 
     #[test]
@@ -1635,6 +1693,57 @@ mod tests {
         flow(&mut d, 1_600, 6_000, 100, &[], |_, k| k);
         assert!(checked(&mut d, 6_000).is_empty());
         assert_eq!(d.report(at(6_000), true).problems.len(), 1);
+    }
+
+    #[test]
+    fn overflow_while_a_cause_is_recent_is_not_the_queues() {
+        let mut d = diag(2, PolicyConfig::approximate(10));
+        flow(&mut d, 0, 1_000, 100, &[], |_, k| k);
+        flow(&mut d, 1_000, 3_000, 100, &[1], |_, k| k);
+        assert_eq!(codes(&checked(&mut d, 3_000)), [Code::Stale]);
+        // Topic 1 resumes; a burst on topic 0 overflows within 3 s.
+        flow(&mut d, 3_000, 3_500, 100, &[], |_, k| k);
+        let burst = |d: &mut Diagnosis, from: i64| {
+            for i in 0..30 {
+                d.arrive(0, at(from + i), at(from + i));
+            }
+        };
+        burst(&mut d, 3_401);
+        for t in (3_600..=6_000).step_by(100) {
+            flow(&mut d, t - 100, t, 100, &[], |_, k| k);
+            let p = checked(&mut d, t);
+            assert!(p.iter().all(|p| p.code == Code::Stale), "at {t}: {p:?}");
+        }
+        assert!(
+            d.report(at(6_000), false)
+                .drops
+                .contains_key("queue_overflow")
+        );
+        // Later, the same burst is the queue's problem.
+        burst(&mut d, 6_001);
+        flow(&mut d, 6_100, 6_200, 100, &[], |_, k| k);
+        assert!(checked(&mut d, 6_100).is_empty(), "waits half a second");
+        flow(&mut d, 6_200, 6_700, 100, &[], |_, k| k);
+        assert_eq!(codes(&checked(&mut d, 6_700)), [Code::QueueOverflow]);
+        // Another clock: its overflow is not the queue's either.
+        let mut d = diag(2, PolicyConfig::approximate(10));
+        let mut k = 0;
+        while k < 3_000 {
+            d.arrive(0, at(k), at(k));
+            if k % 100 == 0 {
+                d.arrive(1, at(k - 5_000), at(k + 1));
+            }
+            k += 5;
+            if k % 100 == 0 {
+                d.check(at(k));
+            }
+        }
+        assert!(
+            d.report(at(3_000), false)
+                .drops
+                .contains_key("queue_overflow")
+        );
+        assert_eq!(codes(&d.active()), [Code::ClockMismatch]);
     }
 
     #[test]

@@ -73,7 +73,8 @@ impl From<TypeSupportError> for WatchError {
 /// One publisher of a topic.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PublisherFacts {
-    /// Its node, fully qualified (`/ns/name`).
+    /// Its node, fully qualified (`/ns/name`); empty while discovery has
+    /// not named it.
     pub node: String,
     /// The QoS it offers.
     pub qos: QosProfile,
@@ -259,7 +260,12 @@ impl WatchFeed {
                 .publishers_info(topic)?
                 .into_iter()
                 .map(|e| PublisherFacts {
-                    node: format!("{}/{}", e.node_namespace.trim_end_matches('/'), e.node_name),
+                    // rmw's placeholder until discovery names the node.
+                    node: if e.node_name == "_NODE_NAME_UNKNOWN_" {
+                        String::new()
+                    } else {
+                        format!("{}/{}", e.node_namespace.trim_end_matches('/'), e.node_name)
+                    },
                     reliable: qos_mismatches(&e.qos, &reliable),
                     sensor_data: qos_mismatches(&e.qos, &sensor_data),
                     qos: e.qos,

@@ -5,7 +5,8 @@
 //! a healthy graph reports none; the live view is checked on a terminal
 //! (tmux); `--record` replays into the same sets with `stamp-sync match`;
 //! a type from an overlay the build never saw works once the overlay is
-//! sourced, and is a clear error otherwise.
+//! sourced, and is a clear error otherwise. And an installed node's
+//! `/diagnostics`, as an rclpy listener receives it.
 #![cfg(all(feature = "r2r", feature = "cli"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -62,6 +63,11 @@ fn codes_seen(w: &Proc) -> Vec<String> {
         .collect()
 }
 
+/// Checks that the problems watch reported were exactly `codes`.
+fn assert_only(w: &Proc, codes: &[&str]) {
+    assert_eq!(codes_seen(w), codes, "{}", w.seen.join("\n"));
+}
+
 /// Lets watch end (`--seconds`), checks it succeeded, returns its output.
 fn finish(w: &mut Proc) -> String {
     assert!(w.wait_exit(), "watch failed: {}", w.stderr());
@@ -109,7 +115,7 @@ fn no_publisher() {
         summary_line(&out, "no_publisher").contains("still"),
         "{out}"
     );
-    assert_eq!(codes_seen(&w), ["no_publisher"]);
+    assert_only(&w, &["no_publisher"]);
     assert!(
         out.contains("the policy starts when every topic has delivered a message"),
         "{out}"
@@ -156,7 +162,7 @@ fn qos_incompatible() {
     assert!(advice.contains("sensor_data"), "{advice}");
     let out = finish(&mut w);
     // One problem per topic.
-    assert_eq!(codes_seen(&w), ["qos_incompatible", "qos_incompatible"]);
+    assert_only(&w, &["qos_incompatible", "qos_incompatible"]);
     assert!(
         out.contains("/be/camera_info: publisher /rclpy_camera"),
         "{out}"
@@ -197,7 +203,7 @@ fn no_header() {
         "{line}"
     );
     finish(&mut w);
-    assert_eq!(codes_seen(&w), ["no_header"]);
+    assert_only(&w, &["no_header"]);
 }
 
 #[test]
@@ -229,7 +235,7 @@ fn never_equal() {
     assert!(advice.contains("use --policy approximate"), "{advice}");
     finish(&mut w);
     // The exact queue overflows too: a symptom, not reported as a cause.
-    assert_eq!(codes_seen(&w), ["never_equal"]);
+    assert_only(&w, &["never_equal"]);
 }
 
 #[test]
@@ -283,7 +289,7 @@ fn clock_mismatch() {
     });
     assert!(behind(&second, other), "{second}");
     finish(&mut w);
-    assert_eq!(codes_seen(&w), ["clock_mismatch", "clock_mismatch"]);
+    assert_only(&w, &["clock_mismatch", "clock_mismatch"]);
 }
 
 #[test]
@@ -322,7 +328,7 @@ fn stale() {
     let out = finish(&mut w);
     assert!(summary_line(&out, "stale").contains("resolved"), "{out}");
     // The image queue overflowed meanwhile: the silent topic's fault.
-    assert_eq!(codes_seen(&w), ["stale"]);
+    assert_only(&w, &["stale"]);
     assert!(
         out.contains("queue_overflow"),
         "overflow drops are counted: {out}"
@@ -403,7 +409,7 @@ fn queue_overflow() {
         "{advice}"
     );
     let out = finish(&mut w);
-    assert_eq!(codes_seen(&w), ["queue_overflow"]);
+    assert_only(&w, &["queue_overflow"]);
     // The advised size, checked on the recorded arrivals: it avoids every
     // overflow drop, one less does not.
     let q: u64 = out
@@ -485,20 +491,20 @@ fn a_healthy_graph_has_no_problem() {
     let mut cam = camera(d, &["rate:=30.0"]);
     cam.wait_for_err("publishing", |l| l.contains("publishing at"));
     let mut args = topic_args(&CAMERA_TOPICS);
-    args.extend(["--seconds", "5", "--json"].map(String::from));
+    args.extend(["--seconds", "7", "--json"].map(String::from));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut w = watch(d, &args);
     let r = json_report(&mut w);
     assert_eq!(r["problems"], serde_json::json!([]), "{r:#}");
     assert_eq!(r["policy"], "approximate");
     assert_eq!(r["queue_size"], 10);
-    assert!(r["sets"].as_u64().unwrap() > 90, "{r:#}");
+    assert!(r["sets"].as_u64().unwrap() > 60, "{r:#}");
     for (t, name) in r["topics"].as_array().unwrap().iter().zip(CAMERA_TOPICS) {
         assert_eq!(t["topic"], name);
         assert_eq!(t["publishers"], serde_json::json!(["/camera_publisher"]));
         let rate = t["rate_hz"].as_f64().unwrap();
         assert!((25.0..35.0).contains(&rate), "{name}: {rate} Hz");
-        assert!(t["received"].as_u64().unwrap() > 90, "{t}");
+        assert!(t["received"].as_u64().unwrap() > 60, "{t}");
     }
     assert_eq!(r["topics"][2]["type"], "sensor_msgs/msg/CameraInfo");
     for (reason, _) in r["drops"].as_object().unwrap() {
@@ -665,7 +671,7 @@ fn record_replays_into_the_live_sets() {
     args.extend(
         [
             "--seconds",
-            "5",
+            "7",
             "--json",
             "--record",
             rec.to_str().unwrap(),
@@ -742,7 +748,7 @@ fn overlay_types_need_no_rebuild() {
     let mut cmd = Command::new(py);
     cmd.arg("-u")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ros_watch_peer.py"))
-        .args(["--rate", "20", "/tick/a", "/tick/b"]);
+        .args(["tick", "--rate", "20", "/tick/a", "/tick/b"]);
     with_overlay(&mut cmd);
     let mut peer = Proc::command("ros_watch_peer.py", cmd, d);
     peer.wait_for("publishing", |l| l == "publishing");
@@ -780,14 +786,15 @@ fn overlay_types_need_no_rebuild() {
         "--topic",
         "/tick/b",
         "--seconds",
-        "4",
+        "6",
         "--json",
     ]);
     with_overlay(&mut cmd);
     let mut w = Proc::command("stamp-sync watch (overlay)", cmd, d);
     let r = json_report(&mut w);
     assert_eq!(r["problems"], serde_json::json!([]), "{r:#}");
-    assert!(r["sets"].as_u64().unwrap() > 30, "{r:#}");
+    // Discovery may take a few seconds on a busy machine.
+    assert!(r["sets"].as_u64().unwrap() >= 20, "{r:#}");
     for t in r["topics"].as_array().unwrap() {
         assert_eq!(t["type"], "stamp_sync_test_msgs/msg/Tick");
         let rate = t["rate_hz"].as_f64().unwrap();
@@ -797,4 +804,113 @@ fn overlay_types_need_no_rebuild() {
         "overlay Tick: {} sets at {:.1} Hz",
         r["sets"], r["topics"][0]["rate_hz"]
     );
+}
+
+/// One status of a `/diagnostics` array: level, name, message, key-values.
+#[derive(Debug)]
+struct Status {
+    level: u8,
+    name: String,
+    message: String,
+    values: Vec<(String, String)>,
+}
+
+impl Status {
+    fn parse(line: &str) -> Status {
+        let rest = line.strip_prefix("status ").unwrap();
+        let (level, rest) = rest.split_once(' ').unwrap();
+        let mut f = rest.splitn(3, '|');
+        let (name, message, kv) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+        Status {
+            level: level.parse().unwrap(),
+            name: name.to_string(),
+            message: message.to_string(),
+            values: kv
+                .split(';')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap();
+                    (k.to_string(), v.to_string())
+                })
+                .collect(),
+        }
+    }
+
+    fn value(&self, key: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An installed node publishes `/diagnostics` once a second: one status
+/// per input, ERROR for an input without publisher, WARN for one whose
+/// queue overflows, with its rate, sets and drops by reason.
+#[test]
+fn installed_nodes_publish_diagnostics() {
+    let d = domain(12);
+    let py = std::env::var("STAMP_SYNC_ROS_PYTHON").expect("run under scripts/with-ros");
+    let mut cmd = Command::new(py);
+    cmd.arg("-u")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ros_watch_peer.py"))
+        .args(["diagnostics", "--node", "image_info_sync"]);
+    let mut listener = Proc::command("ros_watch_peer.py diagnostics", cmd, d);
+    listener.wait_for("listening", |l| l == "listening");
+    let _cam = camera(d, &["rate:=30.0"]);
+    // ExactTime on an image whose camera_info nobody publishes.
+    let _sync = Proc::node(
+        "image_info_sync",
+        d,
+        &[
+            "-r",
+            "image:=/camera1/image",
+            "-r",
+            "camera_info:=/nobody/camera_info",
+        ],
+    );
+    let mut arrivals = Vec::new();
+    let (image, info) = loop {
+        let head = listener.wait_for("a /diagnostics array", |l| l.starts_with("diag "));
+        let t: f64 = head.split(' ').nth(1).unwrap().parse().unwrap();
+        arrivals.push(t);
+        let n: usize = head.split(' ').nth(2).unwrap().parse().unwrap();
+        let mut statuses: Vec<Status> = listener
+            .take("status ", n)
+            .iter()
+            .map(|l| Status::parse(l))
+            .collect();
+        assert_eq!(statuses.len(), 2, "one status per input: {statuses:?}");
+        let i = statuses
+            .iter()
+            .position(|s| s.name.ends_with(": image"))
+            .unwrap();
+        let overflow: u64 = statuses[i]
+            .value("dropped_queue_overflow")
+            .map_or(0, |v| v.parse().unwrap());
+        let received: u64 = statuses[i]
+            .value("received")
+            .map_or(0, |v| v.parse().unwrap());
+        // A whole period at full rate: the first one may be partial.
+        if statuses[i].level == 1 && overflow > 0 && received > 60 {
+            let image = statuses.remove(i);
+            break (image, statuses.remove(0));
+        }
+    };
+    assert_eq!(image.name, "image_info_sync: image");
+    assert!(image.message.starts_with("queue overflow: "), "{image:?}");
+    let rate: f64 = image.value("rate_hz").unwrap().parse().unwrap();
+    assert!((25.0..35.0).contains(&rate), "{image:?}");
+    assert_eq!(image.value("sets"), Some("0"), "{image:?}");
+    assert_eq!(image.value("publishers"), Some("1"), "{image:?}");
+    assert!(image.value("received").unwrap().parse::<u64>().unwrap() > 0);
+    assert_eq!(info.level, 2, "{info:?}");
+    assert_eq!(info.message, "no publisher");
+    assert_eq!(info.value("publishers"), Some("0"), "{info:?}");
+    // Once a second.
+    let next = listener.wait_for("the next array", |l| l.starts_with("diag "));
+    arrivals.push(next.split(' ').nth(1).unwrap().parse().unwrap());
+    let gap = arrivals[arrivals.len() - 1] - arrivals[arrivals.len() - 2];
+    assert!((0.7..1.5).contains(&gap), "{gap} s between arrays");
+    eprintln!("/diagnostics: {image:?}\n{info:?}");
 }

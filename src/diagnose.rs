@@ -24,7 +24,7 @@
 //! | code | when |
 //! |---|---|
 //! | `no_publisher` | the graph shows no publisher, 4 s after watching began, and nothing arrives |
-//! | `qos_incompatible` | a publisher that a `reliable` or a `sensor_data` subscriber could never match (once discovery has named its node, or after 4 s) |
+//! | `qos_incompatible` | a publisher that a `reliable` or a `sensor_data` subscriber could never match (once discovery has named its node, or 1 s after the publisher showed) |
 //! | `no_header` | the type has no `std_msgs/Header` first field |
 //! | `never_equal` | ExactTime, no set for 10 s, and two topics' recent stamps (5 or more each) have none in common |
 //! | `clock_mismatch` | a topic's stamp age at arrival is more than 1 s away from that of the topic stamped nearest its arrival |
@@ -187,6 +187,9 @@ pub struct Thresholds {
     pub clock_tolerance: Duration,
     /// Time for discovery before a topic without publishers is reported.
     pub graph_grace: Duration,
+    /// How long a publisher's QoS problem waits for discovery to name its
+    /// node (from the first check that saw a publisher on the topic).
+    pub name_wait: Duration,
     /// Rates, ages, offsets and `never_equal` look at this much history.
     pub window: Duration,
     /// Event-like problems stay active this long after their last event.
@@ -210,6 +213,7 @@ impl Default for Thresholds {
             // Fast DDS announces a participant every 3 s after its first
             // burst: one missed burst must not read as "no publisher".
             graph_grace: Duration::from_secs(4),
+            name_wait: Duration::from_secs(1),
             window: Duration::from_secs(10),
             recent: Duration::from_secs(3),
             resolve_after: Duration::from_secs(1),
@@ -300,14 +304,16 @@ impl TopicState {
             .is_some_and(|last| now.since(last) <= self.stale_after(th))
     }
 
-    /// Arrivals per second over the window.
-    fn rate_hz(&self, now: Stamp, window: Duration) -> f64 {
-        let mut it = self.within(now, window);
+    /// Arrivals per second over the window: up to the last arrival while
+    /// it flows, up to `now` once it is silent (the rate decays).
+    fn rate_hz(&self, now: Stamp, th: &Thresholds) -> f64 {
+        let mut it = self.within(now, th.window);
         let Some((first, _)) = it.next() else {
             return 0.0;
         };
         let (n, last) = it.fold((1u64, *first), |(n, _), (a, _)| (n + 1, *a));
-        let span = last.since(*first).as_nanos();
+        let end = if self.flows(now, th) { last } else { now };
+        let span = end.since(*first).as_nanos();
         if n < 2 || span <= 0 {
             return 0.0;
         }
@@ -579,7 +585,7 @@ impl Diagnosis {
             stamp,
         };
         self.fed += 1;
-        if self.history.len() == self.th.history {
+        if self.history.len() >= self.th.history.max(1) {
             self.history.pop_front();
         }
         self.history.push_back(msg);
@@ -703,12 +709,15 @@ impl Diagnosis {
                     advice: advice::no_publisher_line(&t.name),
                 });
             }
-            // Discovery names a node shortly after its endpoints: wait for
-            // the name during the grace period.
+            // Discovery names a node after its endpoints (up to a
+            // heartbeat later): wait a little for the name.
+            let named_wait = t
+                .publishers_since
+                .is_some_and(|since| now.since(since) >= self.th.name_wait);
             let bad: Vec<String> = g
                 .publishers
                 .iter()
-                .filter(|p| !p.never_matches.is_empty() && (settled || !p.node.is_empty()))
+                .filter(|p| !p.never_matches.is_empty() && (named_wait || !p.node.is_empty()))
                 .map(|p| {
                     let never: Vec<String> = p
                         .never_matches
@@ -825,7 +834,9 @@ impl Diagnosis {
                 if a.iter().any(|x| b.binary_search(x).is_ok()) {
                     continue;
                 }
-                let mut d: Vec<i64> = advice::nearest_offsets(a, b)
+                // From the topic with fewer stamps: each finds its nearest.
+                let (few, many) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+                let mut d: Vec<i64> = advice::nearest_offsets(few, many)
                     .into_iter()
                     .map(i64::abs)
                     .collect();
@@ -1045,9 +1056,19 @@ impl Diagnosis {
             .enumerate()
             .map(|(ch, t)| {
                 let c = stats.channels.get(ch).cloned().unwrap_or_default();
+                // From the topic with fewer stamps (a silent one has few):
+                // each finds its nearest in the other.
                 let offset_ns = (ch > 0)
                     .then(|| {
-                        let mut d = advice::nearest_offsets(&first, &t.stamps(now, w));
+                        let mine = t.stamps(now, w);
+                        let mut d: Vec<i64> = if mine.len() <= first.len() {
+                            advice::nearest_offsets(&mine, &first)
+                                .into_iter()
+                                .map(i64::saturating_neg)
+                                .collect()
+                        } else {
+                            advice::nearest_offsets(&first, &mine)
+                        };
                         advice::Summary::of(&mut d).map(|s| s.median_ns)
                     })
                     .flatten();
@@ -1055,7 +1076,7 @@ impl Diagnosis {
                     topic: t.name.clone(),
                     type_name: t.graph.as_ref().and_then(|g| g.type_name.clone()),
                     received: t.received,
-                    rate_hz: t.rate_hz(now, w),
+                    rate_hz: t.rate_hz(now, &self.th),
                     publishers: t
                         .graph
                         .as_ref()
@@ -1107,9 +1128,13 @@ impl Diagnosis {
             let q = self.min_queue_now();
             self.min_queue = Some((now, self.fed, q));
         }
-        let sets_span = self
+        // Over the window, since the policy runs, and over the sets kept.
+        let mut sets_span = self
             .running_since
             .map_or(Duration::ZERO, |r| now.since(r).min(w));
+        if let (SET_TIMES, Some(oldest)) = (self.set_times.len(), self.set_times.front()) {
+            sets_span = sets_span.min(now.since(*oldest));
+        }
         let sets_per_s = if sets_span > Duration::ZERO {
             self.sets_within(now) as f64 * 1e9 / sets_span.as_nanos() as f64
         } else {
@@ -1326,6 +1351,7 @@ mod tests {
         d.graph(0, header_graph(vec![publisher("/ok"), unnamed.clone()]));
         d.graph(1, header_graph(vec![publisher("/ok")]));
         assert!(checked(&mut d, 10).is_empty(), "no name yet");
+        assert!(checked(&mut d, 1_009).is_empty(), "no name yet");
         assert_eq!(d.report(at(10), false).topics[0].publishers, ["/ok", "?"]);
         d.graph(0, header_graph(vec![publisher("/ok"), be]));
         let p = checked(&mut d, 20);
@@ -1342,11 +1368,12 @@ mod tests {
             p[0].message
         );
         assert!(p[0].advice.contains("sensor_data"));
-        // Still unnamed after the grace: reported all the same.
+        // Still unnamed a second later: reported all the same.
         let mut d = diag(2, PolicyConfig::approximate(10));
         d.graph(0, header_graph(vec![unnamed]));
-        assert!(checked(&mut d, 3_999).is_empty());
-        let p = checked(&mut d, 4_000);
+        assert!(checked(&mut d, 500).is_empty());
+        assert!(checked(&mut d, 1_499).is_empty());
+        let p = checked(&mut d, 1_500);
         assert!(
             p[0].message.contains("publisher ? offers"),
             "{}",
@@ -1416,14 +1443,17 @@ mod tests {
             "{}",
             p[0].message
         );
+        // Its rate decays while it is silent (9 gaps over 1.401 s); its
+        // offset is that of the stamps it has.
+        let r = d.report(at(1_401), false);
+        approx::assert_relative_eq!(r.topics[1].rate_hz, 9.0 / 1.401, max_relative = 1e-9);
+        approx::assert_relative_eq!(r.topics[0].rate_hz, 10.0);
         // The overflow it causes on topic 0 is its problem, not the queue's.
         flow(&mut d, 1_500, 4_000, 100, &[1], |_, k| k);
         assert_eq!(codes(&checked(&mut d, 4_000)), [Code::Stale]);
-        assert!(
-            d.report(at(4_000), false)
-                .drops
-                .contains_key("queue_overflow")
-        );
+        let r = d.report(at(4_000), false);
+        assert!(r.drops.contains_key("queue_overflow"));
+        assert_eq!(r.topics[1].offset_ns, Some(0));
         // Everything silent: nothing flows, nothing is stale (it stays
         // active until `resolve_after`).
         assert_eq!(codes(&checked(&mut d, 4_900)), [Code::Stale]);
@@ -1757,6 +1787,17 @@ mod tests {
             d.report(at(3_000), true).min_queue_size_without_overflow,
             None
         );
+    }
+
+    #[test]
+    fn sets_per_second_of_a_fast_pair() {
+        // More sets in the window than are kept: the rate is over those kept.
+        let mut d = diag(2, PolicyConfig::Exact { queue_size: 5 });
+        flow(&mut d, 0, 6_000, 1, &[], |_, k| k);
+        let r = d.report(at(5_999), false);
+        assert_eq!(r.sets, 5_999);
+        approx::assert_relative_eq!(r.sets_per_s, 1000.0, max_relative = 0.001);
+        assert_eq!(r.arrivals, 11_999);
     }
 
     #[test]

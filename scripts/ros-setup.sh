@@ -13,6 +13,7 @@
 #   4. the test overlay ros/overlay/ (stamp_sync_test_msgs) into
 #      build/ros-overlay/install: NOT on AMENT_PREFIX_PATH, sourced only at
 #      run time (`scripts/with-ros --overlay`, STAMP_SYNC_ROS_OVERLAY).
+#   5. tmux (Debian), the terminal of `stamp-sync watch`'s live-view test.
 #
 # Idempotent: a stamp file keyed on the package lists and the interface
 # sources makes a second run a no-op (well under a second).
@@ -74,6 +75,17 @@ tools=(
   catkin-pkg "empy==3.3.4" lark numpy
 )
 crate="cargo-ament-build@0.1.11"
+
+# tmux for the live-view test of `stamp-sync watch` (tests/ros_watch.rs): a
+# terminal to run it in. Checked on every run, outside the stamp below, so an
+# existing installation gets it too.
+if ! command -v tmux >/dev/null 2>&1; then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "ros-setup: installing Debian package tmux" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends tmux >/dev/null
+fi
 
 # The interface sources are part of the key: editing them rebuilds.
 sources="$(cd "$root" && find ros -type f -print0 | sort -z | xargs -0 sha256sum)"

@@ -45,6 +45,7 @@
 // Library code never unwraps on input; tests may (clippy.toml).
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod advice;
 #[cfg(feature = "bag")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bag")))]
 pub mod bag;
@@ -52,6 +53,7 @@ pub mod bench;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
+pub mod diagnose;
 pub mod driver;
 pub mod filters;
 pub mod policy;

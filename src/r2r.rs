@@ -80,6 +80,7 @@
 
 pub mod clock;
 pub mod diagnostics;
+pub mod inputs;
 pub mod logging;
 mod names;
 pub mod params;
@@ -87,6 +88,7 @@ mod qos;
 pub mod relay;
 pub mod runtime;
 mod subscribe;
+pub mod watch;
 
 pub use names::resolve_topic;
 pub use qos::{QosMismatch, QosReport, StallWatch, qos_mismatches, qos_report};

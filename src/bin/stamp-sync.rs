@@ -3,7 +3,7 @@
 //!
 //! Thin by design: parse flags -> [`stamp_sync::cli`] (checked config ->
 //! library) -> exit code. Exit codes: 0 success, 2 bad input or usage,
-//! with one line on stderr.
+//! 1 ROS failed `watch`, with one line on stderr.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -30,6 +30,9 @@ enum Command {
     Bench(cli::BenchArgs),
     /// Answer the lookups of a transform trace (`tf,...`, `tf_static,...`, `lookup,...` lines) like tf2.
     Tf(cli::TfArgs),
+    /// Live diagnosis of running topics: rates, stamps, sets, drops and the problems found.
+    #[cfg(feature = "r2r")]
+    Watch(cli::WatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,12 @@ fn main() -> ExitCode {
         Command::Info(a) => cli::run_info(a, &mut out),
         Command::Bench(a) => cli::run_bench(a, &mut out),
         Command::Tf(a) => cli::run_tf(a, &mut out),
+        #[cfg(feature = "r2r")]
+        Command::Watch(a) => {
+            use std::io::IsTerminal as _;
+            let tty = std::io::stdout().is_terminal();
+            cli::run_watch(a, &mut out, &mut err, tty)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -127,3 +127,29 @@ pub struct InfoArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// Arguments of `stamp-sync watch` (features `cli` and `r2r`): the policy
+/// flags of `match`, with `--policy` defaulting to `approximate`.
+#[cfg(feature = "r2r")]
+#[derive(Debug, Clone, clap::Args)]
+#[command(mut_arg("policy", |a| a.required(false).default_value("approximate")))]
+#[command(mut_arg("channels", |a| a.hide(true)))]
+pub struct WatchArgs {
+    /// A topic to watch, 2 to 9 times; the order gives the channel order.
+    #[arg(long = "topic", value_name = "TOPIC", required = true)]
+    pub topics: Vec<String>,
+    /// Policy and options, as for `match` (default: approximate, queue 10).
+    #[command(flatten)]
+    pub policy: PolicyFlags,
+    /// Stop after S seconds (default: at Ctrl-C).
+    #[arg(long, value_name = "S")]
+    pub seconds: Option<f64>,
+    /// Print only the final report, as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the arrivals fed to the policy (`channel,stamp_ns`, arrival
+    /// order): `stamp-sync match FILE.csv` with the same policy flags
+    /// replays them into the same sets.
+    #[arg(long, value_name = "FILE.csv")]
+    pub record: Option<PathBuf>,
+}

@@ -1,5 +1,6 @@
 //! The commands of `stamp-sync` (feature `cli`): `match` (a trace CSV or a
-//! bag), `info BAG`, `bench TRACE` and `tf TRACE`.
+//! bag), `info BAG`, `bench TRACE` and `tf TRACE`; with feature `r2r`
+//! also `watch` (live diagnosis, [`watch`](mod@watch)).
 //!
 //! Like ripgrep: raw arguments ([`args`]) are checked into settings
 //! ([`config`]), the library does the work, and the results are formatted
@@ -13,6 +14,8 @@ pub mod config;
 pub mod format;
 mod progress;
 mod tf;
+#[cfg(feature = "r2r")]
+pub mod watch;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,8 @@ use std::path::{Path, PathBuf};
 pub use args::{BenchArgs, FormatArg, InfoArgs, MatchArgs, PolicyFlags, StampArg};
 pub use config::is_trace_file;
 pub use tf::{TfArgs, run_tf};
+#[cfg(feature = "r2r")]
+pub use {args::WatchArgs, watch::run_watch};
 
 use crate::bag::{Bag, BagError, StampSource};
 use crate::policy::ConfigError;
@@ -32,7 +37,12 @@ use progress::with_progress;
 /// topic, bad option, ...).
 pub const EXIT_BAD_INPUT: u8 = 2;
 
-/// Why a bag command failed: always bad input ([`EXIT_BAD_INPUT`]).
+/// Exit code of `watch` when ROS fails it (a type whose package is not
+/// installed, an rcl error).
+pub const EXIT_ROS: u8 = 1;
+
+/// Why a command failed: bad input ([`EXIT_BAD_INPUT`]), or for `watch`
+/// ROS ([`EXIT_ROS`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CliError {
@@ -45,6 +55,10 @@ pub enum CliError {
     /// A bad argument.
     #[error("{0}")]
     Usage(String),
+    /// `watch` could not subscribe or read the graph (exit code 1).
+    #[cfg(feature = "r2r")]
+    #[error(transparent)]
+    Watch(#[from] crate::r2r::watch::WatchError),
     /// Writing an output file failed.
     #[error("{path}: {source}")]
     Write {
@@ -59,7 +73,11 @@ pub enum CliError {
 impl CliError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
-        EXIT_BAD_INPUT
+        match self {
+            #[cfg(feature = "r2r")]
+            CliError::Watch(_) => EXIT_ROS,
+            _ => EXIT_BAD_INPUT,
+        }
     }
 }
 

@@ -19,7 +19,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use ::r2r::QosProfile;
 
-use super::raw::{RawError, RawNode, RawPublisher, RawSubscription, SerializedMsg, Wake};
+use super::inputs::{Inputs, Taken, TopicType, topic_type};
+use super::raw::{RawError, RawNode, RawPublisher, SerializedMsg, Wake};
 use crate::driver::{Diagnostics, DynSynchronizer, Event, Options};
 use crate::policy::{AnyPolicy, ConfigError, PolicyConfig};
 use crate::time::Stamp;
@@ -143,15 +144,15 @@ pub fn discover_types(
         let mut found = Vec::with_capacity(topics.len());
         let mut missing = None;
         for t in topics {
-            match graph.iter().find(|(name, _)| name == t) {
-                Some((_, types)) if types.len() == 1 => found.push(types[0].clone()),
-                Some((_, types)) if types.len() > 1 => {
+            match topic_type(&graph, t) {
+                TopicType::One(ty) => found.push(ty),
+                TopicType::Several(types) => {
                     return Err(RelayError::AmbiguousType {
                         topic: t.clone(),
-                        types: types.clone(),
+                        types,
                     });
                 }
-                _ => {
+                TopicType::Missing => {
                     missing = Some(t.clone());
                     break;
                 }
@@ -194,9 +195,15 @@ impl Relay {
         let policy = spec.policy.build()?;
         let sync = DynSynchronizer::with_options(n, policy, spec.options.clone())?;
         let types = discover_types(&node, &spec.topics, spec.wait_for_topics)?;
-        let mut subs = Vec::with_capacity(n);
+        let mut inputs = Inputs::new(n);
         let mut pubs = Vec::with_capacity(n);
-        for ((topic, output), ty) in spec.topics.iter().zip(&spec.outputs).zip(&types) {
+        for (i, ((topic, output), ty)) in spec
+            .topics
+            .iter()
+            .zip(&spec.outputs)
+            .zip(&types)
+            .enumerate()
+        {
             if !node.loader().has_header(ty)? {
                 return Err(RelayError::NoHeader {
                     topic: topic.clone(),
@@ -204,7 +211,7 @@ impl Relay {
                 });
             }
             let ts = node.loader().load(ty)?;
-            subs.push(node.subscribe_with(topic, &ts, spec.qos.clone())?);
+            inputs.set(i, node.subscribe_with(topic, &ts, spec.qos.clone())?);
             pubs.push(node.publisher_with(output, &ts, spec.output_qos.clone())?);
         }
         let waiter = node.waiter()?;
@@ -215,7 +222,7 @@ impl Relay {
         }));
         let data = DataPath {
             node,
-            subs,
+            inputs,
             pubs,
             sync,
             shared: shared.clone(),
@@ -302,14 +309,14 @@ struct DataPath {
     /// Keeps the raw node (and its context) alive while the thread runs.
     #[allow(dead_code)]
     node: RawNode,
-    subs: Vec<RawSubscription>,
+    inputs: Inputs,
     pubs: Vec<RawPublisher>,
     sync: DynSynchronizer<SerializedMsg, AnyPolicy>,
     shared: Arc<Mutex<Shared>>,
     now: Box<dyn Fn() -> Stamp + Send>,
     on_set: Option<OnSet>,
     /// Messages taken in one wake-up, sorted by rmw's reception time.
-    batch: Vec<(i64, usize, SerializedMsg)>,
+    batch: Vec<Taken>,
 }
 
 /// How often the counters are handed to the owner while idle.
@@ -318,10 +325,7 @@ const REFRESH: StdDuration = StdDuration::from_millis(100);
 impl DataPath {
     fn run(mut self, mut waiter: super::raw::Waiter) -> Result<(), RelayError> {
         loop {
-            {
-                let refs: Vec<&RawSubscription> = self.subs.iter().collect();
-                waiter.wait(&refs, Some(REFRESH))?;
-            }
+            self.inputs.wait(&mut waiter, Some(REFRESH))?;
             let (stop, pending) = {
                 let mut s = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
                 (s.stop, s.pending.take())
@@ -332,7 +336,7 @@ impl DataPath {
             if let Some(policy) = pending {
                 self.switch(policy)?;
             }
-            self.take_all()?;
+            self.inputs.take_into(&mut self.batch)?;
             let batch = std::mem::take(&mut self.batch);
             for (_, ch, msg) in batch {
                 self.feed(ch, msg)?;
@@ -354,18 +358,6 @@ impl DataPath {
             return Ok(());
         }
         let _ = self.sync.replace_policy(policy)?.count();
-        Ok(())
-    }
-
-    /// Takes every waiting message of every input, in reception order.
-    fn take_all(&mut self) -> Result<(), RelayError> {
-        for (ch, sub) in self.subs.iter_mut().enumerate() {
-            while let Some(msg) = sub.take()? {
-                self.batch.push((msg.info().received_timestamp, ch, msg));
-            }
-        }
-        // Stable: equal reception times keep the per-topic order.
-        self.batch.sort_by_key(|(t, _, _)| *t);
         Ok(())
     }
 

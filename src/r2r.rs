@@ -87,6 +87,7 @@ mod qos;
 pub mod relay;
 pub mod runtime;
 mod subscribe;
+pub mod tf;
 
 pub use names::resolve_topic;
 pub use qos::{QosMismatch, QosReport, StallWatch, qos_mismatches, qos_report};

@@ -216,8 +216,11 @@ impl Cdr {
     }
 }
 
-/// A transform message: (stamp, parent, child, x, y, z, yaw).
-fn tf_message(items: &[(i64, &str, &str, [f64; 3], [f64; 4])]) -> Vec<u8> {
+/// A `TFMessage` of `items`.
+/// (stamp, parent, child, translation, rotation).
+type Sample<'a> = (i64, &'a str, &'a str, [f64; 3], [f64; 4]);
+
+fn tf_message(items: &[Sample<'_>]) -> Vec<u8> {
     let mut w = Cdr::new();
     w.u32(u32::try_from(items.len()).unwrap());
     for (ns, parent, child, t, q) in items {

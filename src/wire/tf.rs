@@ -338,7 +338,10 @@ mod tests {
         }
     }
 
-    fn cdr_message(big: bool, items: &[(i32, u32, &str, &str, [f64; 7])]) -> Vec<u8> {
+    type Cdr1<'a> = (i32, u32, &'a str, &'a str, [f64; 7]);
+    type Ros1<'a> = (u32, u32, &'a str, &'a str, [f64; 7]);
+
+    fn cdr_message(big: bool, items: &[Cdr1<'_>]) -> Vec<u8> {
         let mut w = Cdr::new(big);
         w.u32(u32::try_from(items.len()).unwrap());
         for (sec, nsec, parent, child, v) in items {
@@ -353,7 +356,7 @@ mod tests {
         w.out
     }
 
-    fn ros1_message(items: &[(u32, u32, &str, &str, [f64; 7])]) -> Vec<u8> {
+    fn ros1_message(items: &[Ros1<'_>]) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend(u32::try_from(items.len()).unwrap().to_le_bytes());
         for (k, (sec, nsec, parent, child, v)) in items.iter().enumerate() {

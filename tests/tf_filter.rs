@@ -435,7 +435,11 @@ fn stream_ticks_wake_it_to_check_timeouts_while_the_inputs_are_silent() {
     // At exactly the timeout it is kept.
     now.store(ms(100).as_nanos(), Ordering::SeqCst);
     ticks_tx.unbounded_send(()).unwrap();
-    assert_eq!(wakes.0.load(Ordering::SeqCst), before + 1, "a tick wakes the task");
+    assert_eq!(
+        wakes.0.load(Ordering::SeqCst),
+        before + 1,
+        "a tick wakes the task"
+    );
     assert!(s.poll_next_unpin(&mut cx).is_pending());
     assert_eq!(s.tf_filter().pending(), 1);
     // Past it, the next tick fails it.

@@ -201,6 +201,31 @@ pub type TfFiltered<M> = TfFilterStream<BoxStream<'static, M>, BoxStream<'static
 /// `use_sim_time`), checked as inputs arrive and every
 /// [`TIMEOUT_CHECK_PERIOD`] of wall time: a message fails with
 /// `Timeout` after its wait, never before, and at most one period late.
+///
+/// With a synchronizer: each matched set, held until the transform for
+/// its image's stamp exists, comes out with it.
+///
+/// ```no_run
+/// use futures::StreamExt;
+/// use r2r::QosProfile;
+/// use r2r::sensor_msgs::msg::{CameraInfo, Image};
+/// use stamp_sync::r2r::{subscribe_synced, tf::tf_filtered};
+/// use stamp_sync::tf::{FramedSet, TfFilter};
+/// use stamp_sync::{ExactTime, Stamped};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut node = r2r::Node::create(r2r::Context::create()?, "sets_in_map", "")?;
+/// let qos = QosProfile::sensor_data();
+/// let sets = subscribe_synced::<(Image, CameraInfo), _>(
+///     &mut node,
+///     [("image", qos.clone()), ("camera_info", qos)],
+///     ExactTime::new(10)?,
+/// )?
+/// .map(|(image, info)| FramedSet::new(image.stamp(), image.header.frame_id.clone(), (image, info)));
+/// let filter = TfFilter::builder().target("map").build()?;
+/// let events = tf_filtered(&mut node, sets, filter)?; // TfEvent<FramedSet<(Image, CameraInfo)>>
+/// # let _ = events; Ok(()) }
+/// ```
 pub fn tf_filtered<M>(
     node: &mut Node,
     messages: impl Stream<Item = M> + Send + 'static,

@@ -488,6 +488,12 @@ fn tf_bag_errors_name_the_flag_and_exit_2() {
     let out = run(&["tf", t.to_str().unwrap(), "--at-topic", "/x"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--at-topic applies to a bag"));
+    let t = dir.path().join("m.csv");
+    std::fs::write(&t, "0,1\n1,1\n").unwrap();
+    let t = t.to_str().unwrap();
+    let out = run(&["match", t, "--policy", "exact", "--target-frame", "map"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--target-frame apply to bags"));
 }
 
 // ---------------------------------------------------------------------------

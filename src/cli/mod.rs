@@ -70,9 +70,14 @@ pub fn run_match_trace(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    if !args.topics.is_empty() || args.plot.is_some() || args.report.is_some() {
+    if !args.topics.is_empty()
+        || args.plot.is_some()
+        || args.report.is_some()
+        || !args.target_frames.is_empty()
+    {
         return Err(CliError::Usage(
-            "--topic, --plot and --report apply to bags, not to trace CSV files".into(),
+            "--topic, --plot, --report and --target-frame apply to bags, not to trace CSV files"
+                .into(),
         ));
     }
     if args.format != FormatArg::Csv {

@@ -201,11 +201,12 @@ where
                     Poll::Pending => break,
                 }
             }
-            let now = (this.clock)();
             if !this.messages_ended {
                 match Pin::new(&mut this.messages).poll_next(cx) {
                     Poll::Ready(Some(m)) => {
                         progressed = true;
+                        // Its arrival: read after the input handed it over.
+                        let now = (this.clock)();
                         this.out.extend(this.filter.add(m, now));
                     }
                     Poll::Ready(None) => this.messages_ended = true,
@@ -225,6 +226,7 @@ where
                     }
                 }
             }
+            let now = (this.clock)();
             this.out.extend(this.filter.poll(now));
             if this.messages_ended && (this.transforms_ended || this.filter.pending() == 0) {
                 this.out.extend(this.filter.flush());

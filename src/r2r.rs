@@ -88,6 +88,7 @@ mod qos;
 pub mod relay;
 pub mod runtime;
 mod subscribe;
+pub mod tf;
 pub mod watch;
 
 pub use names::resolve_topic;

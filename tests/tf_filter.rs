@@ -394,3 +394,63 @@ fn stream_waits_for_late_transforms_and_is_fused() {
         std::task::Poll::Ready(None)
     ));
 }
+
+/// A held message times out on a timer tick while no input arrives: the
+/// tick wakes the task (what the r2r adapter's wall timer is for), and
+/// the stream goes on after the ticks end.
+#[test]
+fn stream_ticks_wake_it_to_check_timeouts_while_the_inputs_are_silent() {
+    use futures::channel::mpsc;
+    use futures::task::ArcWake;
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+    use std::task::{Context, Poll};
+
+    struct Count(AtomicUsize);
+    impl ArcWake for Count {
+        fn wake_by_ref(me: &Arc<Self>) {
+            me.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (msgs_tx, msgs) = mpsc::unbounded::<Msg>();
+    let (_tf_tx, tfs) = mpsc::unbounded::<TfInput>();
+    let (ticks_tx, ticks) = mpsc::unbounded::<()>();
+    let now = Arc::new(AtomicI64::new(0));
+    let clock = now.clone();
+    let filter = TfFilter::builder()
+        .target("map")
+        .timeout(Duration::from_millis(100))
+        .timeout_clock(TimeoutClock::ArrivalTime)
+        .build()
+        .unwrap();
+    let mut s = TfFilterStream::new(msgs, tfs, filter)
+        .with_clock(move || Stamp::from_nanos(clock.load(Ordering::SeqCst)))
+        .with_ticks(ticks);
+    let wakes = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = futures::task::waker(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    msgs_tx.unbounded_send(msg(5, "cam", 1)).unwrap();
+    assert!(s.poll_next_unpin(&mut cx).is_pending());
+    assert_eq!(s.tf_filter().pending(), 1);
+    let before = wakes.0.load(Ordering::SeqCst);
+    // At exactly the timeout it is kept.
+    now.store(ms(100).as_nanos(), Ordering::SeqCst);
+    ticks_tx.unbounded_send(()).unwrap();
+    assert_eq!(
+        wakes.0.load(Ordering::SeqCst),
+        before + 1,
+        "a tick wakes the task"
+    );
+    assert!(s.poll_next_unpin(&mut cx).is_pending());
+    assert_eq!(s.tf_filter().pending(), 1);
+    // Past it, the next tick fails it.
+    now.store(ms(101).as_nanos(), Ordering::SeqCst);
+    ticks_tx.unbounded_send(()).unwrap();
+    assert_eq!(wakes.0.load(Ordering::SeqCst), before + 2);
+    let Poll::Ready(Some(TfEvent::Failed(f))) = s.poll_next_unpin(&mut cx) else {
+        panic!("no timeout on the tick")
+    };
+    assert_eq!((f.msg.set, f.reason), (1, FailureReason::UnknownFrame));
+    // The ticks ending does not end the stream.
+    drop(ticks_tx);
+    assert!(s.poll_next_unpin(&mut cx).is_pending());
+}

@@ -33,6 +33,7 @@ mod directory;
 mod mcap_reader;
 mod ros1_reader;
 mod sqlite_reader;
+pub mod tf;
 
 // Where they used to live.
 pub use crate::wire::{schema, stamp};
@@ -270,6 +271,10 @@ pub enum BagError {
         #[source]
         source: stamp::StampError,
     },
+    /// A `/tf` or `/tf_static` message, or a header's frame id, that
+    /// could not be decoded ([`Bag::read_tf`]).
+    #[error(transparent)]
+    Decode(Box<tf::TfDecodeError>),
 }
 
 /// Progress of a read, in messages scanned.
@@ -750,6 +755,26 @@ impl Bag {
             why,
         })
     }
+}
+
+/// True if the file at `path` starts like a bag this crate reads (MCAP,
+/// ROS 1 or SQLite); false if it does not or cannot be read.
+pub fn has_bag_magic(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 16];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let n = file.read(&mut head).unwrap_or(0);
+    let head = &head[..n];
+    [
+        MCAP_MAGIC,
+        ROS1_MAGIC,
+        SQLITE_MAGIC,
+        b"#ROSBAG V".as_slice(),
+    ]
+    .iter()
+    .any(|m| head.starts_with(m))
 }
 
 /// Opens a bag; see [`Bag::open`].

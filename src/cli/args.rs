@@ -9,9 +9,10 @@ use crate::time::Duration;
 /// Policy settings and driver options, shared by `match` and `bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PolicyFlags {
-    /// Synchronization policy.
+    /// Synchronization policy (required, except by `match BAG --target-frame`,
+    /// which then reports the topics alone).
     #[arg(long, value_enum)]
-    pub policy: PolicyKind,
+    pub policy: Option<PolicyKind>,
     /// Queue size (messages per channel for approximate/epsilon, stamps for
     /// exact, distinct stamps per channel for slop) [default: 10].
     #[arg(long, value_name = "Q")]
@@ -103,6 +104,14 @@ pub struct MatchArgs {
     /// (default: the first sets, at most about 120 messages).
     #[arg(long, value_name = "START..END")]
     pub plot_window: Option<String>,
+    /// Bag: also report how long each topic's messages (and, with --policy,
+    /// the sets) would wait for their transform to frame F, replaying
+    /// /tf and /tf_static in log time. Repeatable (every frame is needed).
+    #[arg(long = "target-frame", value_name = "F")]
+    pub target_frames: Vec<String>,
+    /// With --target-frame: the longest wait for transforms, in log time [default: 1s].
+    #[arg(long, value_name = "DUR", requires = "target_frames")]
+    pub tf_wait: Option<Duration>,
 }
 
 /// Arguments of `stamp-sync bench`.

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::CliError;
 use super::args::PolicyFlags;
 use crate::driver::Options;
-use crate::policy::{ConfigError, Param, PolicyConfig, PolicyParams};
+use crate::policy::{ConfigError, Param, PolicyConfig, PolicyKind, PolicyParams};
 use crate::report::plot::Window;
 use crate::time::Duration;
 use crate::trace::Trace;
@@ -94,7 +94,13 @@ pub fn policy_config(
         epsilon: flags.epsilon,
         slop: flags.slop,
     };
-    let config = PolicyConfig::from_params(flags.policy, &params).map_err(|e| match e {
+    let Some(kind) = flags.policy else {
+        return Err(CliError::Usage(format!(
+            "--policy is required ({})",
+            PolicyKind::ALL.map(PolicyKind::name).join("|")
+        )));
+    };
+    let config = PolicyConfig::from_params(kind, &params).map_err(|e| match e {
         ConfigError::NotForPolicy { param, policy } => {
             let p = Param::ALL.into_iter().find(|p| p.name() == param);
             CliError::Usage(format!(

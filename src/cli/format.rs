@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use crate::policy::DropReason;
+use crate::report::tf::{TfInputReport, TfWaitReport};
 use crate::report::{self, BagFacts, Report, human_duration};
 use crate::time::Stamp;
 use crate::trace::Replay;
@@ -257,4 +258,48 @@ pub fn write_json_sets(
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// The tf part of a bag report (`--target-frame`), for people.
+pub fn write_tf_report(err: &mut dyn Write, tf: &TfWaitReport) -> std::io::Result<()> {
+    writeln!(
+        err,
+        "--- tf: target frame {}, wait up to {} (log time), queue {}; {} transforms ({} refused) ---",
+        tf.target_frames.join(", "),
+        human_duration(tf.tf_wait_ns),
+        tf.queue_size,
+        tf.transforms,
+        tf.transforms_rejected
+    )?;
+    let rows: Vec<&TfInputReport> = tf.topics.iter().chain(tf.sets.as_ref()).collect();
+    let w = rows.iter().map(|r| r.input.len()).max().unwrap_or(5).max(5);
+    writeln!(
+        err,
+        "{:<w$}  {:>7}  {:>7}  {:>7}  {:>10}  {:>10}  {:>10}  {:>7}  failed by reason",
+        "input", "read", "at once", "waited", "wait p50", "wait p99", "wait max", "held"
+    )?;
+    for r in rows {
+        let [p50, p99, max] = r.wait.map_or_else(
+            || ["-".to_string(), "-".to_string(), "-".to_string()],
+            |s| [s.p50_ns, s.p99_ns, s.max_ns].map(human_duration),
+        );
+        let failed = if r.failed.is_empty() {
+            "-".to_string()
+        } else {
+            r.failed
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        writeln!(
+            err,
+            "{:<w$}  {:>7}  {:>7}  {:>7}  {p50:>10}  {p99:>10}  {max:>10}  {:>7}  {failed}",
+            r.input, r.read, r.at_once, r.waited, r.held_at_end
+        )?;
+    }
+    writeln!(
+        err,
+        "(at once: the transforms were there on arrival; waited: held, then released; held: still waiting when the bag ended)"
+    )
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use args::{BenchArgs, FormatArg, InfoArgs, MatchArgs, PolicyFlags, StampArg};
 pub use config::is_trace_file;
-pub use tf::{TfArgs, run_tf};
+pub use tf::{TfArgs, is_bag, run_tf};
 #[cfg(feature = "r2r")]
 pub use {args::WatchArgs, watch::run_watch};
 
@@ -88,9 +88,14 @@ pub fn run_match_trace(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    if !args.topics.is_empty() || args.plot.is_some() || args.report.is_some() {
+    if !args.topics.is_empty()
+        || args.plot.is_some()
+        || args.report.is_some()
+        || !args.target_frames.is_empty()
+    {
         return Err(CliError::Usage(
-            "--topic, --plot and --report apply to bags, not to trace CSV files".into(),
+            "--topic, --plot, --report and --target-frame apply to bags, not to trace CSV files"
+                .into(),
         ));
     }
     if args.format != FormatArg::Csv {
@@ -146,6 +151,9 @@ pub fn run_match_bag(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    if args.policy.policy.is_none() && !args.target_frames.is_empty() {
+        return run_tf_wait(args, err);
+    }
     if args.topics.len() < 2 {
         return Err(CliError::Usage(format!(
             "a bag replay needs at least 2 --topic options, got {}",
@@ -177,18 +185,18 @@ pub fn run_match_bag(
     }
     out.flush().map_err(stdout_err)?;
 
-    let rep = report::report(&bag, &bt, &config, &timed);
+    let mut rep = report::report(&bag, &bt, &config, &timed);
+    if !args.target_frames.is_empty() {
+        rep.tf = Some(tf_wait_report(&bag, args, Some((&config, &options)))?);
+    }
     match &args.report {
-        Some(path) => {
-            let text = serde_json::to_string_pretty(&rep).map_err(|e| CliError::Write {
-                path: path.clone(),
-                source: std::io::Error::other(e),
-            })?;
-            std::fs::write(path, text + "\n").map_err(write_err(path))?;
-        }
+        Some(path) => write_json(path, &rep)?,
         None => {
             // The report is best effort: a closed stderr is not an error.
             let _ = format::write_report(err, &rep);
+            if let Some(tf) = &rep.tf {
+                let _ = format::write_tf_report(err, tf);
+            }
         }
     }
 
@@ -212,6 +220,97 @@ pub fn run_match_bag(
         );
     }
     Ok(())
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    std::fs::write(path, text + "\n").map_err(write_err(path))
+}
+
+/// `stamp-sync match BAG --topic T... --target-frame F` without a policy:
+/// only how long each topic's messages would wait for their transforms
+/// (on `err`, or `--report FILE.json`).
+fn run_tf_wait(args: &MatchArgs, err: &mut dyn Write) -> Result<(), CliError> {
+    let p = &args.policy;
+    let needs_policy = [
+        ("--queue-size", p.queue_size.is_some()),
+        ("--age-penalty", p.age_penalty.is_some()),
+        ("--max-interval", p.max_interval.is_some()),
+        ("--lower-bound", !p.lower_bounds.is_empty()),
+        ("--epsilon", p.epsilon.is_some()),
+        ("--slop", p.slop.is_some()),
+        ("--reset-on-jump-back", p.reset_on_jump_back.is_some()),
+        ("--stamp-offset", !p.stamp_offsets.is_empty()),
+        ("--stale-after", p.stale_after.is_some()),
+        ("--plot", args.plot.is_some()),
+        ("--plot-window", args.plot_window.is_some()),
+    ];
+    if let Some((flag, _)) = needs_policy.iter().find(|(_, given)| *given) {
+        return Err(CliError::Usage(format!(
+            "{flag} needs --policy (without one, --target-frame reports the topics alone)"
+        )));
+    }
+    if args.topics.is_empty() {
+        return Err(CliError::Usage(
+            "--target-frame needs at least one --topic".into(),
+        ));
+    }
+    let bag = Bag::open(&args.input)?;
+    let tf = tf_wait_report(&bag, args, None)?;
+    match &args.report {
+        Some(path) => write_json(
+            path,
+            &report::tf::TfBagReport {
+                bag: bag.path().display().to_string(),
+                tf,
+            },
+        ),
+        None => {
+            let _ = format::write_tf_report(err, &tf);
+            Ok(())
+        }
+    }
+}
+
+/// The tf wait report of `args.topics` (and of the sets of `sync`).
+fn tf_wait_report(
+    bag: &Bag,
+    args: &MatchArgs,
+    sync: Option<(&crate::policy::PolicyConfig, &crate::driver::Options)>,
+) -> Result<report::tf::TfWaitReport, CliError> {
+    if args.stamp == StampArg::Arrival {
+        return Err(CliError::Usage(
+            "--target-frame looks transforms up at header stamps: it does not go with --stamp arrival"
+                .into(),
+        ));
+    }
+    let mut settings = report::tf::TfWaitSettings::new(args.target_frames.clone());
+    if let Some(d) = args.tf_wait {
+        if d.is_negative() {
+            return Err(CliError::Usage(format!(
+                "--tf-wait {d}: must not be negative"
+            )));
+        }
+        settings.timeout = d;
+    }
+    let names: Vec<&str> = args.topics.iter().map(String::as_str).collect();
+    let read = bag.read_tf(&names)?;
+    if !read.has_tf_topics {
+        let _ = writeln!(
+            std::io::stderr(),
+            "stamp-sync: note: {} has no /tf or /tf_static topic",
+            bag.path().display()
+        );
+    }
+    report::tf::tf_wait_report(&read, &args.topics, &settings, sync).map_err(|e| match e {
+        report::tf::TfWaitError::Filter(crate::tf::TfFilterConfigError::EmptyTarget { .. }) => {
+            CliError::Usage("--target-frame must not be empty".into())
+        }
+        other => CliError::Usage(other.to_string()),
+    })
 }
 
 /// `stamp-sync info BAG`: topics, rates, stamps and the synchronization

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 pub mod facts;
 pub mod plot;
+pub mod tf;
 
 pub use facts::{BagFacts, PairFacts, TopicFacts, facts};
 
@@ -115,6 +116,10 @@ pub struct Report {
     pub min_queue_size_without_overflow: Option<usize>,
     /// Max interval implied by the observed spreads, in ns (ApproximateTime).
     pub suggested_max_interval_ns: Option<i64>,
+    /// How long the topics and sets would wait for their transforms
+    /// (`--target-frame`), else `None` and left out of the JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tf: Option<tf::TfWaitReport>,
 }
 
 /// Builds the report of `timed` (a replay of `bt` with `config`).
@@ -170,6 +175,7 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
         advice: advice.lines,
         min_queue_size_without_overflow: advice.min_queue_size_without_overflow,
         suggested_max_interval_ns: advice.suggested_max_interval_ns,
+        tf: None,
     }
 }
 

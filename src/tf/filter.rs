@@ -176,6 +176,19 @@ impl FailureReason {
     const fn index(self) -> usize {
         self as usize
     }
+
+    /// Its name in reports: `empty_frame_id`, `unknown_frame`, `no_path`,
+    /// `expired`, `timeout`, `queue_full`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::EmptyFrameId => "empty_frame_id",
+            FailureReason::UnknownFrame => "unknown_frame",
+            FailureReason::NoPath => "no_path",
+            FailureReason::Expired => "expired",
+            FailureReason::Timeout => "timeout",
+            FailureReason::QueueFull => "queue_full",
+        }
+    }
 }
 
 impl core::fmt::Display for FailureReason {

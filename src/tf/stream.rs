@@ -32,6 +32,7 @@ pub struct TfInput {
 }
 
 type Clock = Box<dyn FnMut() -> Stamp + Send>;
+type Ticks = Pin<Box<dyn Stream<Item = ()> + Send>>;
 
 /// A [`Stream`] of [`TfEvent`]s: messages from one stream, transforms from
 /// another, through a [`TfFilter`]. Made by [`TfFilterStream::new`].
@@ -71,7 +72,8 @@ type Clock = Box<dyn FnMut() -> Stamp + Send>;
 /// waker). Transforms first: a message and the transform it waits for that
 /// are ready together release the message at once. After the budget it
 /// wakes itself and returns `Pending`, so no wakeup is lost. Timeouts are
-/// checked whenever an input yields an item: on
+/// checked whenever an input (or the [`with_ticks`](Self::with_ticks)
+/// timer) yields an item: on
 /// [`TimeoutClock::ArrivalTime`](super::TimeoutClock::ArrivalTime) with
 /// the clock set by [`with_clock`](Self::with_clock) (default: always
 /// [`Stamp::ZERO`], so never), on stamp time with the stamps seen.
@@ -91,6 +93,7 @@ pub struct TfFilterStream<SM, ST, M> {
     filter: TfFilter<M>,
     out: VecDeque<TfEvent<M>>,
     clock: Clock,
+    ticks: Option<Ticks>,
     messages_ended: bool,
     transforms_ended: bool,
     done: bool,
@@ -121,6 +124,7 @@ where
             filter,
             out: VecDeque::new(),
             clock: Box::new(|| Stamp::ZERO),
+            ticks: None,
             messages_ended: false,
             transforms_ended: false,
             done: false,
@@ -131,6 +135,14 @@ where
     /// [`TimeoutClock::ArrivalTime`](super::TimeoutClock::ArrivalTime).
     pub fn with_clock(mut self, clock: impl FnMut() -> Stamp + Send + 'static) -> Self {
         self.clock = Box::new(clock);
+        self
+    }
+
+    /// Also checks the timeouts whenever `ticks` yields (a timer), so a
+    /// held message times out even while no input arrives. The stream
+    /// does not end with `ticks`.
+    pub fn with_ticks(mut self, ticks: impl Stream<Item = ()> + Send + 'static) -> Self {
+        self.ticks = Some(Box::pin(ticks));
         self
     }
 
@@ -189,17 +201,32 @@ where
                     Poll::Pending => break,
                 }
             }
-            let now = (this.clock)();
             if !this.messages_ended {
                 match Pin::new(&mut this.messages).poll_next(cx) {
                     Poll::Ready(Some(m)) => {
                         progressed = true;
+                        // Its arrival: read after the input handed it over.
+                        let now = (this.clock)();
                         this.out.extend(this.filter.add(m, now));
                     }
                     Poll::Ready(None) => this.messages_ended = true,
                     Poll::Pending => {}
                 }
             }
+            if let Some(ticks) = &mut this.ticks {
+                // Every tick that is ready: one poll below covers them.
+                loop {
+                    match ticks.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(())) => progressed = true,
+                        Poll::Ready(None) => {
+                            this.ticks = None;
+                            break;
+                        }
+                        Poll::Pending => break,
+                    }
+                }
+            }
+            let now = (this.clock)();
             this.out.extend(this.filter.poll(now));
             if this.messages_ended && (this.transforms_ended || this.filter.pending() == 0) {
                 this.out.extend(this.filter.flush());

@@ -1,7 +1,7 @@
 //! Serialized ROS messages, read without deserializing them: the header
 //! stamp from the first bytes of CDR or ROS 1 data ([`stamp`]), and whether
 //! a type starts with a `std_msgs/Header` from its message definition
-//! ([`schema`]).
+//! ([`schema`]); `tf2_msgs/TFMessage` and `header.frame_id` ([`tf`]).
 //!
 //! Pure functions (no I/O), shared by bag replay (`bag`, which re-exports
 //! both modules) and the raw ROS transport (`r2r::raw`), so that a live
@@ -9,3 +9,4 @@
 
 pub mod schema;
 pub mod stamp;
+pub mod tf;

@@ -22,6 +22,7 @@ cargo build --no-default-features
 cargo clippy --all-targets --features cli -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features cli
 scripts/with-ros cargo clippy --all-targets --all-features -- -D warnings
+RUSTDOCFLAGS="-D warnings" scripts/with-ros cargo doc --no-deps --all-features
 # The ROS 2 package as a user builds it (colcon), sharing target/ with the
 # tests, which run the installed nodes.
 scripts/with-ros scripts/colcon-install.sh

@@ -32,7 +32,7 @@
 //!
 //! # Stamps
 //! Every r2r message type with a top-level `std_msgs/Header header` field
-//! implements [`Stamped`] (its `header.stamp`), and so does
+//! implements [`Stamped`](crate::Stamped) (its `header.stamp`), and so does
 //! `std_msgs/Header` itself. r2r has no header trait, so the build script
 //! lists those types from the same message definitions r2r generates from
 //! (`AMENT_PREFIX_PATH`, `IDL_PACKAGE_FILTER`): with the default filter of
@@ -66,7 +66,7 @@
 //! ```
 //!
 //! # QoS: the silent pitfall
-//! Every helper takes an explicit [`QosProfile`]. If a subscription asks
+//! Every helper takes an explicit [`QosProfile`](::r2r::QosProfile). If a subscription asks
 //! for more than a publisher offers (a *reliable* subscription and a
 //! *best-effort* publisher, as most camera drivers are; or
 //! *transient-local* against *volatile*), DDS never matches them: nothing
@@ -75,7 +75,7 @@
 //! publisher on the topic instead: [`qos_report`] says which publishers
 //! cannot match and why, and [`StallWatch`] logs that report when a
 //! synchronized stream has delivered nothing for a while. The safe default
-//! for sensor topics is [`QosProfile::sensor_data`] (best effort, volatile):
+//! for sensor topics is [`QosProfile::sensor_data`](::r2r::QosProfile::sensor_data) (best effort, volatile):
 //! it matches every publisher.
 
 pub mod clock;

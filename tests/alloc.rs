@@ -349,3 +349,31 @@ fn dyn_synchronizer_allocates_only_for_sets_wider_than_inline() {
         assert_eq!(n, sets * per_set, "Dyn ExactTime N={channels}");
     }
 }
+
+#[test]
+fn a_replaced_policy_allocates_nothing_per_message_in_the_dyn_synchronizer() {
+    // As for the typed synchronizer: the queues grow at the replacement.
+    use stamp_sync::Store;
+    use stamp_sync::dynamic::VecQueues;
+    let queues = VecQueues::<Msg>::new(3, 4);
+    assert_eq!(queues.channels(), 3);
+    let t = trace(3, COUNT, false, 53);
+    let mut sync = DynSynchronizer::new(3, ApproximateTime::new(2).unwrap()).unwrap();
+    let feed = |sync: &mut DynSynchronizer<Msg, ApproximateTime>, part: &[(usize, Stamp)]| {
+        for &(ch, t) in part {
+            for e in sync.push(ch, msg(t)).unwrap() {
+                std::hint::black_box(&e);
+            }
+        }
+    };
+    feed(&mut sync, &t[..WARM]);
+    let dropped = sync
+        .replace_policy(ApproximateTime::new(200).unwrap())
+        .unwrap()
+        .count();
+    assert!(dropped > 0, "the old queues are dropped at the replacement");
+    let before = allocs();
+    feed(&mut sync, &t[WARM..]);
+    assert_eq!(allocs() - before, 0);
+    assert!(sync.stats().sets > 1000);
+}

@@ -497,7 +497,11 @@ fn drop_reasons_have_stable_names_and_indices() {
         assert_eq!(r.index(), i);
         assert_eq!(r.as_str(), name);
         assert_eq!(r.to_string(), name);
+        assert_eq!(DropReason::from_index(i), Some(*r));
     }
+    // One past the last reason is no reason (a counter table's bound).
+    assert_eq!(DropReason::from_index(DropReason::ALL.len()), None);
+    assert_eq!(DropReason::from_index(usize::MAX), None);
 }
 
 // ---- driver counters ----------------------------------------------------

@@ -210,3 +210,32 @@ fn options_are_checked() {
         .is_err()
     );
 }
+
+/// `reset_on_jump_back(th)` resets on a jump back of more than `th`: a jump
+/// of exactly `th` keeps the queues, one nanosecond more clears them.
+#[test]
+fn a_jump_back_of_exactly_the_threshold_does_not_reset() {
+    let th = Duration::from_millis(100);
+    for (jump, resets) in [(th, 0), (th + Duration::from_nanos(1), 1)] {
+        let opts = Options::new().reset_on_jump_back(th);
+        let mut sync = DynSynchronizer::with_options(2, ExactTime::new(10).unwrap(), opts).unwrap();
+        let t = Stamp::from_nanos(1_000_000_000);
+        sync.push(0, t).unwrap();
+        let reset = sync
+            .push(0, t - jump)
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e, Event::Drop(d) if d.reason == stamp_sync::DropReason::Reset))
+            .count();
+        assert_eq!(sync.stats().resets, resets, "jump back by {jump}");
+        assert_eq!(reset as u64, resets, "jump back by {jump:?}");
+        // Without a reset the first message is still there to match.
+        let sets = sync
+            .push(1, t)
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e, Event::Set(_)))
+            .count();
+        assert_eq!(sets as u64, 1 - resets, "jump back by {jump:?}");
+    }
+}

@@ -1,6 +1,6 @@
 //! The commands of `stamp-sync` (feature `cli`): `match` (a trace CSV or a
 //! bag), `info BAG`, `bench TRACE` and `tf TRACE`; with feature `r2r`
-//! also `watch` (live diagnosis, [`watch`](mod@watch)).
+//! also `watch` (live diagnosis, the `watch` module).
 //!
 //! Like ripgrep: raw arguments ([`args`]) are checked into settings
 //! ([`config`]), the library does the work, and the results are formatted

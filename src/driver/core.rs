@@ -35,6 +35,12 @@ pub(crate) struct Core<Q: Store, P> {
     watch: Vec<Watch>,
 }
 
+/// Room in the output for one step's events: the policy's worst `add`
+/// (which counts every held message leaving), plus slack.
+fn step_room<Q: Store, P: Policy<Q>>(policy: &P, channels: usize) -> usize {
+    policy.max_events_per_add() + channels + 2
+}
+
 impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     pub(crate) fn new(
         channels: usize,
@@ -48,7 +54,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         for &(c, d) in &options.offsets {
             watch[c].offset = d;
         }
-        let mut out = Output::with_capacity(policy.max_events_per_add() + channels + 2);
+        let mut out = Output::with_capacity(step_room(&policy, channels));
         out.count_channels(channels);
         Ok(Core {
             queues: queues(policy.capacity()),
@@ -209,8 +215,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         policy.bind(self.watch.len())?;
         self.reset();
         grow(&mut self.queues, policy.capacity());
-        self.out
-            .reserve(policy.max_events_per_add() + self.watch.len() + 2);
+        self.out.reserve(step_room(&policy, self.watch.len()));
         self.policy = policy;
         Ok(())
     }

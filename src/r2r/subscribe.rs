@@ -129,7 +129,7 @@ pub type SyncedBuilder<T, P> = SyncBuilder<<T as SyncTopics>::Streams, P>;
 /// type in the same order. Messages are stamped by their `Stamped` impls
 /// and received on the node's ROS clock (sim time under `use_sim_time`;
 /// what arrival-clock policies such as `LatestTime` use). Poll the result
-/// on any executor while the node spins; see the [module example](self).
+/// on any executor while the node spins; see the [module example](crate::r2r).
 /// Drops can be observed with [`SyncStream::on_drop`], counters with
 /// [`SyncStream::stats`]. For options, stamp getters and stale or partial
 /// callbacks use [`subscribe_synced_with`].

@@ -97,7 +97,7 @@ pub struct Gap {
 pub struct Report {
     /// The bag file.
     pub bag: String,
-    /// The policy's name ([`PolicyKind::name`]).
+    /// The policy's name ([`PolicyKind::name`](crate::policy::PolicyKind::name)).
     pub policy: &'static str,
     /// Queue size used (`None` for a policy without one).
     pub queue_size: Option<usize>,

@@ -919,3 +919,60 @@ fn installed_nodes_publish_diagnostics() {
     assert!((0.7..1.5).contains(&gap), "{gap} s between arrays");
     eprintln!("/diagnostics: {image:?}\n{info:?}");
 }
+
+/// The installed `tf_filter` publishes its input's status on
+/// `/diagnostics`: images whose frame never gets a transform fail, and the
+/// status says WARN with the failures by reason.
+#[test]
+fn tf_filter_publishes_diagnostics() {
+    let d = domain(13);
+    let py = std::env::var("STAMP_SYNC_ROS_PYTHON").expect("run under scripts/with-ros");
+    let mut cmd = Command::new(py);
+    cmd.arg("-u")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ros_watch_peer.py"))
+        .args(["diagnostics", "--node", "tf_filter"]);
+    let mut listener = Proc::command("ros_watch_peer.py diagnostics", cmd, d);
+    listener.wait_for("listening", |l| l == "listening");
+    let _cam = camera(d, &["rate:=30.0"]);
+    // Nobody broadcasts tf: each image waits 0.2 s, then fails.
+    let _filter = Proc::node(
+        "tf_filter",
+        d,
+        &["-r", "image:=/camera1/image", "-p", "timeout:=0.2"],
+    );
+    let status = loop {
+        let head = listener.wait_for("a /diagnostics array", |l| l.starts_with("diag "));
+        let n: usize = head.split(' ').nth(2).unwrap().parse().unwrap();
+        let statuses: Vec<Status> = listener
+            .take("status ", n)
+            .iter()
+            .map(|l| Status::parse(l))
+            .collect();
+        assert_eq!(statuses.len(), 1, "one status for the input: {statuses:?}");
+        let s = statuses.into_iter().next().unwrap();
+        // A whole period at full rate: the first ones may be partial.
+        let received: u64 = s.value("received").map_or(0, |v| v.parse().unwrap());
+        if s.level == 1 && received > 40 {
+            break s;
+        }
+    };
+    eprintln!("/diagnostics: {status:?}");
+    assert_eq!(status.name, "tf_filter: image");
+    assert!(
+        status
+            .message
+            .starts_with("failed this period: unknown_frame "),
+        "{status:?}"
+    );
+    let num = |k: &str| -> u64 { status.value(k).unwrap().parse().unwrap() };
+    assert!(num("failed_unknown_frame") > 0, "{status:?}");
+    assert_eq!(num("released"), 0, "{status:?}");
+    assert_eq!(
+        num("received"),
+        num("failed") + num("pending"),
+        "every image failed or waits: {status:?}"
+    );
+    assert_eq!(status.value("publishers"), Some("1"), "{status:?}");
+    let rate: f64 = status.value("rate_hz").unwrap().parse().unwrap();
+    assert!((20.0..40.0).contains(&rate), "{status:?}");
+}

@@ -9,7 +9,10 @@
 //! clock: sim time under `use_sim_time`), `queue_size` (100),
 //! `sync_camera_info` (false: filter images alone; true: ExactTime over
 //! image and camera_info, then filter each set at the image's stamp and
-//! frame), `qos` (`sensor_data` or `reliable`), `depth` (100).
+//! frame), `qos` (`sensor_data` or `reliable`), `depth` (100),
+//! `diagnostics_period` (s, 1; 0 = none): `/diagnostics` with one status
+//! for `image` (received, released, pending, failed by reason; WARN when
+//! messages failed in the period, ERROR with no or incompatible publishers).
 //!
 //! Prints on stdout, one line per message or set:
 //! ```text
@@ -34,11 +37,12 @@ use futures::StreamExt;
 use futures::task::LocalSpawnExt;
 use r2r::QosProfile;
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
+use stamp_sync::r2r::diagnostics::DiagnosticsPublisher;
 use stamp_sync::r2r::params::Params;
 use stamp_sync::r2r::runtime::Runtime;
 use stamp_sync::r2r::tf::{subscribe_transforms, tf_filtered_with};
 use stamp_sync::r2r::{subscribe, subscribe_synced};
-use stamp_sync::tf::{FramedSet, TfEvent, TfFilter, TimeoutClock};
+use stamp_sync::tf::{FramedSet, TfEvent, TfFilter, TfFilterStats, TimeoutClock};
 use stamp_sync::{Duration, ExactTime, Stamp, Stamped};
 
 /// What is held: the image, its camera_info if synchronized, and when it
@@ -66,6 +70,12 @@ fn params() -> Params {
             "subscription QoS: sensor_data or reliable",
         )
         .int("depth", 100, "subscription history depth")
+        .double(
+            "diagnostics_period",
+            1.0,
+            "seconds between /diagnostics (0 = none)",
+        )
+        .non_negative(&["timeout", "diagnostics_period"], false)
         .read_only("target_frames")
         .read_only("sync_camera_info")
 }
@@ -78,6 +88,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some("reliable") => QosProfile::default().keep_last(depth),
         _ => QosProfile::sensor_data().keep_last(depth),
     };
+    let diag_qos = qos.clone();
     let targets: Vec<String> = p.get_strs("target_frames").unwrap_or(&[]).to_vec();
     let timeout_s = p.get_double("timeout").unwrap_or(1.0);
     let mut builder = TfFilter::builder()
@@ -124,9 +135,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     });
     let mut events = tf_filtered_with(&mut rt.node, messages, transforms, filter)?;
+    // The filter's counters after each event, for /diagnostics.
+    let stats: Arc<Mutex<TfFilterStats>> = Arc::default();
+    let shared = stats.clone();
     let clock = rt.clock.clone();
     rt.pool.spawner().spawn_local(async move {
         while let Some(e) = events.next().await {
+            if let Ok(mut s) = shared.lock() {
+                *s = *events.tf_filter().stats();
+            }
             let now = Instant::now();
             let line = match e {
                 TfEvent::Released(r) => {
@@ -176,8 +193,19 @@ fn main() -> Result<(), Box<dyn Error>> {
             let _ = out.flush();
         }
     })?;
+    let mut diagnostics = DiagnosticsPublisher::new(&mut rt.node, &["image"], &diag_qos)?;
+    let mut next_diag = rt.clock.now();
     println!("ready");
     loop {
         rt.spin_once(std::time::Duration::from_millis(100));
+        let period = rt.params().get_double("diagnostics_period").unwrap_or(1.0);
+        let now = rt.clock.now();
+        if period > 0.0 && now >= next_diag {
+            next_diag = now.saturating_add(Duration::from_nanos((period * 1e9) as i64));
+            let snapshot = stats.lock().map(|s| *s).unwrap_or_default();
+            if let Err(e) = diagnostics.publish_tf(&rt.node, now, &snapshot) {
+                log::warn!("cannot publish /diagnostics: {e}");
+            }
+        }
     }
 }

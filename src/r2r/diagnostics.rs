@@ -25,6 +25,7 @@ use ::r2r::{Node, Publisher, QosProfile};
 use super::qos::{QosReport, qos_report};
 use crate::driver::Diagnostics;
 use crate::policy::DropReason;
+use crate::tf::{FailureReason, TfFilterStats};
 use crate::time::Stamp;
 
 /// How healthy one input is.
@@ -156,6 +157,87 @@ impl Health {
     }
 }
 
+/// The status of a tf filter's input (the `tf_filter` node): messages
+/// received, released and failed by reason. ERROR as for a synchronizer's
+/// input (no publisher, incompatible QoS); WARN when messages failed this
+/// period.
+#[derive(Clone, Debug, Default)]
+pub struct TfHealth {
+    prev: Option<(Stamp, TfFilterStats)>,
+}
+
+impl TfHealth {
+    /// No period seen yet.
+    pub fn new() -> Self {
+        TfHealth::default()
+    }
+
+    /// The status of `topic` at `now` from the filter's counters `s` and
+    /// the QoS report of its publishers (`None`: the graph was not read).
+    pub fn update(
+        &mut self,
+        topic: &str,
+        now: Stamp,
+        s: &TfFilterStats,
+        graph: Option<&QosReport>,
+    ) -> TopicHealth {
+        let prev = self.prev.replace((now, *s));
+        let was = prev.map(|(_, p)| p).unwrap_or_default();
+        let seconds = prev
+            .map(|(t, _)| now.since(t).as_nanos() as f64 / 1e9)
+            .filter(|s| *s > 0.0);
+        let got = s.received.saturating_sub(was.received);
+        let failed_now: Vec<String> = FailureReason::ALL
+            .iter()
+            .filter_map(|&r| {
+                let n = s.failed(r).saturating_sub(was.failed(r));
+                (n > 0).then(|| format!("{} {n}", r.as_str()))
+            })
+            .collect();
+        let (level, message) = match graph {
+            Some(r) if r.publishers == 0 => (Level::Error, "no publisher".to_string()),
+            Some(r) if !r.ok() => (Level::Error, format!("incompatible QoS: {r}")),
+            _ if !failed_now.is_empty() => (
+                Level::Warn,
+                format!("failed this period: {}", failed_now.join(", ")),
+            ),
+            _ => (Level::Ok, "ok".to_string()),
+        };
+        let settled = s.released + s.failed_total();
+        let mut values = vec![
+            (
+                "rate_hz".to_string(),
+                seconds.map_or("-".into(), |sec| format!("{:.2}", got as f64 / sec)),
+            ),
+            ("received".to_string(), s.received.to_string()),
+            ("released".to_string(), s.released.to_string()),
+            (
+                "pending".to_string(),
+                s.received.saturating_sub(settled).to_string(),
+            ),
+            ("failed".to_string(), s.failed_total().to_string()),
+        ];
+        for r in FailureReason::ALL {
+            if s.failed(r) > 0 {
+                values.push((format!("failed_{}", r.as_str()), s.failed(r).to_string()));
+            }
+        }
+        values.push((
+            "transforms_rejected".to_string(),
+            s.transforms_rejected.to_string(),
+        ));
+        if let Some(r) = graph {
+            values.push(("publishers".to_string(), r.publishers.to_string()));
+        }
+        TopicHealth {
+            topic: topic.to_string(),
+            level,
+            message,
+            values,
+        }
+    }
+}
+
 /// The statuses as one `DiagnosticArray`, each named `<node>: <topic>`.
 pub fn to_message(node: &str, now: Stamp, health: &[TopicHealth]) -> DiagnosticArray {
     let (sec, nanosec) = now.to_ros().unwrap_or((0, 0));
@@ -188,6 +270,7 @@ pub fn to_message(node: &str, now: Stamp, health: &[TopicHealth]) -> DiagnosticA
 pub struct DiagnosticsPublisher {
     publisher: Publisher<DiagnosticArray>,
     health: Health,
+    tf: TfHealth,
     topics: Vec<String>,
     qos: QosProfile,
     name: String,
@@ -212,6 +295,7 @@ impl DiagnosticsPublisher {
         Ok(DiagnosticsPublisher {
             publisher: node.create_publisher("/diagnostics", QosProfile::default())?,
             health: Health::new(topics),
+            tf: TfHealth::new(),
             topics: topics.iter().map(|t| t.as_ref().to_string()).collect(),
             qos: qos.clone(),
             name: node.name()?,
@@ -226,15 +310,40 @@ impl DiagnosticsPublisher {
         now: Stamp,
         d: &Diagnostics,
     ) -> Result<Vec<TopicHealth>, ::r2r::Error> {
-        let graph: Vec<Option<QosReport>> = self
-            .topics
-            .iter()
-            .map(|t| qos_report(node, t, &self.qos).ok())
-            .collect();
+        let graph = self.graph(node);
         let health = self.health.update(now, d, &graph);
         self.publisher
             .publish(&to_message(&self.name, now, &health))?;
         Ok(health)
+    }
+
+    /// As [`publish`](Self::publish) for a tf filter whose input is the
+    /// first topic: one status from the filter's counters ([`TfHealth`]).
+    pub fn publish_tf(
+        &mut self,
+        node: &Node,
+        now: Stamp,
+        stats: &TfFilterStats,
+    ) -> Result<Vec<TopicHealth>, ::r2r::Error> {
+        let graph = self.graph(node);
+        let topic = self.topics.first().map_or("", String::as_str);
+        let health =
+            vec![
+                self.tf
+                    .update(topic, now, stats, graph.first().and_then(Option::as_ref)),
+            ];
+        self.publisher
+            .publish(&to_message(&self.name, now, &health))?;
+        Ok(health)
+    }
+
+    /// The QoS report of each input's publishers (`None` where the graph
+    /// could not be read).
+    fn graph(&self, node: &Node) -> Vec<Option<QosReport>> {
+        self.topics
+            .iter()
+            .map(|t| qos_report(node, t, &self.qos).ok())
+            .collect()
     }
 }
 
@@ -304,5 +413,71 @@ mod tests {
         assert_eq!(msg.status[1].name, "relay: b");
         assert_eq!(msg.status[1].level, 1);
         assert_eq!(msg.status[0].hardware_id, "relay");
+    }
+
+    #[test]
+    fn a_tf_filter_input_warns_on_failures_of_the_period() {
+        use crate::tf::{FramedSet, TfFilter};
+        let mut f = TfFilter::builder()
+            .target("map")
+            .queue_size(1)
+            .build::<FramedSet<u32>>()
+            .unwrap();
+        let s = Stamp::from_nanos;
+        let value = |h: &TopicHealth, key: &str| {
+            h.values
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let mut h = TfHealth::new();
+        let first = h.update("image", s(0), f.stats(), report(1, 0).as_ref());
+        assert_eq!((first.level, first.message.as_str()), (Level::Ok, "ok"));
+        assert_eq!(value(&first, "rate_hz").as_deref(), Some("-"));
+        assert_eq!(first.topic, "image");
+        // An empty frame id fails at once; two held messages with queue 1:
+        // the older fails as queue_full; the newer stays pending.
+        for (stamp, frame) in [(10, ""), (20, "cam"), (30, "cam")] {
+            let _ = f.add(FramedSet::new(s(stamp), frame, 0), s(stamp)).count();
+        }
+        let w = h.update("image", s(500_000_000), f.stats(), report(1, 0).as_ref());
+        assert_eq!(w.level, Level::Warn);
+        assert_eq!(
+            w.message,
+            "failed this period: empty_frame_id 1, queue_full 1"
+        );
+        assert_eq!(value(&w, "rate_hz").as_deref(), Some("6.00"));
+        assert_eq!(value(&w, "received").as_deref(), Some("3"));
+        assert_eq!(value(&w, "released").as_deref(), Some("0"));
+        assert_eq!(value(&w, "pending").as_deref(), Some("1"));
+        assert_eq!(value(&w, "failed").as_deref(), Some("2"));
+        assert_eq!(value(&w, "failed_queue_full").as_deref(), Some("1"));
+        assert_eq!(value(&w, "failed_timeout"), None);
+        assert_eq!(value(&w, "transforms_rejected").as_deref(), Some("0"));
+        assert_eq!(value(&w, "publishers").as_deref(), Some("1"));
+        // Nothing failed since: OK again; the graph decides first.
+        let ok = h.update("image", s(1_500_000_000), f.stats(), report(1, 0).as_ref());
+        assert_eq!(ok.level, Level::Ok);
+        assert_eq!(value(&ok, "rate_hz").as_deref(), Some("0.00"));
+        let none = h.update("image", s(2_500_000_000), f.stats(), report(0, 0).as_ref());
+        assert_eq!(
+            (none.level, none.message.as_str()),
+            (Level::Error, "no publisher")
+        );
+        let bad = h.update("image", s(3_500_000_000), f.stats(), report(2, 2).as_ref());
+        assert_eq!(bad.level, Level::Error);
+        assert!(
+            bad.message.starts_with("incompatible QoS"),
+            "{}",
+            bad.message
+        );
+        assert_eq!(value(&bad, "publishers").as_deref(), Some("2"));
+        assert_eq!(
+            value(
+                &h.update("image", s(4_000_000_000), f.stats(), None),
+                "publishers"
+            ),
+            None
+        );
     }
 }

@@ -37,8 +37,10 @@ have_headers() {
   local h
   for h in "${headers[@]}"; do [ -f "$h" ] || return 1; done
 }
+# Debian's ROS 1 Python, never the ROS 2 wheels that scripts/with-ros puts
+# on PYTHONPATH (their rosgraph_msgs hides ROS 1's): the tests run it so too.
 have_python() {
-  [ -x "$python" ] && "$python" -c 'import message_filters, rospy' >/dev/null 2>&1
+  [ -x "$python" ] && env -u PYTHONPATH -u PYTHONHOME "$python" -c 'import message_filters, rospy' >/dev/null 2>&1
 }
 
 missing=()

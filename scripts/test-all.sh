@@ -26,6 +26,6 @@ RUSTDOCFLAGS="-D warnings" scripts/with-ros cargo doc --no-deps --all-features
 # The ROS 2 package as a user builds it (colcon), sharing target/ with the
 # tests, which run the installed nodes.
 scripts/with-ros scripts/colcon-install.sh
-scripts/with-ros cargo test --all-features
+scripts/with-ros cargo test --all-features --no-fail-fast
 # A 30-second soak on real ROS 2: RSS flat, every message accounted for.
 scripts/soak.sh 30

@@ -220,7 +220,11 @@ fn python_answers(runner: &Path, cases: &[&Case]) -> Vec<Vec<String>> {
     for c in cases {
         input += &c.script();
     }
+    // Debian's ROS 1 Python: without the ROS 2 wheels `scripts/with-ros`
+    // puts on PYTHONPATH (their rosgraph_msgs hides ROS 1's).
     let mut child = Command::new("/usr/bin/python3")
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME")
         .arg(runner)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

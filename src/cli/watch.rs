@@ -277,7 +277,7 @@ pub fn run_watch(
 fn write_problem_found(
     out: &mut dyn Write,
     p: &Problem,
-    at: crate::Duration,
+    at: crate::time::Duration,
 ) -> std::io::Result<()> {
     writeln!(
         out,

@@ -18,10 +18,10 @@ use std::task::{Context, Poll};
 use futures::stream::{FusedStream, Stream};
 
 use super::InputAligner;
-use crate::dynamic::NoSuchChannel;
+use crate::driver::dynamic::NoSuchChannel;
+use crate::driver::stream::POLL_BUDGET_PER_INPUT;
 use crate::policy::Dropped;
 use crate::stamped::Stamped;
-use crate::stream::POLL_BUDGET_PER_INPUT;
 
 type DropFn<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 

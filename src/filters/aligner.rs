@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 
 use super::Counts;
-use crate::dynamic::NoSuchChannel;
+use crate::driver::dynamic::NoSuchChannel;
 use crate::policy::{ConfigError, DropReason, Dropped};
 use crate::stamped::Stamped;
 use crate::time::{Duration, Stamp};

@@ -9,6 +9,24 @@ use crate::report::{self, BagFacts, Report, human_duration};
 use crate::time::Stamp;
 use crate::trace::Replay;
 
+/// Counts by reason in one cell: `queue_overflow=3 reset=1` (`kv` "=",
+/// `sep` " "), or `empty` when there are none.
+pub(crate) fn counts(
+    by_reason: &std::collections::BTreeMap<&'static str, u64>,
+    kv: &str,
+    sep: &str,
+    empty: &str,
+) -> String {
+    if by_reason.is_empty() {
+        return empty.to_string();
+    }
+    by_reason
+        .iter()
+        .map(|(k, v)| format!("{k}{kv}{v}"))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 /// The `match` summary for a trace: messages in, sets out, drops by
 /// channel and reason.
 pub fn summary(r: &Replay, messages: usize) -> String {
@@ -87,15 +105,7 @@ pub fn write_report(err: &mut dyn Write, rep: &Report) -> std::io::Result<()> {
         "topic", "read", "matched", "queued"
     )?;
     for t in &rep.topics {
-        let drops = if t.dropped.is_empty() {
-            "-".to_string()
-        } else {
-            t.dropped
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let drops = counts(&t.dropped, "=", " ", "-");
         writeln!(
             err,
             "{:<w$}  {:>8}  {:>8}  {:>8}  {drops}",
@@ -283,15 +293,7 @@ pub fn write_tf_report(err: &mut dyn Write, tf: &TfWaitReport) -> std::io::Resul
             || ["-".to_string(), "-".to_string(), "-".to_string()],
             |s| [s.p50_ns, s.p99_ns, s.max_ns].map(human_duration),
         );
-        let failed = if r.failed.is_empty() {
-            "-".to_string()
-        } else {
-            r.failed
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let failed = counts(&r.failed, "=", " ", "-");
         writeln!(
             err,
             "{:<w$}  {:>7}  {:>7}  {:>7}  {p50:>10}  {p99:>10}  {max:>10}  {:>7}  {failed}",

@@ -16,6 +16,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use super::args::WatchArgs;
 use super::config::policy_config;
+use super::format::counts;
 use super::{CliError, stdout_err};
 use crate::advice::human_duration;
 use crate::diagnose::{Diagnosis, Problem, Publisher, Report, SubscriberQos, TopicGraph};
@@ -303,15 +304,7 @@ fn or_dash(s: Option<String>) -> String {
 /// The view: a head line, the per-topic table, the last set and the
 /// problems (with `summary`, every problem seen, with when).
 fn write_view(out: &mut dyn Write, rep: &Report, summary: bool) -> std::io::Result<()> {
-    let drops = if rep.drops.is_empty() {
-        "none".to_string()
-    } else {
-        rep.drops
-            .iter()
-            .map(|(r, n)| format!("{r} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let drops = counts(&rep.drops, " ", ", ", "none");
     writeln!(
         out,
         "stamp-sync watch{}: policy {}, {:.1} s, sets {} ({:.1}/s), drops: {drops}",
@@ -351,15 +344,7 @@ fn write_view(out: &mut dyn Write, rep: &Report, summary: bool) -> std::io::Resu
                 or_dash(t.age_ns.map(human_duration)),
                 or_dash(t.offset_ns.map(human_duration)),
                 t.emitted.to_string(),
-                if t.dropped.is_empty() {
-                    "-".to_string()
-                } else {
-                    t.dropped
-                        .iter()
-                        .map(|(r, n)| format!("{r} {n}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
+                counts(&t.dropped, " ", ", ", "-"),
             ]
         })
         .collect();

@@ -55,18 +55,8 @@ pub fn bench_lookups(records: &[TfRecord], cache_time: Duration, repeats: u32) -
     let mut lookups = Vec::new();
     for r in records {
         match r {
-            TfRecord::Transform {
-                is_static,
-                stamp,
-                parent,
-                child,
-                transform,
-            } => {
-                let _ = if *is_static {
-                    buffer.set_static_transform(parent, child, *stamp, transform)
-                } else {
-                    buffer.set_transform(parent, child, *stamp, transform)
-                };
+            TfRecord::Transform { .. } => {
+                let _ = r.insert_into(&mut buffer);
             }
             TfRecord::Lookup {
                 stamp,

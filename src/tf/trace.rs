@@ -70,6 +70,30 @@ pub enum TfRecord {
     },
 }
 
+impl TfRecord {
+    /// Inserts a transform record into `buffer` (static or not); `None`
+    /// for a lookup.
+    pub fn insert_into(&self, buffer: &mut BufferCore) -> Option<Result<(), TfError>> {
+        match self {
+            TfRecord::Transform {
+                is_static: true,
+                stamp,
+                parent,
+                child,
+                transform,
+            } => Some(buffer.set_static_transform(parent, child, *stamp, transform)),
+            TfRecord::Transform {
+                stamp,
+                parent,
+                child,
+                transform,
+                ..
+            } => Some(buffer.set_transform(parent, child, *stamp, transform)),
+            TfRecord::Lookup { .. } => None,
+        }
+    }
+}
+
 /// A trace that does not parse: names the 1-based line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]
@@ -182,20 +206,11 @@ pub fn run_records(records: &[TfRecord], options: &TraceOptions) -> String {
     let mut out = String::new();
     for r in records {
         match r {
-            TfRecord::Transform {
-                is_static,
-                stamp,
-                parent,
-                child,
-                transform,
-            } => {
-                let result = if *is_static {
-                    buffer.set_static_transform(parent, child, *stamp, transform)
-                } else {
-                    buffer.set_transform(parent, child, *stamp, transform)
-                };
+            TfRecord::Transform { stamp, .. } => {
+                let result = r.insert_into(&mut buffer);
                 if options.report_inserts {
-                    let word = if result.is_ok() { "ok" } else { "rejected" };
+                    let ok = matches!(result, Some(Ok(())));
+                    let word = if ok { "ok" } else { "rejected" };
                     let _ = writeln!(out, "insert,{},{word}", stamp.as_nanos());
                 }
             }

@@ -104,16 +104,11 @@ impl ApproximateEpsilonTime {
     fn process<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         let n = self.lanes.len();
         while self.non_empty == n {
-            // Oldest head; ties go to the lowest index.
-            let mut oldest = (0, Stamp::MAX);
-            for (i, lane) in self.lanes.iter().enumerate() {
-                if let Some(&t) = lane.front() {
-                    if t < oldest.1 || i == 0 {
-                        oldest = (i, t);
-                    }
-                }
-            }
-            let limit = oldest.1.saturating_add(self.epsilon);
+            // The oldest head (every lane has one here).
+            let Some(&oldest) = self.lanes.iter().filter_map(|l| l.front()).min() else {
+                return;
+            };
+            let limit = oldest.saturating_add(self.epsilon);
             let fits = |t: Option<&Stamp>| t.is_some_and(|&t| t <= limit);
             if self.lanes.iter().all(|l| fits(l.front())) {
                 if let Some(set) = store.take_fronts() {

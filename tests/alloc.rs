@@ -377,3 +377,38 @@ fn a_replaced_policy_allocates_nothing_per_message_in_the_dyn_synchronizer() {
     assert_eq!(allocs() - before, 0);
     assert!(sync.stats().sets > 1000);
 }
+
+/// The first step that drops everything held allocates nothing either:
+/// the event buffer is reserved for a policy's worst step at construction
+/// (`max_events_per_add`), not grown on the way. Eight of nine channels
+/// hold 10 messages each; the ninth's message then drops them all (Epsilon:
+/// none within epsilon of it) or completes the newest stamp and drops the
+/// older partial sets (Exact).
+#[test]
+fn the_worst_step_after_construction_allocates_nothing() {
+    fn run<P: Policy<stamp_sync::dynamic::VecQueues<Msg>>>(name: &str, policy: P, last: Stamp) {
+        let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+        let mut sync = DynSynchronizer::new(9, policy).unwrap();
+        for k in 0..10 {
+            for ch in 0..8 {
+                assert_eq!(sync.push(ch, msg(ms(10 * k))).unwrap().count(), 0);
+            }
+        }
+        let before = allocs();
+        let events = sync.push(8, msg(last)).unwrap().count();
+        let n = allocs() - before;
+        assert!(events >= 73, "{name}: {events} events");
+        // A set of 9 is inline (`INLINE_CHANNELS`): no allocation for it.
+        assert_eq!(n, 0, "{name}: {events} events");
+    }
+    run(
+        "epsilon",
+        ApproximateEpsilonTime::new(10, Duration::from_millis(1)).unwrap(),
+        Stamp::from_nanos(10_000_000_000),
+    );
+    run(
+        "exact",
+        ExactTime::new(10).unwrap(),
+        Stamp::from_nanos(90_000_000),
+    );
+}

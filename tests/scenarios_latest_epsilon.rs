@@ -285,3 +285,31 @@ fn latest_rate_is_per_channel_regression_mf_110() {
     // The fastest channel leads: one set per channel-2 message once all started.
     assert!(l.count >= 35, "{}", l.count);
 }
+
+/// `reset` drops every held message as `reset`, counted, and the policy
+/// starts over: nothing from before the reset completes a set.
+#[test]
+fn epsilon_reset_drops_everything_held() {
+    use stamp_sync::{ApproximateEpsilonTime, DropReason, Duration, DynSynchronizer, Event, Stamp};
+    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+    let policy = ApproximateEpsilonTime::new(5, Duration::from_millis(1)).unwrap();
+    let mut sync = DynSynchronizer::new(2, policy).unwrap();
+    for t in [10, 20, 30] {
+        assert_eq!(sync.push(0, ms(t)).unwrap().count(), 0);
+    }
+    let dropped: Vec<(usize, DropReason)> = sync
+        .reset()
+        .filter_map(|e| match e {
+            Event::Drop(d) => Some((d.channel, d.reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dropped, vec![(0, DropReason::Reset); 3]);
+    assert_eq!(sync.stats().channels[0].dropped_for(DropReason::Reset), 3);
+    let sets = |events: &mut dyn Iterator<Item = Event<_, _>>| {
+        events.filter(|e| matches!(e, Event::Set(_))).count()
+    };
+    // The held 10 ms message is gone: channel 1's 10 ms finds no partner.
+    assert_eq!(sets(&mut sync.push(1, ms(10)).unwrap()), 0);
+    assert_eq!(sets(&mut sync.push(0, ms(10)).unwrap()), 1);
+}

@@ -631,3 +631,76 @@ fn diagnostics_snapshot_and_its_text() {
         "{text}"
     );
 }
+
+/// A store of your own needs only `channels`, `len`, `remove` and
+/// `take_set`: the provided `pop_front`, `drop_front`, `discard_front` and
+/// `take_fronts` take the oldest message, so a policy over it drops and
+/// matches the right messages.
+#[test]
+fn a_store_with_only_the_required_methods_drives_a_policy() {
+    use stamp_sync::{Arrival, ExactTime, Outcome, Output, Policy, Store};
+    use std::collections::VecDeque;
+
+    struct Fifo(Vec<VecDeque<u32>>);
+    impl Store for Fifo {
+        type Set = Vec<u32>;
+        type Message = u32;
+        fn channels(&self) -> usize {
+            self.0.len()
+        }
+        fn len(&self, channel: usize) -> usize {
+            self.0.get(channel).map_or(0, VecDeque::len)
+        }
+        fn remove(&mut self, channel: usize, pos: usize) -> Option<u32> {
+            self.0.get_mut(channel)?.remove(pos)
+        }
+        fn take_set(&mut self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Vec<u32>> {
+            let picks: Vec<usize> = (0..self.0.len()).map(&mut *pos).collect();
+            if picks.iter().zip(&self.0).any(|(p, q)| *p >= q.len()) {
+                return None;
+            }
+            Some(
+                picks
+                    .iter()
+                    .zip(&mut self.0)
+                    .filter_map(|(p, q)| q.remove(*p))
+                    .collect(),
+            )
+        }
+    }
+
+    let mut store = Fifo(vec![VecDeque::new(), VecDeque::new()]);
+    assert_eq!(store.channels(), 2);
+    let mut policy = ExactTime::new(2).unwrap();
+    Policy::<Fifo>::bind(&mut policy, 2).unwrap();
+    let mut out = Output::with_capacity(16);
+    let mut events = Vec::new();
+    // Channel 0 gets stamps 1, 2, 3 (queue 2: 1 overflows), channel 1
+    // then gets 3: the set (3, 3) and 2 dropped as older than it.
+    for (ch, stamp, payload) in [(0, 1, 10), (0, 2, 20), (0, 3, 30), (1, 3, 31)] {
+        store.0[ch].push_back(payload);
+        let t = Stamp::from_nanos(stamp);
+        policy.add(
+            Arrival {
+                channel: ch,
+                stamp: t,
+                received: t,
+            },
+            &mut store,
+            &mut out,
+        );
+        events.extend(out.drain().map(|o| match o {
+            Outcome::Set(s) => format!("set {s:?}"),
+            Outcome::Drop(d) => format!("drop {} {} {}", d.channel, d.message, d.reason),
+        }));
+    }
+    assert_eq!(
+        events,
+        [
+            "drop 0 10 queue_overflow",
+            "set [30, 31]",
+            "drop 0 20 older_than_last_set"
+        ]
+    );
+    assert_eq!((store.len(0), store.len(1)), (0, 0));
+}

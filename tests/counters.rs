@@ -703,4 +703,24 @@ fn a_store_with_only_the_required_methods_drives_a_policy() {
         ]
     );
     assert_eq!((store.len(0), store.len(1)), (0, 0));
+    // ApproximateEpsilonTime takes its sets with the provided take_fronts.
+    let mut policy =
+        stamp_sync::ApproximateEpsilonTime::new(2, stamp_sync::Duration::from_nanos(1)).unwrap();
+    Policy::<Fifo>::bind(&mut policy, 2).unwrap();
+    for (ch, stamp, payload) in [(0, 5, 50), (1, 6, 61)] {
+        store.0[ch].push_back(payload);
+        let t = Stamp::from_nanos(stamp);
+        policy.add(
+            Arrival {
+                channel: ch,
+                stamp: t,
+                received: t,
+            },
+            &mut store,
+            &mut out,
+        );
+    }
+    let sets: Vec<Vec<u32>> = out.drain().filter_map(Outcome::into_set).collect();
+    assert_eq!(sets, [vec![50, 61]]);
+    assert_eq!((store.len(0), store.len(1)), (0, 0));
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ros_common::{Proc, WAIT, node};
+use ros_common::{Proc, WAIT, node, with_overlay};
 
 /// The longest a detection may take.
 const DETECT: Duration = Duration::from_secs(5);
@@ -717,33 +717,6 @@ fn record_replays_into_the_live_sets() {
         "{r:#}"
     );
     eprintln!("--record: {live_sets} live sets, the same from stamp-sync match");
-}
-
-fn overlay() -> PathBuf {
-    let dir = std::env::var_os("STAMP_SYNC_ROS_OVERLAY")
-        .map(PathBuf::from)
-        .expect(
-            "STAMP_SYNC_ROS_OVERLAY unset: run under scripts/with-ros after scripts/ros-setup.sh",
-        );
-    assert!(
-        dir.join("share/stamp_sync_test_msgs").is_dir(),
-        "no overlay in {}",
-        dir.display()
-    );
-    dir
-}
-
-/// Sources the overlay for a child process, as its setup script would.
-fn with_overlay(cmd: &mut Command) {
-    let ov = overlay();
-    for (var, sub) in [
-        ("AMENT_PREFIX_PATH", ""),
-        ("LD_LIBRARY_PATH", "lib"),
-        ("PYTHONPATH", "lib/python3.11/site-packages"),
-    ] {
-        let old = std::env::var(var).unwrap_or_default();
-        cmd.env(var, format!("{}:{old}", ov.join(sub).display()));
-    }
 }
 
 #[test]

@@ -67,7 +67,10 @@ fn declares_param(src: &str, name: &str) -> bool {
             || name == "lower_bounds"
             || Param::ALL.iter().any(|p| p.name() == name));
     let qos = flat.contains(".qos(\"") && (name == "qos" || name == "depth");
-    direct || policy || qos || name == "use_sim_time"
+    let health = (flat.contains(".health()") && name == "stall_after")
+        || ((flat.contains(".health()") || flat.contains(".diagnostics_period()"))
+            && name == "diagnostics_period");
+    direct || policy || qos || health || name == "use_sim_time"
 }
 
 /// Is `topic` a name the node subscribes to or publishes?

@@ -74,16 +74,7 @@ fn params() -> Params {
             "seconds to wait for the inputs to appear",
         )
         .with_policy("approximate")
-        .double(
-            "stall_after",
-            5.0,
-            "seconds without a set before a warning (0 = never)",
-        )
-        .double(
-            "diagnostics_period",
-            1.0,
-            "seconds between /diagnostics (0 = none)",
-        )
+        .health()
         .double(
             "summary_period",
             10.0,
@@ -98,15 +89,7 @@ fn params() -> Params {
         .read_only("output_suffix")
         .read_only("wait_for_topics")
         .read_only("use_sim_time")
-        .non_negative(
-            &[
-                "wait_for_topics",
-                "stall_after",
-                "diagnostics_period",
-                "summary_period",
-            ],
-            false,
-        )
+        .non_negative(&["wait_for_topics", "summary_period"], false)
         .check(|p| {
             let n = p.get_strs("topics").map_or(0, <[String]>::len);
             if !(2..=9).contains(&n) {

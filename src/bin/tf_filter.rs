@@ -70,12 +70,8 @@ fn params() -> Params {
             "subscription QoS: sensor_data or reliable",
         )
         .int("depth", 100, "subscription history depth")
-        .double(
-            "diagnostics_period",
-            1.0,
-            "seconds between /diagnostics (0 = none)",
-        )
-        .non_negative(&["timeout", "diagnostics_period"], false)
+        .diagnostics_period()
+        .non_negative(&["timeout"], false)
         .read_only("target_frames")
         .read_only("sync_camera_info")
 }

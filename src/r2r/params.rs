@@ -231,6 +231,31 @@ impl Params {
             })
     }
 
+    /// Declares the health parameters every synchronizing node shares:
+    /// `stall_after` (5 s without a set before a warning on rosout, 0 =
+    /// never) and `diagnostics_period` (1 s between `/diagnostics`, 0 =
+    /// none); both must not be negative.
+    pub fn health(self) -> Self {
+        self.double(
+            "stall_after",
+            5.0,
+            "seconds without a set before a warning (0 = never)",
+        )
+        .diagnostics_period()
+        .non_negative(&["stall_after"], false)
+    }
+
+    /// Declares `diagnostics_period` (1 s between `/diagnostics`, 0 =
+    /// none, not negative).
+    pub fn diagnostics_period(self) -> Self {
+        self.double(
+            "diagnostics_period",
+            1.0,
+            "seconds between /diagnostics (0 = none)",
+        )
+        .non_negative(&["diagnostics_period"], false)
+    }
+
     /// The QoS the `qos` and `depth` parameters name: `reliable` is
     /// reliable, volatile, keep last `depth`; the others are
     /// `sensor_data` (best effort) with that depth.
@@ -636,5 +661,21 @@ mod tests {
         }
         assert!(start_up(&p, "a", Value::Double(0.0)).is_ok());
         assert!(start_up(&p, "b", Value::Double(1e-9)).is_ok());
+    }
+
+    #[test]
+    fn health_declares_stall_after_and_diagnostics_period() {
+        let p = Params::new().health();
+        assert!(p.validate().is_ok());
+        assert_eq!(p.get_double("stall_after"), Some(5.0));
+        assert_eq!(p.get_double("diagnostics_period"), Some(1.0));
+        for name in ["stall_after", "diagnostics_period"] {
+            let e = start_up(&p, name, Value::Double(-1.0)).unwrap_err();
+            assert!(
+                e.contains(&format!("{name} must be a finite number >= 0")),
+                "{e}"
+            );
+            assert!(start_up(&p, name, Value::Double(0.0)).is_ok());
+        }
     }
 }

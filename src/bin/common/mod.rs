@@ -42,16 +42,7 @@ pub fn sync_params(policy: &str) -> Params {
             0.0,
             "report an input silent this many seconds (0 = off)",
         )
-        .double(
-            "stall_after",
-            5.0,
-            "seconds without a set before a warning (0 = never)",
-        )
-        .double(
-            "diagnostics_period",
-            1.0,
-            "seconds between /diagnostics (0 = none)",
-        )
+        .health()
         .double(
             "stats_period",
             0.0,
@@ -61,15 +52,7 @@ pub fn sync_params(policy: &str) -> Params {
         .int("max_sets", 0, "exit after this many sets (0 = never)")
         .read_only("stale_after")
         .read_only("use_sim_time")
-        .non_negative(
-            &[
-                "stale_after",
-                "stall_after",
-                "diagnostics_period",
-                "stats_period",
-            ],
-            false,
-        )
+        .non_negative(&["stale_after", "stats_period"], false)
         .check(|p| match p.get_int("max_sets") {
             Some(n) if n < 0 => Err("max_sets must not be negative".into()),
             _ => Ok(()),

@@ -33,3 +33,24 @@ fn readme_ros_example_is_the_compiled_example() {
     let code = &code[..code.len() - 1];
     assert_eq!(normalized(shown), normalized(&code.join("\n")));
 }
+
+/// The README's main command is `cargo run ... -- match ...` without
+/// `--bin`: with several binaries (the ROS nodes), cargo runs it only if
+/// the manifest names the CLI as `default-run`.
+#[test]
+fn readme_main_command_runs_the_cli() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let main = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run --release --features cli -- match "))
+        .expect("the README's main command");
+    assert!(!main.contains("--bin"), "{main}");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest
+            .lines()
+            .any(|l| l.trim() == "default-run = \"stamp-sync\""),
+        "Cargo.toml must set default-run = \"stamp-sync\""
+    );
+}

@@ -10,6 +10,7 @@
 #   scripts/mutants.sh --summary           # only print the table of the last run
 #   scripts/mutants.sh --timeout 240       # seconds per test run (default:
 #                                          # 3x the baseline; raise it on a busy machine)
+#   scripts/mutants.sh --jobs 2            # two mutants at once, each in its own copy
 #
 # The tests are the whole non-ROS suite: `cargo test --features cli` (unit,
 # integration and doctests). Results go to build/mutants/<shard>/mutants.out;
@@ -31,6 +32,7 @@ shard=""
 extra=()
 summary_only=0
 timeout=""
+jobs=1
 while (($#)); do
   case "$1" in
     -f | --file) files+=("$2"); shift 2 ;;
@@ -38,7 +40,8 @@ while (($#)); do
     --iterate | --in-place) extra+=("$1"); shift ;;
     --summary) summary_only=1; shift ;;
     --timeout) timeout="$2"; shift 2 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    --jobs) jobs="$2"; shift 2 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "mutants.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -84,7 +87,10 @@ fi
 
 command -v cargo-mutants >/dev/null 2>&1 || cargo install --locked cargo-mutants
 
-args=(--output "$out" --features cli --profile mutants --jobs 1)
+# src/tf imports nothing from the core, so its C++ differential (the slowest
+# test, 2000 cases) cannot tell core mutants apart: 200 cases keep it honest.
+export STAMP_SYNC_TF_CASES="${STAMP_SYNC_TF_CASES:-200}"
+args=(--output "$out" --features cli --profile mutants --jobs "$jobs")
 for f in "${files[@]}"; do args+=(-f "$f"); done
 [[ -n "$shard" ]] && args+=(--shard "$shard")
 if [[ -n "$timeout" ]]; then args+=(--timeout "$timeout"); else args+=(--timeout-multiplier 3); fi

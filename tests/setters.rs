@@ -109,6 +109,31 @@ proptest! {
 }
 
 #[test]
+fn lower_bounds_set_one_by_one_keep_the_others_and_wait_for_bind_to_check_the_channel() {
+    let ms_ = Duration::from_millis;
+    let mut p = ApproximateTime::new(5).unwrap();
+    // Not bound yet: any channel is accepted, and checked by bind.
+    p.set_lower_bound(2, ms_(3)).unwrap();
+    p.set_lower_bound(0, ms_(2)).unwrap();
+    assert_eq!(p.lower_bounds(), [(0, ms_(2)), (2, ms_(3))]);
+    p.set_lower_bound(2, ms_(6)).unwrap();
+    assert_eq!(p.lower_bounds(), [(0, ms_(2)), (2, ms_(6))], "replaced, not added");
+    p.set_lower_bound(0, Duration::ZERO).unwrap();
+    assert_eq!(p.lower_bounds(), [(2, ms_(6))], "0 = none");
+    assert_eq!(
+        Synchronizer::<(Stamp, Stamp), _>::new(p.clone()).err(),
+        Some(ConfigError::NoSuchChannel {
+            channel: 2,
+            channels: 2
+        })
+    );
+    let mut sync = Synchronizer::<(Stamp, Stamp, Stamp), _>::new(p).unwrap();
+    let p = sync.policy_mut();
+    p.set_lower_bound(1, ms_(1)).unwrap();
+    assert_eq!(p.lower_bounds(), [(1, ms_(1)), (2, ms_(6))]);
+}
+
+#[test]
 fn each_setter_is_checked_and_leaves_the_policy_unchanged_on_error() {
     let mut sync =
         Synchronizer::<(Stamp, Stamp), _>::new(ApproximateTime::new(5).unwrap()).unwrap();

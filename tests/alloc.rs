@@ -382,8 +382,8 @@ fn a_replaced_policy_allocates_nothing_per_message_in_the_dyn_synchronizer() {
 /// the event buffer is reserved for a policy's worst step at construction
 /// (`max_events_per_add`), not grown on the way. Eight of nine channels
 /// hold 10 messages each; the ninth's message then drops them all (Epsilon:
-/// none within epsilon of it) or completes the newest stamp and drops the
-/// older partial sets (Exact).
+/// none within epsilon of it; Approximate: all older than its max interval)
+/// or completes the newest stamp and drops the older partial sets (Exact).
 #[test]
 fn the_worst_step_after_construction_allocates_nothing() {
     fn run<P: Policy<stamp_sync::dynamic::VecQueues<Msg>>>(name: &str, policy: P, last: Stamp) {
@@ -410,5 +410,14 @@ fn the_worst_step_after_construction_allocates_nothing() {
         "exact",
         ExactTime::new(10).unwrap(),
         Stamp::from_nanos(90_000_000),
+    );
+    run(
+        "approximate",
+        ApproximateTime::builder()
+            .queue_size(10)
+            .max_interval(Duration::from_millis(1))
+            .build()
+            .unwrap(),
+        Stamp::from_nanos(10_000_000_000),
     );
 }

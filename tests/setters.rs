@@ -117,7 +117,11 @@ fn lower_bounds_set_one_by_one_keep_the_others_and_wait_for_bind_to_check_the_ch
     p.set_lower_bound(0, ms_(2)).unwrap();
     assert_eq!(p.lower_bounds(), [(0, ms_(2)), (2, ms_(3))]);
     p.set_lower_bound(2, ms_(6)).unwrap();
-    assert_eq!(p.lower_bounds(), [(0, ms_(2)), (2, ms_(6))], "replaced, not added");
+    assert_eq!(
+        p.lower_bounds(),
+        [(0, ms_(2)), (2, ms_(6))],
+        "replaced, not added"
+    );
     p.set_lower_bound(0, Duration::ZERO).unwrap();
     assert_eq!(p.lower_bounds(), [(2, ms_(6))], "0 = none");
     assert_eq!(

@@ -237,3 +237,35 @@ fn a_jump_back_of_exactly_the_threshold_does_not_reset() {
         assert_eq!(sets as u64, 1 - resets, "jump back by {jump:?}");
     }
 }
+
+/// Offsets on two channels both apply, and a second offset for a channel
+/// replaces its first.
+#[test]
+fn stamp_offsets_on_several_channels_all_apply_and_the_last_one_wins() {
+    let ms = |v: i64| Stamp::from_nanos(v * 1_000_000);
+    // Raw stamps 90, 80, 100 ms: equal only after +10 ms on 0 and +20 ms on 1.
+    let trace = Trace::from_pairs([(0, ms(90)), (1, ms(80)), (2, ms(100))]);
+    let exact = PolicyConfig::Exact { queue_size: 5 };
+    let sets = |o: Options| {
+        replay_with_options(&trace, 3, &exact, &o)
+            .unwrap()
+            .sets
+            .len()
+    };
+    let both = Options::new()
+        .stamp_offset(0, Duration::from_millis(10))
+        .stamp_offset(1, Duration::from_millis(20));
+    assert_eq!(sets(both), 1, "both offsets apply");
+    let one = Options::new().stamp_offset(0, Duration::from_millis(10));
+    assert_eq!(sets(one), 0, "channel 1 is still 20 ms early");
+    let replaced = Options::new()
+        .stamp_offset(0, Duration::from_millis(10))
+        .stamp_offset(1, Duration::from_millis(5))
+        .stamp_offset(1, Duration::from_millis(20));
+    assert_eq!(sets(replaced), 1, "the last offset for channel 1 wins");
+    let stale = Options::new()
+        .stamp_offset(0, Duration::from_millis(10))
+        .stamp_offset(1, Duration::from_millis(20))
+        .stamp_offset(1, Duration::from_millis(5));
+    assert_eq!(sets(stale), 0, "the first offset for channel 1 is gone");
+}

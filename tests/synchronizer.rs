@@ -271,3 +271,39 @@ fn config_errors_are_typed() {
         ConfigError::TooFewChannels(1)
     );
 }
+
+/// A drop callback on nine channels: `AnyMsg::channel()` names the channel
+/// the dropped message came from, the same as `Dropped::channel`.
+#[test]
+fn dropped_messages_name_their_channel_on_all_nine() {
+    type S = Stamp;
+    let drops: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
+    let sink = drops.clone();
+    let mut sync =
+        Synchronizer::<(S, S, S, S, S, S, S, S, S), _>::new(ApproximateTime::new(1).unwrap())
+            .unwrap()
+            .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.message.channel())));
+    // Queue 1: the second message on a channel overflows the first; no set
+    // can form before the ninth channel has a message.
+    let (a, b) = (Stamp::from_nanos(10), Stamp::from_nanos(20));
+    sync.add_0(a);
+    sync.add_0(b);
+    sync.add_1(a);
+    sync.add_1(b);
+    sync.add_2(a);
+    sync.add_2(b);
+    sync.add_3(a);
+    sync.add_3(b);
+    sync.add_4(a);
+    sync.add_4(b);
+    sync.add_5(a);
+    sync.add_5(b);
+    sync.add_6(a);
+    sync.add_6(b);
+    sync.add_7(a);
+    sync.add_7(b);
+    sync.add_8(a);
+    sync.add_8(b);
+    let want: Vec<(usize, usize)> = (0..9).map(|k| (k, k)).collect();
+    assert_eq!(*drops.lock().unwrap(), want);
+}

@@ -669,31 +669,43 @@ fn a_store_with_only_the_required_methods_drives_a_policy() {
         }
     }
 
+    /// Queues each (channel, stamp, payload) and adds it to `policy`;
+    /// returns what it emitted, in order.
+    fn feed<P: Policy<Fifo>>(
+        policy: &mut P,
+        store: &mut Fifo,
+        arrivals: &[(usize, i64, u32)],
+    ) -> Vec<Outcome<Vec<u32>, u32>> {
+        let mut out = Output::with_capacity(16);
+        let mut emitted = Vec::new();
+        for &(channel, stamp, payload) in arrivals {
+            store.0[channel].push_back(payload);
+            let t = Stamp::from_nanos(stamp);
+            let arrival = Arrival {
+                channel,
+                stamp: t,
+                received: t,
+            };
+            policy.add(arrival, store, &mut out);
+            emitted.extend(out.drain());
+        }
+        emitted
+    }
+
     let mut store = Fifo(vec![VecDeque::new(), VecDeque::new()]);
     assert_eq!(store.channels(), 2);
     let mut policy = ExactTime::new(2).unwrap();
     Policy::<Fifo>::bind(&mut policy, 2).unwrap();
-    let mut out = Output::with_capacity(16);
-    let mut events = Vec::new();
     // Channel 0 gets stamps 1, 2, 3 (queue 2: 1 overflows), channel 1
     // then gets 3: the set (3, 3) and 2 dropped as older than it.
-    for (ch, stamp, payload) in [(0, 1, 10), (0, 2, 20), (0, 3, 30), (1, 3, 31)] {
-        store.0[ch].push_back(payload);
-        let t = Stamp::from_nanos(stamp);
-        policy.add(
-            Arrival {
-                channel: ch,
-                stamp: t,
-                received: t,
-            },
-            &mut store,
-            &mut out,
-        );
-        events.extend(out.drain().map(|o| match o {
+    let arrivals = [(0, 1, 10), (0, 2, 20), (0, 3, 30), (1, 3, 31)];
+    let events: Vec<String> = feed(&mut policy, &mut store, &arrivals)
+        .into_iter()
+        .map(|o| match o {
             Outcome::Set(s) => format!("set {s:?}"),
             Outcome::Drop(d) => format!("drop {} {} {}", d.channel, d.message, d.reason),
-        }));
-    }
+        })
+        .collect();
     assert_eq!(
         events,
         [
@@ -707,20 +719,10 @@ fn a_store_with_only_the_required_methods_drives_a_policy() {
     let mut policy =
         stamp_sync::ApproximateEpsilonTime::new(2, stamp_sync::Duration::from_nanos(1)).unwrap();
     Policy::<Fifo>::bind(&mut policy, 2).unwrap();
-    for (ch, stamp, payload) in [(0, 5, 50), (1, 6, 61)] {
-        store.0[ch].push_back(payload);
-        let t = Stamp::from_nanos(stamp);
-        policy.add(
-            Arrival {
-                channel: ch,
-                stamp: t,
-                received: t,
-            },
-            &mut store,
-            &mut out,
-        );
-    }
-    let sets: Vec<Vec<u32>> = out.drain().filter_map(Outcome::into_set).collect();
+    let sets: Vec<Vec<u32>> = feed(&mut policy, &mut store, &[(0, 5, 50), (1, 6, 61)])
+        .into_iter()
+        .filter_map(Outcome::into_set)
+        .collect();
     assert_eq!(sets, [vec![50, 61]]);
     assert_eq!((store.len(0), store.len(1)), (0, 0));
 }

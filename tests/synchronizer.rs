@@ -307,3 +307,58 @@ fn dropped_messages_name_their_channel_on_all_nine() {
     let want: Vec<(usize, usize)> = (0..9).map(|k| (k, k)).collect();
     assert_eq!(*drops.lock().unwrap(), want);
 }
+
+/// The shared handle's own methods: what each add returns, `queued`,
+/// `reset` (drops handed to the callback and counted), and `{:?}`.
+#[test]
+fn shared_handle_adds_queues_and_resets() {
+    let drops: Arc<Mutex<Vec<(usize, DropReason, i64)>>> = Arc::default();
+    let sink = drops.clone();
+    let sync = SharedSynchronizer::<(Image, Info), _>::builder(ExactTime::new(5).unwrap())
+        .on_drop(move |d| {
+            let t = match d.message {
+                AnyMsg::Ch0(i) => i.t,
+                AnyMsg::Ch1(i) => i.t,
+                _ => unreachable!(),
+            };
+            sink.lock().unwrap().push((d.channel, d.reason, t));
+        })
+        .build()
+        .unwrap();
+    let image = |t| Image { t, data: vec![] };
+    let s = Stamp::from_nanos;
+    // An explicit stamp wins over the message's own.
+    assert_eq!(sync.add_stamped::<0>(image(1), s(7)), 0);
+    assert_eq!(sync.add_stamped::<1>(Info { t: 2 }, s(7)), 1);
+    assert_eq!(sync.add::<0>(image(8)), 0);
+    assert_eq!(sync.add::<0>(image(9)), 0);
+    assert_eq!((sync.queued(0), sync.queued(1)), (2, 0));
+    sync.reset();
+    assert_eq!((sync.queued(0), sync.queued(1)), (0, 0));
+    assert_eq!(
+        *drops.lock().unwrap(),
+        [(0, DropReason::Reset, 8), (0, DropReason::Reset, 9)]
+    );
+    let stats = sync.stats();
+    assert_eq!(stats.sets, 1);
+    assert_eq!(stats.channels[0].dropped_for(DropReason::Reset), 2);
+    assert_eq!(
+        format!("{sync:?}"),
+        "SharedSynchronizer { channels: 2, .. }"
+    );
+}
+
+/// `{:?}` of a synchronizer shows its channels and counters.
+#[test]
+fn synchronizer_debug_shows_channels_and_counters() {
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(2).unwrap()).unwrap();
+    sync.add_0(Stamp::from_nanos(1));
+    sync.add_1(Stamp::from_nanos(1));
+    let text = format!("{sync:?}");
+    assert!(
+        text.starts_with("Synchronizer { channels: 2, stats: "),
+        "{text}"
+    );
+    assert!(text.contains("sets: 1"), "{text}");
+    assert!(text.ends_with(", .. }"), "{text}");
+}

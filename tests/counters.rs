@@ -619,6 +619,17 @@ fn diagnostics_snapshot_and_its_text() {
         quiet.diagnostics().to_string(),
         "sets 0\n  channel 0: received 0, queued 0, emitted 0, dropped 0\n  channel 1: received 0, queued 0, emitted 0, dropped 0"
     );
+    // Stale reports alone (both channels silent) bring in the extra counters.
+    let opts = Options::new().stale_after(Duration::from_millis(100));
+    let mut stale =
+        Synchronizer::<(Stamp, Stamp), _>::with_options(ExactTime::new(2).unwrap(), opts).unwrap();
+    stale.poll(s(0));
+    stale.poll(s(200_000_000));
+    let text = stale.diagnostics().to_string();
+    assert!(
+        text.starts_with("sets 0, partial 0, stale 2, resets 0\n"),
+        "{text}"
+    );
     // A running search is shown.
     let mut searching = pair(ApproximateTime::new(3).unwrap());
     searching.add_0(s(1));

@@ -466,10 +466,44 @@ fn budget_yields_with_a_self_wake() {
     let task = Task::new();
     assert!(task.poll(&mut s).is_pending());
     assert_eq!(task.wakes(), 1, "yielded with a self-wake");
-    let taken = a.taken();
+    // The budget is POLL_BUDGET_PER_INPUT messages per input.
+    assert_eq!(a.taken(), 2 * stamp_sync::stream::POLL_BUDGET_PER_INPUT);
+    assert!(task.poll(&mut s).is_pending());
+    assert_eq!(a.taken(), 4 * stamp_sync::stream::POLL_BUDGET_PER_INPUT);
+}
+
+#[test]
+fn after_a_set_the_next_poll_starts_after_the_input_that_completed_it() {
+    let l = log();
+    let (a, b, c) = (Manual::new(0, &l), Manual::new(1, &l), Manual::new(2, &l));
+    let mut s = (a.clone(), b.clone(), c.clone())
+        .synchronize(ExactTime::new(4).unwrap())
+        .unwrap();
+    let task = Task::new();
+    a.send(5);
+    c.send(5);
+    assert!(task.poll(&mut s).is_pending());
+    // Input 1 completes the set.
+    b.send(5);
+    let five = Stamp::from_nanos(5);
+    assert_eq!(task.poll(&mut s), Poll::Ready(Some((five, five, five))));
+    assert_eq!(l.borrow().last(), Some(&1));
+    l.borrow_mut().clear();
+    assert!(task.poll(&mut s).is_pending());
+    assert_eq!(*l.borrow(), [2, 0, 1], "starts after input 1");
+}
+
+#[test]
+fn debug_shows_inputs_and_the_synchronizer() {
+    let l = log();
+    let (a, b) = (Manual::new(0, &l), Manual::new(1, &l));
+    let s = (a, b).synchronize(ExactTime::new(4).unwrap()).unwrap();
+    let text = format!("{s:?}");
     assert!(
-        taken > 0 && taken <= 2 * stamp_sync::stream::POLL_BUDGET_PER_INPUT,
-        "took {taken}"
+        text.starts_with(
+            "SyncStream { inputs: 2, ended: [false, false], pending_sets: 0, sync: Synchronizer { channels: 2"
+        ),
+        "{text}"
     );
 }
 

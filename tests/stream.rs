@@ -592,3 +592,22 @@ fn works_on_a_multithreaded_runtime_style_executor() {
             .all(|(k, (a, b))| a.as_nanos() == k as i64 && a == b)
     );
 }
+
+#[test]
+fn size_hint_is_open_while_live_and_exact_once_ended() {
+    let l = log();
+    let (a, b) = (Manual::new(0, &l), Manual::new(1, &l));
+    let mut s = (a.clone(), b.clone())
+        .synchronize(ExactTime::new(4).unwrap())
+        .unwrap();
+    assert_eq!(s.size_hint(), (0, None));
+    let task = Task::new();
+    a.send(1);
+    b.send(1);
+    b.close();
+    assert_eq!(
+        task.drain(&mut s),
+        (vec![(Stamp::from_nanos(1), Stamp::from_nanos(1))], true)
+    );
+    assert_eq!(s.size_hint(), (0, Some(0)));
+}

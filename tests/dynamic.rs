@@ -153,3 +153,24 @@ fn replacing_the_policy_drops_what_is_queued_and_keeps_counting() {
     );
     assert_eq!(sync.queued(0), 20);
 }
+
+/// `add` hands each set to `on_set` and each drop to `on_drop`.
+#[test]
+fn add_hands_sets_and_drops_to_the_callbacks() {
+    use stamp_sync::{DropReason, ExactTime};
+    let s = Stamp::from_nanos;
+    let mut sync = DynSynchronizer::new(2, ExactTime::new(1).unwrap()).unwrap();
+    let (mut sets, mut drops) = (Vec::new(), Vec::new());
+    for (ch, t) in [(0, 1), (0, 2), (1, 2)] {
+        sync.add(
+            ch,
+            s(t),
+            |set| sets.push(set.to_vec()),
+            |d| drops.push((d.channel, d.message, d.reason)),
+        )
+        .unwrap();
+    }
+    assert_eq!(sets, [vec![s(2), s(2)]]);
+    assert_eq!(drops, [(0, s(1), DropReason::QueueOverflow)]);
+    assert!(sync.add(2, s(3), |_| {}, |_| {}).is_err());
+}

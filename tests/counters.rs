@@ -710,7 +710,15 @@ fn a_store_with_only_the_required_methods_drives_a_policy() {
     // Channel 0 gets stamps 1, 2, 3 (queue 2: 1 overflows), channel 1
     // then gets 3: the set (3, 3) and 2 dropped as older than it.
     let arrivals = [(0, 1, 10), (0, 2, 20), (0, 3, 30), (1, 3, 31)];
-    let events: Vec<String> = feed(&mut policy, &mut store, &arrivals)
+    let outcomes = feed(&mut policy, &mut store, &arrivals);
+    let dropped: Vec<u32> = outcomes
+        .iter()
+        .cloned()
+        .filter_map(Outcome::into_drop)
+        .map(|d| d.message)
+        .collect();
+    assert_eq!(dropped, [10, 20]);
+    let events: Vec<String> = outcomes
         .into_iter()
         .map(|o| match o {
             Outcome::Set(s) => format!("set {s:?}"),

@@ -745,3 +745,43 @@ fn a_store_with_only_the_required_methods_drives_a_policy() {
     assert_eq!(sets, [vec![50, 61]]);
     assert_eq!((store.len(0), store.len(1)), (0, 0));
 }
+
+/// A policy author's view of `Output` with drops not kept: drops become
+/// counts per (channel, reason), handed over once by `take_discarded`;
+/// `has_discarded` says whether there are any.
+#[test]
+fn output_counts_the_drops_it_does_not_keep() {
+    use stamp_sync::{Outcome, Output};
+    let mut out = Output::<Vec<u32>, u32>::with_capacity(4);
+    assert!(out.keeps_drops());
+    assert!(!out.has_discarded());
+    out.count_channels(70);
+    out.keep_drops(false);
+    assert!(!out.keeps_drops());
+    let t = Stamp::from_nanos(5);
+    out.drop_message(1, t, DropReason::QueueOverflow, 7);
+    assert!(out.is_empty(), "a drop not kept is no outcome");
+    assert!(out.has_discarded());
+    // Channel 65 shares a dirty bit with channel 1.
+    out.drop_message(65, t, DropReason::Stale, 8);
+    out.count_drops(1, DropReason::QueueOverflow, 2);
+    let mut counts = Vec::new();
+    out.take_discarded(|ch, r, n| counts.push((ch, r, n)));
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            (1, DropReason::QueueOverflow, 3),
+            (65, DropReason::Stale, 1)
+        ]
+    );
+    assert!(!out.has_discarded());
+    out.take_discarded(|ch, r, n| panic!("counted twice: {ch} {r} {n}"));
+    // Kept again: the drop is an outcome, with its message.
+    out.keep_drops(true);
+    out.drop_message(2, t, DropReason::Reset, 9);
+    assert!(!out.has_discarded());
+    let kept: Vec<_> = out.drain().filter_map(Outcome::into_drop).collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].channel, kept[0].message), (2, 9));
+}

@@ -777,6 +777,12 @@ fn output_counts_the_drops_it_does_not_keep() {
     );
     assert!(!out.has_discarded());
     out.take_discarded(|ch, r, n| panic!("counted twice: {ch} {r} {n}"));
+    // A channel past the counted ones has no counter: its drop is kept.
+    out.drop_message(70, t, DropReason::Stale, 10);
+    assert!(!out.has_discarded());
+    let past: Vec<_> = out.drain().filter_map(Outcome::into_drop).collect();
+    assert_eq!(past.len(), 1, "a drop with no counter is lost");
+    assert_eq!((past[0].channel, past[0].message), (70, 10));
     // Kept again: the drop is an outcome, with its message.
     out.keep_drops(true);
     out.drop_message(2, t, DropReason::Reset, 9);

@@ -30,6 +30,15 @@ impl Stamped for Info {
     }
 }
 
+/// The stamp in nanoseconds of a dropped image or camera info.
+fn stamp_ns(m: &AnyMsg<Image, Info>) -> i64 {
+    match m {
+        AnyMsg::Ch0(i) => i.t,
+        AnyMsg::Ch1(i) => i.t,
+        _ => unreachable!(),
+    }
+}
+
 #[test]
 fn heterogeneous_pair_by_value() {
     let got: Arc<Mutex<Vec<(Image, Info)>>> = Arc::default();
@@ -94,11 +103,7 @@ fn drop_callback_gets_every_dropped_message_with_reason() {
     let mut sync = Synchronizer::<(Image, Info), _>::new(ApproximateTime::new(2).unwrap())
         .unwrap()
         .on_drop(move |d| {
-            let t = match d.message {
-                AnyMsg::Ch0(i) => i.t,
-                AnyMsg::Ch1(i) => i.t,
-                _ => unreachable!(),
-            };
+            let t = stamp_ns(&d.message);
             sink.lock().unwrap().push((d.channel, d.reason, t));
         });
     for t in 0..5 {
@@ -316,11 +321,7 @@ fn shared_handle_adds_queues_and_resets() {
     let sink = drops.clone();
     let sync = SharedSynchronizer::<(Image, Info), _>::builder(ExactTime::new(5).unwrap())
         .on_drop(move |d| {
-            let t = match d.message {
-                AnyMsg::Ch0(i) => i.t,
-                AnyMsg::Ch1(i) => i.t,
-                _ => unreachable!(),
-            };
+            let t = stamp_ns(&d.message);
             sink.lock().unwrap().push((d.channel, d.reason, t));
         })
         .build()

@@ -787,6 +787,8 @@ fn output_counts_the_drops_it_does_not_keep() {
     out.keep_drops(true);
     out.drop_message(2, t, DropReason::Reset, 9);
     assert!(!out.has_discarded());
+    assert_eq!(out.len(), 1);
+    assert!(matches!(out.outcomes(), [Outcome::Drop(d)] if d.message == 9));
     let kept: Vec<_> = out.drain().filter_map(Outcome::into_drop).collect();
     assert_eq!(kept.len(), 1);
     assert_eq!((kept[0].channel, kept[0].message), (2, 9));

@@ -421,3 +421,25 @@ fn the_worst_step_after_construction_allocates_nothing() {
         Stamp::from_nanos(10_000_000_000),
     );
 }
+
+/// The same worst step after `replace_policy` grew the queues from 1 to 10:
+/// the output buffer grew with them.
+#[test]
+fn the_worst_step_after_a_replaced_policy_allocates_nothing() {
+    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+    let mut sync = DynSynchronizer::new(9, ExactTime::new(1).unwrap()).unwrap();
+    let _ = sync
+        .replace_policy(ExactTime::new(10).unwrap())
+        .unwrap()
+        .count();
+    for k in 0..10 {
+        for ch in 0..8 {
+            assert_eq!(sync.push(ch, msg(ms(10 * k))).unwrap().count(), 0);
+        }
+    }
+    let before = allocs();
+    let events = sync.push(8, msg(ms(90))).unwrap().count();
+    let n = allocs() - before;
+    assert!(events >= 73, "{events} events");
+    assert_eq!(n, 0, "{events} events");
+}

@@ -40,7 +40,8 @@ core_files=(
 )
 # The screen: the integration tests of each floor (plus the lib's unit tests).
 screen_policy=(scenarios scenarios_latest_epsilon differential differential_regressions
-  counters options properties alloc exact_model slop_model latched getters setters)
+  counters options properties alloc exact_model slop_model latched getters setters
+  adversarial drivers_agree filters_scenarios slop_differential)
 screen_driver=(synchronizer stream dynamic drivers_agree counters options alloc
   adversarial getters setters latched)
 

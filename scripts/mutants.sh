@@ -40,10 +40,15 @@ core_files=(
 )
 # The screen: the integration tests of each floor (plus the lib's unit tests).
 screen_policy=(scenarios scenarios_latest_epsilon differential differential_regressions
-  counters options properties alloc exact_model slop_model latched getters setters
-  adversarial drivers_agree filters_scenarios slop_differential)
+  counters options properties alloc exact_model slop_model latched getters setters)
 screen_driver=(synchronizer stream dynamic drivers_agree counters options alloc
   adversarial getters setters latched)
+# Policies with their own tests: only those (a third of the screen's time).
+screen_held=(scenarios differential differential_regressions exact_model counters
+  getters alloc properties options)
+screen_latest=(scenarios_latest_epsilon adversarial counters latched getters setters)
+screen_latched=(latched alloc drivers_agree counters getters setters options)
+screen_slop=(slop_model slop_differential filters_scenarios filters_alloc getters setters)
 
 files=()
 shard=""
@@ -135,6 +140,10 @@ if ((!full_only)); then
   for f in "${files[@]}"; do
     case "$f" in
       src/driver/*) tests=("${screen_driver[@]}") ;;
+      src/policy/exact/held.rs) tests=("${screen_held[@]}") ;;
+      src/policy/latest.rs) tests=("${screen_latest[@]}") ;;
+      src/policy/latched.rs) tests=("${screen_latched[@]}") ;;
+      src/policy/slop.rs) tests=("${screen_slop[@]}") ;;
       *) tests=("${screen_policy[@]}") ;;
     esac
     screen=(--cargo-arg=--lib)

@@ -251,6 +251,69 @@ fn latest_rate_is_measured_on_the_arrival_clock() {
     assert_eq!(sync.policy().rate_hz(9), None);
 }
 
+/// Channel 0's rate estimate after each arrival (ms on the arrival clock),
+/// against upstream's `compute_hz` worked by hand: EMA of the rate (0.9)
+/// and of its error (0.3), restarted by a step beyond 10 mean errors.
+fn latest_rates(arrivals_ms: &[i64]) -> Vec<Option<f64>> {
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(LatestTime::new()).unwrap();
+    arrivals_ms
+        .iter()
+        .map(|&ms| {
+            sync.add_at::<0>(t(ms), t(ms));
+            sync.policy().rate_hz(0)
+        })
+        .collect()
+}
+
+fn assert_rates(got: &[Option<f64>], want: &[Option<f64>]) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        match (g, w) {
+            (Some(g), Some(w)) => approx::assert_relative_eq!(*g, *w, max_relative = 1e-12),
+            _ => assert_eq!(g, w, "arrival {i}"),
+        }
+    }
+}
+
+#[test]
+fn latest_rate_is_an_ema_of_the_arrival_rate() {
+    // 10 Hz, then 20 Hz, 10 Hz, 10 Hz, 1 Hz, 2 Hz, 4 Hz: never a step.
+    let got = latest_rates(&[0, 100, 150, 250, 350, 1350, 1850, 2100]);
+    let want = [None, Some(10.0), Some(19.0), Some(10.9), Some(10.09)];
+    let want: Vec<_> = want
+        .into_iter()
+        .chain([Some(1.909), Some(1.9909), Some(3.79909)])
+        .collect();
+    assert_rates(&got, &want);
+}
+
+#[test]
+fn latest_rate_restarts_on_a_step_change() {
+    // A steady 10 Hz (no error), then one 1 s gap: the estimate restarts
+    // at 1 Hz, then 2 Hz and 4 Hz samples move it by EMA again.
+    let got = latest_rates(&[0, 100, 200, 300, 1300, 1800, 2050]);
+    let want = [
+        None,
+        Some(10.0),
+        Some(10.0),
+        Some(10.0),
+        Some(1.0),
+        Some(1.9),
+        Some(3.79),
+    ];
+    assert_rates(&got, &want);
+}
+
+#[test]
+fn latest_rate_ignores_an_arrival_clock_that_does_not_advance() {
+    // The same or an earlier arrival time is no rate sample.
+    let got = latest_rates(&[0, 100, 100, 50, 150]);
+    assert_rates(
+        &got,
+        &[None, Some(10.0), Some(10.0), Some(10.0), Some(19.0)],
+    );
+}
+
 // ---- validation on every builder ---------------------------------------
 
 #[test]

@@ -1,6 +1,7 @@
 //! ExactTime against a plain model of its documented rules (module docs of
 //! `policy::exact`): every event, in order, including each drop's channel,
-//! reason and message, plus `queued` after every step and after a reset.
+//! reason, stamp and message, plus `queued` after every step. Each trace
+//! runs twice, a reset after each.
 //!
 //! The C++ differential test pins the sets; this pins the drops, which C++
 //! does not report. The policy has a fast ordered mode (each channel's
@@ -20,7 +21,8 @@ use stamp_sync::{DropReason, DynSynchronizer, Event, ExactTime, Stamp};
 enum Ev {
     /// Trace indices of the members, channel order.
     Set(Vec<usize>),
-    Drop(usize, DropReason, usize),
+    /// Channel, reason, trace index, and the stamp the drop reports.
+    Drop(usize, DropReason, usize, i64),
 }
 
 /// The rules, written the slow and obvious way.
@@ -47,7 +49,7 @@ impl Model {
         for (ch, lane) in self.held.iter_mut().enumerate() {
             lane.retain(|&(t, i)| {
                 if pred(t) {
-                    ev.push(Ev::Drop(ch, reason, i));
+                    ev.push(Ev::Drop(ch, reason, i, t));
                     false
                 } else {
                     true
@@ -62,7 +64,7 @@ impl Model {
         if let Some(p) = self.held[ch].iter().position(|&(s, _)| s == t) {
             // Same stamp again on a channel: the new message replaces it.
             let (_, old) = self.held[ch].remove(p);
-            ev.push(Ev::Drop(ch, DropReason::Replaced, old));
+            ev.push(Ev::Drop(ch, DropReason::Replaced, old, t));
             self.held[ch].push((t, index));
             return ev;
         }
@@ -87,7 +89,7 @@ impl Model {
 fn events(it: impl Iterator<Item = Event<DynSet<(usize, i64)>, (usize, i64)>>) -> Vec<Ev> {
     it.map(|e| match e {
         Event::Set(s) => Ev::Set(s.into_iter().map(|(i, _)| i).collect()),
-        Event::Drop(d) => Ev::Drop(d.channel, d.reason, d.message.0),
+        Event::Drop(d) => Ev::Drop(d.channel, d.reason, d.message.0, d.stamp.as_nanos()),
         other => panic!("unexpected event {other:?}"),
     })
     .collect()
@@ -99,29 +101,35 @@ fn check(n: usize, queue_size: usize, trace: &[(usize, i64)]) -> Result<(), Test
         held: vec![Vec::new(); n],
     };
     let mut sync = DynSynchronizer::new(n, ExactTime::new(queue_size).unwrap()).unwrap();
-    for (index, &(ch, t)) in trace.iter().enumerate() {
-        let want = model.add(ch, t, index);
-        let got = events(
-            sync.push_stamped(ch, (index, t), Stamp::from_nanos(t))
-                .unwrap(),
-        );
-        prop_assert_eq!(
-            &got,
-            &want,
-            "arrival {} (channel {}, stamp {})",
-            index,
-            ch,
-            t
-        );
-        for (c, lane) in model.held.iter().enumerate() {
-            prop_assert_eq!(sync.queued(c), lane.len(), "queued on channel {}", c);
+    // The trace twice, each time ended by a reset: a reset must leave the
+    // storage as a new policy's (ordered mode only with up to 64 channels).
+    for round in 0..2 {
+        for (k, &(ch, t)) in trace.iter().enumerate() {
+            let index = round * trace.len() + k;
+            let want = model.add(ch, t, index);
+            let got = events(
+                sync.push_stamped(ch, (index, t), Stamp::from_nanos(t))
+                    .unwrap(),
+            );
+            prop_assert_eq!(
+                &got,
+                &want,
+                "round {} arrival {} (channel {}, stamp {})",
+                round,
+                k,
+                ch,
+                t
+            );
+            for (c, lane) in model.held.iter().enumerate() {
+                prop_assert_eq!(sync.queued(c), lane.len(), "queued on channel {}", c);
+            }
         }
-    }
-    let mut want = Vec::new();
-    model.drop_where(|_| true, DropReason::Reset, &mut want);
-    prop_assert_eq!(events(sync.reset()), want);
-    for c in 0..n {
-        prop_assert_eq!(sync.queued(c), 0);
+        let mut want = Vec::new();
+        model.drop_where(|_| true, DropReason::Reset, &mut want);
+        prop_assert_eq!(events(sync.reset()), want, "reset after round {}", round);
+        for c in 0..n {
+            prop_assert_eq!(sync.queued(c), 0);
+        }
     }
     Ok(())
 }
@@ -201,10 +209,10 @@ fn model_catches_a_wrong_drop_order() {
                 ev,
                 vec![
                     Ev::Set(vec![4, 5]),
-                    Ev::Drop(0, DropReason::OlderThanLastSet, 0),
-                    Ev::Drop(0, DropReason::OlderThanLastSet, 2),
-                    Ev::Drop(1, DropReason::OlderThanLastSet, 1),
-                    Ev::Drop(1, DropReason::OlderThanLastSet, 3),
+                    Ev::Drop(0, DropReason::OlderThanLastSet, 0, 1),
+                    Ev::Drop(0, DropReason::OlderThanLastSet, 2, 3),
+                    Ev::Drop(1, DropReason::OlderThanLastSet, 1, 2),
+                    Ev::Drop(1, DropReason::OlderThanLastSet, 3, 4),
                 ]
             );
         }

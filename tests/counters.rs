@@ -255,7 +255,11 @@ fn latest_rate_is_measured_on_the_arrival_clock() {
 /// against upstream's `compute_hz` worked by hand: EMA of the rate (0.9)
 /// and of its error (0.3), restarted by a step beyond 10 mean errors.
 fn latest_rates(arrivals_ms: &[i64]) -> Vec<Option<f64>> {
-    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(LatestTime::new()).unwrap();
+    latest_rates_with(LatestTime::new(), arrivals_ms)
+}
+
+fn latest_rates_with(policy: LatestTime, arrivals_ms: &[i64]) -> Vec<Option<f64>> {
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(policy).unwrap();
     arrivals_ms
         .iter()
         .map(|&ms| {
@@ -302,6 +306,59 @@ fn latest_rate_restarts_on_a_step_change() {
         Some(3.79),
     ];
     assert_rates(&got, &want);
+}
+
+#[test]
+fn latest_rate_restarts_on_a_sample_beyond_ten_mean_errors() {
+    // After 10, 20 and 10 Hz samples the mean error is 0.3 * 9 + 0.7 * 10
+    // = 9.7; a 125 Hz sample is 114.1 Hz off, beyond 97: a restart.
+    let got = latest_rates(&[0, 100, 150, 250, 258]);
+    assert_rates(
+        &got,
+        &[None, Some(10.0), Some(19.0), Some(10.9), Some(125.0)],
+    );
+}
+
+#[test]
+fn latest_rate_config_sets_both_weights_and_the_margin() {
+    let config = RateConfig {
+        rate_ema_alpha: 0.5,
+        error_ema_alpha: 0.5,
+        step_change_margin: 2.0,
+    };
+    // Errors 10, then 0.5 * 5 + 0.5 * 10 = 7.5, then 7.5: the 50 Hz sample
+    // (33.75 Hz off) is beyond 2 * 7.5 and restarts the estimate.
+    let want = [
+        None,
+        Some(10.0),
+        Some(15.0),
+        Some(12.5),
+        Some(16.25),
+        Some(50.0),
+    ];
+    let arrivals = [0, 100, 150, 250, 300, 320];
+    assert_rates(
+        &latest_rates_with(LatestTime::new().with_rate_config(config), &arrivals),
+        &want,
+    );
+    assert_rates(
+        &latest_rates_with(LatestTime::new().with_rate_configs(vec![config]), &arrivals),
+        &want,
+    );
+}
+
+#[test]
+fn latest_skips_a_fast_channel_that_is_late() {
+    // Channel 0 at exactly 10 Hz (no error), channel 1 at 2 Hz. At 500 ms
+    // channel 0 has been silent 300 ms: late (10 Hz minus 1 / 0.3 s is
+    // beyond 10 mean errors of 0), so channel 1 is the pivot and its
+    // arrival is a set, though channel 0 still ranks 3.3 Hz against 2.
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(LatestTime::new()).unwrap();
+    assert_eq!(sync.add_at::<0>(t(0), t(0)), 0);
+    assert_eq!(sync.add_at::<1>(t(0), t(0)), 0);
+    assert_eq!(sync.add_at::<0>(t(100), t(100)), 1);
+    assert_eq!(sync.add_at::<0>(t(200), t(200)), 1);
+    assert_eq!(sync.add_at::<1>(t(500), t(500)), 1, "channel 0 is late");
 }
 
 #[test]

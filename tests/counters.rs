@@ -362,6 +362,24 @@ fn latest_skips_a_fast_channel_that_is_late() {
 }
 
 #[test]
+fn latest_ties_between_equally_fast_channels_go_to_the_first() {
+    // Both channels at exactly 10 Hz, 50 ms apart: each ranks 10 Hz at the
+    // other's arrival, so the tie (upstream's stable sort) makes channel 0
+    // the pivot, and only its arrivals are sets.
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(LatestTime::new()).unwrap();
+    let mut sets = Vec::new();
+    for ms in (0..=300).step_by(50) {
+        let n = if ms % 100 == 0 {
+            sync.add_at::<0>(t(ms), t(ms))
+        } else {
+            sync.add_at::<1>(t(ms), t(ms))
+        };
+        sets.push(n);
+    }
+    assert_eq!(sets, [0, 0, 1, 0, 1, 0, 1]);
+}
+
+#[test]
 fn latest_rate_ignores_an_arrival_clock_that_does_not_advance() {
     // The same or an earlier arrival time is no rate sample.
     let got = latest_rates(&[0, 100, 100, 50, 150]);

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use stamp_sync::{
-    ApproximateEpsilonTime, ApproximateTime, Duration, DynSynchronizer, ExactTime, Latched, Policy,
-    Stamp, Stamped, Synchronizer,
+    ApproximateEpsilonTime, ApproximateTime, Duration, DynSynchronizer, Event, ExactTime, Latched,
+    LatestTime, Policy, Stamp, Stamped, Synchronizer,
 };
 
 struct Counting;
@@ -376,6 +376,36 @@ fn a_replaced_policy_allocates_nothing_per_message_in_the_dyn_synchronizer() {
     feed(&mut sync, &t[WARM..]);
     assert_eq!(allocs() - before, 0);
     assert!(sync.stats().sets > 1000);
+}
+
+/// LatestTime holds two messages of a channel inside a step (the held one
+/// and its replacement): its queues are sized for that at construction, so
+/// nothing is allocated from the first message on.
+#[test]
+fn latest_time_allocates_nothing_from_the_first_message() {
+    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+    let mut sync = DynSynchronizer::new(3, LatestTime::new()).unwrap();
+    let before = allocs();
+    let (mut sets, mut drops) = (0, 0);
+    for k in 0..300 {
+        // Channel 0 at 100 Hz leads; channels 1 and 2 at 20 Hz repeat.
+        // Channel 2 sends twice per tick: the first is replaced unused.
+        let t = ms(10 * k);
+        let pushes = [(0, t), (1, t), (2, t), (2, t)];
+        let n = if k % 5 == 0 { 4 } else { 1 };
+        for &(ch, t) in &pushes[..n] {
+            for e in sync.push_at(ch, msg(t), t, t).unwrap() {
+                match e {
+                    Event::Set(_) => sets += 1,
+                    Event::Drop(_) => drops += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let n = allocs() - before;
+    assert!(sets >= 290 && drops >= 59, "{sets} sets, {drops} drops");
+    assert_eq!(n, 0, "LatestTime: {n} allocations in {sets} sets");
 }
 
 /// The first step that drops everything held allocates nothing either:

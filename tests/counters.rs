@@ -380,6 +380,22 @@ fn latest_ties_between_equally_fast_channels_go_to_the_first() {
 }
 
 #[test]
+fn latest_holds_one_message_per_channel_that_has_one() {
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(LatestTime::new()).unwrap();
+    let queued = |s: &Synchronizer<(Stamp, Stamp), LatestTime>| (s.queued(0), s.queued(1));
+    assert_eq!(queued(&sync), (0, 0));
+    sync.add_at::<0>(t(0), t(0));
+    sync.add_at::<0>(t(10), t(10));
+    assert_eq!(queued(&sync), (1, 0), "the second replaced the first");
+    sync.add_at::<1>(t(20), t(20));
+    assert_eq!(sync.add_at::<0>(t(30), t(30)), 1);
+    assert_eq!(queued(&sync), (1, 1), "a set clones, the latest stay");
+    sync.reset();
+    assert_eq!(queued(&sync), (0, 0));
+    assert_eq!(sync.queued(2), 0, "no such channel");
+}
+
+#[test]
 fn latest_rate_ignores_an_arrival_clock_that_does_not_advance() {
     // The same or an earlier arrival time is no rate sample.
     let got = latest_rates(&[0, 100, 100, 50, 150]);

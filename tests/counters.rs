@@ -390,8 +390,18 @@ fn latest_holds_one_message_per_channel_that_has_one() {
     sync.add_at::<1>(t(20), t(20));
     assert_eq!(sync.add_at::<0>(t(30), t(30)), 1);
     assert_eq!(queued(&sync), (1, 1), "a set clones, the latest stay");
+    assert_eq!(sync.add_at::<1>(t(100), t(100)), 0, "channel 0 leads");
+    assert_eq!(
+        sync.stats().dropped_total(),
+        2,
+        "t(0), t(10): replaced unused"
+    );
+    // A reset drops what no set used (channel 1's t(100)), not channel 0's
+    // t(30), which went out in the set.
     sync.reset();
     assert_eq!(queued(&sync), (0, 0));
+    assert_eq!(sync.stats().dropped_total(), 3);
+    assert_eq!(sync.stats().channels[1].dropped_total(), 1);
     assert_eq!(sync.queued(2), 0, "no such channel");
 }
 

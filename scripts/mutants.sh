@@ -49,6 +49,7 @@ screen_held=(scenarios differential differential_regressions exact_model counter
 screen_latest=(scenarios_latest_epsilon adversarial counters latched getters setters)
 screen_latched=(latched alloc drivers_agree counters getters setters options)
 screen_slop=(slop_model slop_differential filters_scenarios filters_alloc getters setters)
+screen_registry=(registry setters latched options dynamic)
 
 files=()
 shard=""
@@ -144,6 +145,7 @@ if ((!full_only)); then
       src/policy/latest.rs) tests=("${screen_latest[@]}") ;;
       src/policy/latched.rs) tests=("${screen_latched[@]}") ;;
       src/policy/slop.rs) tests=("${screen_slop[@]}") ;;
+      src/policy/registry.rs) tests=("${screen_registry[@]}") ;;
       *) tests=("${screen_policy[@]}") ;;
     esac
     screen=(--cargo-arg=--lib)

@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
+use stamp_sync::policy::latched::DEFAULT_DEPTH;
 use stamp_sync::policy::{AnyPolicy, PolicyConfig, PolicyKind};
 use stamp_sync::{
     ApproximateTime, ConfigError, DropReason, Duration, DynSynchronizer, Event, ExactTime, Latched,
@@ -196,6 +197,24 @@ fn history_overflow_drops_only_unused_latched_messages() {
     sync.reset();
     assert_eq!(sync.queued(1), 0);
     assert_eq!(sync.stats().channels[1].dropped_for(DropReason::Reset), 2);
+}
+
+#[test]
+fn getters_return_the_settings() {
+    let p = Latched::new(ExactTime::new(3).unwrap())
+        .channel(2)
+        .channel(0)
+        .channel(2)
+        .depth(4);
+    assert!(p.is_latched(0) && p.is_latched(2));
+    assert!(!p.is_latched(1) && !p.is_latched(3));
+    assert_eq!(p.latched_channels(), [2, 0], "as configured, each once");
+    assert_eq!(p.latch_depth(), 4);
+    assert_eq!(p.inner().queue_size(), 3);
+    let default = Latched::new(ExactTime::new(3).unwrap());
+    assert_eq!(default.latch_depth(), DEFAULT_DEPTH);
+    assert_eq!(DEFAULT_DEPTH, 10);
+    assert!(default.latched_channels().is_empty());
 }
 
 #[test]

@@ -218,6 +218,30 @@ fn getters_return_the_settings() {
 }
 
 #[test]
+fn the_search_state_is_the_inner_policy_s_on_the_real_channels() {
+    // Channel 0 latched: the inner ApproximateTime runs over channels 1, 2.
+    let mut plain = DynSynchronizer::new(2, ApproximateTime::new(10).unwrap()).unwrap();
+    let latched = Latched::new(ApproximateTime::new(10).unwrap()).channel(0);
+    let mut sync = DynSynchronizer::new(3, latched).unwrap();
+    let _ = sync.push(0, (ms(0), "info")).unwrap().count();
+    let mut pivots = 0;
+    for (ch, t) in [(1, 10), (2, 14), (1, 20), (2, 23), (1, 30), (1, 40)] {
+        let _ = plain.push(ch - 1, (ms(t), "")).unwrap().count();
+        let _ = sync.push(ch, (ms(t), "")).unwrap().count();
+        let want = plain.diagnostics().search;
+        let got = sync.diagnostics().search;
+        assert_eq!(
+            got.pivot,
+            want.pivot.map(|(c, t)| (c + 1, t)),
+            "after {t} ms"
+        );
+        assert_eq!(got.candidate, want.candidate);
+        pivots += usize::from(got.pivot.is_some());
+    }
+    assert!(pivots > 0, "the trace never had a pivot");
+}
+
+#[test]
 fn settings_are_checked_at_construction() {
     let p = || ExactTime::new(3).unwrap();
     assert_eq!(

@@ -241,6 +241,74 @@ fn the_search_state_is_the_inner_policy_s_on_the_real_channels() {
     assert!(pivots > 0, "the trace never had a pivot");
 }
 
+/// A policy of one's own sees the free channels only, renumbered, through
+/// the store it is given.
+#[derive(Clone, Default)]
+struct Probe {
+    /// Per arrival: the store's channels and lengths, and for channel 1,
+    /// what two `discard_front` calls returned.
+    seen: Arc<Mutex<Vec<(usize, [usize; 2], Option<(bool, bool)>)>>>,
+    held: usize,
+}
+
+impl<S: stamp_sync::policy::Store> stamp_sync::Policy<S> for Probe {
+    fn bind(&mut self, channels: usize) -> Result<(), ConfigError> {
+        assert_eq!(channels, 2, "the free channels only");
+        Ok(())
+    }
+    fn capacity(&self) -> usize {
+        4
+    }
+    fn max_events_per_add(&self) -> usize {
+        4
+    }
+    fn add(
+        &mut self,
+        a: stamp_sync::policy::Arrival,
+        store: &mut S,
+        _: &mut stamp_sync::policy::Output<S::Set, S::Message>,
+    ) {
+        let lens = [store.len(0), store.len(1)];
+        // Channel 1's messages are thrown away at once (a discard).
+        let discards = (a.channel == 1).then(|| (store.discard_front(1), store.discard_front(1)));
+        self.held += usize::from(a.channel == 0);
+        self.seen
+            .lock()
+            .unwrap()
+            .push((store.channels(), lens, discards));
+    }
+    fn queued(&self, channel: usize) -> usize {
+        if channel == 0 { self.held } else { 0 }
+    }
+    fn reset(&mut self, store: &mut S, out: &mut stamp_sync::policy::Output<S::Set, S::Message>) {
+        while self.held > 0 {
+            store.drop_front(0, ms(0), DropReason::Reset, out);
+            self.held -= 1;
+        }
+    }
+}
+
+#[test]
+fn an_inner_policy_of_one_s_own_sees_the_free_channels_renumbered() {
+    let probe = Probe::default();
+    let seen = probe.seen.clone();
+    // Channel 1 latched: the probe's channels 0 and 1 are channels 0 and 2.
+    let mut sync = DynSynchronizer::new(3, Latched::new(probe).channel(1)).unwrap();
+    let _ = sync.push(1, (ms(0), "info")).unwrap().count();
+    let _ = sync.push(0, (ms(10), "a")).unwrap().count();
+    let _ = sync.push(2, (ms(11), "b")).unwrap().count();
+    let _ = sync.push(0, (ms(20), "c")).unwrap().count();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            (2, [1, 0], None),
+            (2, [1, 1], Some((true, false))),
+            (2, [2, 0], None),
+        ]
+    );
+    assert_eq!([sync.queued(0), sync.queued(1), sync.queued(2)], [2, 1, 0]);
+}
+
 #[test]
 fn settings_are_checked_at_construction() {
     let p = || ExactTime::new(3).unwrap();

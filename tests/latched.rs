@@ -241,13 +241,15 @@ fn the_search_state_is_the_inner_policy_s_on_the_real_channels() {
     assert!(pivots > 0, "the trace never had a pivot");
 }
 
+/// Per arrival: the store's channels and lengths, and for channel 1, what
+/// two `discard_front` calls returned.
+type Seen = Vec<(usize, [usize; 2], Option<(bool, bool)>)>;
+
 /// A policy of one's own sees the free channels only, renumbered, through
 /// the store it is given.
 #[derive(Clone, Default)]
 struct Probe {
-    /// Per arrival: the store's channels and lengths, and for channel 1,
-    /// what two `discard_front` calls returned.
-    seen: Arc<Mutex<Vec<(usize, [usize; 2], Option<(bool, bool)>)>>>,
+    seen: Arc<Mutex<Seen>>,
     held: usize,
 }
 

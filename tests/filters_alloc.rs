@@ -71,6 +71,28 @@ fn slop_time_does_not_allocate_per_message() {
     assert!(sets > 10_000, "{sets} sets");
 }
 
+/// The lanes hold one stamp more than the queue inside a step (before the
+/// overflow drop): sized at construction, so nothing is allocated from the
+/// first message on.
+#[test]
+fn slop_time_allocates_nothing_from_the_first_message() {
+    let policy = SlopTime::new(3, Duration::from_micros(700)).unwrap();
+    let mut sync = Synchronizer::<(Stamp, Stamp, Stamp), _>::new(policy).unwrap();
+    let before = allocs();
+    let mut sets = 0;
+    // Channel 2 is silent for the first 20 steps: channels 0 and 1 overflow.
+    for k in 0..200 {
+        sets += sync.add_0(stamp(k, 0));
+        sets += sync.add_1(stamp(k, 1));
+        if k >= 20 {
+            sets += sync.add_2(stamp(k, 2));
+        }
+    }
+    assert_eq!(allocs() - before, 0, "allocations in {sets} sets");
+    assert!(sets > 150, "{sets} sets");
+    assert!(sync.stats().dropped_total() >= 30);
+}
+
 #[test]
 fn filters_do_not_allocate_per_message() {
     let mut cache = Cache::new(50).unwrap();

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
-use stamp_sync::{Duration, DynSynchronizer, Event, SlopTime, Stamp};
+use stamp_sync::{DropReason, Duration, DynSynchronizer, Event, SlopTime, Stamp};
 
 /// Python's algorithm, written as Python does it. Queues are insertion-
 /// ordered `(stamp, id)` lists with unique stamps (a dict).
@@ -146,4 +146,37 @@ fn search_is_polynomial_where_the_product_is_not() {
         .unwrap()
         .collect();
     assert!(events.iter().any(|e| matches!(e, Event::Set(_))));
+}
+
+#[test]
+fn queued_counts_distinct_stamps_and_reset_drops_them_in_order() {
+    let policy = SlopTime::new(2, Duration::from_nanos(5)).unwrap();
+    let mut sync = DynSynchronizer::new(2, policy).unwrap();
+    let mut push = |ch: usize, id: usize, t: i64| {
+        sync.push_stamped(ch, id, Stamp::from_nanos(t))
+            .unwrap()
+            .map(|e| format!("{e:?}"))
+            .collect::<Vec<_>>()
+    };
+    assert!(push(0, 0, 10).is_empty());
+    assert!(push(0, 1, 20).is_empty());
+    assert_eq!(push(0, 2, 30).len(), 1, "the oldest stamp overflows");
+    assert!(push(1, 3, 100).is_empty(), "nothing within the slop");
+    assert_eq!([sync.queued(0), sync.queued(1), sync.queued(2)], [2, 1, 0]);
+    let reset: Vec<_> = sync
+        .reset()
+        .map(|e| match e {
+            Event::Drop(d) => (d.channel, d.reason, d.message),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        reset,
+        [
+            (0, DropReason::Reset, 1),
+            (0, DropReason::Reset, 2),
+            (1, DropReason::Reset, 3)
+        ]
+    );
+    assert_eq!([sync.queued(0), sync.queued(1)], [0, 0]);
 }

@@ -310,3 +310,31 @@ fn any_policy_checks_its_channels_as_the_policy_it_holds() {
         Err(ConfigError::TooFewChannels(1))
     );
 }
+
+#[test]
+fn apply_changes_each_policy_s_live_settings() {
+    let changed = [
+        PolicyConfig::Exact { queue_size: 3 },
+        PolicyConfig::Approximate {
+            queue_size: 4,
+            age_penalty: 2.0,
+            max_interval: Some(ms(15)),
+            lower_bounds: vec![(0, ms(2))],
+        },
+        PolicyConfig::Epsilon {
+            queue_size: 5,
+            epsilon: ms(8),
+        },
+        PolicyConfig::Latest,
+        PolicyConfig::Slop {
+            queue_size: 6,
+            slop: ms(90),
+        },
+    ];
+    for (config, want) in configs().into_iter().zip(changed) {
+        let mut policy = config.build().unwrap();
+        Policy::<Store>::bind(&mut policy, 3).unwrap();
+        policy.apply(&want.params()).unwrap();
+        assert_eq!(policy.config(), want, "{config}");
+    }
+}

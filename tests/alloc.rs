@@ -67,6 +67,10 @@ impl Stamped for Msg {
     }
 }
 
+fn ms(t: i64) -> Stamp {
+    Stamp::from_nanos(t * 1_000_000)
+}
+
 fn msg(stamp: Stamp) -> Msg {
     Msg {
         stamp,
@@ -383,7 +387,6 @@ fn a_replaced_policy_allocates_nothing_per_message_in_the_dyn_synchronizer() {
 /// nothing is allocated from the first message on.
 #[test]
 fn latest_time_allocates_nothing_from_the_first_message() {
-    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
     let mut sync = DynSynchronizer::new(3, LatestTime::new()).unwrap();
     let before = allocs();
     let (mut sets, mut drops) = (0, 0);
@@ -454,7 +457,6 @@ fn the_worst_step_of_a_latched_policy_allocates_nothing() {
 /// the first message on, overflow and sets included.
 #[test]
 fn a_latched_policy_allocates_nothing_from_the_first_message() {
-    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
     let policy = Latched::new(ExactTime::new(3).unwrap())
         .channel(2)
         .depth(20);
@@ -478,7 +480,6 @@ fn a_latched_policy_allocates_nothing_from_the_first_message() {
 /// the output buffer grew with them.
 #[test]
 fn the_worst_step_after_a_replaced_policy_allocates_nothing() {
-    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
     let mut sync = DynSynchronizer::new(9, ExactTime::new(1).unwrap()).unwrap();
     let _ = sync
         .replace_policy(ExactTime::new(10).unwrap())
@@ -496,7 +497,6 @@ fn worst_step_allocates_nothing<P: Policy<stamp_sync::dynamic::VecQueues<Msg>>>(
     last: Stamp,
     min_events: usize,
 ) {
-    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
     for k in 0..10 {
         for ch in 0..8 {
             assert_eq!(sync.push(ch, msg(ms(10 * k))).unwrap().count(), 0);

@@ -283,11 +283,16 @@ fn assert_rates(got: &[Option<f64>], want: &[Option<f64>]) {
 fn latest_rate_is_an_ema_of_the_arrival_rate() {
     // 10 Hz, then 20 Hz, 10 Hz, 10 Hz, 1 Hz, 2 Hz, 4 Hz: never a step.
     let got = latest_rates(&[0, 100, 150, 250, 350, 1350, 1850, 2100]);
-    let want = [None, Some(10.0), Some(19.0), Some(10.9), Some(10.09)];
-    let want: Vec<_> = want
-        .into_iter()
-        .chain([Some(1.909), Some(1.9909), Some(3.79909)])
-        .collect();
+    let want = [
+        None,
+        Some(10.0),
+        Some(19.0),
+        Some(10.9),
+        Some(10.09),
+        Some(1.909),
+        Some(1.9909),
+        Some(3.79909),
+    ];
     assert_rates(&got, &want);
 }
 

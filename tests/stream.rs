@@ -576,15 +576,19 @@ fn works_on_a_multithreaded_runtime_style_executor() {
     use futures::{StreamExt, channel::mpsc, executor::block_on};
     let (tx0, rx0) = mpsc::unbounded::<Stamp>();
     let (tx1, rx1) = mpsc::unbounded::<Stamp>();
+    // The senders stay open (returned by the thread): the stream ends with
+    // its first ended input, which could leave the last message of the
+    // other one unread; `take` waits for the 1000 sets instead.
     let producer = std::thread::spawn(move || {
         for t in 0..1000 {
             tx0.unbounded_send(Stamp::from_nanos(t)).unwrap();
             tx1.unbounded_send(Stamp::from_nanos(t)).unwrap();
         }
+        (tx0, tx1)
     });
     let s = (rx0, rx1).synchronize(ExactTime::new(10).unwrap()).unwrap();
-    let sets: Vec<_> = block_on(s.collect());
-    producer.join().unwrap();
+    let sets: Vec<_> = block_on(s.take(1000).collect());
+    drop(producer.join().unwrap());
     assert_eq!(sets.len(), 1000);
     assert!(
         sets.iter()

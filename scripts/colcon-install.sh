@@ -6,21 +6,23 @@
 #
 #   scripts/colcon-install.sh          # build/ws: src/stamp_sync -> this repo
 #
-# Build once: the workspace's build directory for the package is this
-# repository's target/, so colcon and `cargo test --all-features` share
-# their build outputs (colcon.pkg turns on the same features: r2r, bag,
-# cli). Run through scripts/with-ros (it is, when called by test-all.sh).
+# Build once: the package's CMakeLists.txt runs cargo with its target
+# directory set to this repository's target/ and the dev profile
+# (CMAKE_BUILD_TYPE=Debug), so colcon and `cargo test` under with-ros share
+# their build outputs (the same packages and features: the nodes, and the
+# tool with `watch`). A user's plain `colcon build` builds release.
+# Run through scripts/with-ros (it is, when called by test-all.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 ws="${STAMP_SYNC_WS:-$root/build/ws}"
 target="$(cd "$root" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-mkdir -p "$ws/src" "$ws/build"
+mkdir -p "$ws/src"
 ln -sfn "$root" "$ws/src/stamp_sync"
-ln -sfn "$target" "$ws/build/stamp_sync"
 cd "$ws"
 start=$(date +%s)
 # colcon warns that the wheel venv has no local_setup.*: harmless.
-colcon --log-base "$ws/log" build --base-paths src --event-handlers console_direct- 2>&1 \
+colcon --log-base "$ws/log" build --base-paths src --event-handlers console_direct- \
+  --cmake-args -DCMAKE_BUILD_TYPE=Debug -DSTAMP_SYNC_CARGO_TARGET_DIR="$target" 2>&1 \
   | grep -v "doesn't contain any 'local_setup" || true
 exe="$ws/install/stamp_sync/lib/stamp_sync"
 for n in sync_relay camera_publisher image_info_sync stereo_sync rgbd_sync bag_player stamp-sync tf_filter; do

@@ -5,13 +5,12 @@
 //!
 //! Pure: replays of a [`Trace`], no I/O.
 
-use crate::policy::{DropReason, PolicyConfig, PolicyKind};
-use crate::time::Duration;
-use crate::trace::{Replay, Trace};
+use stamp_sync::policy::{DropReason, PolicyConfig, PolicyKind};
+use stamp_sync::time::Duration;
+use stamp_sync::trace::{Replay, Trace};
 
 /// Min, median, p95 and max of some durations (nearest-rank percentiles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "bag", derive(serde::Serialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
     /// Smallest, in ns.
     pub min_ns: i64,
@@ -66,7 +65,7 @@ pub fn min_queue_without_overflow(
     limit: usize,
 ) -> Option<usize> {
     let clean = |q: usize| -> Option<bool> {
-        crate::trace::replay(trace, channels, &config.with_queue_size(q))
+        stamp_sync::trace::replay(trace, channels, &config.with_queue_size(q))
             .ok()
             .map(|r| overflow_drops(&r) == 0)
     };
@@ -329,7 +328,7 @@ pub fn advise(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::time::Stamp;
+    use stamp_sync::time::Stamp;
 
     fn trace(pairs: &[(usize, i64)]) -> Trace {
         Trace::from_pairs(pairs.iter().map(|&(c, s)| (c, Stamp::from_nanos(s))))
@@ -393,12 +392,12 @@ mod tests {
         let config = PolicyConfig::approximate(2);
         let q = min_queue_without_overflow(&t, 2, &config, 64).unwrap();
         let overflow = |q: usize| {
-            overflow_drops(&crate::trace::replay(&t, 2, &config.with_queue_size(q)).unwrap())
+            overflow_drops(&stamp_sync::trace::replay(&t, 2, &config.with_queue_size(q)).unwrap())
         };
         assert_eq!(overflow(q), 0);
         assert!(overflow(q - 1) > 0);
         assert_eq!(min_queue_without_overflow(&t, 2, &config, 2), None);
-        let r = crate::trace::replay(&t, 2, &config).unwrap();
+        let r = stamp_sync::trace::replay(&t, 2, &config).unwrap();
         let a = advise(&t, 2, &config, &r, None, 64, "here");
         assert_eq!(a.min_queue_size_without_overflow, Some(q));
         assert!(
@@ -425,12 +424,12 @@ mod tests {
     fn exact_advice_names_the_typical_difference() {
         let t = trace(&[(0, 0), (1, 4_000_000), (0, 10_000_000), (1, 14_000_000)]);
         let config = PolicyConfig::Exact { queue_size: 5 };
-        let r = crate::trace::replay(&t, 2, &config).unwrap();
+        let r = stamp_sync::trace::replay(&t, 2, &config).unwrap();
         let a = advise(&t, 2, &config, &r, None, 64, "here");
         assert!(a.lines[0].contains("4.000 ms"), "{a:?}");
         assert!(exact_nothing_line(None).ends_with("use --policy approximate"));
         let same = trace(&[(0, 1), (1, 1), (0, 2), (1, 3), (0, 3)]);
-        let r = crate::trace::replay(&same, 2, &config).unwrap();
+        let r = stamp_sync::trace::replay(&same, 2, &config).unwrap();
         let a = advise(&same, 2, &config, &r, None, 64, "here");
         assert_eq!(a.lines, ["1 of 5 messages were not part of an exact set"]);
     }

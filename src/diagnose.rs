@@ -5,7 +5,7 @@
 //! bag report, [`crate::advice`]) come out.
 //!
 //! ```
-//! use stamp_sync::diagnose::{Code, Diagnosis, Publisher, TopicGraph};
+//! use stamp_sync_tools::diagnose::{Code, Diagnosis, Publisher, TopicGraph};
 //! use stamp_sync::{Options, Stamp};
 //! use stamp_sync::trace::PolicyConfig;
 //!
@@ -46,18 +46,14 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::advice;
-use crate::driver::{DynSynchronizer, Event, Options};
-use crate::policy::{AnyPolicy, ConfigError, DropReason, PolicyConfig, PolicyKind};
-use crate::time::{Duration, Stamp};
-use crate::trace::{Trace, TraceMsg};
+use stamp_sync::driver::{DynSynchronizer, Event, Options};
+use stamp_sync::policy::{AnyPolicy, ConfigError, DropReason, PolicyConfig, PolicyKind};
+use stamp_sync::time::{Duration, Stamp};
+use stamp_sync::trace::{Trace, TraceMsg};
 
 /// A problem's code: stable, in the JSON report.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(
-    feature = "bag",
-    derive(serde::Serialize),
-    serde(rename_all = "snake_case")
-)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Code {
     /// No publisher on a topic.
     NoPublisher,
@@ -125,12 +121,8 @@ pub struct Problem {
 }
 
 /// A subscriber QoS profile a publisher is checked against.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "bag",
-    derive(serde::Serialize),
-    serde(rename_all = "snake_case")
-)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SubscriberQos {
     /// Reliable, volatile: the rclcpp and rclpy default.
     Reliable,
@@ -362,13 +354,12 @@ pub struct Changes {
 }
 
 /// One topic in a [`Report`].
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "bag", derive(serde::Serialize))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct TopicReport {
     /// The topic.
     pub topic: String,
     /// Its type, if known.
-    #[cfg_attr(feature = "bag", serde(rename = "type"))]
+    #[serde(rename = "type")]
     pub type_name: Option<String>,
     /// Messages received.
     pub received: u64,
@@ -392,8 +383,7 @@ pub struct TopicReport {
 }
 
 /// One problem in a [`Report`].
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "bag", derive(serde::Serialize))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ProblemReport {
     /// Its code.
     pub code: Code,
@@ -413,8 +403,7 @@ pub struct ProblemReport {
 
 /// The state of the diagnosis: what the live view shows and the final
 /// report prints.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "bag", derive(serde::Serialize))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Report {
     /// Seconds since watching began.
     pub seconds: f64,
@@ -1718,7 +1707,7 @@ mod tests {
         assert!(r.drops["queue_overflow"] > 0);
         assert!(r.topics[0].dropped["queue_overflow"] > 0);
         // The whole history replays into the live counters.
-        let replayed = crate::trace::replay(&trace, 2, &config).unwrap();
+        let replayed = stamp_sync::trace::replay(&trace, 2, &config).unwrap();
         assert_eq!(replayed.sets.len() as u64, r.sets);
         assert_eq!(trace.messages.len(), r.arrivals);
         // It stops: the problem goes after `recent` + `resolve_after`.

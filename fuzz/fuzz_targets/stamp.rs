@@ -2,7 +2,7 @@
 //! Header stamp extraction (CDR and ROS 1) on arbitrary bytes: never
 //! panics; errors only for buffers too short to hold a header stamp.
 use libfuzzer_sys::fuzz_target;
-use stamp_sync::wire::stamp::{cdr_header_stamp, ros1_header_stamp};
+use stamp_sync_wire::stamp::{cdr_header_stamp, ros1_header_stamp};
 
 fuzz_target!(|data: &[u8]| {
     let a = cdr_header_stamp(data);

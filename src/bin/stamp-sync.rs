@@ -1,7 +1,7 @@
 //! `stamp-sync`: replay a synchronization policy over a stamp trace or a
 //! recorded bag and show what it emits and drops; `info` on a bag; `bench`.
 //!
-//! Thin by design: parse flags -> [`stamp_sync::cli`] (checked config ->
+//! Thin by design: parse flags -> [`stamp_sync_tools::cli`] (checked config ->
 //! library) -> exit code. Exit codes: 0 success, 2 bad input or usage,
 //! 1 ROS failed `watch`, with one line on stderr.
 
@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use stamp_sync::cli::{self, CliError};
+use stamp_sync_tools::cli::{self, CliError};
 
 /// Synchronize ROS messages by header stamp, exactly like C++ message_filters.
 #[derive(Parser)]
@@ -31,7 +31,7 @@ enum Command {
     /// Answer the lookups of a transform trace (`tf,...`, `tf_static,...`, `lookup,...` lines) like tf2.
     Tf(cli::TfArgs),
     /// Live diagnosis of running topics: rates, stamps, sets, drops and the problems found.
-    #[cfg(feature = "r2r")]
+    #[cfg(feature = "watch")]
     Watch(cli::WatchArgs),
 }
 
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         Command::Info(a) => cli::run_info(a, &mut out),
         Command::Bench(a) => cli::run_bench(a, &mut out),
         Command::Tf(a) => cli::run_tf(a, &mut out),
-        #[cfg(feature = "r2r")]
+        #[cfg(feature = "watch")]
         Command::Watch(a) => {
             use std::io::IsTerminal as _;
             let tty = std::io::stdout().is_terminal();

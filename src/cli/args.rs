@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::policy::PolicyKind;
-use crate::time::Duration;
+use stamp_sync::policy::PolicyKind;
+use stamp_sync::time::Duration;
 
 /// Policy settings and driver options, shared by `match` and `bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -139,7 +139,7 @@ pub struct InfoArgs {
 
 /// Arguments of `stamp-sync watch` (features `cli` and `r2r`): the policy
 /// flags of `match`, with `--policy` defaulting to `approximate`.
-#[cfg(feature = "r2r")]
+#[cfg(feature = "watch")]
 #[derive(Debug, Clone, clap::Args)]
 #[command(mut_arg("policy", |a| a.required(false).default_value("approximate")))]
 #[command(mut_arg("channels", |a| a.hide(true)))]

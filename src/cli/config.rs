@@ -5,11 +5,11 @@ use std::path::Path;
 
 use super::CliError;
 use super::args::PolicyFlags;
-use crate::driver::Options;
-use crate::policy::{ConfigError, Param, PolicyConfig, PolicyKind, PolicyParams};
 use crate::report::plot::Window;
-use crate::time::Duration;
-use crate::trace::Trace;
+use stamp_sync::driver::Options;
+use stamp_sync::policy::{ConfigError, Param, PolicyConfig, PolicyKind, PolicyParams};
+use stamp_sync::time::Duration;
+use stamp_sync::trace::Trace;
 
 /// True if `path` is a trace CSV: a `.csv` file, or any file whose first
 /// line is `channel,stamp_ns`. Anything else is treated as a bag.

@@ -14,7 +14,7 @@ pub mod config;
 pub mod format;
 mod progress;
 mod tf;
-#[cfg(feature = "r2r")]
+#[cfg(feature = "watch")]
 pub mod watch;
 
 use std::io::Write;
@@ -23,15 +23,15 @@ use std::path::{Path, PathBuf};
 pub use args::{BenchArgs, FormatArg, InfoArgs, MatchArgs, PolicyFlags, StampArg};
 pub use config::is_trace_file;
 pub use tf::{TfArgs, is_bag, run_tf};
-#[cfg(feature = "r2r")]
+#[cfg(feature = "watch")]
 pub use {args::WatchArgs, watch::run_watch};
 
-use crate::bag::{Bag, BagError, StampSource};
-use crate::policy::ConfigError;
 use crate::report::plot::PlotOptions;
 use crate::report::{self};
 use config::{parse_window, policy_config, read_trace};
 use progress::with_progress;
+use stamp_sync::policy::ConfigError;
+use stamp_sync_bag::{Bag, BagError, StampSource};
 
 /// Exit code for bad input (missing file, not a bag, corrupted bag, unknown
 /// topic, bad option, ...).
@@ -56,9 +56,9 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// `watch` could not subscribe or read the graph (exit code 1).
-    #[cfg(feature = "r2r")]
+    #[cfg(feature = "watch")]
     #[error(transparent)]
-    Watch(#[from] crate::r2r::watch::WatchError),
+    Watch(#[from] stamp_sync_r2r::watch::WatchError),
     /// Writing an output file failed.
     #[error("{path}: {source}")]
     Write {
@@ -74,7 +74,7 @@ impl CliError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            #[cfg(feature = "r2r")]
+            #[cfg(feature = "watch")]
             CliError::Watch(_) => EXIT_ROS,
             _ => EXIT_BAD_INPUT,
         }
@@ -105,7 +105,7 @@ pub fn run_match_trace(
     }
     let (trace, channels) = read_trace(&args.input, &args.policy)?;
     let (config, options) = policy_config(&args.policy, &[], channels)?;
-    let r = crate::trace::replay_with_options(&trace, channels, &config, &options)?;
+    let r = stamp_sync::trace::replay_with_options(&trace, channels, &config, &options)?;
     out.write_all(r.sets_csv().as_bytes()).map_err(stdout_err)?;
     out.flush().map_err(stdout_err)?;
     let _ = err.write_all(format::summary(&r, trace.messages.len()).as_bytes());
@@ -279,7 +279,10 @@ fn run_tf_wait(args: &MatchArgs, err: &mut dyn Write) -> Result<(), CliError> {
 fn tf_wait_report(
     bag: &Bag,
     args: &MatchArgs,
-    sync: Option<(&crate::policy::PolicyConfig, &crate::driver::Options)>,
+    sync: Option<(
+        &stamp_sync::policy::PolicyConfig,
+        &stamp_sync::driver::Options,
+    )>,
 ) -> Result<report::tf::TfWaitReport, CliError> {
     if args.stamp == StampArg::Arrival {
         return Err(CliError::Usage(
@@ -306,9 +309,9 @@ fn tf_wait_report(
         );
     }
     report::tf::tf_wait_report(&read, &args.topics, &settings, sync).map_err(|e| match e {
-        report::tf::TfWaitError::Filter(crate::tf::TfFilterConfigError::EmptyTarget { .. }) => {
-            CliError::Usage("--target-frame must not be empty".into())
-        }
+        report::tf::TfWaitError::Filter(stamp_sync_tf::TfFilterConfigError::EmptyTarget {
+            ..
+        }) => CliError::Usage("--target-frame must not be empty".into()),
         other => CliError::Usage(other.to_string()),
     })
 }

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal as _;
 
-use crate::bag::Progress;
+use stamp_sync_bag::Progress;
 
 /// Runs `read` with a progress callback that drives a bar, if `total`
 /// messages are many and stderr is a terminal.

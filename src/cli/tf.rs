@@ -1,5 +1,5 @@
 //! `stamp-sync tf TRACE.csv`: answers the lookups of a transform trace the
-//! way tf2 would (see [`crate::tf::trace`]); `stamp-sync tf BAG --target F
+//! way tf2 would (see [`stamp_sync_tf::trace`]); `stamp-sync tf BAG --target F
 //! --source F --at-topic TOPIC`: the same answers for every message of a
 //! recorded topic, from the bag's `/tf` and `/tf_static`.
 
@@ -7,10 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{CliError, stdout_err};
-use crate::bag::Bag;
-use crate::tf::bench::bench_lookups;
-use crate::tf::trace::{TfRecord, TraceOptions, parse_trace, run_records, write_record};
-use crate::time::Duration;
+use crate::bench::tf::bench_lookups;
+use stamp_sync::time::Duration;
+use stamp_sync_bag::Bag;
+use stamp_sync_tf::trace::{TfRecord, TraceOptions, parse_trace, run_records, write_record};
 
 /// Arguments of `stamp-sync tf`.
 #[derive(Debug, Clone, clap::Args)]
@@ -55,7 +55,7 @@ pub fn is_bag(path: &Path) -> bool {
     ["mcap", "db3", "bag"]
         .iter()
         .any(|b| ext.eq_ignore_ascii_case(b))
-        || crate::bag::has_bag_magic(path)
+        || stamp_sync_bag::has_bag_magic(path)
 }
 
 /// `stamp-sync tf TRACE.csv` or `stamp-sync tf BAG ...`: one output line

@@ -1,5 +1,5 @@
 //! `stamp-sync watch` (features `cli` and `r2r`): the live diagnosis of a
-//! running graph. The ROS side ([`crate::r2r::watch`]) feeds the pure
+//! running graph. The ROS side ([`stamp_sync_r2r::watch`]) feeds the pure
 //! diagnosis ([`crate::diagnose`]); this module checks the flags, runs the
 //! loop and shows the result.
 //!
@@ -20,9 +20,9 @@ use super::format::counts;
 use super::{CliError, stdout_err};
 use crate::advice::human_duration;
 use crate::diagnose::{Diagnosis, Problem, Publisher, Report, SubscriberQos, TopicGraph};
-use crate::r2r::raw::RawNode;
-use crate::r2r::watch::{FeedEvent, GraphFacts, WatchError, WatchFeed, system_now};
-use crate::time::Stamp;
+use stamp_sync::time::Stamp;
+use stamp_sync_r2r::raw::RawNode;
+use stamp_sync_r2r::watch::{FeedEvent, GraphFacts, WatchError, WatchFeed, system_now};
 
 /// How often problems are looked for.
 const CHECK_EVERY: StdDuration = StdDuration::from_millis(100);
@@ -278,7 +278,7 @@ pub fn run_watch(
 fn write_problem_found(
     out: &mut dyn Write,
     p: &Problem,
-    at: crate::time::Duration,
+    at: stamp_sync::time::Duration,
 ) -> std::io::Result<()> {
     writeln!(
         out,

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::{Summary, nearest_offsets};
-use crate::bag::{Bag, BagMessage, HeaderStatus};
-use crate::time::Stamp;
+use stamp_sync::time::Stamp;
+use stamp_sync_bag::{Bag, BagMessage, HeaderStatus};
 
 /// Synchronization facts of one topic (for `stamp-sync info`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

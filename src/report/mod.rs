@@ -19,23 +19,23 @@ pub use crate::advice::{
 };
 
 use crate::advice::advise;
-use crate::bag::{Bag, BagMessage, BagTrace};
-use crate::driver::Options;
-use crate::policy::{ConfigError, DropReason, PolicyConfig};
-use crate::time::{Duration, Stamp};
-use crate::trace::{Replay, Trace, TraceMsg};
+use stamp_sync::driver::Options;
+use stamp_sync::policy::{ConfigError, DropReason, PolicyConfig};
+use stamp_sync::time::{Duration, Stamp};
+use stamp_sync::trace::{Replay, Trace, TraceMsg};
+use stamp_sync_bag::{Bag, BagMessage, BagTrace};
 
 /// A replay together with the trace position whose arrival emitted each set.
 #[derive(Debug, Clone, Default)]
 pub struct TimedReplay {
-    /// Sets, drops and counters, as [`crate::trace::replay`] gives them.
+    /// Sets, drops and counters, as [`stamp_sync::trace::replay`] gives them.
     pub replay: Replay,
     /// For each set, the index (into the trace) of the message whose
     /// arrival emitted it.
     pub emitted_at: Vec<usize>,
 }
 
-/// Replays `trace` like [`crate::trace::replay`], also recording which
+/// Replays `trace` like [`stamp_sync::trace::replay`], also recording which
 /// arrival emitted each set.
 pub fn timed_replay(
     trace: &Trace,
@@ -52,7 +52,7 @@ pub fn timed_replay_with_options(
     config: &PolicyConfig,
     options: &Options,
 ) -> Result<TimedReplay, ConfigError> {
-    let replay = crate::trace::replay_with_options(trace, channels, config, options)?;
+    let replay = stamp_sync::trace::replay_with_options(trace, channels, config, options)?;
     Ok(TimedReplay {
         emitted_at: replay.emitted_at.clone(),
         replay,
@@ -97,7 +97,7 @@ pub struct Gap {
 pub struct Report {
     /// The bag file.
     pub bag: String,
-    /// The policy's name ([`PolicyKind::name`](crate::policy::PolicyKind::name)).
+    /// The policy's name ([`PolicyKind::name`](stamp_sync::policy::PolicyKind::name)).
     pub policy: &'static str,
     /// Queue size used (`None` for a policy without one).
     pub queue_size: Option<usize>,

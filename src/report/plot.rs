@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::TimedReplay;
-use crate::bag::BagTrace;
-use crate::policy::{DropReason, PolicyConfig};
+use stamp_sync::policy::{DropReason, PolicyConfig};
+use stamp_sync_bag::BagTrace;
 
 /// Plot time range, in seconds after the first stamp of the trace.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -210,7 +210,7 @@ fn nice_step(span: f64, n: f64) -> f64 {
 fn auto_window(bt: &BagTrace, timed: &TimedReplay, opts: &PlotOptions, span_s: f64) -> Window {
     let msgs = &bt.trace.messages;
     let t0 = msgs.iter().map(|m| m.stamp).min().unwrap_or_default();
-    let secs = |s: crate::time::Stamp| s.since(t0).as_nanos() as f64 / 1e9;
+    let secs = |s: stamp_sync::time::Stamp| s.since(t0).as_nanos() as f64 / 1e9;
     let mut stamps: Vec<f64> = msgs.iter().map(|m| secs(m.stamp)).collect();
     stamps.sort_by(f64::total_cmp);
     let in_view = |end: f64| stamps.partition_point(|&t| t <= end);
@@ -256,7 +256,7 @@ pub fn render(
     let msgs = &bt.trace.messages;
     let t0 = msgs.iter().map(|m| m.stamp).min().unwrap_or_default();
     let t_last = msgs.iter().map(|m| m.stamp).max().unwrap_or_default();
-    let secs = |s: crate::time::Stamp| s.since(t0).as_nanos() as f64 / 1e9;
+    let secs = |s: stamp_sync::time::Stamp| s.since(t0).as_nanos() as f64 / 1e9;
     let span_s = secs(t_last);
     let sets = &timed.replay.sets;
     let window = opts

@@ -13,16 +13,16 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::bag::tf::{FramedMessage, LoggedTransform, TfRead};
-use crate::driver::Options;
-use crate::policy::{ConfigError, PolicyConfig};
-use crate::stamped::Stamped;
-use crate::tf::{
+use stamp_sync::driver::Options;
+use stamp_sync::policy::{ConfigError, PolicyConfig};
+use stamp_sync::stamped::Stamped;
+use stamp_sync::time::{Duration, Stamp};
+use stamp_sync::trace::Trace;
+use stamp_sync_bag::tf::{FramedMessage, LoggedTransform, TfRead};
+use stamp_sync_tf::{
     DEFAULT_CACHE_TIME, DEFAULT_QUEUE_SIZE, DEFAULT_TIMEOUT, Framed, TfEvent, TfFilter,
     TfFilterConfigError, TimeoutClock,
 };
-use crate::time::{Duration, Stamp};
-use crate::trace::Trace;
 
 /// Settings of the replayed filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +103,7 @@ pub struct TfInputReport {
     pub waited: u64,
     /// How long the held-then-released ones waited (`None` if none did).
     pub wait: Option<WaitSummary>,
-    /// Failures by reason name ([`FailureReason::as_str`](crate::tf::FailureReason::as_str); reasons with
+    /// Failures by reason name ([`FailureReason::as_str`](stamp_sync_tf::FailureReason::as_str); reasons with
     /// none left out).
     pub failed: BTreeMap<&'static str, u64>,
     /// Still held when the bag ended (neither released nor timed out).
@@ -290,7 +290,7 @@ pub fn tf_wait_report(
                     .map(|m| (channel_of(m.message.topic).unwrap_or(usize::MAX), m.stamp())),
             );
             let replay =
-                crate::trace::replay_with_options(&trace, read.topics.len(), config, options)?;
+                stamp_sync::trace::replay_with_options(&trace, read.topics.len(), config, options)?;
             let items: Vec<_> = replay
                 .sets
                 .iter()
@@ -320,8 +320,8 @@ pub fn tf_wait_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bag::BagMessage;
-    use crate::tf::{Quaternion, TfInput, Transform, Vector3};
+    use stamp_sync_bag::BagMessage;
+    use stamp_sync_tf::{Quaternion, TfInput, Transform, Vector3};
 
     fn tf(log_ms: i64, stamp_ms: i64, child: &str) -> LoggedTransform {
         LoggedTransform {

@@ -1,0 +1,277 @@
+//! `sync_relay`: synchronizes any 2 to 9 header-bearing topics and
+//! republishes every member of every matched set, byte for byte, on
+//! `<topic><output_suffix>`, so any node (Python, C++) can consume
+//! synchronized topics.
+//!
+//! ```text
+//! ros2 run stamp_sync sync_relay --ros-args \
+//!   -p topics:="[/camera/image, /camera/camera_info]" -p policy:=exact
+//! ```
+//!
+//! Parameters (set at run time with `ros2 param set`, except the first
+//! five, which are read at start-up):
+//! * `topics` (string[], 2 to 9), `qos` (`sensor_data` | `reliable`;
+//!   default `sensor_data`, which matches every publisher), `depth` (100),
+//!   `output_suffix` (`/synced`), `wait_for_topics` (seconds, 10);
+//! * `policy` (`exact` | `approximate` | `epsilon` | `latest` | `slop`;
+//!   `approximate`), `queue_size` (10), `max_interval` (seconds, 0 =
+//!   unbounded), `age_penalty` (0.1), `lower_bounds` (seconds per input),
+//!   `epsilon`, `slop` (seconds). A change takes effect with the next
+//!   message; one that keeps `policy` and `queue_size` drops nothing, a
+//!   new `policy` or `queue_size` drops what was queued (reason `reset`,
+//!   counted).
+//! * `stall_after` (seconds without a set before warning, 5; 0 = never),
+//!   `diagnostics_period` (seconds, 1; 0 = no `/diagnostics`),
+//!   `summary_period` (seconds between drop summaries on rosout, 10),
+//!   `print_sets` (print `set <ns>,<ns>,...` per set on stdout).
+//!
+//! A line `stats` on stdin prints the counters (`stats t_ms= sets= ...`, as
+//! the other nodes print them); `quit` prints them and exits.
+//!
+//! Every clock it reads follows `/clock` under `use_sim_time:=true`.
+//! A topic that never appears, or whose type has no `std_msgs/Header`
+//! first field, is an error on rosout and the node exits with status 1.
+
+use std::error::Error;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration as StdDuration;
+
+use futures::StreamExt;
+use futures::task::LocalSpawnExt;
+use r2r::QosProfile;
+use stamp_sync::Duration;
+use stamp_sync_r2r::StallWatch;
+use stamp_sync_r2r::diagnostics::DiagnosticsPublisher;
+use stamp_sync_r2r::params::Params;
+use stamp_sync_r2r::raw::RawNode;
+use stamp_sync_r2r::relay::{Relay, RelaySpec};
+use stamp_sync_r2r::resolve_topic;
+use stamp_sync_r2r::runtime::Runtime;
+
+const NAME: &str = "sync_relay";
+
+fn params() -> Params {
+    Params::new()
+        .strings("topics", &[], "2 to 9 header-bearing input topics")
+        .qos(
+            "sensor_data",
+            100,
+            "input QoS: sensor_data (matches any publisher) or reliable",
+        )
+        .string(
+            "output_suffix",
+            "/synced",
+            "each output is <topic><output_suffix>",
+        )
+        .double(
+            "wait_for_topics",
+            10.0,
+            "seconds to wait for the inputs to appear",
+        )
+        .with_policy("approximate")
+        .health()
+        .double(
+            "summary_period",
+            10.0,
+            "seconds between drop summaries on rosout (0 = none)",
+        )
+        .bool(
+            "print_sets",
+            false,
+            "print `set <ns>,...` per set on stdout",
+        )
+        .read_only("topics")
+        .read_only("output_suffix")
+        .read_only("wait_for_topics")
+        .read_only("use_sim_time")
+        .non_negative(&["wait_for_topics", "summary_period"], false)
+        .check(|p| {
+            let n = p.get_strs("topics").map_or(0, <[String]>::len);
+            if !(2..=9).contains(&n) {
+                return Err(format!("topics needs 2 to 9 topics, got {n}"));
+            }
+            Ok(())
+        })
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::from_nanos((s * 1e9) as i64)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The error is on rosout already when the node is up.
+            eprintln!("{NAME}: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
+    let (mut rt, mut changes) = Runtime::start(NAME, params())?;
+    let p = rt.params();
+    let fail = |e: &dyn std::fmt::Display| log::error!("{e}");
+    let depth = p.get_int("depth").unwrap_or(100).max(1) as usize;
+    let qos = p.qos_profile();
+    let topics: Vec<String> = p
+        .get_strs("topics")
+        .unwrap_or_default()
+        .iter()
+        .map(|t| resolve_topic(&rt.node, t))
+        .collect();
+    let suffix = p.get_str("output_suffix").unwrap_or("/synced").to_string();
+    let outputs: Vec<String> = topics.iter().map(|t| format!("{t}{suffix}")).collect();
+    let policy = p.policy()?;
+    let print_sets = p.get_bool("print_sets").unwrap_or(false);
+    let wait = StdDuration::from_secs_f64(p.get_double("wait_for_topics").unwrap_or(10.0));
+    log::info!(
+        "relaying {} -> {} with {policy}, input QoS {}",
+        topics.join(", "),
+        outputs.join(", "),
+        p.get_str("qos").unwrap_or("sensor_data")
+    );
+
+    let raw = RawNode::create(&format!("{NAME}_transport"), "").inspect_err(|e| fail(e))?;
+    let clock = rt.clock.clone();
+    let on_set = print_sets.then(|| {
+        Box::new(|set: &[stamp_sync_r2r::raw::SerializedMsg]| {
+            let stamps: Vec<String> = set
+                .iter()
+                .map(|m| m.header_stamp().map_or(-1, |s| s.as_nanos()).to_string())
+                .collect();
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "set {}", stamps.join(","));
+            let _ = out.flush();
+        }) as stamp_sync_r2r::relay::OnSet
+    });
+    let spec = RelaySpec {
+        topics: topics.clone(),
+        outputs,
+        qos: qos.clone(),
+        output_qos: QosProfile::default().keep_last(depth),
+        policy,
+        options: stamp_sync::Options::default(),
+        wait_for_topics: wait,
+    };
+    let relay = Relay::start(raw, spec, move || clock.now(), on_set).inspect_err(|e| fail(e))?;
+    log::info!(
+        "types: {}",
+        topics
+            .iter()
+            .zip(relay.types())
+            .map(|(t, ty)| format!("{t} {ty}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    // Accepted parameter changes go to the relay.
+    let (tx, rx) = mpsc::channel::<()>();
+    rt.pool.spawner().spawn_local(async move {
+        while changes.next().await.is_some() {
+            let _ = tx.send(());
+        }
+    })?;
+
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let mut diagnostics = DiagnosticsPublisher::new(&mut rt.node, &topic_refs, &qos)?;
+    let mut stall = StallWatch::new(
+        topic_refs.iter().map(|t| (*t, &qos)),
+        seconds(p.get_double("stall_after").unwrap_or(5.0)),
+    );
+    let mut last_sets = 0u64;
+    let mut next_diag = rt.clock.now();
+    let mut next_summary = rt.clock.now();
+    let mut summarized = relay.diagnostics();
+    let commands = stamp_sync_nodes::stdin_commands();
+    let started = std::time::Instant::now();
+    loop {
+        rt.spin_once(StdDuration::from_millis(20));
+        if !relay.is_running() {
+            return relay.stop().map_err(|e| {
+                fail(&e);
+                e.into()
+            });
+        }
+        let now = rt.clock.now();
+        let p = rt.params();
+        if rx.try_iter().count() > 0 {
+            match p.policy() {
+                Ok(config) => match relay.set_policy(&config) {
+                    Ok(()) => log::info!("policy now {config}"),
+                    Err(e) => log::error!("cannot switch policy: {e}"),
+                },
+                Err(e) => log::error!("cannot switch policy: {e}"),
+            }
+        }
+        let Some(d) = relay.diagnostics() else {
+            continue;
+        };
+        let mut quit = false;
+        while let Ok(c) = commands.try_recv() {
+            match c.trim() {
+                "stats" => stamp_sync_nodes::say(&stamp_sync_nodes::stats_line(
+                    &d,
+                    started.elapsed().as_millis(),
+                )),
+                "quit" => quit = true,
+                other => eprintln!("{NAME}: unknown command {other:?}"),
+            }
+        }
+        if quit {
+            stamp_sync_nodes::say(&stamp_sync_nodes::stats_line(
+                &d,
+                started.elapsed().as_millis(),
+            ));
+            return relay.stop().map_err(Into::into);
+        }
+        if d.sets != last_sets {
+            last_sets = d.sets;
+            stall.delivered(now);
+        }
+        if p.get_double("stall_after").is_some_and(|s| s > 0.0) {
+            stall.check(&rt.node, now);
+        }
+        let period = p.get_double("diagnostics_period").unwrap_or(1.0);
+        if period > 0.0 && now >= next_diag {
+            next_diag = now.saturating_add(seconds(period));
+            if let Err(e) = diagnostics.publish(&rt.node, now, &d) {
+                log::warn!("cannot publish /diagnostics: {e}");
+            }
+        }
+        let every = p.get_double("summary_period").unwrap_or(10.0);
+        if every > 0.0 && now >= next_summary {
+            next_summary = now.saturating_add(seconds(every));
+            summarize(summarized.as_ref(), &d, &topics);
+            summarized = Some(d);
+        }
+    }
+}
+
+/// Drops since the last summary, per input and reason, on rosout.
+fn summarize(
+    before: Option<&stamp_sync::Diagnostics>,
+    now: &stamp_sync::Diagnostics,
+    topics: &[String],
+) {
+    let mut parts = Vec::new();
+    for (ch, c) in now.channels.iter().enumerate() {
+        for r in stamp_sync::DropReason::ALL {
+            let was = before
+                .and_then(|b| b.channels.get(ch))
+                .map_or(0, |b| b.dropped_for(r));
+            let n = c.dropped_for(r).saturating_sub(was);
+            if n > 0 {
+                let topic = topics.get(ch).map_or("?", String::as_str);
+                parts.push(format!("{topic} {r} {n}"));
+            }
+        }
+    }
+    let sets = now.sets - before.map_or(0, |b| b.sets);
+    if !parts.is_empty() {
+        log::info!("{sets} sets; dropped: {}", parts.join(", "));
+    }
+}

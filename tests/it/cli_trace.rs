@@ -1,0 +1,130 @@
+//! `stamp-sync match` and `bench` on traces: bad input exits 2 with one
+//! line naming the line or option, never a panic.
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stamp-sync"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn trace_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn bad(out: Output, needle: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "{needle:?} not in {err:?}");
+    assert!(!err.contains("panicked"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = trace_file(&dir, "good.csv", "channel,stamp_ns\n0,5\n1,5\n");
+    bad(
+        run(&[
+            "match",
+            &trace_file(&dir, "a.csv", "channel,stamp_ns\n0,5\n1,x\n"),
+            "--policy",
+            "exact",
+        ]),
+        "line 3",
+    );
+    bad(
+        run(&[
+            "match",
+            &trace_file(&dir, "b.csv", "channel,stamp_ns\n0,5\n9,6\n"),
+            "--policy",
+            "exact",
+        ]),
+        "channel 9",
+    );
+    bad(
+        run(&[
+            "match",
+            &trace_file(&dir, "c.csv", "chan,stamp\n0,5\n"),
+            "--policy",
+            "exact",
+        ]),
+        "line 1",
+    );
+    bad(
+        run(&["match", &good, "--policy", "exact", "--queue-size", "0"]),
+        "--queue-size",
+    );
+    bad(
+        run(&["match", &good, "--policy", "approximate", "--bogus"]),
+        "--bogus",
+    );
+    bad(
+        run(&[
+            "match",
+            &good,
+            "--policy",
+            "approximate",
+            "--max-interval",
+            "20",
+        ]),
+        "--max-interval",
+    );
+    bad(
+        run(&[
+            "match",
+            &good,
+            "--policy",
+            "approximate",
+            "--lower-bound",
+            "4=1ms",
+        ]),
+        "--lower-bound",
+    );
+    bad(run(&["match", &good, "--policy", "epsilon"]), "--epsilon");
+    bad(
+        run(&["match", &good, "--policy", "exact", "--channels", "10"]),
+        "--channels",
+    );
+    bad(run(&["match", &good, "--policy", "wat"]), "--policy");
+    bad(
+        run(&["match", "/nonexistent/x.csv", "--policy", "exact"]),
+        "x.csv",
+    );
+    bad(
+        run(&["bench", &good, "--policy", "exact", "--repeat", "0"]),
+        "--repeat",
+    );
+}
+
+#[test]
+fn match_prints_only_sets_and_summary_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trace_file(&dir, "t.csv", "channel,stamp_ns\n0,0\n1,0\n0,3\n1,3\n0,9\n");
+    let out = run(&["match", &t, "--policy", "exact"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "0,0\n3,3\n");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("messages in: 5, sets out: 2"), "{err}");
+    assert!(
+        err.contains("channel 0: received 3, emitted 2, dropped 0, queued 1"),
+        "{err}"
+    );
+    let out = run(&["bench", &t, "--policy", "approximate", "--repeat", "3"]);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.starts_with("messages=15 emitted="), "{line}");
+    assert!(
+        line.contains(" seconds=") && line.contains(" msgs_per_s="),
+        "{line}"
+    );
+}

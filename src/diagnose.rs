@@ -497,7 +497,9 @@ impl Diagnosis {
         thresholds: Thresholds,
     ) -> Result<Self, ConfigError> {
         let n = topics.len();
-        let sync = DynSynchronizer::with_options(n, config.build()?, options)?;
+        let sync = DynSynchronizer::builder(n, config.build()?)
+            .options(options)
+            .build()?;
         Ok(Diagnosis {
             topics: topics.iter().map(|t| TopicState::new(t)).collect(),
             config,
@@ -578,7 +580,7 @@ impl Diagnosis {
             self.history.pop_front();
         }
         self.history.push_back(msg);
-        let Ok(events) = self.sync.push_stamped(channel, msg, stamp) else {
+        let Ok(events) = self.sync.push_stamped(channel, msg, stamp, stamp) else {
             return;
         };
         for e in events {

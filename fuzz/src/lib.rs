@@ -190,7 +190,7 @@ pub fn run<P: Policy<VecQueues<TraceMsg>>>(
     reemits: bool,
 ) {
     let (options, plain) = input.options(n);
-    let Ok(mut sync) = DynSynchronizer::with_options(n, policy, options) else {
+    let Ok(mut sync) = DynSynchronizer::builder(n, policy).options(options).build() else {
         return;
     };
     let mut emitted: HashSet<usize> = HashSet::new();
@@ -217,7 +217,7 @@ pub fn run<P: Policy<VecQueues<TraceMsg>>>(
             stamp: Stamp::from_nanos(stamp),
         };
         let mut events: Vec<Event<DynSet<TraceMsg>, TraceMsg>> = sync
-            .push_at(channel, msg, msg.stamp, Stamp::from_nanos(now))
+            .push_stamped(channel, msg, msg.stamp, Stamp::from_nanos(now))
             .unwrap()
             .collect();
         if poll {
@@ -322,7 +322,7 @@ pub fn run_latched(input: &Input, kind: PolicyKind, n: usize) {
         .depth(depth)
         .any_newest(any_newest);
     let (options, plain) = input.options(n);
-    let Ok(mut sync) = DynSynchronizer::with_options(n, policy, options) else {
+    let Ok(mut sync) = DynSynchronizer::builder(n, policy).options(options).build() else {
         return;
     };
     let reemits = matches!(config, PolicyConfig::Latest);
@@ -352,7 +352,7 @@ pub fn run_latched(input: &Input, kind: PolicyKind, n: usize) {
             stamp: Stamp::from_nanos(stamp),
         };
         let mut events: Vec<Event<DynSet<TraceMsg>, TraceMsg>> = sync
-            .push_at(channel, msg, msg.stamp, Stamp::from_nanos(now))
+            .push_stamped(channel, msg, msg.stamp, Stamp::from_nanos(now))
             .unwrap()
             .collect();
         if poll {

@@ -106,10 +106,10 @@ macro_rules! impl_run {
             fn visit<Pol: Policy<TupleQueues<($(VecDeque<$T>,)+)>>>(self, policy: Pol) -> Self::Output {
                 let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
                 let c = count.clone();
-                let mut sync = Synchronizer::<($($T,)+), _>::new(policy)?.on_set(move |set| {
+                let mut sync = Synchronizer::<($($T,)+), _>::builder(policy).on_set(move |set| {
                     std::hint::black_box(&set);
                     c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                });
+                }).build()?;
                 let mut msgs: Vec<(usize, PointStamped)> =
                     Vec::with_capacity(self.trace.messages.len() * self.repeat);
                 for _ in 0..self.repeat {

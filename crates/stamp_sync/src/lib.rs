@@ -22,14 +22,15 @@
 //! impl stamp_sync::Stamped for Scan { fn stamp(&self) -> Stamp { self.stamp } }
 //!
 //! let policy = ApproximateTime::new(10).unwrap();
-//! let mut sync = Synchronizer::<(Image, Scan), _>::new(policy)
-//!     .unwrap()
-//!     .on_set(|(img, scan)| println!("pair {} / {}", img.stamp, scan.stamp));
+//! let mut sync = Synchronizer::<(Image, Scan), _>::builder(policy)
+//!     .on_set(|(img, scan)| println!("pair {} / {}", img.stamp, scan.stamp))
+//!     .build()
+//!     .unwrap();
 //! let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
-//! sync.add_0(Image { stamp: ms(0), pixels: vec![] });
-//! sync.add_1(Scan { stamp: ms(1), ranges: vec![] });
-//! sync.add_0(Image { stamp: ms(33), pixels: vec![] });
-//! sync.add_1(Scan { stamp: ms(34), ranges: vec![] }); // proves (0, 1) optimal
+//! sync.add::<0>(Image { stamp: ms(0), pixels: vec![] });
+//! sync.add::<1>(Scan { stamp: ms(1), ranges: vec![] });
+//! sync.add::<0>(Image { stamp: ms(33), pixels: vec![] });
+//! sync.add::<1>(Scan { stamp: ms(34), ranges: vec![] }); // proves (0, 1) optimal
 //! assert_eq!(sync.stats().sets, 1);
 //! ```
 //!
@@ -69,8 +70,8 @@ pub struct FiltersGuide;
 
 // The top floor: only names, no code. Older paths stay valid.
 pub use driver::{
-    AnyMsg, Channel, ChannelDiagnostics, ChannelStats, Diagnostics, DynSynchronizer, Event,
-    Messages, Options, Partial, SharedSynchronizer, Stale, Stats, Synchronizer,
+    AnyMsg, Builder, Channel, ChannelDiagnostics, ChannelStats, Diagnostics, DynSynchronizer,
+    Event, Messages, Options, Partial, SharedSynchronizer, Stale, Stats, Synchronizer,
 };
 pub use driver::{StampAt, StampGetters};
 pub use driver::{dynamic, stats, stream};

@@ -18,11 +18,12 @@
 //! use stamp_sync::{ExactTime, HeaderStamp, Stamp, Synchronizer};
 //!
 //! struct Odom { t_us: i64 } // no header: microseconds in a field
-//! let mut sync = Synchronizer::<(Stamp, Odom), _>::new(ExactTime::new(5).unwrap())
-//!     .unwrap()
-//!     .stamp_with((HeaderStamp, |o: &Odom| Stamp::from_nanos(o.t_us * 1_000)));
-//! sync.add_0(Stamp::from_nanos(7_000));
-//! assert_eq!(sync.add_1(Odom { t_us: 7 }), 1);
+//! let mut sync = Synchronizer::<(Stamp, Odom), _>::builder(ExactTime::new(5).unwrap())
+//!     .stamp_with((HeaderStamp, |o: &Odom| Stamp::from_nanos(o.t_us * 1_000)))
+//!     .build()
+//!     .unwrap();
+//! sync.add::<0>(Stamp::from_nanos(7_000));
+//! assert_eq!(sync.add::<1>(Odom { t_us: 7 }), 1);
 //! ```
 
 use std::rc::Rc;
@@ -187,9 +188,9 @@ impl<M: ?Sized, F: Fn(&M) -> Stamp> StampOf<M> for F {
 /// stamp_sync::stamp_getter!(BarStamp: r2r::my_msgs::msg::Bar => meta.stamp);
 ///
 /// type Sync = Synchronizer<(r2r::my_msgs::msg::Foo, r2r::my_msgs::msg::Bar), ExactTime, (FooStamp, BarStamp)>;
-/// let mut sync: Sync = Synchronizer::new(ExactTime::new(5).unwrap()).unwrap().stamp_with((FooStamp, BarStamp));
-/// sync.add_0(Default::default());
-/// assert_eq!(sync.add_1(Default::default()), 1);
+/// let mut sync: Sync = Synchronizer::builder(ExactTime::new(5).unwrap()).stamp_with((FooStamp, BarStamp)).build().unwrap();
+/// sync.add::<0>(Default::default());
+/// assert_eq!(sync.add::<1>(Default::default()), 1);
 /// ```
 #[macro_export]
 macro_rules! stamp_getter {

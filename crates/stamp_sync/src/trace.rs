@@ -180,10 +180,12 @@ pub fn replay_with<P: Policy<VecQueues<TraceMsg>>>(
     policy: P,
     options: &Options,
 ) -> Result<Replay, ConfigError> {
-    let mut sync = DynSynchronizer::with_options(channels, policy, options.clone())?;
+    let mut sync = DynSynchronizer::builder(channels, policy)
+        .options(options.clone())
+        .build()?;
     let mut r = Replay::default();
     for m in &trace.messages {
-        let Ok(events) = sync.push_stamped(m.channel, *m, m.stamp) else {
+        let Ok(events) = sync.push_stamped(m.channel, *m, m.stamp, m.stamp) else {
             return Err(ConfigError::NoSuchChannel {
                 channel: m.channel,
                 channels,

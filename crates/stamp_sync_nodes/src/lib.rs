@@ -158,6 +158,10 @@ impl LeftStream {
     }
 }
 
+/// The synchronizer a node's `setup` finishes (its callbacks).
+pub type NodeBuilder<T> =
+    stamp_sync::Builder<stamp_sync::driver::builder::ForSynchronizer<T>, AnyPolicy, RosHeader>;
+
 /// A typed synchronizing node: see the [module docs](self).
 pub struct SyncNode<T: Messages>
 where
@@ -193,8 +197,8 @@ where
         setup: impl FnOnce(
             &mut Runtime,
             &LeftStream,
-            Synchronizer<T, AnyPolicy, RosHeader>,
-        ) -> Result<Synchronizer<T, AnyPolicy, RosHeader>, Box<dyn Error>>,
+            NodeBuilder<T>,
+        ) -> Result<NodeBuilder<T>, Box<dyn Error>>,
     ) -> Result<Self, Box<dyn Error>> {
         let (mut rt, changes) = Runtime::start(name, params)?;
         let p = rt.params();
@@ -207,7 +211,8 @@ where
             "{config}, input QoS {}",
             p.get_str("qos").unwrap_or("sensor_data")
         );
-        let sync = Synchronizer::with_options(config.build()?, options)?
+        let sync = Synchronizer::builder(config.build()?)
+            .options(options)
             .stamp_with(RosHeader)
             .on_stale(|s| {
                 say(&format!(
@@ -217,7 +222,7 @@ where
                 ))
             });
         let left = LeftStream::new();
-        let sync = Rc::new(RefCell::new(setup(&mut rt, &left, sync)?));
+        let sync = Rc::new(RefCell::new(setup(&mut rt, &left, sync)?.build()?));
         let commands = stdin_commands();
         let now = rt.clock.now();
         Ok(SyncNode {

@@ -69,8 +69,9 @@ pub fn time_of_stamp(s: Stamp) -> Result<Time, StampOutOfRange> {
 /// use r2r::sensor_msgs::msg::{CameraInfo, Image};
 /// use stamp_sync::{ExactTime, Synchronizer};
 /// use stamp_sync_r2r::RosHeader;
-/// let mut sync = Synchronizer::<(Image, CameraInfo), _>::new(ExactTime::new(5)?)?
-///     .stamp_with(RosHeader);
+/// let mut sync = Synchronizer::<(Image, CameraInfo), _>::builder(ExactTime::new(5)?)
+///     .stamp_with(RosHeader)
+///     .build()?;
 /// sync.add::<0>(Image::default());
 /// assert_eq!(sync.add::<1>(CameraInfo::default()), 1);
 /// # Ok::<(), stamp_sync::ConfigError>(())

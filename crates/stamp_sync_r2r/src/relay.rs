@@ -193,7 +193,9 @@ impl Relay {
             });
         }
         let policy = spec.policy.build()?;
-        let sync = DynSynchronizer::with_options(n, policy, spec.options.clone())?;
+        let sync = DynSynchronizer::builder(n, policy)
+            .options(spec.options.clone())
+            .build()?;
         let types = discover_types(&node, &spec.topics, spec.wait_for_topics)?;
         let mut inputs = Inputs::new(n);
         let mut pubs = Vec::with_capacity(n);
@@ -357,7 +359,7 @@ impl DataPath {
         if live.kind() == policy.kind() && live.apply(&policy.config().params()).is_ok() {
             return Ok(());
         }
-        let _ = self.sync.replace_policy(policy)?.count();
+        self.sync.replace_policy(policy)?;
         Ok(())
     }
 
@@ -380,7 +382,7 @@ impl DataPath {
         let received = (self.now)();
         let events = self
             .sync
-            .push_at(ch, msg, stamp, received)
+            .push_stamped(ch, msg, stamp, received)
             .map_err(|e| RelayError::Thread(e.to_string()))?;
         for e in events {
             if let Event::Set(set) = e {

@@ -6,7 +6,7 @@ use futures::stream::{BoxStream, StreamExt};
 
 use super::clock::RosClock;
 use crate::header::RosHeader;
-use stamp_sync::driver::stream::{MessagesOf, QueuesOf, SyncBuilder, SyncInputs, SyncStream};
+use stamp_sync::driver::stream::{MessagesOf, QueuesOf, StreamBuilder, SyncInputs, SyncStream};
 use stamp_sync::driver::{Channel, Messages, SharedSynchronizer, StampAt, StampGetters};
 use stamp_sync::policy::{ConfigError, Policy};
 
@@ -103,7 +103,7 @@ mod sealed {
 /// A tuple of 2 to 9 r2r message types that can be subscribed to and
 /// synchronized together. Sealed; implemented for tuples of types that are
 /// `WrappedTypesupport + Send` (stamped by their `Stamped` impl, or by
-/// the getters given to [`SyncBuilder::stamp_with`]).
+/// the getters given to [`Builder::stamp_with`](stamp_sync::Builder::stamp_with)).
 pub trait SyncTopics: sealed::Sealed {
     /// `[(&str, QosProfile); N]`: one topic and QoS per message type.
     type Topics<'a>;
@@ -121,7 +121,7 @@ pub trait SyncTopics: sealed::Sealed {
 pub type Synced<T, P, G = RosHeader> = SyncStream<<T as SyncTopics>::Streams, P, G>;
 
 /// The builder [`subscribe_synced_with`] returns.
-pub type SyncedBuilder<T, P, G = RosHeader> = SyncBuilder<<T as SyncTopics>::Streams, P, G>;
+pub type SyncedBuilder<T, P, G = RosHeader> = StreamBuilder<<T as SyncTopics>::Streams, P, G>;
 
 /// Subscribes to 2 to 9 topics and synchronizes them with `policy`.
 ///
@@ -144,7 +144,7 @@ where
     Ok(subscribe_synced_with::<T, P>(node, topics, policy)?.build()?)
 }
 
-/// Subscribes to 2 to 9 topics and returns a [`SyncBuilder`] whose arrival
+/// Subscribes to 2 to 9 topics and returns a stream [`Builder`](stamp_sync::Builder) whose arrival
 /// clock is the node's ROS clock: add [`Options`](stamp_sync::Options)
 /// (arrival stamps, stale reports and partial sets then run on ROS time),
 /// per-channel stamp getters, and drop, stale and partial-set callbacks,
@@ -184,8 +184,7 @@ pub fn subscribe_synced_with<T: SyncTopics, P: Policy<QueuesOf<T::Streams>>>(
 ) -> Result<SyncedBuilder<T, P>, SubscribeError> {
     let clock = RosClock::of(node);
     let streams = T::subscribe_all(node, topics)?;
-    Ok(streams
-        .synchronize_with(policy)
+    Ok(SyncStream::builder(streams, policy)
         .stamp_with(RosHeader)
         .clock(move || clock.now()))
 }

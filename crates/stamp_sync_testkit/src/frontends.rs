@@ -23,9 +23,9 @@ macro_rules! typed_run {
     ($trace:expr, $pol:expr, ($($T:ident $i:tt),+)) => {{
         let out: Arc<Mutex<Rows>> = Arc::default();
         let sink = out.clone();
-        let mut sync = Synchronizer::<($($T,)+), _>::new($pol).unwrap().on_set(move |set| {
+        let mut sync = Synchronizer::<($($T,)+), _>::builder($pol).on_set(move |set| {
             sink.lock().unwrap().push(vec![$(set.$i.stamp.as_nanos()),+]);
-        });
+        }).build().unwrap();
         for m in &$trace.messages {
             match m.channel {
                 $($i => { sync.add::<$i>(*m); })+
@@ -70,15 +70,16 @@ macro_rules! typed_accounting_run {
         let sink = out.clone();
         let drops: Arc<Mutex<Vec<(usize, DropReason, usize)>>> = Arc::default();
         let drop_sink = drops.clone();
-        let mut sync = Synchronizer::<($($T,)+), _>::new($pol).unwrap().on_set(move |set| {
+        let mut builder = Synchronizer::<($($T,)+), _>::builder($pol).on_set(move |set| {
             sink.lock().unwrap().push(vec![$(set.$i.stamp.as_nanos()),+]);
         });
         if $drop_callback {
-            sync = sync.on_drop(move |d| {
+            builder = builder.on_drop(move |d| {
                 let index = d.message.index_in_trace();
                 drop_sink.lock().unwrap().push((d.channel, d.reason, index));
             });
         }
+        let mut sync = builder.build().unwrap();
         for m in &$trace.messages {
             match m.channel {
                 $($i => { sync.add::<$i>(*m); })+

@@ -3,6 +3,7 @@
 //! stays C++-compatible).
 
 use super::event::{Event, Partial, Stale};
+use super::handlers::{Clock, Handlers};
 use super::options::Options;
 use super::stats::Stats;
 use crate::policy::{Arrival, ConfigError, DropReason, Dropped, Outcome, Output, Policy, Store};
@@ -19,7 +20,6 @@ struct Watch {
 }
 
 /// Queues, policy, output buffer and counters, driven by channel index.
-#[derive(Debug)]
 pub(crate) struct Core<Q: Store, P> {
     pub(crate) policy: P,
     pub(crate) queues: Q,
@@ -33,6 +33,19 @@ pub(crate) struct Core<Q: Store, P> {
     /// Every option is off: arrivals go to the policy untouched.
     plain: bool,
     watch: Vec<Watch>,
+    /// The arrival clock of `add` without an explicit time; `None`: a
+    /// message is received at its own stamp.
+    clock: Option<Clock>,
+}
+
+impl<Q: Store, P> std::fmt::Debug for Core<Q, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("stats", &self.stats)
+            .field("options", &self.options)
+            .field("clock", &self.clock.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Room in the output for one step's events: the policy's worst `add`
@@ -46,6 +59,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         channels: usize,
         mut policy: P,
         options: Options,
+        clock: Option<Clock>,
         queues: impl FnOnce(usize) -> Q,
     ) -> Result<Self, ConfigError> {
         policy.bind(channels)?;
@@ -65,7 +79,54 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             plain: options.is_default(),
             options,
             watch,
+            clock,
         })
+    }
+
+    /// When a message stamped `stamp` is received now: the arrival
+    /// clock's time, or `stamp` without a clock.
+    #[inline(always)]
+    pub(crate) fn received(&self, stamp: Stamp) -> Stamp {
+        self.clock.as_ref().map_or(stamp, |now| now())
+    }
+
+    /// Number of channels.
+    pub(crate) fn channels(&self) -> usize {
+        self.watch.len()
+    }
+
+    /// Hands the step's events to `h` in order, counting each; sets and
+    /// drops are moved out without copying a whole event (see
+    /// [`Output::drain_split`]). Returns the sets delivered.
+    #[inline(always)]
+    pub(crate) fn deliver<H: Handlers<Q::Set, Q::Message>>(&mut self, h: &mut H) -> usize {
+        if self.idle() {
+            return 0;
+        }
+        let Core {
+            out, stats, extra, ..
+        } = self;
+        out.take_discarded(|c, r, n| stats.count_drops(c, r, n));
+        let mut ctx = (&mut *stats, &mut *h, 0usize);
+        out.drain_split(
+            &mut ctx,
+            |(stats, h, sets), s| {
+                stats.count_set();
+                *sets += 1;
+                h.set(s)
+            },
+            |(stats, h, _), d| {
+                stats.count_drop(d.channel, d.reason);
+                h.drop(d)
+            },
+        );
+        let mut sets = ctx.2;
+        for e in extra.drain(..) {
+            stats.record(&e);
+            sets += usize::from(matches!(e, Event::Set(_)));
+            h.event(e);
+        }
+        sets
     }
 
     /// Runs one arrival: options, `push` (appends the message to channel
@@ -237,44 +298,6 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     #[inline(always)]
     pub(crate) fn idle(&self) -> bool {
         self.out.is_empty() && !self.out.has_discarded() && self.extra.is_empty()
-    }
-
-    /// Hands the events to the callbacks in order, counting each; sets and
-    /// drops are moved out without copying a whole event (see
-    /// [`Output::drain_split`]).
-    /// `other` receives stale reports and partial sets.
-    #[inline(always)]
-    pub(crate) fn drain_split(
-        &mut self,
-        mut set: impl FnMut(Q::Set),
-        mut drop: impl FnMut(Dropped<Q::Message>),
-        mut other: impl FnMut(Event<Q::Set, Q::Message>),
-    ) {
-        let Core {
-            out, stats, extra, ..
-        } = self;
-        out.take_discarded(|c, r, n| stats.count_drops(c, r, n));
-        out.drain_split(
-            stats,
-            |stats, s| {
-                stats.count_set();
-                set(s)
-            },
-            |stats, d| {
-                stats.count_drop(d.channel, d.reason);
-                drop(d)
-            },
-        );
-        if !extra.is_empty() {
-            for e in extra.drain(..) {
-                stats.record(&e);
-                match e {
-                    Event::Set(s) => set(s),
-                    Event::Drop(d) => drop(d),
-                    e => other(e),
-                }
-            }
-        }
     }
 
     /// Drains the events in order, counting each.

@@ -8,11 +8,12 @@ use std::collections::VecDeque;
 
 use smallvec::SmallVec;
 
+use super::builder::{Builder, ForDyn};
 use super::core::Core;
-use super::event::Event;
-use super::options::Options;
+use super::event::{Event, Partial};
+use super::handlers::Callbacks;
 use super::stats::{Diagnostics, Stats};
-use crate::policy::{CloneStore, ConfigError, Dropped, Pick, Policy, Store};
+use crate::policy::{CloneStore, ConfigError, Pick, Policy, Store};
 use crate::stamped::{HeaderStamp, StampOf};
 use crate::time::Stamp;
 
@@ -148,7 +149,11 @@ pub struct NoSuchChannel {
 /// Synchronizes `N` channels of message type `M`, `N` chosen at run time.
 ///
 /// Each emitted set is a [`DynSet<M>`] in channel order, handed to you by
-/// value: no allocation up to [`INLINE_CHANNELS`] channels.
+/// value: no allocation up to [`INLINE_CHANNELS`] channels. The verbs are
+/// those of [`Synchronizer`](crate::Synchronizer), with the channel as the
+/// first argument: `add`, `add_at`, `add_stamped` (callbacks),
+/// `push`, `push_at`, `push_stamped` (events returned), `poll`, `reset`,
+/// `replace_policy`, `with_policy`.
 ///
 /// ```
 /// use stamp_sync::{DynSynchronizer, ExactTime, Stamp};
@@ -163,91 +168,124 @@ pub struct NoSuchChannel {
 ///
 /// `G` is the stamp getter of every channel ([`StampOf`]): by default
 /// [`HeaderStamp`] (each message's [`Stamped`](crate::Stamped) impl); set
-/// another with [`stamp_with`](Self::stamp_with), or give stamps per
-/// message with [`push_stamped`](Self::push_stamped).
-#[derive(Debug)]
+/// another with [`Builder::stamp_with`], or give stamps per message with
+/// [`add_stamped`](Self::add_stamped).
 pub struct DynSynchronizer<M, P, G = HeaderStamp> {
     core: Core<VecQueues<M>, P>,
     getter: G,
+    callbacks: Callbacks<DynSet<M>, M, Partial<M>>,
+}
+
+impl<M, P, G> std::fmt::Debug for DynSynchronizer<M, P, G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynSynchronizer")
+            .field("channels", &self.core.stats.channels.len())
+            .field("stats", &self.core.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<M, P: Policy<VecQueues<M>>> DynSynchronizer<M, P> {
-    /// A synchronizer over `channels` inputs.
+    /// A synchronizer over `channels` inputs, no callbacks, every option off.
     pub fn new(channels: usize, policy: P) -> Result<Self, ConfigError> {
-        Self::with_options(channels, policy, Options::default())
+        Self::builder(channels, policy).build()
     }
 
-    /// A synchronizer over `channels` inputs with [`Options`].
-    pub fn with_options(channels: usize, policy: P, options: Options) -> Result<Self, ConfigError> {
+    /// Starts a [`Builder`] over `channels` inputs.
+    ///
+    /// ```
+    /// use stamp_sync::{DynSynchronizer, ExactTime, Stamp};
+    /// struct Reading { t_ns: i64, value: f32 }
+    /// let mut sync = DynSynchronizer::builder(3, ExactTime::new(5).unwrap())
+    ///     .stamp_with(|r: &Reading| Stamp::from_nanos(r.t_ns))
+    ///     .on_set(|set| println!("{}", set.iter().map(|r: &Reading| r.value).sum::<f32>()))
+    ///     .build()
+    ///     .unwrap();
+    /// let mut sets = 0;
+    /// for ch in 0..3 {
+    ///     sets += sync.add(ch, Reading { t_ns: 9, value: 0.5 }).unwrap();
+    /// }
+    /// assert_eq!(sets, 1);
+    /// ```
+    pub fn builder(channels: usize, policy: P) -> Builder<ForDyn<M>, P> {
+        Builder::new(ForDyn::new(channels), policy)
+    }
+}
+
+impl<M, P: Policy<VecQueues<M>>, G> Builder<ForDyn<M>, P, G> {
+    /// Checks the policy and options against the channels and makes the
+    /// synchronizer.
+    pub fn build(self) -> Result<DynSynchronizer<M, P, G>, ConfigError> {
+        let channels = self.kind.channels;
         Ok(DynSynchronizer {
-            core: Core::new(channels, policy, options, |cap| {
+            core: Core::new(channels, self.policy, self.options, self.clock, |cap| {
                 VecQueues::new(channels, cap)
             })?,
-            getter: HeaderStamp,
+            getter: self.getters,
+            callbacks: self.kind.callbacks,
         })
     }
 }
 
 impl<M, P: Policy<VecQueues<M>>, G> DynSynchronizer<M, P, G> {
-    /// Stamps every message with `getter` (a closure `|m: &M| -> Stamp`,
-    /// or a type made by [`stamp_getter!`](crate::stamp_getter)) instead of
-    /// its [`Stamped`](crate::Stamped) impl.
-    ///
-    /// ```
-    /// use stamp_sync::{DynSynchronizer, ExactTime, Stamp};
-    /// struct Reading { t_ns: i64, value: f32 }
-    /// let mut sync = DynSynchronizer::new(3, ExactTime::new(5).unwrap())
-    ///     .unwrap()
-    ///     .stamp_with(|r: &Reading| Stamp::from_nanos(r.t_ns));
-    /// let mut sets = 0;
-    /// for ch in 0..3 {
-    ///     sets += sync.push(ch, Reading { t_ns: 9, value: 0.5 }).unwrap().filter_map(|e| e.into_set()).count();
-    /// }
-    /// assert_eq!(sets, 1);
-    /// ```
-    pub fn stamp_with<G2: StampOf<M>>(self, getter: G2) -> DynSynchronizer<M, P, G2> {
-        DynSynchronizer {
-            core: self.core,
-            getter,
-        }
-    }
-
     /// Number of channels.
     pub fn channels(&self) -> usize {
-        self.core.stats.channels.len()
+        self.core.channels()
     }
 
-    /// Adds `msg` on `channel` with an explicit stamp, received at
-    /// `received` on the arrival clock; returns the events.
-    pub fn push_at(
+    fn check(&self, channel: usize) -> Result<(), NoSuchChannel> {
+        let channels = self.channels();
+        if channel >= channels {
+            return Err(NoSuchChannel { channel, channels });
+        }
+        Ok(())
+    }
+
+    /// Adds `msg` on `channel`, stamped by the getter (by default its
+    /// [`Stamped`](crate::Stamped) impl) and received now on the arrival
+    /// clock (without one: at its stamp), and runs the callbacks. Returns
+    /// the sets emitted.
+    pub fn add(&mut self, channel: usize, msg: M) -> Result<usize, NoSuchChannel>
+    where
+        G: StampOf<M>,
+    {
+        let stamp = self.getter.stamp_of(&msg);
+        let received = self.core.received(stamp);
+        self.add_stamped(channel, msg, stamp, received)
+    }
+
+    /// [`add`](Self::add), received at `received` on your arrival clock.
+    pub fn add_at(
+        &mut self,
+        channel: usize,
+        msg: M,
+        received: Stamp,
+    ) -> Result<usize, NoSuchChannel>
+    where
+        G: StampOf<M>,
+    {
+        let stamp = self.getter.stamp_of(&msg);
+        self.add_stamped(channel, msg, stamp, received)
+    }
+
+    /// [`add`](Self::add) with an explicit stamp and arrival time.
+    pub fn add_stamped(
         &mut self,
         channel: usize,
         msg: M,
         stamp: Stamp,
         received: Stamp,
-    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, NoSuchChannel> {
-        let channels = self.channels();
-        if channel >= channels {
-            return Err(NoSuchChannel { channel, channels });
-        }
+    ) -> Result<usize, NoSuchChannel> {
+        self.check(channel)?;
+        self.core.keep_drops(self.callbacks.on_drop.is_some());
         self.core.add(channel, stamp, received, |q| {
             q.push(channel, msg);
         });
-        Ok(self.core.drain())
+        Ok(self.core.deliver(&mut self.callbacks))
     }
 
-    /// Adds `msg` on `channel` with an explicit stamp; returns the events.
-    pub fn push_stamped(
-        &mut self,
-        channel: usize,
-        msg: M,
-        stamp: Stamp,
-    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, NoSuchChannel> {
-        self.push_at(channel, msg, stamp, stamp)
-    }
-
-    /// Adds `msg` on `channel`, stamped by the getter (by default its
-    /// [`Stamped`](crate::Stamped) impl).
+    /// Adds `msg` on `channel` (as [`add`](Self::add)) and returns the
+    /// events instead of calling the callbacks.
     pub fn push(
         &mut self,
         channel: usize,
@@ -257,52 +295,88 @@ impl<M, P: Policy<VecQueues<M>>, G> DynSynchronizer<M, P, G> {
         G: StampOf<M>,
     {
         let stamp = self.getter.stamp_of(&msg);
-        self.push_at(channel, msg, stamp, stamp)
+        let received = self.core.received(stamp);
+        self.push_stamped(channel, msg, stamp, received)
     }
 
-    /// Adds `msg` and hands sets and drops to the given callbacks.
-    pub fn add(
+    /// [`push`](Self::push), received at `received`.
+    pub fn push_at(
         &mut self,
         channel: usize,
         msg: M,
-        mut on_set: impl FnMut(DynSet<M>),
-        mut on_drop: impl FnMut(Dropped<M>),
-    ) -> Result<(), NoSuchChannel>
+        received: Stamp,
+    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, NoSuchChannel>
     where
         G: StampOf<M>,
     {
-        for e in self.push(channel, msg)? {
-            match e {
-                Event::Set(s) => on_set(s),
-                Event::Drop(d) => on_drop(d),
-                _ => {}
-            }
-        }
-        Ok(())
+        let stamp = self.getter.stamp_of(&msg);
+        self.push_stamped(channel, msg, stamp, received)
     }
 
-    /// Checks for silent channels at `now` without a message.
-    pub fn poll(&mut self, now: Stamp) -> impl Iterator<Item = Event<DynSet<M>, M>> + '_ {
+    /// [`push`](Self::push) with an explicit stamp and arrival time.
+    pub fn push_stamped(
+        &mut self,
+        channel: usize,
+        msg: M,
+        stamp: Stamp,
+        received: Stamp,
+    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, NoSuchChannel> {
+        self.check(channel)?;
+        self.core.keep_drops(true);
+        self.core.add(channel, stamp, received, |q| {
+            q.push(channel, msg);
+        });
+        Ok(self.core.drain())
+    }
+
+    /// Checks for silent channels at `now` without a message; runs the
+    /// callbacks. Returns sets emitted (none).
+    pub fn poll(&mut self, now: Stamp) -> usize {
+        self.core.keep_drops(self.callbacks.on_drop.is_some());
+        self.core.poll(now);
+        self.core.deliver(&mut self.callbacks)
+    }
+
+    /// [`poll`](Self::poll), returning the events instead.
+    pub fn poll_events(&mut self, now: Stamp) -> impl Iterator<Item = Event<DynSet<M>, M>> + '_ {
+        self.core.keep_drops(true);
         self.core.poll(now);
         self.core.drain()
     }
 
-    /// Drops everything queued (reason `Reset`, counted, returned as
-    /// events) and continues with `policy`; the counters carry on. The
-    /// queues grow if the new policy holds more. On error (the policy does
-    /// not fit the channels) nothing changes.
-    pub fn replace_policy(
-        &mut self,
-        policy: P,
-    ) -> Result<impl Iterator<Item = Event<DynSet<M>, M>> + '_, ConfigError> {
-        self.core.replace_policy(policy, VecQueues::reserve)?;
-        Ok(self.core.drain())
+    /// Drops everything queued (reason `Reset`, handed to the drop
+    /// callback and counted).
+    pub fn reset(&mut self) {
+        self.core.keep_drops(self.callbacks.on_drop.is_some());
+        self.core.reset();
+        self.core.deliver(&mut self.callbacks);
     }
 
-    /// Drops everything queued (reason `Reset`).
-    pub fn reset(&mut self) -> impl Iterator<Item = Event<DynSet<M>, M>> + '_ {
-        self.core.reset();
-        self.core.drain()
+    /// Drops everything queued (as [`reset`](Self::reset)) and continues
+    /// with `policy`; the counters carry on. The queues grow if the new
+    /// policy holds more. On error (the policy does not fit the channels)
+    /// nothing changes.
+    pub fn replace_policy(&mut self, policy: P) -> Result<(), ConfigError> {
+        self.core.keep_drops(self.callbacks.on_drop.is_some());
+        self.core.replace_policy(policy, VecQueues::reserve)?;
+        self.core.deliver(&mut self.callbacks);
+        Ok(())
+    }
+
+    /// Runs `f` on the policy, for its run-time setters; see
+    /// [`Synchronizer::with_policy`](crate::Synchronizer::with_policy).
+    pub fn with_policy<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> R {
+        f(&mut self.core.policy)
+    }
+
+    /// The policy, for its run-time setters.
+    pub fn policy_mut(&mut self) -> &mut P {
+        &mut self.core.policy
+    }
+
+    /// The policy, for its own diagnostics.
+    pub fn policy(&self) -> &P {
+        &self.core.policy
     }
 
     /// Counters per channel.
@@ -318,16 +392,5 @@ impl<M, P: Policy<VecQueues<M>>, G> DynSynchronizer<M, P, G> {
     /// Messages queued on `channel`.
     pub fn queued(&self, channel: usize) -> usize {
         self.core.policy.queued(channel)
-    }
-
-    /// The policy, for its own diagnostics.
-    pub fn policy(&self) -> &P {
-        &self.core.policy
-    }
-
-    /// The policy, for its run-time setters; see
-    /// [`Synchronizer::policy_mut`](crate::Synchronizer::policy_mut).
-    pub fn policy_mut(&mut self) -> &mut P {
-        &mut self.core.policy
     }
 }

@@ -6,41 +6,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use smallvec::SmallVec;
 
-use super::event::{Event, Stale};
-use super::options::Options;
+use super::builder::{Builder, ForShared};
+use super::event::Event;
+use super::handlers::{Handlers, SharedCallbacks};
 use super::stats::{Diagnostics, Stats};
-use super::tuple::{Channel, Messages, StampAt, StampGetters, State, add_typed, new_state};
-use crate::policy::{ConfigError, Dropped, Policy};
+use super::tuple::{Channel, Messages, StampAt, State, add_typed, new_state};
+use crate::policy::{ConfigError, Policy};
 use crate::stamped::HeaderStamp;
 use crate::time::Stamp;
-
-type SharedSetCallback<S> = Box<dyn Fn(S) + Send + Sync>;
-type SharedDropCallback<M> = Box<dyn Fn(Dropped<M>) + Send + Sync>;
-type SharedStaleCallback = Box<dyn Fn(Stale) + Send + Sync>;
-type SharedPartialCallback<P> = Box<dyn Fn(P) + Send + Sync>;
-
-struct Callbacks<T: Messages> {
-    on_set: Option<SharedSetCallback<T::Set>>,
-    on_drop: Option<SharedDropCallback<T::Message>>,
-    on_stale: Option<SharedStaleCallback>,
-    on_partial: Option<SharedPartialCallback<T::PartialSet>>,
-}
-
-impl<T: Messages> Default for Callbacks<T> {
-    fn default() -> Self {
-        Callbacks {
-            on_set: None,
-            on_drop: None,
-            on_stale: None,
-            on_partial: None,
-        }
-    }
-}
 
 struct Shared<T: Messages, P, G> {
     state: Mutex<State<T, P>>,
     getters: G,
-    callbacks: Callbacks<T>,
+    callbacks: SharedCallbacks<T::Set, T::Message, T::PartialSet>,
 }
 
 /// A cloneable, thread-safe synchronizer handle.
@@ -51,11 +29,10 @@ struct Shared<T: Messages, P, G> {
 /// one `add` are delivered in order; concurrent `add`s on different threads
 /// deliver their own events on their own thread.
 ///
-/// It has everything [`Synchronizer`](crate::Synchronizer) has: [`Options`],
-/// per-channel stamp getters ([`SharedBuilder::stamp_with`]), drop, stale
-/// and partial-set callbacks, [`poll`](Self::poll), run-time policy
-/// setters ([`with_policy`](Self::with_policy)) and
-/// [`replace_policy`](Self::replace_policy).
+/// It has the verbs of [`Synchronizer`](crate::Synchronizer) (`add`,
+/// `add_at`, `add_stamped`, `push*`, `poll`, `reset`, `replace_policy`,
+/// `with_policy`) on `&self`, and the same [`Builder`]; its callbacks are
+/// `Fn + Sync`, since any thread may run them.
 ///
 /// ```
 /// use stamp_sync::{ExactTime, SharedSynchronizer, Stamp};
@@ -92,80 +69,37 @@ impl<T: Messages, P, G> std::fmt::Debug for SharedSynchronizer<T, P, G> {
     }
 }
 
-/// Builds a [`SharedSynchronizer`]: callbacks are fixed at construction.
-pub struct SharedBuilder<T: Messages, P, G = HeaderStamp> {
-    policy: P,
-    options: Options,
-    getters: G,
-    callbacks: Callbacks<T>,
+impl<T: Messages, P: Policy<T::Queues>> SharedSynchronizer<T, P> {
+    /// A handle over `policy` with no callbacks and every option off.
+    pub fn new(policy: P) -> Result<Self, ConfigError> {
+        Self::builder(policy).build()
+    }
+
+    /// Starts a [`Builder`]: callbacks are fixed at construction.
+    pub fn builder(policy: P) -> Builder<ForShared<T>, P> {
+        Builder::new(ForShared::new(), policy)
+    }
 }
 
-impl<T: Messages, P: Policy<T::Queues>, G> SharedBuilder<T, P, G> {
-    /// The callback for matched sets.
-    pub fn on_set(mut self, f: impl Fn(T::Set) + Send + Sync + 'static) -> Self {
-        self.callbacks.on_set = Some(Box::new(f));
-        self
-    }
-    /// The callback for dropped messages.
-    pub fn on_drop(mut self, f: impl Fn(Dropped<T::Message>) + Send + Sync + 'static) -> Self {
-        self.callbacks.on_drop = Some(Box::new(f));
-        self
-    }
-    /// The callback for stale-channel reports ([`Options::stale_after`]).
-    pub fn on_stale(mut self, f: impl Fn(Stale) + Send + Sync + 'static) -> Self {
-        self.callbacks.on_stale = Some(Box::new(f));
-        self
-    }
-    /// The callback for partial sets ([`Options::partial_sets`]), tuples
-    /// of `Option`s.
-    pub fn on_partial(mut self, f: impl Fn(T::PartialSet) + Send + Sync + 'static) -> Self {
-        self.callbacks.on_partial = Some(Box::new(f));
-        self
-    }
-    /// [`Options`] around the policy.
-    pub fn options(mut self, options: Options) -> Self {
-        self.options = options;
-        self
-    }
-    /// One stamp getter per channel, as
-    /// [`Synchronizer::stamp_with`](crate::Synchronizer::stamp_with).
-    pub fn stamp_with<G2: StampGetters<T>>(self, getters: G2) -> SharedBuilder<T, P, G2> {
-        SharedBuilder {
-            policy: self.policy,
-            options: self.options,
-            getters,
-            callbacks: self.callbacks,
-        }
-    }
+impl<T: Messages, P: Policy<T::Queues>, G> Builder<ForShared<T>, P, G> {
     /// Checks the policy and options against `T` and builds the handle.
     pub fn build(self) -> Result<SharedSynchronizer<T, P, G>, ConfigError> {
         Ok(SharedSynchronizer {
             inner: Arc::new(Shared {
-                state: Mutex::new(new_state::<T, P>(self.policy, self.options)?),
+                state: Mutex::new(new_state::<T, P>(self.policy, self.options, self.clock)?),
                 getters: self.getters,
-                callbacks: self.callbacks,
+                callbacks: self.kind.callbacks,
             }),
         })
     }
 }
 
-impl<T: Messages, P: Policy<T::Queues>> SharedSynchronizer<T, P> {
-    /// Starts building a handle over `policy`.
-    pub fn builder(policy: P) -> SharedBuilder<T, P> {
-        SharedBuilder {
-            policy,
-            options: Options::default(),
-            getters: HeaderStamp,
-            callbacks: Callbacks::default(),
-        }
-    }
-}
-
 /// The events of one step, moved out under the lock.
-type Events<T> = SmallVec<[Event<<T as Messages>::Set, <T as Messages>::Message>; 4]>;
+pub type Events<T> = SmallVec<[Event<<T as Messages>::Set, <T as Messages>::Message>; 4]>;
 
 impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
-    /// Adds `msg` on channel `I`, stamped by channel `I`'s getter;
+    /// Adds `msg` on channel `I`, stamped by channel `I`'s getter and
+    /// received now on the arrival clock (without one: at its stamp);
     /// callbacks run after the lock is released. Returns how many sets
     /// this call emitted.
     pub fn add<const I: usize>(&self, msg: <T as Channel<I>>::Msg) -> usize
@@ -174,30 +108,25 @@ impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
         G: StampAt<T, I>,
     {
         let stamp = self.inner.getters.stamp_at(&msg);
-        self.add_stamped_at::<I>(msg, stamp, stamp)
+        let events = self.step(true, |s| {
+            let received = s.received(stamp);
+            add_typed::<T, P, I>(s, msg, stamp, received)
+        });
+        self.deliver(events)
     }
 
-    /// Adds `msg` on channel `I`, received at `received` on your arrival
-    /// clock (see [`Synchronizer::add_at`](crate::Synchronizer::add_at)).
+    /// [`add`](Self::add), received at `received` on your arrival clock.
     pub fn add_at<const I: usize>(&self, msg: <T as Channel<I>>::Msg, received: Stamp) -> usize
     where
         T: Channel<I>,
         G: StampAt<T, I>,
     {
         let stamp = self.inner.getters.stamp_at(&msg);
-        self.add_stamped_at::<I>(msg, stamp, received)
+        self.add_stamped::<I>(msg, stamp, received)
     }
 
-    /// Adds `msg` on channel `I` with an explicit stamp.
-    pub fn add_stamped<const I: usize>(&self, msg: <T as Channel<I>>::Msg, stamp: Stamp) -> usize
-    where
-        T: Channel<I>,
-    {
-        self.add_stamped_at::<I>(msg, stamp, stamp)
-    }
-
-    /// Adds `msg` on channel `I` with an explicit stamp and arrival time.
-    pub fn add_stamped_at<const I: usize>(
+    /// [`add`](Self::add) with an explicit stamp and arrival time.
+    pub fn add_stamped<const I: usize>(
         &self,
         msg: <T as Channel<I>>::Msg,
         stamp: Stamp,
@@ -206,46 +135,65 @@ impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
     where
         T: Channel<I>,
     {
-        let events: Events<T> = {
-            let mut state = self.lock();
-            state.keep_drops(self.inner.callbacks.on_drop.is_some());
-            add_typed::<T, P, I>(&mut state, msg, stamp, received);
-            state.drain().collect()
-        };
+        let events = self.step(true, |s| add_typed::<T, P, I>(s, msg, stamp, received));
         self.deliver(events)
+    }
+
+    /// Adds `msg` on channel `I` (as [`add`](Self::add)) and returns the
+    /// step's events instead of calling the callbacks.
+    pub fn push<const I: usize>(&self, msg: <T as Channel<I>>::Msg) -> Events<T>
+    where
+        T: Channel<I>,
+        G: StampAt<T, I>,
+    {
+        let stamp = self.inner.getters.stamp_at(&msg);
+        self.step(false, |s| {
+            let received = s.received(stamp);
+            add_typed::<T, P, I>(s, msg, stamp, received)
+        })
+    }
+
+    /// [`push`](Self::push), received at `received`.
+    pub fn push_at<const I: usize>(&self, msg: <T as Channel<I>>::Msg, received: Stamp) -> Events<T>
+    where
+        T: Channel<I>,
+        G: StampAt<T, I>,
+    {
+        let stamp = self.inner.getters.stamp_at(&msg);
+        self.push_stamped::<I>(msg, stamp, received)
+    }
+
+    /// [`push`](Self::push) with an explicit stamp and arrival time.
+    pub fn push_stamped<const I: usize>(
+        &self,
+        msg: <T as Channel<I>>::Msg,
+        stamp: Stamp,
+        received: Stamp,
+    ) -> Events<T>
+    where
+        T: Channel<I>,
+    {
+        self.step(false, |s| add_typed::<T, P, I>(s, msg, stamp, received))
     }
 
     /// Checks for silent channels at `now` (arrival clock) without adding
     /// a message: call it from a timer. Returns sets emitted (none).
     pub fn poll(&self, now: Stamp) -> usize {
-        let events: Events<T> = {
-            let mut state = self.lock();
-            state.keep_drops(self.inner.callbacks.on_drop.is_some());
-            state.poll(now);
-            state.drain().collect()
-        };
+        let events = self.step(true, |s| s.poll(now));
         self.deliver(events)
     }
 
-    /// Drops everything queued (reason [`DropReason::Reset`](crate::DropReason::Reset)),
-    /// keeping the configuration and the statistics.
-    pub fn reset(&self) {
-        let events: Events<T> = {
-            let mut state = self.lock();
-            state.keep_drops(self.inner.callbacks.on_drop.is_some());
-            state.reset();
-            state.drain().collect()
-        };
-        self.deliver(events);
+    /// [`poll`](Self::poll), returning the events instead.
+    pub fn poll_events(&self, now: Stamp) -> Events<T> {
+        self.step(false, |s| s.poll(now))
     }
 
-    /// Runs `f` on the policy under the lock, for its run-time setters (as
-    /// [`Synchronizer::policy_mut`](crate::Synchronizer::policy_mut)):
-    /// `sync.with_policy(|p| p.set_max_interval(Some(d)))`. The change takes
-    /// effect from the next message. Do not call the policy's [`Policy`]
-    /// methods in `f`.
-    pub fn with_policy<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
-        f(&mut self.lock().policy)
+    /// Drops everything queued (reason
+    /// [`DropReason::Reset`](crate::DropReason::Reset)), keeping the
+    /// configuration and the statistics.
+    pub fn reset(&self) {
+        let events = self.step(true, State::<T, P>::reset);
+        self.deliver(events);
     }
 
     /// Continues with `policy`, as
@@ -253,53 +201,19 @@ impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
     /// everything queued is dropped (reason `Reset`, counted, handed to the
     /// drop callback after the lock is released). On error nothing changes.
     pub fn replace_policy(&self, policy: P) -> Result<(), ConfigError> {
-        let events: Events<T> = {
-            let mut state = self.lock();
-            state.keep_drops(self.inner.callbacks.on_drop.is_some());
-            state.replace_policy(policy, T::reserve)?;
-            state.drain().collect()
-        };
+        let mut result = Ok(());
+        let events = self.step(true, |s| result = s.replace_policy(policy, T::reserve));
         self.deliver(events);
-        Ok(())
+        result
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<T, P>> {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Hands the events to the callbacks, no lock held.
-    fn deliver(&self, events: Events<T>) -> usize {
-        let cb = &self.inner.callbacks;
-        let mut sets = 0;
-        for e in events {
-            match e {
-                Event::Set(s) => {
-                    sets += 1;
-                    if let Some(f) = &cb.on_set {
-                        f(s);
-                    }
-                }
-                Event::Drop(d) => {
-                    if let Some(f) = &cb.on_drop {
-                        f(d);
-                    }
-                }
-                Event::Stale(s) => {
-                    if let Some(f) = &cb.on_stale {
-                        f(s);
-                    }
-                }
-                Event::Partial(p) => {
-                    if let Some(f) = &cb.on_partial {
-                        f(T::partial(p));
-                    }
-                }
-            }
-        }
-        sets
+    /// Runs `f` on the policy under the lock, for its run-time setters (as
+    /// [`Synchronizer::with_policy`](crate::Synchronizer::with_policy)):
+    /// `sync.with_policy(|p| p.set_max_interval(Some(d)))`. The change takes
+    /// effect from the next message. Do not call the policy's [`Policy`]
+    /// methods in `f`.
+    pub fn with_policy<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
+        f(&mut self.lock().policy)
     }
 
     /// Messages queued on `channel` right now.
@@ -315,5 +229,38 @@ impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.lock().stats.clone()
+    }
+
+    /// Number of channels (the arity of `T`).
+    pub fn channels(&self) -> usize {
+        T::CHANNELS
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T, P>> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` under the lock and moves its events out. `to_callbacks`:
+    /// the events go to the callbacks, so drops are kept only if a drop
+    /// callback wants them.
+    fn step(&self, to_callbacks: bool, f: impl FnOnce(&mut State<T, P>)) -> Events<T> {
+        let mut state = self.lock();
+        state.keep_drops(!to_callbacks || self.inner.callbacks.on_drop.is_some());
+        f(&mut state);
+        state.drain().collect()
+    }
+
+    /// Hands the events to the callbacks, no lock held.
+    fn deliver(&self, events: Events<T>) -> usize {
+        let mut h = &self.inner.callbacks;
+        let mut sets = 0;
+        for e in events {
+            sets += usize::from(matches!(e, Event::Set(_)));
+            h.event(e);
+        }
+        sets
     }
 }

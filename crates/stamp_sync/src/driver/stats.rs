@@ -121,8 +121,8 @@ impl Stats {
 /// ```
 /// use stamp_sync::{ApproximateTime, Stamp, Synchronizer};
 /// let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ApproximateTime::new(5).unwrap()).unwrap();
-/// sync.add_0(Stamp::from_nanos(0));
-/// sync.add_1(Stamp::from_nanos(3));
+/// sync.add::<0>(Stamp::from_nanos(0));
+/// sync.add::<1>(Stamp::from_nanos(3));
 /// let d = sync.diagnostics();
 /// assert_eq!(d.channels[0].queued, 1);
 /// assert_eq!(d.search.pivot, Some((1, Stamp::from_nanos(3))));

@@ -7,6 +7,7 @@ use std::convert::Infallible;
 
 use super::core::Core;
 use super::event::Partial;
+use super::handlers::Clock;
 use super::options::Options;
 use crate::policy::{CloneStore, ConfigError, Pick, Policy, Store};
 use crate::stamped::{HeaderStamp, StampOf, Stamped};
@@ -368,14 +369,15 @@ impl<A, B, C, D, E, F, G, H, I> AnyMsg<A, B, C, D, E, F, G, H, I> {
     }
 }
 
-/// Driver state shared by [`Synchronizer`] and [`SharedSynchronizer`].
+/// Driver state of the typed drivers.
 pub(super) type State<T, P> = Core<<T as Messages>::Queues, P>;
 
 pub(super) fn new_state<T: Messages, P: Policy<T::Queues>>(
     policy: P,
     options: Options,
+    clock: Option<Clock>,
 ) -> Result<State<T, P>, ConfigError> {
-    Core::new(T::CHANNELS, policy, options, T::queues)
+    Core::new(T::CHANNELS, policy, options, clock, T::queues)
 }
 
 /// Adds `msg` on channel `I` of `state`.

@@ -19,9 +19,11 @@ use futures::stream::{FusedStream, Stream};
 
 use super::InputAligner;
 use crate::driver::dynamic::NoSuchChannel;
+use crate::driver::fair::{FairMerge, Next, Slotted};
 use crate::driver::stream::POLL_BUDGET_PER_INPUT;
 use crate::policy::Dropped;
 use crate::stamped::Stamped;
+use crate::time::Stamp;
 
 type DropFn<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 
@@ -29,9 +31,11 @@ type DropFn<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 ///
 /// # Behaviour
 /// Each `poll_next` first hands out a message that can go (as
-/// [`InputAligner::dispatch`]). Otherwise it polls the inputs in turn,
-/// starting one further along each time (so a busy input cannot starve the
-/// others), adds what they yield, and tries again. Inputs are not polled
+/// [`InputAligner::dispatch`]). Otherwise it takes messages from the
+/// inputs as the synchronizing stream does (one-message slots, polled
+/// starting one input further along each pass, so a busy input cannot
+/// starve the others; what is ready together goes to the aligner oldest
+/// stamp first), adds them, and tries again. Inputs are not polled
 /// while a message can go: a slow consumer holds the inputs back instead of
 /// growing a queue here. An input that ends is
 /// [closed](InputAligner::close): the others no longer wait for it. The
@@ -41,9 +45,9 @@ type DropFn<M> = Box<dyn FnMut(Dropped<M>) + Send>;
 /// otherwise); `self.next().await` is cancel safe.
 pub struct AlignedStream<S: Stream> {
     inputs: Vec<S>,
-    ended: Vec<bool>,
-    live: usize,
-    first: usize,
+    /// One message per input, taken from it and not yet added.
+    slots: Vec<Option<S::Item>>,
+    merge: FairMerge,
     aligner: InputAligner<S::Item>,
     on_drop: Option<DropFn<S::Item>>,
 }
@@ -67,9 +71,8 @@ impl<M: Stamped> InputAligner<M> {
             self.close(ch)?;
         }
         Ok(AlignedStream {
-            ended: vec![false; inputs.len()],
-            live: inputs.len(),
-            first: 0,
+            slots: inputs.iter().map(|_| None).collect(),
+            merge: FairMerge::new(inputs.len()),
             inputs,
             aligner: self,
             on_drop: None,
@@ -101,53 +104,69 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        let n = this.inputs.len();
-        let mut budget = POLL_BUDGET_PER_INPUT * n.max(1);
+        let mut budget = POLL_BUDGET_PER_INPUT * this.inputs.len().max(1);
         loop {
             if let Some(item) = this.aligner.dispatch().next() {
                 return Poll::Ready(Some(item));
             }
-            if this.live == 0 {
-                return Poll::Ready(None);
-            }
-            let start = this.first;
-            this.first = (this.first + 1) % n;
-            let mut any_ready = false;
-            for k in 0..n {
-                let i = (start + k) % n;
-                if this.ended[i] {
-                    continue;
-                }
-                match Pin::new(&mut this.inputs[i]).poll_next(cx) {
-                    Poll::Ready(Some(m)) => {
-                        any_ready = true;
-                        budget = budget.saturating_sub(1);
+            let mut slots = Slots {
+                inputs: &mut this.inputs,
+                slots: &mut this.slots,
+            };
+            match this.merge.step(&mut slots, cx) {
+                Next::Take(i, _) => {
+                    if let Some(m) = this.slots.get_mut(i).and_then(Option::take) {
                         if let Ok(Some(d)) = this.aligner.add(i, m) {
                             if let Some(f) = &mut this.on_drop {
                                 f(d);
                             }
                         }
-                        this.first = (i + 1) % n;
-                        break;
                     }
-                    Poll::Ready(None) => {
-                        any_ready = true;
-                        this.ended[i] = true;
-                        this.live -= 1;
-                        let _ = this.aligner.close(i);
-                        break;
+                    budget = budget.saturating_sub(1);
+                    if budget == 0 {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
                     }
-                    Poll::Pending => {}
+                }
+                Next::Closed(i) => {
+                    let _ = this.aligner.close(i);
+                }
+                Next::Pending => return Poll::Pending,
+                Next::Ended => {
+                    // Whatever is still held goes out before the end.
+                    return match this.aligner.dispatch().next() {
+                        Some(item) => Poll::Ready(Some(item)),
+                        None => Poll::Ready(None),
+                    };
                 }
             }
-            if !any_ready {
-                // Every live input returned Pending and registered `cx`.
-                return Poll::Pending;
+        }
+    }
+}
+
+/// The inputs and their slots, as [`FairMerge`] polls them.
+struct Slots<'a, S: Stream> {
+    inputs: &'a mut Vec<S>,
+    slots: &'a mut Vec<Option<S::Item>>,
+}
+
+impl<S> Slotted for Slots<'_, S>
+where
+    S: Stream + Unpin,
+    S::Item: Stamped,
+{
+    fn fill(&mut self, i: usize, cx: &mut Context<'_>) -> Poll<Option<Stamp>> {
+        let (Some(input), Some(slot)) = (self.inputs.get_mut(i), self.slots.get_mut(i)) else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(input).poll_next(cx) {
+            Poll::Ready(Some(m)) => {
+                let stamp = m.stamp();
+                *slot = Some(m);
+                Poll::Ready(Some(stamp))
             }
-            if budget == 0 {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -158,7 +177,7 @@ where
     S::Item: Stamped,
 {
     fn is_terminated(&self) -> bool {
-        self.live == 0
+        self.merge.is_done()
             && (0..self.aligner.channels())
                 .all(|c| self.aligner.status(c).is_none_or(|s| s.queued == 0))
     }

@@ -11,7 +11,7 @@
 //! let policy = Latched::new(ApproximateTime::new(10).unwrap()).channel(2);
 //! let mut sync = Synchronizer::<(Stamp, Stamp, Stamp), _>::new(policy).unwrap();
 //! let mut sets = Vec::new();
-//! sync.add_2(ms(0)); // camera_info, published once
+//! sync.add::<2>(ms(0)); // camera_info, published once
 //! for t in [10, 20, 30] {
 //!     sets.extend(sync.push::<0>(ms(t)).filter_map(|e| e.into_set()));
 //!     sets.extend(sync.push::<1>(ms(t + 1)).filter_map(|e| e.into_set()));

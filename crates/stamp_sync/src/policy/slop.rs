@@ -49,9 +49,9 @@ use crate::time::{Duration, Stamp};
 /// let s = |ms: i64| Stamp::from_nanos(ms * 1_000_000);
 /// let policy = SlopTime::new(10, Duration::from_millis(50)).unwrap();
 /// let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(policy).unwrap();
-/// sync.add_0(s(0));
+/// sync.add::<0>(s(0));
 /// // Emitted on the arrival that completes it: no wait for a proof.
-/// assert_eq!(sync.add_1(s(30)), 1);
+/// assert_eq!(sync.add::<1>(s(30)), 1);
 /// ```
 #[derive(Clone, Debug)]
 pub struct SlopTime {

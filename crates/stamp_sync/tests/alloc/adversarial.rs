@@ -54,7 +54,7 @@ fn run<P: Policy<VecQueues<TraceMsg>> + 'static>(
             channel: ch,
             stamp: Stamp::from_nanos(s),
         };
-        for e in sync.push_stamped(ch, m, m.stamp).unwrap() {
+        for e in sync.push_stamped(ch, m, m.stamp, m.stamp).unwrap() {
             match e {
                 Event::Set(set) => out
                     .sets

@@ -21,11 +21,11 @@ fn slop_time_does_not_allocate_per_message() {
     let mut sets = 0;
     let mut feed = |k: i64, sets: &mut usize| {
         // Channel 2 misses every 4th message: overflow drops, replacements.
-        *sets += sync.add_0(stamp(k, 0));
-        *sets += sync.add_1(stamp(k - 1, 1));
-        *sets += sync.add_1(stamp(k - 1, 1)); // same stamp again: replaced
+        *sets += sync.add::<0>(stamp(k, 0));
+        *sets += sync.add::<1>(stamp(k - 1, 1));
+        *sets += sync.add::<1>(stamp(k - 1, 1)); // same stamp again: replaced
         if k % 4 != 0 {
-            *sets += sync.add_2(stamp(k, 2));
+            *sets += sync.add::<2>(stamp(k, 2));
         }
     };
     for k in 0..1_000 {
@@ -50,10 +50,10 @@ fn slop_time_allocates_nothing_from_the_first_message() {
     let mut sets = 0;
     // Channel 2 is silent for the first 20 steps: channels 0 and 1 overflow.
     for k in 0..200 {
-        sets += sync.add_0(stamp(k, 0));
-        sets += sync.add_1(stamp(k, 1));
+        sets += sync.add::<0>(stamp(k, 0));
+        sets += sync.add::<1>(stamp(k, 1));
         if k >= 20 {
-            sets += sync.add_2(stamp(k, 2));
+            sets += sync.add::<2>(stamp(k, 2));
         }
     }
     assert_eq!(allocs() - before, 0, "allocations in {sets} sets");

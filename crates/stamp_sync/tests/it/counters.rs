@@ -79,13 +79,13 @@ fn out_of_order_arrivals_are_counted_per_channel_and_logged_once() {
     // Channel 1 is empty, so every message of channel 0 stays queued behind
     // the one before it: 100, 50 (back), 30 (back), 40, 35 (back).
     for ms in [100, 50, 30, 40, 35] {
-        sync.add_0(t(ms));
+        sync.add::<0>(t(ms));
     }
     assert_eq!(sync.policy().out_of_order(0), 3);
     assert_eq!(sync.policy().out_of_order(1), 0);
     assert_eq!(sync.policy().below_lower_bound(0), 0);
     // An equal stamp is not out of order.
-    sync.add_0(t(35));
+    sync.add::<0>(t(35));
     assert_eq!(sync.policy().out_of_order(0), 3);
     let w = warnings();
     assert_eq!(w.len(), 1, "one warning per channel: {w:?}");
@@ -94,8 +94,8 @@ fn out_of_order_arrivals_are_counted_per_channel_and_logged_once() {
         "{w:?}"
     );
     // Another channel warns once for itself.
-    sync.add_1(t(500));
-    sync.add_1(t(400));
+    sync.add::<1>(t(500));
+    sync.add::<1>(t(400));
     assert_eq!(sync.policy().out_of_order(1), 1);
     let w = warnings();
     assert_eq!(w.len(), 2, "{w:?}");
@@ -111,10 +111,10 @@ fn a_message_alone_in_its_queue_is_not_compared() {
     let mut sync = pair(ApproximateTime::new(10).unwrap());
     // (100, 100) is published at once; then 50 arrives on channel 0 into
     // an empty queue: there is nothing to compare it with (as upstream).
-    sync.add_0(t(100));
-    sync.add_1(t(100));
+    sync.add::<0>(t(100));
+    sync.add::<1>(t(100));
     assert_eq!(sync.stats().sets, 1);
-    sync.add_0(t(50));
+    sync.add::<0>(t(50));
     assert_eq!(sync.policy().out_of_order(0), 0);
     assert!(warnings().is_empty());
 }
@@ -130,13 +130,13 @@ fn arrivals_closer_than_the_lower_bound_are_counted_exactly() {
     let mut sync = pair(policy);
     // Gaps: 5 (below), 10 (exactly the bound: fine), 15, 9 (below), 0 (below).
     for ms in [0, 5, 15, 30, 39, 39] {
-        sync.add_0(t(ms));
+        sync.add::<0>(t(ms));
     }
     assert_eq!(sync.policy().below_lower_bound(0), 3);
     assert_eq!(sync.policy().out_of_order(0), 0);
     // Channel 1 has no bound: any gap is fine.
     for ms in [0, 1, 1] {
-        sync.add_1(t(ms));
+        sync.add::<1>(t(ms));
     }
     assert_eq!(sync.policy().below_lower_bound(1), 0);
     let w = warnings();
@@ -155,16 +155,16 @@ fn one_warning_per_channel_covers_both_kinds_until_a_reset() {
         .build()
         .unwrap();
     let mut sync = pair(policy);
-    sync.add_0(t(100));
-    sync.add_0(t(90)); // out of order: warns
-    sync.add_0(t(95)); // below the bound: counted, not logged again
+    sync.add::<0>(t(100));
+    sync.add::<0>(t(90)); // out of order: warns
+    sync.add::<0>(t(95)); // below the bound: counted, not logged again
     assert_eq!(sync.policy().out_of_order(0), 1);
     assert_eq!(sync.policy().below_lower_bound(0), 1);
     assert_eq!(warnings().len(), 1);
     // A reset re-arms the warning; the counters keep counting.
     sync.reset();
-    sync.add_0(t(10));
-    sync.add_0(t(5));
+    sync.add::<0>(t(10));
+    sync.add::<0>(t(5));
     assert_eq!(sync.policy().out_of_order(0), 2);
     assert_eq!(warnings().len(), 2);
 }
@@ -199,16 +199,16 @@ fn approximate_getters() {
 #[test]
 fn approximate_pivot_and_candidate_follow_the_search() {
     let mut sync = pair(ApproximateTime::new(10).unwrap());
-    sync.add_0(t(0));
+    sync.add::<0>(t(0));
     assert_eq!(sync.policy().pivot(), None);
-    sync.add_1(t(3));
+    sync.add::<1>(t(3));
     // Heads 0 and 3: the candidate spans them, pivot is the latest head.
     assert_eq!(sync.policy().pivot(), Some((1, t(3))));
     assert_eq!(sync.policy().candidate(), Some((t(0), t(3))));
     assert_eq!(sync.diagnostics().search.pivot, Some((1, t(3))));
     assert_eq!(sync.diagnostics().search.candidate, Some((t(0), t(3))));
-    sync.add_0(t(33));
-    sync.add_1(t(34)); // proves (0, 3): published, new search (33, 34)
+    sync.add::<0>(t(33));
+    sync.add::<1>(t(34)); // proves (0, 3): published, new search (33, 34)
     assert_eq!(sync.stats().sets, 1);
     assert_eq!(sync.policy().pivot(), Some((1, t(34))));
     assert_eq!(sync.policy().candidate(), Some((t(33), t(34))));
@@ -222,10 +222,10 @@ fn exact_getters() {
     let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(4).unwrap()).unwrap();
     assert_eq!(sync.policy().queue_size(), 4);
     assert_eq!(sync.policy().last_set(), None);
-    sync.add_0(t(5));
-    sync.add_1(t(5));
+    sync.add::<0>(t(5));
+    sync.add::<1>(t(5));
     assert_eq!(sync.policy().last_set(), Some(t(5)));
-    sync.add_0(t(9));
+    sync.add::<0>(t(9));
     assert_eq!(sync.policy().last_set(), Some(t(5)));
     sync.reset();
     assert_eq!(sync.policy().last_set(), None);
@@ -628,8 +628,8 @@ fn a_later_lower_bound_for_the_same_channel_replaces_the_earlier() {
         .build()
         .unwrap();
     let mut sync = pair(p);
-    sync.add_0(t(0));
-    sync.add_0(t(5));
+    sync.add::<0>(t(0));
+    sync.add::<0>(t(5));
     assert_eq!(sync.policy().below_lower_bound(0), 1);
 }
 
@@ -684,7 +684,10 @@ fn stats_count_every_event_including_stale_reports_and_partial_sets() {
     let opts = Options::new()
         .stale_after(Duration::from_millis(100))
         .partial_sets(true);
-    let mut sync = DynSynchronizer::with_options(3, ExactTime::new(10).unwrap(), opts).unwrap();
+    let mut sync = DynSynchronizer::builder(3, ExactTime::new(10).unwrap())
+        .options(opts)
+        .build()
+        .unwrap();
     let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
     let (mut sets, mut stale, mut partials) = (0u64, 0u64, 0u64);
     let mut emitted = [0u64; 3];
@@ -756,16 +759,17 @@ fn stats_count_every_event_including_stale_reports_and_partial_sets() {
 #[test]
 fn diagnostics_snapshot_and_its_text() {
     let opts = Options::new().reset_on_jump_back(Duration::from_secs(1));
-    let mut sync =
-        Synchronizer::<(Stamp, Stamp), _>::with_options(ApproximateTime::new(2).unwrap(), opts)
-            .unwrap();
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::builder(ApproximateTime::new(2).unwrap())
+        .options(opts)
+        .build()
+        .unwrap();
     let s = |ns: i64| Stamp::from_nanos(ns);
-    sync.add_0(s(10));
-    sync.add_1(s(10)); // set
-    sync.add_0(s(20));
-    sync.add_0(s(30));
-    sync.add_0(s(40)); // overflow on channel 0
-    sync.add_1(s(-5_000_000_000)); // jump back by more than 1 s: reset
+    sync.add::<0>(s(10));
+    sync.add::<1>(s(10)); // set
+    sync.add::<0>(s(20));
+    sync.add::<0>(s(30));
+    sync.add::<0>(s(40)); // overflow on channel 0
+    sync.add::<1>(s(-5_000_000_000)); // jump back by more than 1 s: reset
     let d = sync.diagnostics();
     assert_eq!(d.sets, 1);
     assert_eq!(d.resets, 1);
@@ -790,8 +794,10 @@ fn diagnostics_snapshot_and_its_text() {
     );
     // Stale reports alone (both channels silent) bring in the extra counters.
     let opts = Options::new().stale_after(Duration::from_millis(100));
-    let mut stale =
-        Synchronizer::<(Stamp, Stamp), _>::with_options(ExactTime::new(2).unwrap(), opts).unwrap();
+    let mut stale = Synchronizer::<(Stamp, Stamp), _>::builder(ExactTime::new(2).unwrap())
+        .options(opts)
+        .build()
+        .unwrap();
     stale.poll(s(0));
     stale.poll(s(200_000_000));
     let text = stale.diagnostics().to_string();
@@ -801,8 +807,8 @@ fn diagnostics_snapshot_and_its_text() {
     );
     // A running search is shown.
     let mut searching = pair(ApproximateTime::new(3).unwrap());
-    searching.add_0(s(1));
-    searching.add_1(s(4));
+    searching.add::<0>(s(1));
+    searching.add::<1>(s(4));
     let text = searching.diagnostics().to_string();
     assert!(
         text.starts_with(

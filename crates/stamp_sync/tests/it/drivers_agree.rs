@@ -16,7 +16,6 @@ use futures::stream::Stream;
 use proptest::prelude::*;
 use stamp_sync::dynamic::VecQueues;
 use stamp_sync::policy::{AnyPolicy, PolicyConfig};
-use stamp_sync::stream::SyncInputs;
 use stamp_sync::{
     DropReason, Duration, DynSynchronizer, Event, Latched, Messages, Options, Policy,
     SharedSynchronizer, Stamp, Stamped, Stats, Synchronizer,
@@ -163,10 +162,14 @@ struct Script {
     /// `Some(channel, msg, now)` per message step, `None` per poll step.
     steps: Vec<Option<(usize, Msg, i64)>>,
     cursor: AtomicUsize,
+    /// Steps before this one have arrived: the test releases one message
+    /// at a time, as messages arrive live.
+    released: AtomicUsize,
     clock: AtomicI64,
 }
 
-/// Input `channel`: ready only when the next step is a message of its own.
+/// Input `channel`: ready only when the next step is a released message of
+/// its own.
 struct Turn {
     channel: usize,
     script: Arc<Script>,
@@ -176,6 +179,9 @@ impl Stream for Turn {
     type Item = Msg;
     fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Msg>> {
         let at = self.script.cursor.load(Ordering::SeqCst);
+        if at >= self.script.released.load(Ordering::SeqCst) {
+            return Poll::Pending;
+        }
         match self.script.steps.get(at) {
             Some(Some((ch, m, now))) if *ch == self.channel => {
                 self.script.clock.store(*now, Ordering::SeqCst);
@@ -219,17 +225,17 @@ macro_rules! typed_runs {
             pub fn synchronizer<P: Policy<Q>>(c: &Case, policy: P, drop_callback: bool) -> Record {
                 let rec: Arc<Mutex<Record>> = Arc::default();
                 let (r1, r2, r3, r4) = (rec.clone(), rec.clone(), rec.clone(), rec.clone());
-                let mut sync = Synchronizer::<T, P>::with_options(policy, c.options.clone())
-                    .unwrap()
+                let mut builder = Synchronizer::<T, P>::builder(policy).options(c.options.clone())
                     .on_set(move |s| r1.lock().unwrap().sets.push(vec![$(s.$i.id),+]))
                     .on_stale(move |s| r2.lock().unwrap().stale.push((s.channel, s.silent_for, s.at)))
                     .on_partial(move |p| r3.lock().unwrap().partial.push(partial(p)));
                 if drop_callback {
-                    sync = sync.on_drop(move |d| {
+                    builder = builder.on_drop(move |d| {
                         let id = match d.message { $(stamp_sync::AnyMsg::$T(m) => m.id,)+ _ => u32::MAX };
                         r4.lock().unwrap().drops.push((d.channel, d.reason, id, d.stamp));
                     });
                 }
+                let mut sync = builder.build().unwrap();
                 for (step, now, id) in timeline(c) {
                     match step {
                         Step::Msg { channel, stamp_ms, .. } => {
@@ -282,8 +288,7 @@ macro_rules! typed_runs {
                 let script = script(c);
                 let clock = script.clone();
                 let inputs = ($(Turn { channel: $i, script: { let _ = stringify!($T); script.clone() } },)+);
-                let mut s = inputs
-                    .synchronize_with(policy)
+                let mut s = stamp_sync::stream::SyncStream::builder(inputs, policy)
                     .options(c.options.clone())
                     .clock(move || Stamp::from_nanos(clock.clock.load(Ordering::SeqCst)))
                     .on_stale(move |s| r2.lock().unwrap().stale.push((s.channel, s.silent_for, s.at)))
@@ -307,11 +312,12 @@ macro_rules! typed_runs {
                             match script.steps.get(at) {
                                 None => break,
                                 Some(None) => {
-                                    s.poll_stale(times[at]);
+                                    s.poll(times[at]);
                                     script.cursor.store(at + 1, Ordering::SeqCst);
+                                    script.released.store(at + 1, Ordering::SeqCst);
                                 }
-                                // Its poll budget ran out: poll again.
-                                Some(Some(_)) => {}
+                                // The next message arrives.
+                                Some(Some(_)) => script.released.store(at + 1, Ordering::SeqCst),
                             }
                         }
                     }
@@ -335,7 +341,10 @@ type Ch1 = Msg;
 type Ch2 = Msg;
 
 fn dynamic<P: Policy<VecQueues<Msg>>>(c: &Case, policy: P) -> Record {
-    let mut sync = DynSynchronizer::with_options(c.channels, policy, c.options.clone()).unwrap();
+    let mut sync = DynSynchronizer::builder(c.channels, policy)
+        .options(c.options.clone())
+        .build()
+        .unwrap();
     let mut r = Record::default();
     for (step, now, id) in timeline(c) {
         let events: Vec<_> = match step {
@@ -344,9 +353,9 @@ fn dynamic<P: Policy<VecQueues<Msg>>>(c: &Case, policy: P) -> Record {
             } => {
                 let m = msg(stamp_ms, id);
                 let stamp = m.stamp;
-                sync.push_at(channel, m, stamp, now).unwrap().collect()
+                sync.push_stamped(channel, m, stamp, now).unwrap().collect()
             }
-            Step::Poll { .. } => sync.poll(now).collect(),
+            Step::Poll { .. } => sync.poll_events(now).collect(),
         };
         for e in events {
             match e {

@@ -3,6 +3,8 @@
 
 use stamp_sync_testkit::frontends as support;
 
+use std::sync::{Arc, Mutex};
+
 use proptest::prelude::*;
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
 use stamp_sync::{ApproximateTime, DynSynchronizer, Event, Stamp};
@@ -118,23 +120,23 @@ fn unknown_channel_is_an_error_not_a_panic() {
 
 #[test]
 fn replacing_the_policy_drops_what_is_queued_and_keeps_counting() {
+    use stamp_sync::DropReason;
     use stamp_sync::policy::PolicyConfig;
-    use stamp_sync::{DropReason, Event};
     let s = Stamp::from_nanos;
+    let dropped: Arc<Mutex<Vec<(usize, Stamp, DropReason)>>> = Arc::default();
+    let sink = dropped.clone();
     let mut sync =
-        DynSynchronizer::new(2, PolicyConfig::Exact { queue_size: 2 }.build().unwrap()).unwrap();
+        DynSynchronizer::builder(2, PolicyConfig::Exact { queue_size: 2 }.build().unwrap())
+            .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.stamp, d.reason)))
+            .build()
+            .unwrap();
     let _ = sync.push(0, s(1)).unwrap().count();
     let _ = sync.push(0, s(2)).unwrap().count();
     let _ = sync.push(1, s(1)).unwrap().count(); // set (1, 1)
     assert_eq!(sync.queued(0), 1);
     let bigger = PolicyConfig::approximate(20).build().unwrap();
-    let dropped: Vec<_> = sync
-        .replace_policy(bigger)
-        .unwrap()
-        .filter_map(Event::into_drop)
-        .map(|d| (d.channel, d.stamp, d.reason))
-        .collect();
-    assert_eq!(dropped, [(0, s(2), DropReason::Reset)]);
+    sync.replace_policy(bigger).unwrap();
+    assert_eq!(*dropped.lock().unwrap(), [(0, s(2), DropReason::Reset)]);
     assert_eq!(sync.stats().channels[0].dropped_for(DropReason::Reset), 1);
     assert_eq!(sync.stats().sets, 1, "the counters carry on");
     // The new policy holds 20 per channel (the queues grew).
@@ -159,18 +161,34 @@ fn replacing_the_policy_drops_what_is_queued_and_keeps_counting() {
 fn add_hands_sets_and_drops_to_the_callbacks() {
     use stamp_sync::{DropReason, ExactTime};
     let s = Stamp::from_nanos;
-    let mut sync = DynSynchronizer::new(2, ExactTime::new(1).unwrap()).unwrap();
-    let (mut sets, mut drops) = (Vec::new(), Vec::new());
-    for (ch, t) in [(0, 1), (0, 2), (1, 2)] {
-        sync.add(
-            ch,
-            s(t),
-            |set| sets.push(set.to_vec()),
-            |d| drops.push((d.channel, d.message, d.reason)),
-        )
+    let sets: Arc<Mutex<Vec<Vec<Stamp>>>> = Arc::default();
+    let drops: Arc<Mutex<Vec<(usize, Stamp, DropReason)>>> = Arc::default();
+    let (set_sink, drop_sink) = (sets.clone(), drops.clone());
+    let mut sync = DynSynchronizer::builder(2, ExactTime::new(1).unwrap())
+        .on_set(move |set| set_sink.lock().unwrap().push(set.to_vec()))
+        .on_drop(move |d| {
+            drop_sink
+                .lock()
+                .unwrap()
+                .push((d.channel, d.message, d.reason))
+        })
+        .build()
         .unwrap();
+    let mut emitted = 0;
+    for (ch, t) in [(0, 1), (0, 2), (1, 2)] {
+        emitted += sync.add(ch, s(t)).unwrap();
     }
-    assert_eq!(sets, [vec![s(2), s(2)]]);
-    assert_eq!(drops, [(0, s(1), DropReason::QueueOverflow)]);
-    assert!(sync.add(2, s(3), |_| {}, |_| {}).is_err());
+    assert_eq!(emitted, 1);
+    assert_eq!(*sets.lock().unwrap(), [vec![s(2), s(2)]]);
+    assert_eq!(
+        *drops.lock().unwrap(),
+        [(0, s(1), DropReason::QueueOverflow)]
+    );
+    assert_eq!(
+        sync.add(2, s(3)),
+        Err(stamp_sync::dynamic::NoSuchChannel {
+            channel: 2,
+            channels: 2
+        })
+    );
 }

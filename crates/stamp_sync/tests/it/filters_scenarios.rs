@@ -541,13 +541,13 @@ fn p3_headerless_channel_uses_the_arrival_clock() {
         let seq0: Vec<u32> = (0..n as u32).collect();
         for t in shuffled(&seq0, n as u64) {
             let stamp = now + Duration::from_secs(i64::from(t));
-            assert_eq!(sync.push_at(0, t, stamp, now).unwrap().count(), 0);
+            assert_eq!(sync.push_stamped(0, t, stamp, now).unwrap().count(), 0);
         }
         let mut pairs = Vec::new();
         for i in 0..n as u32 {
             let arrival = now + Duration::from_millis(i64::from(i) + 1);
             // The header stamp of a headerless message means nothing.
-            for e in sync.push_at(1, 100 + i, Stamp::ZERO, arrival).unwrap() {
+            for e in sync.push_stamped(1, 100 + i, Stamp::ZERO, arrival).unwrap() {
                 match e {
                     Event::Set(s) => pairs.push((s[0], s[1])),
                     other => panic!("unexpected {other:?}"),

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::executor::block_on;
 use futures::{StreamExt, stream};
-use stamp_sync::stream::SyncInputs;
+use stamp_sync::stream::SyncStream;
 use stamp_sync::{
     ApproximateTime, DynSynchronizer, ExactTime, HeaderStamp, SharedSynchronizer, Stamp, StampOf,
     Stamped, Synchronizer,
@@ -71,15 +71,16 @@ fn ms(t: i64) -> Stamp {
 fn a_closure_and_a_named_getter_stamp_their_channels() {
     let sets: Arc<Mutex<Vec<(i64, u32)>>> = Arc::default();
     let sink = sets.clone();
-    let mut sync = Synchronizer::<(Odom, Tagged), _>::new(ExactTime::new(5).unwrap())
-        .unwrap()
+    let mut sync = Synchronizer::<(Odom, Tagged), _>::builder(ExactTime::new(5).unwrap())
         .stamp_with((|o: &Odom| Stamp::from_nanos(o.t_us * 1_000), TaggedStamp))
-        .on_set(move |(o, t)| sink.lock().unwrap().push((o.t_us, t.seq)));
+        .on_set(move |(o, t)| sink.lock().unwrap().push((o.t_us, t.seq)))
+        .build()
+        .unwrap();
     // seq would pair 1500 ns with... nothing: only the getters match.
-    sync.add_0(odom(1500));
-    assert_eq!(sync.add_1(tagged(1500, 7)), 1);
-    sync.add_1(tagged(2000, 1500));
-    assert_eq!(sync.add_0(odom(2000)), 1);
+    sync.add::<0>(odom(1500));
+    assert_eq!(sync.add::<1>(tagged(1500, 7)), 1);
+    sync.add::<1>(tagged(2000, 1500));
+    assert_eq!(sync.add::<0>(odom(2000)), 1);
     assert_eq!(
         sets.lock().unwrap().as_slice(),
         [(1_500_000, 7), (2_000_000, 1500)]
@@ -92,9 +93,10 @@ fn a_closure_and_a_named_getter_stamp_their_channels() {
 fn the_default_getters_are_the_stamped_impls() {
     // HeaderStamp on every channel, explicitly, is the default.
     let mut a = Synchronizer::<(Stamp, Tagged), _>::new(ApproximateTime::new(3).unwrap()).unwrap();
-    let mut b = Synchronizer::<(Stamp, Tagged), _>::new(ApproximateTime::new(3).unwrap())
-        .unwrap()
-        .stamp_with((HeaderStamp, HeaderStamp));
+    let mut b = Synchronizer::<(Stamp, Tagged), _>::builder(ApproximateTime::new(3).unwrap())
+        .stamp_with((HeaderStamp, HeaderStamp))
+        .build()
+        .unwrap();
     for k in 0..50u32 {
         let (x, y) = (Stamp::from_nanos(i64::from(k) * 10), tagged(0, k * 10 + 3));
         let mut ea: Vec<_> = a.push::<0>(x).collect();
@@ -124,8 +126,7 @@ fn shared_stream_and_dyn_drivers_take_getters() {
     let a = stream::iter([odom(1), odom(2), odom(3)]);
     let b = stream::iter([tagged(1, 0), tagged(2, 0), tagged(3, 0), tagged(4, 0)]);
     let sets: Vec<(Odom, Tagged)> = block_on(
-        (a, b)
-            .synchronize_with(ExactTime::new(5).unwrap())
+        SyncStream::builder((a, b), ExactTime::new(5).unwrap())
             .stamp_with(getters)
             .build()
             .unwrap()
@@ -144,9 +145,10 @@ fn shared_stream_and_dyn_drivers_take_getters() {
         ]
     );
 
-    let mut dynamic = DynSynchronizer::new(3, ExactTime::new(5).unwrap())
-        .unwrap()
-        .stamp_with(|o: &Odom| Stamp::from_nanos(o.t_us * 1_000));
+    let mut dynamic = DynSynchronizer::builder(3, ExactTime::new(5).unwrap())
+        .stamp_with(|o: &Odom| Stamp::from_nanos(o.t_us * 1_000))
+        .build()
+        .unwrap();
     let mut count = 0;
     for ch in 0..3 {
         count += dynamic
@@ -176,5 +178,5 @@ where
 fn generic_code_over_stamped_messages_still_compiles() {
     let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(2).unwrap()).unwrap();
     assert_eq!(add_generic(&mut sync, ms(1)), 0);
-    assert_eq!(sync.add_1(ms(1)), 1);
+    assert_eq!(sync.add::<1>(ms(1)), 1);
 }

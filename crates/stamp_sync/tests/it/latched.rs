@@ -136,9 +136,9 @@ fn dropped_members_of_incomplete_sets_reach_the_callback_or_are_counted() {
         let got: Drops = Arc::default();
         let sink = got.clone();
         let policy = Latched::new(ExactTime::new(5).unwrap()).channel(1);
-        let mut sync = Synchronizer::<(M, M, M), _>::new(policy).unwrap();
+        let mut builder = Synchronizer::<(M, M, M), _>::builder(policy);
         if with_callback {
-            sync = sync.on_drop(move |d| {
+            builder = builder.on_drop(move |d| {
                 let label = match d.message {
                     stamp_sync::AnyMsg::Ch0(m) | stamp_sync::AnyMsg::Ch2(m) => m.1,
                     _ => "latched?",
@@ -146,12 +146,13 @@ fn dropped_members_of_incomplete_sets_reach_the_callback_or_are_counted() {
                 sink.lock().unwrap().push((d.channel, d.reason, label));
             });
         }
-        sync.add_1((ms(50), "info50"));
-        assert_eq!(sync.add_0((ms(10), "a10")), 0);
+        let mut sync = builder.build().unwrap();
+        sync.add::<1>((ms(50), "info50"));
+        assert_eq!(sync.add::<0>((ms(10), "a10")), 0);
         // Complete on the free channels (0, 2), no camera_info at or before 10.
-        assert_eq!(sync.add_2((ms(10), "c10")), 0);
-        assert_eq!(sync.add_0((ms(60), "a60")), 0);
-        assert_eq!(sync.add_2((ms(60), "c60")), 1);
+        assert_eq!(sync.add::<2>((ms(10), "c10")), 0);
+        assert_eq!(sync.add::<0>((ms(60), "a60")), 0);
+        assert_eq!(sync.add::<2>((ms(60), "c60")), 1);
         let st = sync.stats();
         assert_eq!(st.channels[0].dropped_for(DropReason::NoLatched), 1);
         assert_eq!(st.channels[2].dropped_for(DropReason::NoLatched), 1);
@@ -175,16 +176,18 @@ fn dropped_members_of_incomplete_sets_reach_the_callback_or_are_counted() {
 #[test]
 fn history_overflow_drops_only_unused_latched_messages() {
     let policy = Latched::new(ExactTime::new(5).unwrap()).channel(1).depth(2);
-    let mut sync = Synchronizer::<(M, M), _>::new(policy).unwrap();
     let drops: Arc<Mutex<Vec<(usize, DropReason, Stamp)>>> = Arc::default();
     let sink = drops.clone();
-    sync = sync.on_drop(move |d| sink.lock().unwrap().push((d.channel, d.reason, d.stamp)));
-    sync.add_1((ms(1), "i1"));
-    assert_eq!(sync.add_0((ms(1), "img1")), 1); // uses i1
-    sync.add_1((ms(2), "i2"));
-    sync.add_1((ms(3), "i3")); // i1 released: used, not a drop
+    let mut sync = Synchronizer::<(M, M), _>::builder(policy)
+        .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.reason, d.stamp)))
+        .build()
+        .unwrap();
+    sync.add::<1>((ms(1), "i1"));
+    assert_eq!(sync.add::<0>((ms(1), "img1")), 1); // uses i1
+    sync.add::<1>((ms(2), "i2"));
+    sync.add::<1>((ms(3), "i3")); // i1 released: used, not a drop
     assert!(drops.lock().unwrap().is_empty());
-    sync.add_1((ms(4), "i4")); // i2 released unused: dropped
+    sync.add::<1>((ms(4), "i4")); // i2 released unused: dropped
     assert_eq!(
         drops.lock().unwrap().as_slice(),
         [(1, DropReason::QueueOverflow, ms(2))]
@@ -490,7 +493,7 @@ fn run_case(c: &Case) -> Result<(), TestCaseError> {
             }
             Step::Free(i, _) => {
                 let mut orphans = Vec::new();
-                for e in plain.push_stamped(i, (t, id), t).unwrap() {
+                for e in plain.push_stamped(i, (t, id), t, t).unwrap() {
                     match e {
                         Event::Drop(d) => {
                             want.push(drop_ev(real_of[d.channel], d.reason, d.message.1))
@@ -534,7 +537,7 @@ fn run_case(c: &Case) -> Result<(), TestCaseError> {
             }
         }
         let mut got: Vec<Ev> = Vec::new();
-        for e in sync.push_stamped(real, (t, id), t).unwrap() {
+        for e in sync.push_stamped(real, (t, id), t, t).unwrap() {
             match e {
                 Event::Set(s) => got.push(set_ev(s.iter().map(|m| m.1).collect())),
                 Event::Drop(d) => {
@@ -585,12 +588,12 @@ fn every_registered_policy_runs_latched() {
         };
         let policy = Latched::new(config.build().unwrap()).channel(1);
         let mut sync = DynSynchronizer::<Stamp, _>::new(3, policy).unwrap();
-        let _ = sync.push_at(1, ms(0), ms(0), ms(0)).unwrap().count();
+        let _ = sync.push_stamped(1, ms(0), ms(0), ms(0)).unwrap().count();
         let mut sets = 0;
         for k in 1..20 {
             for ch in [0, 2] {
                 sets += sync
-                    .push_at(ch, ms(k * 10), ms(k * 10), ms(k * 10))
+                    .push_stamped(ch, ms(k * 10), ms(k * 10), ms(k * 10))
                     .unwrap()
                     .filter(|e| matches!(e, Event::Set(s) if s[1] == ms(0)))
                     .count();

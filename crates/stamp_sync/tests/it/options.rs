@@ -90,7 +90,10 @@ fn stale_channel_is_reported_once_per_timeout_and_partial_sets_have_holes() {
     let opts = Options::new()
         .stale_after(Duration::from_millis(100))
         .partial_sets(true);
-    let mut sync = DynSynchronizer::with_options(3, ExactTime::new(10).unwrap(), opts).unwrap();
+    let mut sync = DynSynchronizer::builder(3, ExactTime::new(10).unwrap())
+        .options(opts)
+        .build()
+        .unwrap();
     let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
     let mut stale = Vec::new();
     let mut partial = Vec::new();
@@ -139,14 +142,15 @@ fn typed_partial_sets_are_tuples_of_options() {
     let opts = Options::new()
         .stale_after(Duration::from_millis(50))
         .partial_sets(true);
-    let mut sync =
-        Synchronizer::<(Stamp, Stamp), _>::with_options(ExactTime::new(100).unwrap(), opts)
-            .unwrap()
-            .on_partial(move |p| sink.lock().unwrap().push(p));
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::builder(ExactTime::new(100).unwrap())
+        .options(opts)
+        .on_partial(move |p| sink.lock().unwrap().push(p))
+        .build()
+        .unwrap();
     let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
-    sync.add_1(ms(5));
+    sync.add::<1>(ms(5));
     for k in 0..20 {
-        sync.add_0(ms(10 * k));
+        sync.add::<0>(ms(10 * k));
     }
     let got = std::mem::take(&mut *got.lock().unwrap());
     assert!(!got.is_empty());
@@ -163,22 +167,20 @@ fn typed_partial_sets_are_tuples_of_options() {
 #[test]
 fn arrival_stamps_match_on_the_arrival_clock() {
     // Header stamps are useless (all 0 on channel 1); arrival times pair up.
-    let mut sync = DynSynchronizer::with_options(
-        2,
-        ExactTime::new(5).unwrap(),
-        Options::new().arrival_stamps(true),
-    )
-    .unwrap();
+    let mut sync = DynSynchronizer::builder(2, ExactTime::new(5).unwrap())
+        .options(Options::new().arrival_stamps(true))
+        .build()
+        .unwrap();
     let mut sets = Vec::new();
     for k in 1..=3i64 {
         let at = Stamp::from_nanos(k * 1_000);
         sets.extend(
-            sync.push_at(0, k, Stamp::from_nanos(k * 777), at)
+            sync.push_stamped(0, k, Stamp::from_nanos(k * 777), at)
                 .unwrap()
                 .filter_map(|e| e.into_set()),
         );
         sets.extend(
-            sync.push_at(1, -k, Stamp::ZERO, at)
+            sync.push_stamped(1, -k, Stamp::ZERO, at)
                 .unwrap()
                 .filter_map(|e| e.into_set()),
         );
@@ -202,12 +204,10 @@ fn options_are_checked() {
             .is_err()
     );
     assert!(
-        DynSynchronizer::<Stamp, _>::with_options(
-            2,
-            ExactTime::new(1).unwrap(),
-            Options::new().stamp_offset(2, Duration::ZERO)
-        )
-        .is_err()
+        DynSynchronizer::<Stamp, _>::builder(2, ExactTime::new(1).unwrap())
+            .options(Options::new().stamp_offset(2, Duration::ZERO))
+            .build()
+            .is_err()
     );
 }
 
@@ -218,7 +218,10 @@ fn a_jump_back_of_exactly_the_threshold_does_not_reset() {
     let th = Duration::from_millis(100);
     for (jump, resets) in [(th, 0), (th + Duration::from_nanos(1), 1)] {
         let opts = Options::new().reset_on_jump_back(th);
-        let mut sync = DynSynchronizer::with_options(2, ExactTime::new(10).unwrap(), opts).unwrap();
+        let mut sync = DynSynchronizer::builder(2, ExactTime::new(10).unwrap())
+            .options(opts)
+            .build()
+            .unwrap();
         let t = Stamp::from_nanos(1_000_000_000);
         assert_eq!(sync.push(0, t).unwrap().count(), 0);
         let reset = sync

@@ -76,7 +76,7 @@ fn check<P: Policy<stamp_sync::dynamic::VecQueues<TraceMsg>>>(
     let mut emitted = HashSet::new();
     let mut dropped = HashSet::new();
     for (k, m) in case.trace.messages.iter().enumerate() {
-        for e in sync.push_stamped(m.channel, *m, m.stamp).unwrap() {
+        for e in sync.push_stamped(m.channel, *m, m.stamp, m.stamp).unwrap() {
             match e {
                 Event::Set(set) => {
                     prop_assert_eq!(set.len(), case.n, "one message per channel");

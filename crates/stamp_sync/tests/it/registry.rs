@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // test code may panic
 
+use std::sync::{Arc, Mutex};
+
 use stamp_sync::dynamic::VecQueues;
 use stamp_sync::policy::{AnyPolicy, Param, PolicyConfig, PolicyKind, PolicyParams};
 use stamp_sync::{
@@ -227,12 +229,21 @@ type Store = VecQueues<Stamp>;
 /// every event, `queued` and the search state after each message, then
 /// the reset's events.
 fn run<P: Policy<Store>>(policy: P, trace: &[(usize, i64)]) -> Vec<String> {
-    let mut sync = DynSynchronizer::new(3, policy).unwrap();
+    let reset: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = reset.clone();
+    let mut sync = DynSynchronizer::builder(3, policy)
+        .on_drop(move |d| {
+            sink.lock()
+                .unwrap()
+                .push(format!("{:?}", stamp_sync::Event::<(), _>::Drop(d)))
+        })
+        .build()
+        .unwrap();
     let mut log = Vec::new();
     let at = |t: i64| Stamp::from_nanos(t * 1_000_000);
     for &(ch, t) in trace {
         let events: Vec<String> = sync
-            .push_at(ch, at(t), at(t), at(t + 1))
+            .push_stamped(ch, at(t), at(t), at(t + 1))
             .unwrap()
             .map(|e| format!("{e:?}"))
             .collect();
@@ -240,7 +251,9 @@ fn run<P: Policy<Store>>(policy: P, trace: &[(usize, i64)]) -> Vec<String> {
         let search = sync.diagnostics().search;
         log.push(format!("{events:?} queued {queued:?} search {search:?}"));
     }
-    log.push(format!("reset {:?}", sync.reset().collect::<Vec<_>>()));
+    reset.lock().unwrap().clear();
+    sync.reset();
+    log.push(format!("reset {:?}", reset.lock().unwrap()));
     log
 }
 

@@ -70,9 +70,10 @@ impl Latest {
     fn new() -> Self {
         let last: Arc<Mutex<Option<(u32, u32, u32)>>> = Arc::default();
         let sink = last.clone();
-        let sync = Synchronizer::new(LatestTime::new()).unwrap().on_set(
-            move |(p, q, r): (Msg, Msg, Msg)| *sink.lock().unwrap() = Some((p.1, q.1, r.1)),
-        );
+        let sync = Synchronizer::builder(LatestTime::new())
+            .on_set(move |(p, q, r): (Msg, Msg, Msg)| *sink.lock().unwrap() = Some((p.1, q.1, r.1)))
+            .build()
+            .unwrap();
         Latest {
             sync,
             last,
@@ -293,18 +294,17 @@ fn epsilon_reset_drops_everything_held() {
     use stamp_sync::{ApproximateEpsilonTime, DropReason, Duration, DynSynchronizer, Event, Stamp};
     let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
     let policy = ApproximateEpsilonTime::new(5, Duration::from_millis(1)).unwrap();
-    let mut sync = DynSynchronizer::new(2, policy).unwrap();
+    let dropped: std::sync::Arc<std::sync::Mutex<Vec<(usize, DropReason)>>> = Default::default();
+    let sink = dropped.clone();
+    let mut sync = DynSynchronizer::builder(2, policy)
+        .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.reason)))
+        .build()
+        .unwrap();
     for t in [10, 20, 30] {
         assert_eq!(sync.push(0, ms(t)).unwrap().count(), 0);
     }
-    let dropped: Vec<(usize, DropReason)> = sync
-        .reset()
-        .filter_map(|e| match e {
-            Event::Drop(d) => Some((d.channel, d.reason)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(dropped, vec![(0, DropReason::Reset); 3]);
+    sync.reset();
+    assert_eq!(*dropped.lock().unwrap(), vec![(0, DropReason::Reset); 3]);
     assert_eq!(sync.stats().channels[0].dropped_for(DropReason::Reset), 3);
     let sets = |events: &mut dyn Iterator<Item = Event<_, _>>| {
         events.filter(|e| matches!(e, Event::Set(_))).count()

@@ -9,7 +9,6 @@ use futures::executor::block_on;
 use futures::{StreamExt, stream};
 use proptest::prelude::*;
 use stamp_sync::policy::{AnyPolicy, PolicyConfig, PolicyParams};
-use stamp_sync::stream::SyncInputs;
 use stamp_sync::{
     ApproximateEpsilonTime, ApproximateTime, ConfigError, DropReason, Duration, DynSynchronizer,
     Event, ExactTime, SharedSynchronizer, SlopTime, Stamp, Synchronizer,
@@ -203,18 +202,19 @@ fn each_setter_is_checked_and_leaves_the_policy_unchanged_on_error() {
 fn a_smaller_max_interval_drops_nothing_at_once_and_applies_from_the_next_message() {
     let drops: Arc<Mutex<Vec<(usize, DropReason)>>> = Arc::default();
     let sink = drops.clone();
-    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ApproximateTime::new(5).unwrap())
-        .unwrap()
-        .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.reason)));
-    sync.add_0(ms(0));
-    sync.add_0(ms(50));
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::builder(ApproximateTime::new(5).unwrap())
+        .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.reason)))
+        .build()
+        .unwrap();
+    sync.add::<0>(ms(0));
+    sync.add::<0>(ms(50));
     sync.policy_mut()
         .set_max_interval(Some(Duration::from_millis(5)))
         .unwrap();
     assert_eq!(sync.queued(0), 2, "queued messages stay");
     assert!(drops.lock().unwrap().is_empty());
     // Heads 0 and 100 are 100 ms apart: the next search drops the old ones.
-    sync.add_1(ms(100));
+    sync.add::<1>(ms(100));
     assert_eq!(
         drops.lock().unwrap().as_slice(),
         [(0, DropReason::MaxInterval), (0, DropReason::MaxInterval)]
@@ -227,17 +227,18 @@ fn a_search_in_progress_goes_on_after_a_setter() {
     // reset it (as C++): it is still the set published.
     let sets: Arc<Mutex<Vec<(Stamp, Stamp)>>> = Arc::default();
     let sink = sets.clone();
-    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ApproximateTime::new(5).unwrap())
-        .unwrap()
-        .on_set(move |s| sink.lock().unwrap().push(s));
-    sync.add_0(ms(0));
-    sync.add_1(ms(1));
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::builder(ApproximateTime::new(5).unwrap())
+        .on_set(move |s| sink.lock().unwrap().push(s))
+        .build()
+        .unwrap();
+    sync.add::<0>(ms(0));
+    sync.add::<1>(ms(1));
     let search = sync.diagnostics().search;
     assert_eq!(search.candidate, Some((ms(0), ms(1))));
     sync.policy_mut().set_age_penalty(2.0).unwrap();
     assert_eq!(sync.diagnostics().search, search);
-    sync.add_0(ms(33));
-    sync.add_1(ms(34));
+    sync.add::<0>(ms(33));
+    sync.add::<1>(ms(34));
     assert_eq!(sets.lock().unwrap().first(), Some(&(ms(0), ms(1))));
 }
 
@@ -323,11 +324,12 @@ fn replace_policy_on_every_driver() {
     // Synchronizer.
     let drops: Arc<Mutex<Vec<(usize, Stamp, DropReason)>>> = Arc::default();
     let sink = drops.clone();
-    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ApproximateTime::new(2).unwrap())
-        .unwrap()
-        .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.stamp, d.reason)));
-    sync.add_0(ms(1));
-    sync.add_0(ms(2));
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::builder(ApproximateTime::new(2).unwrap())
+        .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.stamp, d.reason)))
+        .build()
+        .unwrap();
+    sync.add::<0>(ms(1));
+    sync.add::<0>(ms(2));
     assert_eq!(
         sync.replace_policy(bad()),
         Err(ConfigError::NoSuchChannel {
@@ -343,7 +345,7 @@ fn replace_policy_on_every_driver() {
         [(0, ms(1), DropReason::Reset), (0, ms(2), DropReason::Reset)]
     );
     for t in 0..30 {
-        sync.add_0(ms(100 + t));
+        sync.add::<0>(ms(100 + t));
     }
     assert_eq!(sync.queued(0), 30);
     assert_eq!(sync.stats().channels[0].received, 32);
@@ -367,28 +369,31 @@ fn replace_policy_on_every_driver() {
     // SyncStream.
     let drops: Arc<Mutex<Vec<DropReason>>> = Arc::default();
     let sink = drops.clone();
-    let a = stream::iter([ms(1), ms(2), ms(3)]);
+    let a = stream::iter([ms(1), ms(2), ms(3), ms(5)]);
     let b = stream::iter([ms(3), ms(4)]);
-    let mut s = (a, b)
-        .synchronize_with(ExactTime::new(5).unwrap())
+    let mut s = stamp_sync::stream::SyncStream::builder((a, b), ExactTime::new(5).unwrap())
         .on_drop(move |d| sink.lock().unwrap().push(d.reason))
         .build()
         .unwrap();
-    // Takes a1, b3, a2, b4, a3: the set (3, 3); a1 and a2 are older than it.
+    // Oldest first: a1, a2, a3, b3 make the set (3, 3); a1 and a2 are
+    // older than it. Then b4 and a5 stay queued when the inputs end.
     assert_eq!(block_on(s.next()), Some((ms(3), ms(3))));
-    assert_eq!((s.queued(0), s.queued(1)), (0, 1));
+    assert_eq!(block_on(s.next()), None);
+    assert_eq!((s.queued(0), s.queued(1)), (1, 1));
     s.replace_policy(ExactTime::new(9).unwrap()).unwrap();
     assert_eq!(
         drops.lock().unwrap().as_slice(),
         [
             DropReason::OlderThanLastSet,
             DropReason::OlderThanLastSet,
+            DropReason::Reset,
             DropReason::Reset
         ]
     );
-    assert_eq!(s.queued(1), 0);
+    assert_eq!((s.queued(0), s.queued(1)), (0, 0));
     assert_eq!(s.policy_mut().queue_size(), 9);
     assert_eq!(s.stats().channels[1].dropped_for(DropReason::Reset), 1);
+    assert_eq!(s.stats().channels[0].dropped_for(DropReason::Reset), 1);
 }
 
 #[test]

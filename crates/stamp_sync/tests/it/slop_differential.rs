@@ -178,7 +178,7 @@ fn rust_answer(case: &Case) -> (Vec<String>, BTreeMap<&'static str, usize>) {
     let mut drops = BTreeMap::new();
     for (k, m) in case.msgs.iter().enumerate() {
         let events = sync
-            .push_at(
+            .push_stamped(
                 m.channel,
                 k,
                 Stamp::from_nanos(m.stamp),

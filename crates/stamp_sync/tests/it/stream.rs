@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures::stream::{FusedStream, Stream};
-use stamp_sync::stream::SyncInputs;
+use stamp_sync::stream::{SyncInputs, SyncStream};
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
 use stamp_sync::{
     ApproximateTime, Arrival, Channel, DropReason, ExactTime, Messages, Output, Policy, Stamp,
@@ -374,11 +374,10 @@ fn a_busy_input_does_not_starve_the_others() {
         task.poll(&mut s),
         Poll::Ready(Some((Stamp::from_nanos(0), Stamp::from_nanos(0))))
     );
-    assert_eq!(
-        (a.taken(), b.taken()),
-        (1, 1),
-        "one message per input per pass"
-    );
+    // a0 goes first (the tie goes to the lower input), then b0 completes
+    // the set while input 0 has one more message waiting in its slot.
+    assert_eq!((a.taken(), b.taken()), (2, 1), "one message per slot");
+    assert_eq!(s.stats().received_total(), 2);
 }
 
 #[test]
@@ -401,15 +400,32 @@ fn inputs_are_not_polled_while_a_set_waits() {
             Poll::Ready(Some((Stamp::from_nanos(expect), Stamp::from_nanos(expect))))
         );
         assert_eq!(
-            a.taken() + b.taken(),
-            2 * expect as usize,
-            "read only what the set needed"
+            s.stats().received_total(),
+            2 * expect as u64,
+            "fed only what the set needed"
+        );
+        assert!(
+            a.taken() + b.taken() <= 2 * expect as usize + 2,
+            "read at most one message per input ahead"
+        );
+    }
+}
+
+/// Per channel, every message received is in a set, dropped or queued.
+fn accounted<S: stamp_sync::stream::SyncInputs, P: Policy<stamp_sync::stream::QueuesOf<S>>>(
+    s: &SyncStream<S, P>,
+) {
+    for (ch, c) in s.stats().channels.iter().enumerate() {
+        assert_eq!(
+            c.received,
+            c.emitted + c.dropped_total() + s.queued(ch) as u64,
+            "channel {ch}: {c:?}"
         );
     }
 }
 
 #[test]
-fn ends_when_any_input_ends_after_matched_sets() {
+fn ends_only_when_every_input_has_ended_and_everything_went_through() {
     let l = log();
     let (a, b) = (Manual::new(0, &l), Manual::new(1, &l));
     let mut s = (a.clone(), b.clone())
@@ -421,21 +437,58 @@ fn ends_when_any_input_ends_after_matched_sets() {
     b.send(1);
     b.send(3);
     b.close();
+    // b ended; a is live: the stream goes on, everything ready went through.
     let (sets, ended) = task.drain(&mut s);
     assert_eq!(ns(&sets), [(1, 1)]);
+    assert!(!ended);
+    assert!(!s.is_terminated());
+    assert_eq!(s.stats().received_total(), 4);
+    accounted(&s);
+    // a's later messages still reach the policy and can match b's 3.
+    a.send(3);
+    a.send(4);
+    let (sets, ended) = task.drain(&mut s);
+    assert_eq!(ns(&sets), [(3, 3)]);
+    assert!(!ended);
+    a.close();
+    let (sets, ended) = task.drain(&mut s);
+    assert!(sets.is_empty());
     assert!(ended);
     assert!(s.is_terminated());
+    // 2 is older than the set (3, 3); 4 stays queued.
+    assert_eq!(s.queued(0), 1);
+    assert_eq!(s.stats().channels[0].received, 4);
+    accounted(&s);
     // Fused: never polls its inputs again, keeps saying None.
     let polls = (a.polls(), b.polls());
-    a.send(3);
     assert_eq!(task.poll(&mut s), Poll::Ready(None));
     assert_eq!((a.polls(), b.polls()), polls);
-    // Unmatched messages are still queued in the policy.
-    assert_eq!(s.queued(0), 1);
 }
 
 #[test]
-fn live_inputs_do_not_end_it_but_one_ended_input_does() {
+fn inputs_ending_at_different_times_lose_nothing() {
+    use futures::{StreamExt, executor::block_on, stream};
+    // Input 0 has 30 messages, input 1 only the first 10: the stream
+    // reads all 40, and what does not match stays queued, counted.
+    let a = stream::iter((0..30).map(|k| Stamp::from_nanos(k * 10)));
+    let b = stream::iter((0..10).map(|k| Stamp::from_nanos(k * 10 + 1)));
+    let mut s = (a, b)
+        .synchronize(ApproximateTime::new(50).unwrap())
+        .unwrap();
+    let sets = block_on((&mut s).collect::<Vec<_>>());
+    assert_eq!(
+        sets.len(),
+        10,
+        "input 0 goes on past the last pair: it is proven"
+    );
+    assert_eq!(s.stats().channels[0].received, 30);
+    assert_eq!(s.stats().channels[1].received, 10);
+    accounted(&s);
+    assert!(s.queued(0) > 0);
+}
+
+#[test]
+fn an_ended_input_does_not_end_it_while_another_is_live() {
     let l = log();
     let (a, b) = (Manual::new(0, &l), Manual::new(1, &l));
     let mut s = (a.clone(), b.clone())
@@ -444,11 +497,13 @@ fn live_inputs_do_not_end_it_but_one_ended_input_does() {
     let task = Task::new();
     b.send(1);
     assert_eq!(task.drain(&mut s), (vec![], false));
-    assert!(!s.is_terminated());
-    // a ends: the stream ends although b is still live.
     a.close();
+    assert_eq!(task.drain(&mut s), (vec![], false));
+    assert!(!s.is_terminated());
+    b.close();
     assert_eq!(task.drain(&mut s), (vec![], true));
     assert!(s.is_terminated());
+    assert_eq!(s.queued(1), 1);
 }
 
 #[test]
@@ -472,25 +527,84 @@ fn budget_yields_with_a_self_wake() {
     assert_eq!(a.taken(), 4 * stamp_sync::stream::POLL_BUDGET_PER_INPUT);
 }
 
+/// The sets of a `Synchronizer` fed `(channel, stamp)` in stamp order
+/// (ties: the lower channel), as a stream over pre-filled inputs feeds them.
+fn synchronizer_in_stamp_order<P: Policy<<T2 as Messages>::Queues>>(
+    policy: P,
+    inputs: [&[i64]; 2],
+) -> Vec<(i64, i64)> {
+    let mut all: Vec<(i64, usize)> = Vec::new();
+    for (ch, v) in inputs.iter().enumerate() {
+        all.extend(v.iter().map(|&t| (t, ch)));
+    }
+    all.sort();
+    let mut sync = Synchronizer::<T2, _>::new(policy).unwrap();
+    let mut got = Vec::new();
+    for (t, ch) in all {
+        let t = Stamp::from_nanos(t);
+        let sets: Vec<_> = match ch {
+            0 => sync.push::<0>(t).filter_map(|e| e.into_set()).collect(),
+            _ => sync.push::<1>(t).filter_map(|e| e.into_set()).collect(),
+        };
+        got.extend(ns(&sets));
+    }
+    got
+}
+
 #[test]
-fn after_a_set_the_next_poll_starts_after_the_input_that_completed_it() {
-    let l = log();
-    let (a, b, c) = (Manual::new(0, &l), Manual::new(1, &l), Manual::new(2, &l));
-    let mut s = (a.clone(), b.clone(), c.clone())
-        .synchronize(ExactTime::new(4).unwrap())
+fn over_pre_filled_inputs_it_yields_the_synchronizers_sets() {
+    use futures::{StreamExt, executor::block_on, stream};
+    // A 30 Hz and a 10 Hz channel, every message ready from the start: fed
+    // one per input in turn, the fast one would overflow its queue.
+    let fast: Vec<i64> = (0..90).map(|k| k * 33).collect();
+    let slow: Vec<i64> = (0..30).map(|k| k * 99 + 2).collect();
+    let want = synchronizer_in_stamp_order(ApproximateTime::new(5).unwrap(), [&fast, &slow]);
+    assert_eq!(want.len(), 30);
+    let st = |v: &[i64]| stream::iter(v.iter().map(|&t| Stamp::from_nanos(t)).collect::<Vec<_>>());
+    let mut s = (st(&fast), st(&slow))
+        .synchronize(ApproximateTime::new(5).unwrap())
         .unwrap();
-    let task = Task::new();
-    a.send(5);
-    c.send(5);
-    assert!(task.poll(&mut s).is_pending());
-    // Input 1 completes the set.
-    b.send(5);
-    let five = Stamp::from_nanos(5);
-    assert_eq!(task.poll(&mut s), Poll::Ready(Some((five, five, five))));
-    assert_eq!(l.borrow().last(), Some(&1));
-    l.borrow_mut().clear();
-    assert!(task.poll(&mut s).is_pending());
-    assert_eq!(*l.borrow(), [2, 0, 1], "starts after input 1");
+    let got = block_on((&mut s).collect::<Vec<_>>());
+    assert_eq!(ns(&got), want);
+    let overflow: u64 = s
+        .stats()
+        .channels
+        .iter()
+        .map(|c| c.dropped_for(DropReason::QueueOverflow))
+        .sum();
+    assert_eq!(overflow, 0);
+    accounted(&s);
+}
+
+proptest::proptest! {
+    /// Random pre-filled inputs, random queue sizes, both policies: the
+    /// stream's sets are the synchronizer's in stamp order, and every
+    /// message is accounted for.
+    #[test]
+    fn pre_filled_inputs_give_the_synchronizers_sets(
+        a in proptest::collection::vec(0i64..400, 0..60),
+        b in proptest::collection::vec(0i64..400, 0..60),
+        queue in 1usize..8,
+        exact in proptest::bool::ANY,
+    ) {
+        use futures::{StreamExt, executor::block_on, stream};
+        let (mut a, mut b) = (a, b);
+        a.sort();
+        b.sort();
+        let st = |v: &[i64]| stream::iter(v.iter().map(|&t| Stamp::from_nanos(t)).collect::<Vec<_>>());
+        let (got, want) = if exact {
+            let mut s = (st(&a), st(&b)).synchronize(ExactTime::new(queue).unwrap()).unwrap();
+            let got = ns(&block_on((&mut s).collect::<Vec<_>>()));
+            accounted(&s);
+            (got, synchronizer_in_stamp_order(ExactTime::new(queue).unwrap(), [&a, &b]))
+        } else {
+            let mut s = (st(&a), st(&b)).synchronize(ApproximateTime::new(queue).unwrap()).unwrap();
+            let got = ns(&block_on((&mut s).collect::<Vec<_>>()));
+            accounted(&s);
+            (got, synchronizer_in_stamp_order(ApproximateTime::new(queue).unwrap(), [&a, &b]))
+        };
+        proptest::prop_assert_eq!(got, want);
+    }
 }
 
 #[test]
@@ -501,7 +615,7 @@ fn debug_shows_inputs_and_the_synchronizer() {
     let text = format!("{s:?}");
     assert!(
         text.starts_with(
-            "SyncStream { inputs: 2, ended: [false, false], pending_sets: 0, sync: Synchronizer { channels: 2"
+            "SyncStream { inputs: 2, waiting: 0, pending_sets: 0, stats: Stats { channels: ["
         ),
         "{text}"
     );
@@ -513,14 +627,14 @@ fn drops_reach_the_callback() {
     let (a, b) = (Manual::new(0, &l), Manual::new(1, &l));
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();
-    let mut s = (a.clone(), b.clone())
-        .synchronize(ExactTime::new(1).unwrap())
-        .unwrap()
+    let mut s = SyncStream::builder((a.clone(), b.clone()), ExactTime::new(1).unwrap())
         .on_drop(move |d| {
             sink.lock()
                 .unwrap()
                 .push((d.channel, d.stamp.as_nanos(), d.reason))
-        });
+        })
+        .build()
+        .unwrap();
     let task = Task::new();
     a.send(1);
     a.send(2);
@@ -576,19 +690,17 @@ fn works_on_a_multithreaded_runtime_style_executor() {
     use futures::{StreamExt, channel::mpsc, executor::block_on};
     let (tx0, rx0) = mpsc::unbounded::<Stamp>();
     let (tx1, rx1) = mpsc::unbounded::<Stamp>();
-    // The senders stay open (returned by the thread): the stream ends with
-    // its first ended input, which could leave the last message of the
-    // other one unread; `take` waits for the 1000 sets instead.
+    // The senders close when the thread ends: the stream ends once both
+    // inputs have, after every message went through.
     let producer = std::thread::spawn(move || {
         for t in 0..1000 {
             tx0.unbounded_send(Stamp::from_nanos(t)).unwrap();
             tx1.unbounded_send(Stamp::from_nanos(t)).unwrap();
         }
-        (tx0, tx1)
     });
     let s = (rx0, rx1).synchronize(ExactTime::new(10).unwrap()).unwrap();
-    let sets: Vec<_> = block_on(s.take(1000).collect());
-    drop(producer.join().unwrap());
+    let sets: Vec<_> = block_on(s.collect());
+    producer.join().unwrap();
     assert_eq!(sets.len(), 1000);
     assert!(
         sets.iter()
@@ -611,7 +723,10 @@ fn size_hint_is_open_while_live_and_exact_once_ended() {
     b.close();
     assert_eq!(
         task.drain(&mut s),
-        (vec![(Stamp::from_nanos(1), Stamp::from_nanos(1))], true)
+        (vec![(Stamp::from_nanos(1), Stamp::from_nanos(1))], false)
     );
+    assert_eq!(s.size_hint(), (0, None));
+    a.close();
+    assert_eq!(task.drain(&mut s), (vec![], true));
     assert_eq!(s.size_hint(), (0, Some(0)));
 }

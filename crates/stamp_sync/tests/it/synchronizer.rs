@@ -43,11 +43,12 @@ fn stamp_ns(m: &AnyMsg<Image, Info>) -> i64 {
 fn heterogeneous_pair_by_value() {
     let got: Arc<Mutex<Vec<(Image, Info)>>> = Arc::default();
     let sink = got.clone();
-    let mut sync = Synchronizer::<(Image, Info), _>::new(ExactTime::new(5).unwrap())
-        .unwrap()
-        .on_set(move |pair| sink.lock().unwrap().push(pair));
+    let mut sync = Synchronizer::<(Image, Info), _>::builder(ExactTime::new(5).unwrap())
+        .on_set(move |pair| sink.lock().unwrap().push(pair))
+        .build()
+        .unwrap();
     assert_eq!(
-        sync.add_0(Image {
+        sync.add::<0>(Image {
             t: 1,
             data: vec![7]
         }),
@@ -74,23 +75,24 @@ fn nine_channels_end_to_end() {
     let count = Arc::new(AtomicUsize::new(0));
     let c = count.clone();
     let mut sync =
-        Synchronizer::<(S, S, S, S, S, S, S, S, S), _>::new(ApproximateTime::new(3).unwrap())
-            .unwrap()
+        Synchronizer::<(S, S, S, S, S, S, S, S, S), _>::builder(ApproximateTime::new(3).unwrap())
             .on_set(move |set| {
                 assert_eq!(set.0, set.8);
                 c.fetch_add(1, Ordering::SeqCst);
-            });
+            })
+            .build()
+            .unwrap();
     for t in [10, 20] {
         let s = Stamp::from_nanos(t);
-        sync.add_0(s);
-        sync.add_1(s);
-        sync.add_2(s);
-        sync.add_3(s);
-        sync.add_4(s);
-        sync.add_5(s);
-        sync.add_6(s);
-        sync.add_7(s);
-        sync.add_8(s);
+        sync.add::<0>(s);
+        sync.add::<1>(s);
+        sync.add::<2>(s);
+        sync.add::<3>(s);
+        sync.add::<4>(s);
+        sync.add::<5>(s);
+        sync.add::<6>(s);
+        sync.add::<7>(s);
+        sync.add::<8>(s);
     }
     // Identical stamps on every channel publish at once (scenario D3).
     assert_eq!(count.load(Ordering::SeqCst), 2);
@@ -100,14 +102,15 @@ fn nine_channels_end_to_end() {
 fn drop_callback_gets_every_dropped_message_with_reason() {
     let drops: Arc<Mutex<Vec<(usize, DropReason, i64)>>> = Arc::default();
     let sink = drops.clone();
-    let mut sync = Synchronizer::<(Image, Info), _>::new(ApproximateTime::new(2).unwrap())
-        .unwrap()
+    let mut sync = Synchronizer::<(Image, Info), _>::builder(ApproximateTime::new(2).unwrap())
         .on_drop(move |d| {
             let t = stamp_ns(&d.message);
             sink.lock().unwrap().push((d.channel, d.reason, t));
-        });
+        })
+        .build()
+        .unwrap();
     for t in 0..5 {
-        sync.add_0(Image { t, data: vec![] });
+        sync.add::<0>(Image { t, data: vec![] });
     }
     // Queue 2 on channel 0: 0, 1, 2 overflowed in turn.
     assert_eq!(
@@ -285,30 +288,31 @@ fn dropped_messages_name_their_channel_on_all_nine() {
     let drops: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
     let sink = drops.clone();
     let mut sync =
-        Synchronizer::<(S, S, S, S, S, S, S, S, S), _>::new(ApproximateTime::new(1).unwrap())
-            .unwrap()
-            .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.message.channel())));
+        Synchronizer::<(S, S, S, S, S, S, S, S, S), _>::builder(ApproximateTime::new(1).unwrap())
+            .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.message.channel())))
+            .build()
+            .unwrap();
     // Queue 1: the second message on a channel overflows the first; no set
     // can form before the ninth channel has a message.
     let (a, b) = (Stamp::from_nanos(10), Stamp::from_nanos(20));
-    sync.add_0(a);
-    sync.add_0(b);
-    sync.add_1(a);
-    sync.add_1(b);
-    sync.add_2(a);
-    sync.add_2(b);
-    sync.add_3(a);
-    sync.add_3(b);
-    sync.add_4(a);
-    sync.add_4(b);
-    sync.add_5(a);
-    sync.add_5(b);
-    sync.add_6(a);
-    sync.add_6(b);
-    sync.add_7(a);
-    sync.add_7(b);
-    sync.add_8(a);
-    sync.add_8(b);
+    sync.add::<0>(a);
+    sync.add::<0>(b);
+    sync.add::<1>(a);
+    sync.add::<1>(b);
+    sync.add::<2>(a);
+    sync.add::<2>(b);
+    sync.add::<3>(a);
+    sync.add::<3>(b);
+    sync.add::<4>(a);
+    sync.add::<4>(b);
+    sync.add::<5>(a);
+    sync.add::<5>(b);
+    sync.add::<6>(a);
+    sync.add::<6>(b);
+    sync.add::<7>(a);
+    sync.add::<7>(b);
+    sync.add::<8>(a);
+    sync.add::<8>(b);
     let want: Vec<(usize, usize)> = (0..9).map(|k| (k, k)).collect();
     assert_eq!(*drops.lock().unwrap(), want);
 }
@@ -329,8 +333,8 @@ fn shared_handle_adds_queues_and_resets() {
     let image = |t| Image { t, data: vec![] };
     let s = Stamp::from_nanos;
     // An explicit stamp wins over the message's own.
-    assert_eq!(sync.add_stamped::<0>(image(1), s(7)), 0);
-    assert_eq!(sync.add_stamped::<1>(Info { t: 2 }, s(7)), 1);
+    assert_eq!(sync.add_stamped::<0>(image(1), s(7), s(7)), 0);
+    assert_eq!(sync.add_stamped::<1>(Info { t: 2 }, s(7), s(7)), 1);
     assert_eq!(sync.add::<0>(image(8)), 0);
     assert_eq!(sync.add::<0>(image(9)), 0);
     assert_eq!((sync.queued(0), sync.queued(1)), (2, 0));
@@ -353,8 +357,8 @@ fn shared_handle_adds_queues_and_resets() {
 #[test]
 fn synchronizer_debug_shows_channels_and_counters() {
     let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(2).unwrap()).unwrap();
-    sync.add_0(Stamp::from_nanos(1));
-    sync.add_1(Stamp::from_nanos(1));
+    sync.add::<0>(Stamp::from_nanos(1));
+    sync.add::<1>(Stamp::from_nanos(1));
     let text = format!("{sync:?}");
     assert!(
         text.starts_with("Synchronizer { channels: 2, stats: "),

@@ -291,21 +291,22 @@ fn holds_a_synchronizer_set_until_its_transform_exists() {
     // image's stamp in the camera frame and released with camera -> map.
     let sets = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&sets);
-    let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ApproximateTime::new(5).unwrap())
-        .unwrap()
+    let mut sync = Synchronizer::<(Stamp, Stamp), _>::builder(ApproximateTime::new(5).unwrap())
         .on_set(move |(img, scan)| {
             sink.lock()
                 .unwrap()
                 .push(FramedSet::new(img, "camera", (img, scan)))
-        });
+        })
+        .build()
+        .unwrap();
     let mut f = TfFilter::builder().target("map").build().unwrap();
     f.set_static_transform("base", "camera", Stamp::ZERO, &at(0.2))
         .unwrap();
     f.set_transform("map", "base", ms(0), &at(0.0)).unwrap();
     let mut out = Vec::new();
     for k in 0..10 {
-        sync.add_0(ms(k * 100 + 50));
-        sync.add_1(ms(k * 100 + 53));
+        sync.add::<0>(ms(k * 100 + 50));
+        sync.add::<1>(ms(k * 100 + 53));
         let ready: Vec<_> = sets.lock().unwrap().drain(..).collect();
         for set in ready {
             out.extend(f.add(set, Stamp::ZERO));

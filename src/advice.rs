@@ -290,7 +290,7 @@ pub fn advise(
                 let nice = round_up_nice(s.max_ns);
                 advice.suggested_max_interval_ns = Some(nice);
                 let d = Duration::from_nanos(nice);
-                advice.lines.push(match config.params().max_interval {
+                advice.lines.push(match config.get("max_interval") {
                     None => format!(
                         "the sets spread at most {} (p95 {}): --max-interval {d} would keep every set seen here and reject looser ones",
                         human_duration(s.max_ns),
@@ -423,7 +423,7 @@ mod tests {
     #[test]
     fn exact_advice_names_the_typical_difference() {
         let t = trace(&[(0, 0), (1, 4_000_000), (0, 10_000_000), (1, 14_000_000)]);
-        let config = PolicyConfig::Exact { queue_size: 5 };
+        let config = PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 5 });
         let r = stamp_sync::trace::replay(&t, 2, &config).unwrap();
         let a = advise(&t, 2, &config, &r, None, 64, "here");
         assert!(a.lines[0].contains("4.000 ms"), "{a:?}");

@@ -1282,7 +1282,10 @@ mod tests {
 
     #[test]
     fn the_policy_starts_when_every_topic_has_delivered() {
-        let mut d = diag(2, PolicyConfig::Exact { queue_size: 5 });
+        let mut d = diag(
+            2,
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 5 }),
+        );
         assert!(!d.arrive(0, at(1), at(1)));
         assert!(!d.arrive(0, at(2), at(2)));
         assert!(!d.report(at(2), false).policy_running);
@@ -1514,7 +1517,10 @@ mod tests {
 
     #[test]
     fn never_equal_for_exact_stamps_that_never_coincide() {
-        let mut d = diag(3, PolicyConfig::Exact { queue_size: 10 });
+        let mut d = diag(
+            3,
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 10 }),
+        );
         // /t0 and /t1 share stamps, /t2 is 3 ms off.
         flow(
             &mut d,
@@ -1548,7 +1554,10 @@ mod tests {
         flow(&mut d, 0, 1_000, 100, &[], |ch, k| k + ch as i64);
         assert!(checked(&mut d, 1_000).is_empty());
         // One coincidence among the recent stamps is enough.
-        let mut d = diag(2, PolicyConfig::Exact { queue_size: 10 });
+        let mut d = diag(
+            2,
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 10 }),
+        );
         flow(&mut d, 0, 1_000, 100, &[], |ch, k| {
             if ch == 1 && k != 500 { k + 3 } else { k }
         });
@@ -1557,7 +1566,10 @@ mod tests {
 
     #[test]
     fn never_equal_waits_for_the_window_without_sets() {
-        let mut d = diag(2, PolicyConfig::Exact { queue_size: 10 });
+        let mut d = diag(
+            2,
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 10 }),
+        );
         flow(&mut d, 0, 200, 100, &[], |_, k| k);
         assert_eq!(d.report(at(200), false).sets, 1);
         // From 200 ms on the stamps never coincide; the set at 100 ms is
@@ -1783,7 +1795,10 @@ mod tests {
     #[test]
     fn sets_per_second_of_a_fast_pair() {
         // More sets in the window than are kept: the rate is over those kept.
-        let mut d = diag(2, PolicyConfig::Exact { queue_size: 5 });
+        let mut d = diag(
+            2,
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 5 }),
+        );
         flow(&mut d, 0, 6_000, 1, &[], |_, k| k);
         let r = d.report(at(5_999), false);
         assert_eq!(r.sets, 5_999);
@@ -1812,7 +1827,7 @@ mod tests {
         assert!(
             Diagnosis::new(
                 &names(2),
-                PolicyConfig::Exact { queue_size: 0 },
+                PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 0 }),
                 Options::new(),
                 at(0)
             )

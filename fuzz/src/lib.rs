@@ -130,25 +130,24 @@ pub fn config(input: &Input, kind: PolicyKind, n: usize) -> Option<PolicyConfig>
 /// channel after a step, and whether it re-emits held messages.
 pub fn promises(config: &PolicyConfig) -> (SetRule, usize, bool) {
     match config {
-        PolicyConfig::Exact { queue_size } => (SetRule::Equal, *queue_size, false),
-        PolicyConfig::Approximate {
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size }) => (SetRule::Equal, *queue_size, false),
+        PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             queue_size,
             max_interval,
             ..
-        } => (
+        }) => (
             max_interval.map_or(SetRule::Any, SetRule::Within),
             *queue_size,
             false,
         ),
         // Like upstream, Epsilon skips its overflow check on the arrival
         // that fills the last empty channel.
-        PolicyConfig::Epsilon {
+        PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
             queue_size,
-            epsilon,
-        } => (SetRule::Within(*epsilon), queue_size + 1, false),
+            epsilon}) => (SetRule::Within(*epsilon), queue_size + 1, false),
         // Zero-order hold: one message per channel, re-emitted by design.
-        PolicyConfig::Latest => (SetRule::Any, 1, true),
-        PolicyConfig::Slop { queue_size, slop } => (SetRule::Below(*slop), *queue_size, false),
+        PolicyConfig::Latest(_) => (SetRule::Any, 1, true),
+        PolicyConfig::Slop(stamp_sync::policy::SlopConfig { queue_size, slop }) => (SetRule::Below(*slop), *queue_size, false),
     }
 }
 
@@ -325,7 +324,7 @@ pub fn run_latched(input: &Input, kind: PolicyKind, n: usize) {
     let Ok(mut sync) = DynSynchronizer::builder(n, policy).options(options).build() else {
         return;
     };
-    let reemits = matches!(config, PolicyConfig::Latest);
+    let reemits = matches!(config, PolicyConfig::Latest(stamp_sync::policy::LatestConfig));
     let mut emitted: HashSet<usize> = HashSet::new();
     let mut dropped: HashSet<usize> = HashSet::new();
     let mut added_free = 0usize;

@@ -3,42 +3,25 @@
 
 use std::path::PathBuf;
 
-use stamp_sync::policy::PolicyKind;
+use stamp_sync::policy::{PolicyKind, Setting, Unit, all_settings};
 use stamp_sync::time::Duration;
 
-/// Policy settings and driver options, shared by `match` and `bench`.
+/// Policy settings and driver options, shared by `match`, `bench` and
+/// `watch`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PolicyFlags {
     /// Synchronization policy (required, except by `match BAG --target-frame`,
     /// which then reports the topics alone).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = policy_parser())]
     pub policy: Option<PolicyKind>,
-    /// Queue size (messages per channel for approximate/epsilon, stamps for
-    /// exact, distinct stamps per channel for slop) [default: 10].
-    #[arg(long, value_name = "Q")]
-    pub queue_size: Option<usize>,
-    /// ApproximateTime age penalty [default: 0.1].
-    #[arg(long, value_name = "X")]
-    pub age_penalty: Option<f64>,
-    /// ApproximateTime max interval, e.g. 20ms.
-    #[arg(long, value_name = "DUR")]
-    pub max_interval: Option<Duration>,
-    /// ApproximateTime inter-message lower bound of a channel: CH=DUR with
-    /// CH a channel number or topic name, e.g. /imu/data=4ms. Repeatable.
-    #[arg(long = "lower-bound", value_name = "CH=DUR")]
-    pub lower_bounds: Vec<String>,
-    /// ApproximateEpsilonTime tolerance, e.g. 5ms (required with --policy epsilon).
-    #[arg(long, value_name = "DUR")]
-    pub epsilon: Option<Duration>,
-    /// SlopTime (Python ApproximateTimeSynchronizer) slop, e.g. 100ms
-    /// (required with --policy slop).
-    #[arg(long, value_name = "DUR")]
-    pub slop: Option<Duration>,
+    /// Every policy's settings, one flag each, from the policies' tables.
+    #[command(flatten)]
+    pub settings: SettingFlags,
     /// Number of channels of a trace (default: largest channel + 1).
     #[arg(long, value_name = "N")]
     pub channels: Option<usize>,
     /// Option: clear the queues when a channel's stamp goes back by more than DUR.
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub reset_on_jump_back: Option<Duration>,
     /// Option: add DUR to every stamp of channel CH before matching, e.g. 1=-30ms. Repeatable.
     #[arg(
@@ -48,11 +31,81 @@ pub struct PolicyFlags {
     )]
     pub stamp_offsets: Vec<String>,
     /// Option: report a channel silent for DUR (arrival clock) while others flow.
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub stale_after: Option<Duration>,
     /// Option: with --stale-after, flush a partial set on each stale timeout.
     #[arg(long, requires = "stale_after")]
     pub partial_sets: bool,
+}
+
+/// `--policy`: one of the registry's names (clap lists them on a bad one).
+fn policy_parser() -> impl clap::builder::TypedValueParser<Value = PolicyKind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(PolicyKind::NAMES)
+        .map(|s| s.parse::<PolicyKind>().unwrap_or(PolicyKind::Approximate))
+}
+
+/// The flags of the policies' settings, as given (text, unchecked): one
+/// flag per setting of [`all_settings`], named after it (`max_interval` is
+/// `--max-interval`), with its unit, default, range and help from the
+/// table. A per-channel setting is repeatable, and also answers to its
+/// singular (`--lower-bound`).
+#[derive(Debug, Clone, Default)]
+pub struct SettingFlags {
+    /// Each setting given, with its values in order.
+    pub given: Vec<(&'static Setting, Vec<String>)>,
+}
+
+impl SettingFlags {
+    /// Whether any setting was given.
+    pub fn any(&self) -> bool {
+        !self.given.is_empty()
+    }
+}
+
+impl clap::FromArgMatches for SettingFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut f = SettingFlags::default();
+        f.update_from_arg_matches(m)?;
+        Ok(f)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for s in all_settings() {
+            if let Some(v) = m.get_many::<String>(s.name) {
+                self.given.retain(|(g, _)| g.name != s.name);
+                self.given.push((s, v.cloned().collect()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl clap::Args for SettingFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for s in all_settings() {
+            let long = s.name.replace('_', "-");
+            let mut arg = clap::Arg::new(s.name)
+                .long(long.clone())
+                .value_name(s.unit.value_name())
+                .help(s.describe())
+                .allow_hyphen_values(matches!(
+                    s.unit,
+                    Unit::Duration | Unit::PerChannel | Unit::Number
+                ));
+            arg = match s.unit {
+                Unit::PerChannel => {
+                    let singular = long.strip_suffix('s').unwrap_or(&long).to_string();
+                    arg.action(clap::ArgAction::Append).visible_alias(singular)
+                }
+                _ => arg.action(clap::ArgAction::Set),
+            };
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 /// Output format of `match`.

@@ -7,7 +7,9 @@ use super::CliError;
 use super::args::PolicyFlags;
 use crate::report::plot::Window;
 use stamp_sync::driver::Options;
-use stamp_sync::policy::{ConfigError, Param, PolicyConfig, PolicyKind, PolicyParams};
+use stamp_sync::policy::{
+    ConfigError, PolicyConfig, PolicyKind, Setting, Settings, Unit, Value, all_settings,
+};
 use stamp_sync::time::Duration;
 use stamp_sync::trace::Trace;
 
@@ -68,9 +70,44 @@ fn channel_duration(
     Ok((ch, d))
 }
 
-/// The flag that sets `p`, e.g. `--queue-size`.
-pub fn flag(p: Param) -> String {
-    format!("--{}", p.name().replace('_', "-"))
+/// The flag of setting `name`, e.g. `--queue-size`.
+pub fn flag(name: &str) -> String {
+    all_settings()
+        .find(|s| s.name == name)
+        .map_or_else(|| name.to_string(), Setting::flag)
+}
+
+/// The settings the flags give, parsed by their units: a count, a number,
+/// a duration, or `CH=DUR` per channel (CH a channel number or one of
+/// `topics`). Every error names the flag.
+fn given_settings(
+    flags: &PolicyFlags,
+    topics: &[String],
+    channels: usize,
+) -> Result<Settings, CliError> {
+    let mut given = Settings::new();
+    for (s, raw) in &flags.settings.given {
+        let f = s.flag();
+        let last = raw.last().map(String::as_str).unwrap_or("");
+        let bad = |why: String| CliError::Usage(format!("{f} {last:?}: {why}"));
+        let v = match s.unit {
+            Unit::Count => Value::Count(
+                last.parse()
+                    .map_err(|_| bad("expected a whole number".into()))?,
+            ),
+            Unit::Number => {
+                Value::Number(last.parse().map_err(|_| bad("expected a number".into()))?)
+            }
+            Unit::Duration => Value::Duration(last.parse().map_err(|e| bad(format!("{e}")))?),
+            Unit::PerChannel => Value::PerChannel(
+                raw.iter()
+                    .map(|r| channel_duration(&f, r, topics, channels))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        given.set(s.name, v);
+    }
+    Ok(given)
 }
 
 /// Checks the policy flags for `channels` inputs named `topics` (empty for
@@ -81,40 +118,29 @@ pub fn policy_config(
     topics: &[String],
     channels: usize,
 ) -> Result<(PolicyConfig, Options), CliError> {
-    let lower_bounds = flags
-        .lower_bounds
-        .iter()
-        .map(|lb| channel_duration("--lower-bound", lb, topics, channels))
-        .collect::<Result<_, _>>()?;
-    let params = PolicyParams {
-        queue_size: flags.queue_size,
-        age_penalty: flags.age_penalty,
-        max_interval: flags.max_interval,
-        lower_bounds,
-        epsilon: flags.epsilon,
-        slop: flags.slop,
-    };
+    let given = given_settings(flags, topics, channels)?;
     let Some(kind) = flags.policy else {
         return Err(CliError::Usage(format!(
             "--policy is required ({})",
-            PolicyKind::ALL.map(PolicyKind::name).join("|")
+            PolicyKind::NAMES.join("|")
         )));
     };
-    let config = PolicyConfig::from_params(kind, &params).map_err(|e| match e {
-        ConfigError::NotForPolicy { param, policy } => {
-            let p = Param::ALL.into_iter().find(|p| p.name() == param);
-            CliError::Usage(format!(
-                "{} does not apply to --policy {policy}",
-                p.map_or_else(|| param.to_string(), flag)
-            ))
-        }
+    let config = PolicyConfig::from_settings(kind, &given).map_err(|e| match e {
+        ConfigError::NotForPolicy { param, policy } => CliError::Usage(format!(
+            "{} does not apply to --policy {policy}",
+            flag(param)
+        )),
         ConfigError::MissingParam { param, policy } => {
-            let p = Param::ALL.into_iter().find(|p| p.name() == param);
-            CliError::Usage(format!(
-                "--policy {policy} needs {} DUR",
-                p.map_or_else(|| param.to_string(), flag)
-            ))
+            let unit = all_settings()
+                .find(|s| s.name == param)
+                .map_or("DUR", |s| s.unit.value_name());
+            CliError::Usage(format!("--policy {policy} needs {} {unit}", flag(param)))
         }
+        ConfigError::OutOfRange {
+            setting,
+            value,
+            range,
+        } => CliError::Usage(format!("{} {value}: must be in {range}", flag(setting))),
         ConfigError::ZeroQueueSize => {
             CliError::Usage("--queue-size 0: the queue size must be at least 1".into())
         }

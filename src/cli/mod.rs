@@ -235,13 +235,9 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), CliError
 /// (on `err`, or `--report FILE.json`).
 fn run_tf_wait(args: &MatchArgs, err: &mut dyn Write) -> Result<(), CliError> {
     let p = &args.policy;
+    let setting = p.settings.given.first().map(|(s, _)| s.flag());
     let needs_policy = [
-        ("--queue-size", p.queue_size.is_some()),
-        ("--age-penalty", p.age_penalty.is_some()),
-        ("--max-interval", p.max_interval.is_some()),
-        ("--lower-bound", !p.lower_bounds.is_empty()),
-        ("--epsilon", p.epsilon.is_some()),
-        ("--slop", p.slop.is_some()),
+        (setting.as_deref().unwrap_or(""), setting.is_some()),
         ("--reset-on-jump-back", p.reset_on_jump_back.is_some()),
         ("--stamp-offset", !p.stamp_offsets.is_empty()),
         ("--stale-after", p.stale_after.is_some()),

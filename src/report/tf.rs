@@ -419,7 +419,7 @@ mod tests {
             has_tf_topics: true,
         };
         let s = TfWaitSettings::new(vec!["map".into()]);
-        let config = PolicyConfig::Exact { queue_size: 10 };
+        let config = PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 10 });
         let rep = tf_wait_report(
             &read,
             &["/cam".into(), "/imu".into()],

@@ -581,7 +581,8 @@ fn bad_options() {
     assert!(one.contains("at least 2 --topic"), "{one}");
     let mut args = match_args(s(&path), &HUSKY_TOPICS, "approximate");
     args.extend(["--queue-size", "0"]);
-    assert!(bad(&stamp_sync(&args)).contains("queue size"));
+    let e = bad(&stamp_sync(&args));
+    assert!(e.contains("--queue-size 0: must be in [1, inf)"), "{e}");
     let mut args = match_args(s(&path), &HUSKY_TOPICS, "approximate");
     args.extend(["--lower-bound", "/nope=5ms"]);
     bad(&stamp_sync(&args));

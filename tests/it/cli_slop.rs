@@ -48,10 +48,10 @@ fn match_prints_the_slop_sets() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let config = PolicyConfig::Slop {
+    let config = PolicyConfig::Slop(stamp_sync::policy::SlopConfig {
         queue_size: 5,
-        slop: Duration::from_millis(20),
-    };
+        slop: Some(Duration::from_millis(20)),
+    });
     let want = replay(&trace, 3, &config).unwrap();
     assert_eq!(want.sets.len(), 10, "every 6th step has all three");
     assert_eq!(String::from_utf8(out.stdout).unwrap(), want.sets_csv());

@@ -28,7 +28,11 @@ fn decode(file: &str) -> (String, PolicyConfig, Vec<String>) {
     let mut args = vec!["--queue-size".to_string(), q.to_string()];
     if policy == "exact" {
         args.splice(0..0, ["--policy".into(), "exact".into()]);
-        return (trace.into(), PolicyConfig::Exact { queue_size: q }, args);
+        return (
+            trace.into(),
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: q }),
+            args,
+        );
     }
     args.splice(0..0, ["--policy".into(), "approximate".into()]);
     let (mut age, mut max, mut lb) = (0.1, None, None);
@@ -53,12 +57,12 @@ fn decode(file: &str) -> (String, PolicyConfig, Vec<String>) {
     for (c, d) in &lower_bounds {
         args.extend(["--lower-bound".into(), format!("{c}={d}")]);
     }
-    let config = PolicyConfig::Approximate {
+    let config = PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
         queue_size: q,
         age_penalty: age,
         max_interval: max,
         lower_bounds,
-    };
+    });
     (trace.into(), config, args)
 }
 

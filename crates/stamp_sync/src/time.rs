@@ -123,6 +123,22 @@ impl Duration {
         self.0 < 0
     }
 
+    /// `s` seconds, rounded to the nearest nanosecond: what ROS parameters
+    /// and Python hand over. `None` for NaN, infinities and spans beyond
+    /// ±9e9 s (about 285 years), which have no `Duration`.
+    pub fn from_secs_f64(s: f64) -> Option<Duration> {
+        if !s.is_finite() || s.abs() > 9.0e9 {
+            return None;
+        }
+        Some(Duration((s * 1e9).round() as i64))
+    }
+
+    /// The length in seconds (for people and ROS parameters; never used to
+    /// compute with time).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
     /// `self * factor` computed the way ROS 1 `ros::Duration::operator*(double)`
     /// does: `fromSec(toSec() * factor)`, with `toSec() = sec + 1e-9 * nsec`
     /// on the normalised `(sec, nsec)` pair and `fromSec` rounding the
@@ -255,9 +271,23 @@ impl fmt::Display for Duration {
 
 /// Why a duration string did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: expected an integer with a unit (ns, us, ms or s), e.g. 20ms")]
-pub struct ParseDurationError {
-    input: String,
+#[non_exhaustive]
+pub enum ParseDurationError {
+    /// Not an integer with a unit.
+    #[error(
+        "invalid duration {input:?}: expected an integer with a unit (ns, us, ms or s), e.g. 20ms"
+    )]
+    Format {
+        /// The text given.
+        input: String,
+    },
+    /// An integer with a unit, but more nanoseconds than an `i64` holds
+    /// (about 292 years).
+    #[error("duration {input:?} is too long: at most about 292 years (9223372036854775807ns) fit")]
+    Overflow {
+        /// The text given.
+        input: String,
+    },
 }
 
 impl FromStr for Duration {
@@ -265,7 +295,7 @@ impl FromStr for Duration {
 
     /// Parses `<integer><unit>` with unit `ns`, `us`, `ms` or `s`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDurationError {
+        let err = || ParseDurationError::Format {
             input: s.to_string(),
         };
         let t = s.trim();
@@ -273,7 +303,6 @@ impl FromStr for Duration {
             .find(|c: char| !(c.is_ascii_digit() || c == '-' || c == '+'))
             .ok_or_else(err)?;
         let (num, unit) = t.split_at(split);
-        let v: i64 = num.parse().map_err(|_| err())?;
         let mul = match unit {
             "ns" => 1,
             "us" => 1_000,
@@ -281,7 +310,18 @@ impl FromStr for Duration {
             "s" => NANOS_PER_SEC,
             _ => return Err(err()),
         };
-        v.checked_mul(mul).map(Duration).ok_or_else(err)
+        let overflow = || ParseDurationError::Overflow {
+            input: s.to_string(),
+        };
+        let v: i64 = num
+            .parse()
+            .map_err(|e: std::num::ParseIntError| match e.kind() {
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                    overflow()
+                }
+                _ => err(),
+            })?;
+        v.checked_mul(mul).map(Duration).ok_or_else(overflow)
     }
 }
 

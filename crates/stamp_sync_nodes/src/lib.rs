@@ -1,65 +1,120 @@
-//! What the typed synchronizing nodes share: their parameters, typed
-//! subscriptions feeding one `Synchronizer` on the node's ROS clock,
+//! The ROS 2 nodes of the package `stamp_sync`, and what the typed
+//! synchronizing nodes share ([`SyncNode`]): their parameters (typed keys,
+//! [`SyncParams`]), topics synchronized by the public stream helper
+//! ([`stamp_sync_r2r::subscribe_synced_with`]) on the node's ROS clock,
 //! run-time policy changes, the stall watch and `/diagnostics`, and their
 //! stdout lines (`set <ns>,<ns>,... [extra]`, `stale <channel> <ms>`,
 //! `stats ...`), which the integration tests read.
+//!
+//! Each node is a `[[bin]]` in `src/bin/`; the ROS package installs every
+//! one (`CMakeLists.txt`).
 
-use std::cell::RefCell;
 use std::error::Error;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration as StdDuration, Instant};
 
-use futures::StreamExt;
-use futures::task::LocalSpawnExt;
-use r2r::{QosProfile, WrappedTypesupport};
-use stamp_sync::policy::AnyPolicy;
-use stamp_sync::{
-    Channel, CloneStore, Diagnostics, DropReason, Duration, Messages, Options, Stamp, Synchronizer,
-};
+use futures::{FutureExt, StreamExt};
+use r2r::QosProfile;
+use stamp_sync::driver::stream::{MessagesOf, QueuesOf, SetOf};
+use stamp_sync::driver::{Messages, StampGetters};
+use stamp_sync::policy::{AnyPolicy, CloneStore, PolicyConfig};
+use stamp_sync::{ConfigError, Diagnostics, DropReason, Duration, Options, Stamp};
 use stamp_sync_r2r::diagnostics::DiagnosticsPublisher;
-use stamp_sync_r2r::params::{Changes, Params};
+use stamp_sync_r2r::params::{Changes, Key, ParamError, Params, QosKeys, health};
 use stamp_sync_r2r::runtime::Runtime;
-use stamp_sync_r2r::{HasHeader, RosHeader, StallWatch, qos_report};
+use stamp_sync_r2r::{
+    HasHeader, StallWatch, SyncTopics, Synced, qos_report, subscribe_synced_with,
+};
 
-/// The parameters every synchronizing node takes, with `policy` defaulting
-/// to `policy`.
-pub fn sync_params(policy: &str) -> Params {
-    Params::new()
-        .qos(
-            "sensor_data",
-            100,
-            "input QoS: sensor_data (matches any publisher) or reliable",
-        )
-        .with_policy(policy)
-        .double(
-            "stale_after",
-            0.0,
-            "report an input silent this many seconds (0 = off)",
-        )
-        .health()
-        .double(
-            "stats_period",
-            0.0,
-            "seconds between `stats` lines on stdout (0 = none)",
-        )
-        .bool("print_sets", true, "print `set <ns>,...` per set on stdout")
-        .int("max_sets", 0, "exit after this many sets (0 = never)")
-        .read_only("stale_after")
-        .read_only("use_sim_time")
-        .non_negative(&["stale_after", "stats_period"], false)
-        .check(|p| match p.get_int("max_sets") {
-            Some(n) if n < 0 => Err("max_sets must not be negative".into()),
-            _ => Ok(()),
-        })
+/// The parameters of the typed synchronizing nodes, each declared once.
+pub mod keys {
+    use super::*;
+
+    /// `qos` (`sensor_data`) and `depth` (100) of the inputs.
+    pub const INPUT_QOS: QosKeys = QosKeys::new(
+        "sensor_data",
+        100,
+        "input QoS: sensor_data (matches any publisher), best_effort or reliable",
+    );
+    /// `stale_after`: report an input silent this long while the others
+    /// flow (0 = off).
+    pub const STALE_AFTER: Key<Option<Duration>> = Key::seconds_or_off(
+        "stale_after",
+        0.0,
+        "report an input silent this many seconds",
+    )
+    .start_up();
+    /// `stats_period`: seconds between `stats` lines on stdout (0 = none).
+    pub const STATS_PERIOD: Key<Option<Duration>> = Key::seconds_or_off(
+        "stats_period",
+        0.0,
+        "seconds between `stats` lines on stdout",
+    );
+    /// `print_sets`: print `set <ns>,...` per set on stdout.
+    pub const PRINT_SETS: Key<bool> =
+        Key::flag("print_sets", true, "print `set <ns>,...` per set on stdout");
+    /// `max_sets`: exit after this many sets (0 = never).
+    pub const MAX_SETS: Key<i64> =
+        Key::int("max_sets", 0, 0, "exit after this many sets (0 = never)");
 }
 
-/// `s` seconds.
-pub fn seconds(s: f64) -> Duration {
-    Duration::from_nanos((s * 1e9) as i64)
+/// What the typed synchronizing nodes read from their parameters, once
+/// per change: see [`keys`] and [`health`].
+#[derive(Clone, Debug)]
+pub struct SyncParams {
+    /// The policy with its settings.
+    pub policy: PolicyConfig,
+    /// The inputs' QoS.
+    pub qos: QosProfile,
+    /// The `qos` parameter's name of it.
+    pub qos_name: String,
+    /// Stale-input reports (start-up only).
+    pub stale_after: Option<Duration>,
+    /// Silence before a stall warning on rosout.
+    pub stall_after: Option<Duration>,
+    /// Period of `/diagnostics`.
+    pub diagnostics_period: Option<Duration>,
+    /// Period of `stats` lines.
+    pub stats_period: Option<Duration>,
+    /// Print each set.
+    pub print_sets: bool,
+    /// Exit after this many sets.
+    pub max_sets: Option<u64>,
+}
+
+impl SyncParams {
+    /// Declares the parameters, `policy` defaulting to `policy`.
+    pub fn declare(policy: &'static str) -> Params {
+        keys::INPUT_QOS
+            .declare(Params::new())
+            .with_policy(policy)
+            .with(&keys::STALE_AFTER)
+            .with(&health::STALL_AFTER)
+            .with(&health::DIAGNOSTICS_PERIOD)
+            .with(&keys::STATS_PERIOD)
+            .with(&keys::PRINT_SETS)
+            .with(&keys::MAX_SETS)
+    }
+
+    /// Reads them.
+    pub fn read(p: &Params) -> Result<Self, ParamError> {
+        Ok(SyncParams {
+            policy: p.policy()?,
+            qos: keys::INPUT_QOS.profile(p),
+            qos_name: p.get(&keys::INPUT_QOS.qos),
+            stale_after: p.get(&keys::STALE_AFTER),
+            stall_after: p.get(&health::STALL_AFTER),
+            diagnostics_period: p.get(&health::DIAGNOSTICS_PERIOD),
+            stats_period: p.get(&keys::STATS_PERIOD),
+            print_sets: p.get(&keys::PRINT_SETS),
+            max_sets: u64::try_from(p.get(&keys::MAX_SETS))
+                .ok()
+                .filter(|&n| n > 0),
+        })
+    }
 }
 
 /// Prints `line` on stdout and flushes.
@@ -158,21 +213,46 @@ impl LeftStream {
     }
 }
 
-/// The synchronizer a node's `setup` finishes (its callbacks).
-pub type NodeBuilder<T> =
-    stamp_sync::Builder<stamp_sync::driver::builder::ForSynchronizer<T>, AnyPolicy, RosHeader>;
+/// The stamp getters of a node: each message's header stamp, and the
+/// moment the stream takes it from its subscription ([`LeftStream`]).
+#[derive(Clone, Debug)]
+pub struct Marked(LeftStream);
+
+macro_rules! marked_getters {
+    ($($get:ident $M:ident),+) => {
+        impl<T: Messages + ?Sized> StampGetters<T> for Marked
+        where
+            $(T::$M: HasHeader,)+
+        {
+            $(
+                #[inline]
+                fn $get(&self, msg: &T::$M) -> Stamp {
+                    self.0.mark();
+                    msg.stamp()
+                }
+            )+
+        }
+    };
+}
+
+marked_getters!(stamp_0 M0, stamp_1 M1, stamp_2 M2, stamp_3 M3, stamp_4 M4, stamp_5 M5,
+    stamp_6 M6, stamp_7 M7, stamp_8 M8);
+
+/// The set a node over topics `T` hands to its callback.
+pub type SetOfTopics<T> = SetOf<<T as SyncTopics>::Streams>;
 
 /// A typed synchronizing node: see the [module docs](self).
-pub struct SyncNode<T: Messages>
+pub struct SyncNode<T: SyncTopics>
 where
-    T::Queues: CloneStore,
+    QueuesOf<T::Streams>: CloneStore,
 {
     /// The node, its executor, clock and parameters.
     pub rt: Runtime,
-    /// The synchronizer every input feeds.
-    pub sync: Rc<RefCell<Synchronizer<T, AnyPolicy, RosHeader>>>,
+    /// The synchronized topics.
+    sets: Synced<T, AnyPolicy, Marked>,
+    params: SyncParams,
     changes: Changes,
-    topics: Vec<(String, QosProfile)>,
+    topics: Vec<String>,
     stall: StallWatch,
     diagnostics: Option<DiagnosticsPublisher>,
     next_diag: Stamp,
@@ -185,152 +265,118 @@ where
     pub left: LeftStream,
 }
 
-impl<T: Messages + 'static> SyncNode<T>
+impl<T: SyncTopics> SyncNode<T>
 where
-    T::Queues: CloneStore,
+    QueuesOf<T::Streams>: CloneStore,
+    Marked: StampGetters<MessagesOf<T::Streams>>,
+    T::Streams: 'static,
 {
-    /// Starts node `name` with `params` (from [`sync_params`] plus the
-    /// node's own) over a synchronizer that `setup` finishes (callbacks).
-    pub fn start(
-        name: &str,
-        params: Params,
-        setup: impl FnOnce(
-            &mut Runtime,
-            &LeftStream,
-            NodeBuilder<T>,
-        ) -> Result<NodeBuilder<T>, Box<dyn Error>>,
-    ) -> Result<Self, Box<dyn Error>> {
+    /// Starts node `name` with `params` ([`SyncParams::declare`] plus the
+    /// node's own) and subscribes to `topics` (remappable names) with the
+    /// input QoS, synchronized on the node's ROS clock.
+    pub fn start(name: &str, params: Params, topics: &[&str]) -> Result<Self, Box<dyn Error>>
+    where
+        for<'a> T::Topics<'a>: TryFrom<Vec<(&'a str, QosProfile)>>,
+    {
         let (mut rt, changes) = Runtime::start(name, params)?;
-        let p = rt.params();
+        let p = SyncParams::read(&rt.params())?;
+        log::info!("{}, input QoS {}", p.policy, p.qos_name);
         let mut options = Options::new();
-        if let Some(s) = p.get_double("stale_after").filter(|s| *s > 0.0) {
-            options = options.stale_after(seconds(s));
+        if let Some(d) = p.stale_after {
+            options = options.stale_after(d);
         }
-        let config = p.policy()?;
-        log::info!(
-            "{config}, input QoS {}",
-            p.get_str("qos").unwrap_or("sensor_data")
-        );
-        let sync = Synchronizer::builder(config.build()?)
+        let list: Vec<(&str, QosProfile)> = topics.iter().map(|t| (*t, p.qos.clone())).collect();
+        let Ok(list) = T::Topics::try_from(list) else {
+            return Err(format!("{name}: {} topics do not fit the inputs", topics.len()).into());
+        };
+        let left = LeftStream::new();
+        let sets = subscribe_synced_with::<T, _>(&mut rt.node, list, p.policy.build()?)?
+            .stamp_with(Marked(left.clone()))
             .options(options)
-            .stamp_with(RosHeader)
             .on_stale(|s| {
                 say(&format!(
                     "stale {} {}",
                     s.channel,
                     s.silent_for.as_nanos() / 1_000_000
                 ))
-            });
-        let left = LeftStream::new();
-        let sync = Rc::new(RefCell::new(setup(&mut rt, &left, sync)?.build()?));
-        let commands = stdin_commands();
+            })
+            .build()?;
         let now = rt.clock.now();
+        let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        let stall = StallWatch::new(
+            topics.iter().map(|t| (t.as_str(), &p.qos)),
+            p.stall_after.unwrap_or(Duration::MAX),
+        );
+        let diagnostics = match p.diagnostics_period {
+            Some(_) => Some(DiagnosticsPublisher::new(&mut rt.node, &topics, &p.qos)?),
+            None => None,
+        };
         Ok(SyncNode {
-            stall: StallWatch::new(
-                std::iter::empty(),
-                seconds(p.get_double("stall_after").unwrap_or(5.0)),
-            ),
             rt,
-            sync,
+            sets,
+            params: p,
             changes,
-            topics: Vec::new(),
-            diagnostics: None,
+            topics,
+            stall,
+            diagnostics,
             next_diag: now,
             next_stats: now,
             matched: false,
             last_sets: 0,
             started: Instant::now(),
-            commands,
+            commands: stdin_commands(),
             left,
         })
     }
 
-    /// Subscribes to `topic` as channel `I`; each message is added on the
-    /// node's ROS clock.
-    pub fn input<const I: usize>(&mut self, topic: &str) -> Result<(), Box<dyn Error>>
-    where
-        T: Channel<I>,
-        <T as Channel<I>>::Msg: WrappedTypesupport + HasHeader + Send + 'static,
-    {
-        let qos = self.rt.params().qos_profile();
-        let stream = stamp_sync_r2r::subscribe::<<T as Channel<I>>::Msg>(
-            &mut self.rt.node,
-            topic,
-            qos.clone(),
-        )?;
-        let (sync, clock, left) = (self.sync.clone(), self.rt.clock.clone(), self.left.clone());
-        self.rt
-            .pool
-            .spawner()
-            .spawn_local(stream.for_each(move |m| {
-                left.mark();
-                sync.borrow_mut().add_at::<I>(m, clock.now());
-                futures::future::ready(())
-            }))?;
-        self.topics.push((topic.to_string(), qos));
-        Ok(())
+    /// The parameters as last read.
+    pub fn params(&self) -> &SyncParams {
+        &self.params
     }
 
-    /// Starts the stall watch and `/diagnostics` once every input is added.
-    pub fn watch(&mut self) -> Result<(), Box<dyn Error>> {
-        let p = self.rt.params();
-        let topics: Vec<&str> = self.topics.iter().map(|(t, _)| t.as_str()).collect();
-        let qos = p.qos_profile();
-        self.stall = StallWatch::new(
-            self.topics.iter().map(|(t, q)| (t.as_str(), q)),
-            seconds(p.get_double("stall_after").unwrap_or(5.0)),
-        );
-        if p.get_double("diagnostics_period").unwrap_or(1.0) > 0.0 {
-            self.diagnostics = Some(DiagnosticsPublisher::new(&mut self.rt.node, &topics, &qos)?);
-        }
-        Ok(())
-    }
-
-    /// Spins until `max_sets` sets (if set) or a `quit` line on stdin.
-    pub fn run(mut self) -> Result<(), Box<dyn Error>> {
+    /// Spins, handing every set to `on_set`, until `max_sets` sets (if set)
+    /// or a `quit` line on stdin.
+    pub fn run(
+        mut self,
+        mut on_set: impl FnMut(&SyncParams, SetOfTopics<T>),
+    ) -> Result<(), Box<dyn Error>> {
         loop {
             self.report_matched();
             self.rt.spin_once(StdDuration::from_millis(5));
+            while let Some(Some(set)) = self.sets.next().now_or_never() {
+                on_set(&self.params, set);
+            }
             let now = self.rt.clock.now();
-            let p = self.rt.params();
-            // Accepted parameter changes.
-            let mut changed = false;
-            while let Some(Some(_)) = futures::FutureExt::now_or_never(self.changes.next()) {
-                changed = true;
-            }
-            if changed {
-                match p.policy() {
-                    Ok(config) => match switch_policy(&mut self.sync.borrow_mut(), &config) {
-                        Ok(()) => log::info!("policy now {config}"),
-                        Err(e) => log::error!("cannot switch policy: {e}"),
-                    },
-                    Err(e) => log::error!("cannot switch policy: {e}"),
-                }
-            }
-            self.sync.borrow_mut().poll(now);
-            let d = self.sync.borrow().diagnostics();
+            self.changed();
+            self.sets.poll(now);
+            let d = self.sets.diagnostics();
             if d.sets != self.last_sets {
                 self.last_sets = d.sets;
                 self.stall.delivered(now);
             }
-            if p.get_double("stall_after").is_some_and(|s| s > 0.0) {
+            if self.params.stall_after.is_some() {
                 if let Some(reports) = self.stall.check(&self.rt.node, now) {
                     for r in reports {
                         eprintln!("{}: stalled: {r}", self.rt.logger());
                     }
                 }
             }
-            let period = p.get_double("diagnostics_period").unwrap_or(1.0);
-            if let (true, Some(diag)) = (now >= self.next_diag, &mut self.diagnostics) {
-                self.next_diag = now.saturating_add(seconds(period));
-                if let Err(e) = diag.publish(&self.rt.node, now, &d) {
-                    log::warn!("cannot publish /diagnostics: {e}");
+            if let (Some(period), Some(diag)) =
+                (self.params.diagnostics_period, &mut self.diagnostics)
+            {
+                if now >= self.next_diag {
+                    self.next_diag = now.saturating_add(period);
+                    if let Err(e) = diag.publish(&self.rt.node, now, &d) {
+                        log::warn!("cannot publish /diagnostics: {e}");
+                    }
                 }
             }
-            let stats = p.get_double("stats_period").unwrap_or(0.0);
-            let mut report = stats > 0.0 && now >= self.next_stats;
-            if report {
-                self.next_stats = now.saturating_add(seconds(stats));
+            let mut report = false;
+            if let Some(period) = self.params.stats_period {
+                if now >= self.next_stats {
+                    self.next_stats = now.saturating_add(period);
+                    report = true;
+                }
             }
             let mut quit = false;
             while let Ok(c) = self.commands.try_recv() {
@@ -343,10 +389,31 @@ where
             if report || quit {
                 say(&stats_line(&d, self.started.elapsed().as_millis()));
             }
-            let max = p.get_int("max_sets").unwrap_or(0);
-            if quit || (max > 0 && d.sets >= max as u64) {
+            if quit || self.params.max_sets.is_some_and(|n| d.sets >= n) {
                 return Ok(());
             }
+        }
+    }
+
+    /// Reads the parameters again after accepted changes and switches the
+    /// policy.
+    fn changed(&mut self) {
+        let mut changed = false;
+        while let Some(Some(_)) = self.changes.next().now_or_never() {
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+        match SyncParams::read(&self.rt.params()) {
+            Ok(p) => {
+                match switch_policy::<T>(&mut self.sets, &p.policy) {
+                    Ok(()) => log::info!("policy now {}", p.policy),
+                    Err(e) => log::error!("cannot switch policy: {e}"),
+                }
+                self.params = p;
+            }
+            Err(e) => log::error!("cannot read the parameters: {e}"),
         }
     }
 
@@ -356,10 +423,11 @@ where
         if self.matched {
             return;
         }
+        let qos = &self.params.qos;
         let all = self
             .topics
             .iter()
-            .all(|(t, q)| qos_report(&self.rt.node, t, q).is_ok_and(|r| r.ok()));
+            .all(|t| qos_report(&self.rt.node, t, qos).is_ok_and(|r| r.ok()));
         if all && !self.topics.is_empty() {
             self.matched = true;
             eprintln!("{}: matched", self.rt.logger());
@@ -367,19 +435,31 @@ where
     }
 }
 
-/// Switches `sync` to `config`: the same kind and queue size through the
-/// policy's run-time setters (nothing dropped); otherwise a new policy
+/// Switches the stream to `config`: the same kind and queue size through
+/// the policy's run-time setters (nothing dropped); otherwise a new policy
 /// (everything queued dropped as `reset`).
-fn switch_policy<T: Messages>(
-    sync: &mut Synchronizer<T, AnyPolicy, RosHeader>,
-    config: &stamp_sync::policy::PolicyConfig,
-) -> Result<(), stamp_sync::ConfigError>
+fn switch_policy<T: SyncTopics>(
+    sets: &mut Synced<T, AnyPolicy, Marked>,
+    config: &PolicyConfig,
+) -> Result<(), ConfigError>
 where
-    T::Queues: CloneStore,
+    QueuesOf<T::Streams>: CloneStore,
 {
-    let live = sync.policy_mut();
-    if live.kind() == config.kind() && live.apply(&config.params()).is_ok() {
+    if sets.with_policy(|live| live.apply(config)).is_ok() {
         return Ok(());
     }
-    sync.replace_policy(config.build()?)
+    sets.replace_policy(config.build()?)
+}
+
+/// The exit status of node `name` after `result`: on error one line on
+/// stderr (`<name>: error: <what>`, the error's message, never a debug
+/// dump) and status 1. The error is on rosout already when the node was up.
+pub fn exit_code(name: &str, result: Result<(), Box<dyn Error>>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -356,7 +356,7 @@ impl DataPath {
     /// (reason `Reset`) and continues with `policy`.
     fn switch(&mut self, policy: AnyPolicy) -> Result<(), RelayError> {
         let live = self.sync.policy_mut();
-        if live.kind() == policy.kind() && live.apply(&policy.config().params()).is_ok() {
+        if live.apply(&policy.config()).is_ok() {
             return Ok(());
         }
         self.sync.replace_policy(policy)?;

@@ -5,10 +5,11 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use stamp_sync_r2r::params::Params;
+//! use stamp_sync_r2r::params::{Key, Params};
 //! use stamp_sync_r2r::runtime::Runtime;
+//! const DEPTH: Key<i64> = Key::int("depth", 10, 1, "history depth");
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let (mut rt, _changes) = Runtime::start("my_sync", Params::new().int("depth", 10, "history"))?;
+//! let (mut rt, _changes) = Runtime::start("my_sync", Params::new().with(&DEPTH))?;
 //! log::info!("started at {}", rt.clock.now()); // console and /rosout
 //! loop {
 //!     rt.spin_once(Duration::from_millis(10));
@@ -66,7 +67,18 @@ impl Runtime {
     /// Creates node `name` (in the namespace the command line gives),
     /// routes the `log` crate to `/rosout`, declares `params` and starts
     /// the parameter services. Returns the stream of accepted changes.
+    ///
+    /// Started with `--list-parameters`, it prints every parameter the node
+    /// declares (`name<TAB>description`, one a line) and exits instead:
+    /// what `ros2 param describe` would say, without starting ROS.
     pub fn start(name: &str, params: Params) -> Result<(Runtime, Changes), StartError> {
+        if std::env::args().any(|a| a == "--list-parameters") {
+            let mut out = std::io::stdout().lock();
+            for (n, d) in params.describe() {
+                let _ = std::io::Write::write_fmt(&mut out, format_args!("{n}\t{d}\n"));
+            }
+            std::process::exit(0);
+        }
         let ctx = Context::create()?;
         let mut node = Node::create(ctx, name, "")?;
         // A second logger (a test harness's) keeps its own: not an error.

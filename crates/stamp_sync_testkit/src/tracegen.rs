@@ -176,15 +176,15 @@ impl fmt::Display for Case {
 pub fn oracle_args(channels: usize, config: &PolicyConfig) -> String {
     let mut s = String::new();
     match config {
-        PolicyConfig::Exact { queue_size } => {
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size }) => {
             let _ = write!(s, "exact {channels} {queue_size}");
         }
-        PolicyConfig::Approximate {
+        PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             queue_size,
             age_penalty,
             max_interval,
             lower_bounds,
-        } => {
+        }) => {
             let _ = write!(
                 s,
                 "approx {channels} {queue_size} --age-penalty {age_penalty:?}"
@@ -239,9 +239,9 @@ pub fn gen_case(run_seed: u64, index: usize) -> Case {
     };
     let streams = gen_streams(&mut rng, kind, channels);
     let config = if exact {
-        PolicyConfig::Exact {
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig {
             queue_size: gen_queue(&mut rng),
-        }
+        })
     } else {
         gen_approx(&mut rng, &streams, kind)
     };
@@ -674,7 +674,7 @@ fn gen_approx(rng: &mut Rng, streams: &Streams, kind: Kind) -> PolicyConfig {
             }
         }
     }
-    PolicyConfig::Approximate {
+    PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
         queue_size: gen_queue(rng),
         age_penalty: match streams.age_penalty {
             Some(a) if rng.chance(0.9) => a,
@@ -682,5 +682,5 @@ fn gen_approx(rng: &mut Rng, streams: &Streams, kind: Kind) -> PolicyConfig {
         },
         max_interval,
         lower_bounds,
-    }
+    })
 }

@@ -27,6 +27,7 @@
 
 use std::collections::VecDeque;
 
+use super::settings::{self, Configure, Min, Setting, Unit, Value};
 use super::{Arrival, ConfigError, DropReason, Output, Policy, Store};
 use crate::time::{Duration, Stamp};
 
@@ -99,57 +100,66 @@ struct Candidate {
     pivot_time: Stamp,
 }
 
-/// Checked settings for [`ApproximateTime`].
-#[derive(Clone, Debug)]
-pub struct ApproximateTimeBuilder {
-    queue_size: usize,
-    age_penalty: f64,
-    max_interval: Option<Duration>,
-    bounds: Vec<(usize, Duration)>,
+/// ApproximateTime's settings: the policy's config type ([`Configure`])
+/// and its builder. The defaults are the table's ([`Configure::SETTINGS`]):
+/// queue size 10, age penalty 0.1 (upstream's), no max interval, no lower
+/// bounds.
+///
+/// ```
+/// use stamp_sync::{ApproximateTime, Duration};
+/// let p = ApproximateTime::builder().queue_size(5).max_interval(Duration::from_millis(20)).build()?;
+/// assert_eq!((p.queue_size(), p.age_penalty()), (5, 0.1));
+/// # Ok::<(), stamp_sync::ConfigError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApproximateConfig {
+    /// Messages held per channel.
+    pub queue_size: usize,
+    /// How much newer sets are preferred (>= 0).
+    pub age_penalty: f64,
+    /// The widest set; `None`: unlimited.
+    pub max_interval: Option<Duration>,
+    /// The least gap between two consecutive messages, by channel.
+    pub lower_bounds: Vec<(usize, Duration)>,
 }
 
-impl Default for ApproximateTimeBuilder {
+impl Default for ApproximateConfig {
     fn default() -> Self {
-        ApproximateTimeBuilder {
-            queue_size: 10,
-            age_penalty: 0.1,
-            max_interval: None,
-            bounds: Vec::new(),
-        }
+        settings::defaults()
     }
 }
 
-impl ApproximateTimeBuilder {
-    /// Messages held per channel (default 10; upstream recommends >= 2).
+impl ApproximateConfig {
+    /// Messages held per channel (upstream recommends >= 2).
     pub fn queue_size(mut self, q: usize) -> Self {
         self.queue_size = q;
         self
     }
-    /// How much newer sets are preferred (default 0.1, must be >= 0).
+    /// How much newer sets are preferred (must be >= 0).
     pub fn age_penalty(mut self, p: f64) -> Self {
         self.age_penalty = p;
         self
     }
-    /// Never emit a set spanning more than `d` (default unlimited).
+    /// Never emit a set spanning more than `d`.
     pub fn max_interval(mut self, d: Duration) -> Self {
         self.max_interval = Some(d);
         self
     }
-    /// The least gap between two consecutive messages of `channel`
-    /// (default 0). A true bound lets sets be proven optimal earlier.
+    /// The least gap between two consecutive messages of `channel`. A true
+    /// bound lets sets be proven optimal earlier.
     pub fn lower_bound(mut self, channel: usize, d: Duration) -> Self {
-        self.bounds.retain(|(c, _)| *c != channel);
-        self.bounds.push((channel, d));
+        self.lower_bounds.retain(|(c, _)| *c != channel);
+        self.lower_bounds.push((channel, d));
         self
     }
-    /// Checks the settings.
-    pub fn build(self) -> Result<ApproximateTime, ConfigError> {
+    /// Checks the settings and makes the policy.
+    pub fn build(&self) -> Result<ApproximateTime, ConfigError> {
         if self.queue_size == 0 {
             return Err(ConfigError::ZeroQueueSize);
         }
         check_age_penalty(self.age_penalty)?;
         check_max_interval(self.max_interval)?;
-        for &(_, d) in &self.bounds {
+        for &(_, d) in &self.lower_bounds {
             check_lower_bound(d)?;
         }
         Ok(ApproximateTime {
@@ -157,11 +167,108 @@ impl ApproximateTimeBuilder {
             age_penalty: self.age_penalty,
             factor: 1.0 + self.age_penalty,
             max_interval: self.max_interval,
-            bounds: self.bounds,
+            bounds: self.lower_bounds.clone(),
             lanes: Vec::new(),
             non_empty: 0,
             candidate: None,
         })
+    }
+}
+
+impl Configure for ApproximateConfig {
+    type Policy = ApproximateTime;
+    const NAME: &'static str = "approximate";
+    const TITLE: &'static str = "ApproximateTime";
+    const SETTINGS: &'static [Setting] = &[
+        settings::QUEUE_SIZE,
+        Setting {
+            name: "age_penalty",
+            label: "age penalty",
+            unit: Unit::Number,
+            default: settings::Default::Number(0.1),
+            min: Min::AtLeast(0.0),
+            help: "ApproximateTime: how much newer sets are preferred",
+            live: true,
+        },
+        Setting {
+            name: "max_interval",
+            label: "max interval",
+            unit: Unit::Duration,
+            default: settings::Default::Off,
+            min: Min::AtLeast(0.0),
+            help: "ApproximateTime: the widest set, e.g. 20ms",
+            live: true,
+        },
+        Setting {
+            name: "lower_bounds",
+            label: "lower bound",
+            unit: Unit::PerChannel,
+            default: settings::Default::Off,
+            min: Min::AtLeast(0.0),
+            help: "ApproximateTime: the least gap between two messages of a channel, CH=DUR, e.g. /imu/data=4ms",
+            live: true,
+        },
+    ];
+
+    fn blank() -> Self {
+        ApproximateConfig {
+            queue_size: 0,
+            age_penalty: 0.0,
+            max_interval: None,
+            lower_bounds: Vec::new(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<Value> {
+        match name {
+            "queue_size" => Some(Value::Count(self.queue_size)),
+            "age_penalty" => Some(Value::Number(self.age_penalty)),
+            "max_interval" => self.max_interval.map(Value::Duration),
+            "lower_bounds" => {
+                let b: Vec<_> = self
+                    .lower_bounds
+                    .iter()
+                    .copied()
+                    .filter(|(_, d)| *d != Duration::ZERO)
+                    .collect();
+                (!b.is_empty()).then_some(Value::PerChannel(b))
+            }
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, name: &str, v: Option<Value>) -> Result<(), ConfigError> {
+        let v = settings::checked::<Self>(name, v)?;
+        match name {
+            "queue_size" => self.queue_size = settings::count(v).unwrap_or(0),
+            "age_penalty" => self.age_penalty = settings::number(v).unwrap_or(0.0),
+            "max_interval" => self.max_interval = settings::duration(v),
+            "lower_bounds" => self.lower_bounds = settings::per_channel(v),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn build(&self) -> Result<ApproximateTime, ConfigError> {
+        ApproximateConfig::build(self)
+    }
+
+    fn of(p: &ApproximateTime) -> Self {
+        ApproximateConfig {
+            queue_size: p.queue_size(),
+            age_penalty: p.age_penalty(),
+            max_interval: p.max_interval(),
+            lower_bounds: p.lower_bounds(),
+        }
+    }
+
+    fn apply(&self, p: &mut ApproximateTime) -> Result<(), ConfigError> {
+        settings::check_live(self, &Self::of(p))?;
+        // The one setter that can still fail (a channel the bound policy
+        // lacks) goes first.
+        p.set_lower_bounds(&self.lower_bounds)?;
+        p.set_age_penalty(self.age_penalty)?;
+        p.set_max_interval(self.max_interval)
     }
 }
 
@@ -200,9 +307,9 @@ impl ApproximateTime {
         Self::builder().queue_size(queue_size).build()
     }
 
-    /// Settings, checked by [`build`](ApproximateTimeBuilder::build).
-    pub fn builder() -> ApproximateTimeBuilder {
-        ApproximateTimeBuilder::default()
+    /// The default settings, to change and [`build`](ApproximateConfig::build).
+    pub fn builder() -> ApproximateConfig {
+        ApproximateConfig::default()
     }
 
     /// Messages held per channel.
@@ -231,7 +338,7 @@ impl ApproximateTime {
 
     /// Sets the age penalty on a live policy, as C++
     /// `getPolicy()->setAgePenalty(p)`: checked as
-    /// [`age_penalty`](ApproximateTimeBuilder::age_penalty) is (unchanged on
+    /// [`age_penalty`](ApproximateConfig::age_penalty) is (unchanged on
     /// error). Takes effect from the next message. Queued messages stay
     /// queued, and a search in progress goes on with its candidate and
     /// pivot, compared from then on with the new penalty (C++ does not

@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 
+use super::settings::{self, Configure, Min, Setting, Unit, Value};
 use super::{Arrival, ConfigError, DropReason, Output, Policy, Store};
 use crate::time::{Duration, Stamp};
 
@@ -125,6 +126,83 @@ impl ApproximateEpsilonTime {
                 }
             }
         }
+    }
+}
+
+/// ApproximateEpsilonTime's settings ([`Configure`]): the queue size
+/// (default 10) and the tolerance (required, as upstream's constructor).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpsilonConfig {
+    /// Messages per channel.
+    pub queue_size: usize,
+    /// The tolerance; `None` until given (required).
+    pub epsilon: Option<Duration>,
+}
+
+impl Default for EpsilonConfig {
+    fn default() -> Self {
+        settings::defaults()
+    }
+}
+
+impl Configure for EpsilonConfig {
+    type Policy = ApproximateEpsilonTime;
+    const NAME: &'static str = "epsilon";
+    const TITLE: &'static str = "ApproximateEpsilonTime";
+    const SETTINGS: &'static [Setting] = &[
+        settings::QUEUE_SIZE,
+        Setting {
+            name: "epsilon",
+            label: "epsilon",
+            unit: Unit::Duration,
+            default: settings::Default::Required,
+            min: Min::AtLeast(0.0),
+            help: "ApproximateEpsilonTime: how far a set's stamps may lie from its oldest, e.g. 5ms",
+            live: true,
+        },
+    ];
+
+    fn blank() -> Self {
+        EpsilonConfig {
+            queue_size: 0,
+            epsilon: None,
+        }
+    }
+    fn get(&self, name: &str) -> Option<Value> {
+        match name {
+            "queue_size" => Some(Value::Count(self.queue_size)),
+            "epsilon" => self.epsilon.map(Value::Duration),
+            _ => None,
+        }
+    }
+    fn set(&mut self, name: &str, v: Option<Value>) -> Result<(), ConfigError> {
+        let v = settings::checked::<Self>(name, v)?;
+        match name {
+            "queue_size" => self.queue_size = settings::count(v).unwrap_or(0),
+            _ => self.epsilon = settings::duration(v),
+        }
+        Ok(())
+    }
+    fn build(&self) -> Result<ApproximateEpsilonTime, ConfigError> {
+        let epsilon = self.epsilon.ok_or(ConfigError::MissingParam {
+            param: "epsilon",
+            policy: Self::NAME,
+        })?;
+        ApproximateEpsilonTime::new(self.queue_size, epsilon)
+    }
+    fn of(p: &ApproximateEpsilonTime) -> Self {
+        EpsilonConfig {
+            queue_size: p.queue_size(),
+            epsilon: Some(p.epsilon()),
+        }
+    }
+    fn apply(&self, p: &mut ApproximateEpsilonTime) -> Result<(), ConfigError> {
+        settings::check_live(self, &Self::of(p))?;
+        let epsilon = self.epsilon.ok_or(ConfigError::MissingParam {
+            param: "epsilon",
+            policy: Self::NAME,
+        })?;
+        p.set_epsilon(epsilon)
     }
 }
 

@@ -17,6 +17,7 @@ mod held;
 
 use held::{Held, Joined};
 
+use super::settings::{self, Configure, Setting, Value};
 use super::{Arrival, ConfigError, Output, Policy, Store};
 use crate::time::Stamp;
 
@@ -58,6 +59,49 @@ impl ExactTime {
     /// The stamp of the last emitted set.
     pub fn last_set(&self) -> Option<Stamp> {
         self.last_set
+    }
+}
+
+/// ExactTime's settings ([`Configure`]): the queue size (default 10).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExactConfig {
+    /// Distinct stamps held.
+    pub queue_size: usize,
+}
+
+impl Default for ExactConfig {
+    fn default() -> Self {
+        settings::defaults()
+    }
+}
+
+impl Configure for ExactConfig {
+    type Policy = ExactTime;
+    const NAME: &'static str = "exact";
+    const TITLE: &'static str = "ExactTime";
+    const SETTINGS: &'static [Setting] = &[settings::QUEUE_SIZE];
+
+    fn blank() -> Self {
+        ExactConfig { queue_size: 0 }
+    }
+    fn get(&self, name: &str) -> Option<Value> {
+        (name == "queue_size").then_some(Value::Count(self.queue_size))
+    }
+    fn set(&mut self, name: &str, v: Option<Value>) -> Result<(), ConfigError> {
+        let v = settings::checked::<Self>(name, v)?;
+        self.queue_size = settings::count(v).unwrap_or(0);
+        Ok(())
+    }
+    fn build(&self) -> Result<ExactTime, ConfigError> {
+        ExactTime::new(self.queue_size)
+    }
+    fn of(p: &ExactTime) -> Self {
+        ExactConfig {
+            queue_size: p.queue_size(),
+        }
+    }
+    fn apply(&self, p: &mut ExactTime) -> Result<(), ConfigError> {
+        settings::check_live(self, &Self::of(p))
     }
 }
 

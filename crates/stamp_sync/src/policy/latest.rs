@@ -27,6 +27,7 @@
 //!   so publishing never stops. Channels that arrive on time rank exactly
 //!   as upstream.
 
+use super::settings::{self, Configure, Setting, Value};
 use super::{Arrival, CloneStore, ConfigError, DropReason, Output, Policy};
 use crate::time::Stamp;
 
@@ -207,6 +208,37 @@ impl LatestTime {
             }
         }
         best.map(|(i, _)| i)
+    }
+}
+
+/// LatestTime's settings ([`Configure`]): none (upstream's rate settings;
+/// per channel with [`LatestTime::with_rate_configs`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatestConfig;
+
+impl Configure for LatestConfig {
+    type Policy = LatestTime;
+    const NAME: &'static str = "latest";
+    const TITLE: &'static str = "LatestTime";
+    const SETTINGS: &'static [Setting] = &[];
+
+    fn blank() -> Self {
+        LatestConfig
+    }
+    fn get(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn set(&mut self, name: &str, v: Option<Value>) -> Result<(), ConfigError> {
+        settings::checked::<Self>(name, v).map(drop)
+    }
+    fn build(&self) -> Result<LatestTime, ConfigError> {
+        Ok(LatestTime::new())
+    }
+    fn of(_: &LatestTime) -> Self {
+        LatestConfig
+    }
+    fn apply(&self, _: &mut LatestTime) -> Result<(), ConfigError> {
+        Ok(())
     }
 }
 

@@ -19,17 +19,19 @@ pub mod latched;
 pub mod latest;
 mod output;
 pub mod registry;
+pub mod settings;
 pub mod slop;
 mod store;
 
-pub use approximate::ApproximateTime;
-pub use epsilon::ApproximateEpsilonTime;
-pub use exact::ExactTime;
+pub use approximate::{ApproximateConfig, ApproximateTime};
+pub use epsilon::{ApproximateEpsilonTime, EpsilonConfig};
+pub use exact::{ExactConfig, ExactTime};
 pub use latched::{LatchView, Latched};
-pub use latest::{LatestTime, RateConfig};
+pub use latest::{LatestConfig, LatestTime, RateConfig};
 pub use output::{Dropped, Outcome, Output};
-pub use registry::{AnyPolicy, Param, PolicyConfig, PolicyKind, PolicyParams, Visit};
-pub use slop::SlopTime;
+pub use registry::{AnyPolicy, PolicyConfig, PolicyKind, Visit, all_settings};
+pub use settings::{Configure, Setting, Settings, Unit, Value};
+pub use slop::{SlopConfig, SlopTime};
 pub use store::{CloneStore, Pick, Store};
 
 use crate::time::Stamp;
@@ -188,12 +190,12 @@ pub enum ConfigError {
     #[error("the history of a latched channel must hold at least 1 message")]
     ZeroLatchDepth,
     /// A setting that cannot change on a live policy (it sizes the
-    /// queues): replace the policy instead.
+    /// queues, or it is the policy itself): replace the policy instead.
     #[error(
         "{param} cannot change on a live {policy} policy (from {from} to {to}): replace the policy"
     )]
     NotLive {
-        /// The setting ([`Param::name`]).
+        /// The setting ([`Setting::name`]).
         param: &'static str,
         /// The policy ([`PolicyKind::name`]).
         policy: &'static str,
@@ -203,12 +205,12 @@ pub enum ConfigError {
         to: String,
     },
     /// A policy name that is not one of [`PolicyKind::ALL`].
-    #[error("unknown policy {0:?} (known: {known})", known = PolicyKind::ALL.map(PolicyKind::name).join(", "))]
+    #[error("unknown policy {0:?} (known: {known})", known = PolicyKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))]
     UnknownPolicy(String),
     /// A setting given to a policy that does not take it.
     #[error("{param} does not apply to the {policy} policy")]
     NotForPolicy {
-        /// The setting ([`Param::name`]).
+        /// The setting ([`Setting::name`]).
         param: &'static str,
         /// The policy ([`PolicyKind::name`]).
         policy: &'static str,
@@ -216,10 +218,31 @@ pub enum ConfigError {
     /// A setting the policy cannot do without.
     #[error("the {policy} policy needs {param}")]
     MissingParam {
-        /// The setting ([`Param::name`]).
+        /// The setting ([`Setting::name`]).
         param: &'static str,
         /// The policy ([`PolicyKind::name`]).
         policy: &'static str,
+    },
+    /// A name that is no policy's setting.
+    #[error("no policy has a setting {0:?} (known: {known})", known = all_settings().map(|s| s.name).collect::<Vec<_>>().join(", "))]
+    UnknownSetting(String),
+    /// A value of the wrong unit for its setting.
+    #[error("{setting} takes a {unit:?}")]
+    WrongUnit {
+        /// The setting.
+        setting: &'static str,
+        /// What it takes.
+        unit: Unit,
+    },
+    /// A value outside its setting's range.
+    #[error("{setting} must be in {range}, got {value}")]
+    OutOfRange {
+        /// The setting.
+        setting: &'static str,
+        /// The value, as given.
+        value: String,
+        /// The range.
+        range: settings::Min,
     },
 }
 

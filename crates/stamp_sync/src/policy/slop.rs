@@ -38,6 +38,7 @@
 
 use std::collections::VecDeque;
 
+use super::settings::{self, Configure, Min, Setting, Unit, Value};
 use super::{Arrival, ConfigError, DropReason, Output, Policy, Store};
 use crate::time::{Duration, Stamp};
 
@@ -308,6 +309,83 @@ impl SlopTime {
 
 fn abs(d: Duration) -> Duration {
     if d.is_negative() { -d } else { d }
+}
+
+/// SlopTime's settings ([`Configure`]): the queue size (default 10) and the
+/// slop (required, as in Python's `ApproximateTimeSynchronizer`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlopConfig {
+    /// Distinct stamps per channel.
+    pub queue_size: usize,
+    /// Sets span strictly less than this; `None` until given (required).
+    pub slop: Option<Duration>,
+}
+
+impl Default for SlopConfig {
+    fn default() -> Self {
+        settings::defaults()
+    }
+}
+
+impl Configure for SlopConfig {
+    type Policy = SlopTime;
+    const NAME: &'static str = "slop";
+    const TITLE: &'static str = "SlopTime (Python ApproximateTimeSynchronizer)";
+    const SETTINGS: &'static [Setting] = &[
+        settings::QUEUE_SIZE,
+        Setting {
+            name: "slop",
+            label: "slop",
+            unit: Unit::Duration,
+            default: settings::Default::Required,
+            min: Min::AtLeast(0.0),
+            help: "SlopTime (Python ApproximateTimeSynchronizer): sets span less than this, e.g. 100ms",
+            live: true,
+        },
+    ];
+
+    fn blank() -> Self {
+        SlopConfig {
+            queue_size: 0,
+            slop: None,
+        }
+    }
+    fn get(&self, name: &str) -> Option<Value> {
+        match name {
+            "queue_size" => Some(Value::Count(self.queue_size)),
+            "slop" => self.slop.map(Value::Duration),
+            _ => None,
+        }
+    }
+    fn set(&mut self, name: &str, v: Option<Value>) -> Result<(), ConfigError> {
+        let v = settings::checked::<Self>(name, v)?;
+        match name {
+            "queue_size" => self.queue_size = settings::count(v).unwrap_or(0),
+            _ => self.slop = settings::duration(v),
+        }
+        Ok(())
+    }
+    fn build(&self) -> Result<SlopTime, ConfigError> {
+        let slop = self.slop.ok_or(ConfigError::MissingParam {
+            param: "slop",
+            policy: Self::NAME,
+        })?;
+        SlopTime::new(self.queue_size, slop)
+    }
+    fn of(p: &SlopTime) -> Self {
+        SlopConfig {
+            queue_size: p.queue_size(),
+            slop: Some(p.slop()),
+        }
+    }
+    fn apply(&self, p: &mut SlopTime) -> Result<(), ConfigError> {
+        settings::check_live(self, &Self::of(p))?;
+        let slop = self.slop.ok_or(ConfigError::MissingParam {
+            param: "slop",
+            policy: Self::NAME,
+        })?;
+        p.set_slop(slop)
+    }
 }
 
 impl<S: Store> Policy<S> for SlopTime {

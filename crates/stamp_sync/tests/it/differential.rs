@@ -335,12 +335,12 @@ fn without_channel(case: &Case, c: usize) -> Case {
         })
         .collect();
     let config = match &case.config {
-        PolicyConfig::Approximate {
+        PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             queue_size,
             age_penalty,
             max_interval,
             lower_bounds,
-        } => PolicyConfig::Approximate {
+        }) => PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             queue_size: *queue_size,
             age_penalty: *age_penalty,
             max_interval: *max_interval,
@@ -349,7 +349,7 @@ fn without_channel(case: &Case, c: usize) -> Case {
                 .filter(|(ch, _)| *ch != c)
                 .map(|&(ch, d)| (if ch > c { ch - 1 } else { ch }, d))
                 .collect(),
-        },
+        }),
         other => other.clone(),
     };
     Case {
@@ -363,20 +363,20 @@ fn without_channel(case: &Case, c: usize) -> Case {
 /// Simpler settings to try, simplest first.
 fn simpler_configs(config: &PolicyConfig) -> Vec<PolicyConfig> {
     let mut out = Vec::new();
-    if let PolicyConfig::Approximate {
+    if let PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
         queue_size,
         age_penalty,
         max_interval,
         lower_bounds,
-    } = config
+    }) = config
     {
         let mk = |q: usize, a: f64, m: Option<Duration>, lb: Vec<(usize, Duration)>| {
-            PolicyConfig::Approximate {
+            PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
                 queue_size: q,
                 age_penalty: a,
                 max_interval: m,
                 lower_bounds: lb,
-            }
+            })
         };
         if !lower_bounds.is_empty() {
             out.push(mk(*queue_size, *age_penalty, *max_interval, Vec::new()));
@@ -395,9 +395,11 @@ fn simpler_configs(config: &PolicyConfig) -> Vec<PolicyConfig> {
         for q in 1..*queue_size {
             out.push(mk(q, *age_penalty, *max_interval, lower_bounds.clone()));
         }
-    } else if let PolicyConfig::Exact { queue_size } = config {
+    } else if let PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size }) = config {
         for q in 1..*queue_size {
-            out.push(PolicyConfig::Exact { queue_size: q });
+            out.push(PolicyConfig::Exact(stamp_sync::policy::ExactConfig {
+                queue_size: q,
+            }));
         }
     }
     out
@@ -656,8 +658,8 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
     for (k, ((case, rust), answer)) in cases.iter().zip(&rust).zip(&answers).enumerate() {
         let index = indices[k];
         match case.config {
-            PolicyConfig::Exact { .. } => exact += 1,
-            PolicyConfig::Approximate { .. } => approx += 1,
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { .. }) => exact += 1,
+            PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig { .. }) => approx += 1,
             _ => unreachable!("only Exact and Approximate are generated"),
         }
         messages += case.trace.messages.len();
@@ -752,7 +754,11 @@ fn decode_reference_name(file: &str) -> (String, PolicyConfig, Vec<String>) {
         .and_then(|q| q.parse().ok())
         .unwrap_or_else(|| panic!("no queue size in {file}"));
     if policy == "exact" {
-        return (trace.into(), PolicyConfig::Exact { queue_size }, Vec::new());
+        return (
+            trace.into(),
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size }),
+            Vec::new(),
+        );
     }
     assert_eq!(policy, "approx", "{file}");
     let (mut age_penalty, mut max_interval, mut bound) = (0.1, None, Vec::new());
@@ -767,12 +773,12 @@ fn decode_reference_name(file: &str) -> (String, PolicyConfig, Vec<String>) {
             panic!("unknown part {p} in {file}");
         }
     }
-    let config = PolicyConfig::Approximate {
+    let config = PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
         queue_size,
         age_penalty,
         max_interval,
         lower_bounds: Vec::new(),
-    };
+    });
     (
         trace.into(),
         config,
@@ -808,8 +814,12 @@ fn oracle_reproduces_reference_traces() {
         let text = std::fs::read_to_string(dir.join(format!("{trace_name}.csv"))).expect("trace");
         let trace = Trace::parse(&text, 8).expect("trace parses");
         let channels = trace.channels();
-        if let (PolicyConfig::Approximate { lower_bounds, .. }, Some(b)) =
-            (&mut config, bound.first())
+        if let (
+            PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
+                lower_bounds, ..
+            }),
+            Some(b),
+        ) = (&mut config, bound.first())
         {
             let d: Duration = b.parse().expect("bound");
             *lower_bounds = (0..channels).map(|c| (c, d)).collect();

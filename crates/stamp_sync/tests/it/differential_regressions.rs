@@ -30,7 +30,10 @@ fn config_from_args(args: &str) -> (usize, PolicyConfig) {
     let channels: usize = w[1].parse().unwrap();
     let queue_size: usize = w[2].parse().unwrap();
     if w[0] == "exact" {
-        return (channels, PolicyConfig::Exact { queue_size });
+        return (
+            channels,
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size }),
+        );
     }
     assert_eq!(w[0], "approx");
     let (mut age_penalty, mut max_interval, mut lower_bounds) = (0.1, None, Vec::new());
@@ -48,12 +51,12 @@ fn config_from_args(args: &str) -> (usize, PolicyConfig) {
         }
         i += 2;
     }
-    let config = PolicyConfig::Approximate {
+    let config = PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
         queue_size,
         age_penalty,
         max_interval,
         lower_bounds,
-    };
+    });
     (channels, config)
 }
 

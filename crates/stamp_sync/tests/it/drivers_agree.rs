@@ -66,24 +66,29 @@ struct Record {
 
 fn configs() -> impl Strategy<Value = PolicyConfig> {
     prop_oneof![
-        (1usize..5).prop_map(|q| PolicyConfig::Exact { queue_size: q }),
+        (1usize..5)
+            .prop_map(|q| PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: q })),
         (1usize..5, proptest::option::of(0i64..40)).prop_map(|(q, m)| {
-            PolicyConfig::Approximate {
+            PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
                 queue_size: q,
                 age_penalty: 0.1,
                 max_interval: m.map(Duration::from_millis),
                 lower_bounds: Vec::new(),
+            })
+        }),
+        (1usize..5, 0i64..20).prop_map(|(q, e)| PolicyConfig::Epsilon(
+            stamp_sync::policy::EpsilonConfig {
+                queue_size: q,
+                epsilon: Some(Duration::from_millis(e))
             }
-        }),
-        (1usize..5, 0i64..20).prop_map(|(q, e)| PolicyConfig::Epsilon {
-            queue_size: q,
-            epsilon: Duration::from_millis(e)
-        }),
-        Just(PolicyConfig::Latest),
-        (1usize..5, 0i64..40).prop_map(|(q, s)| PolicyConfig::Slop {
-            queue_size: q,
-            slop: Duration::from_millis(s)
-        }),
+        )),
+        Just(PolicyConfig::Latest(stamp_sync::policy::LatestConfig)),
+        (1usize..5, 0i64..40).prop_map(|(q, s)| PolicyConfig::Slop(
+            stamp_sync::policy::SlopConfig {
+                queue_size: q,
+                slop: Some(Duration::from_millis(s))
+            }
+        )),
     ]
 }
 

@@ -13,14 +13,16 @@ fn case() -> impl Strategy<Value = (usize, PolicyConfig, Trace)> {
     (2usize..=9).prop_flat_map(|n| {
         (
             prop_oneof![
-                (1usize..8).prop_map(|q| PolicyConfig::Exact { queue_size: q }),
+                (1usize..8).prop_map(|q| PolicyConfig::Exact(stamp_sync::policy::ExactConfig {
+                    queue_size: q
+                })),
                 (1usize..8, prop_oneof![Just(0.1), 0.0f64..2.0]).prop_map(|(q, a)| {
-                    PolicyConfig::Approximate {
+                    PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
                         queue_size: q,
                         age_penalty: a,
                         max_interval: None,
                         lower_bounds: vec![],
-                    }
+                    })
                 }),
             ],
             prop::collection::vec((0..n, 0i64..200), 0..200),
@@ -125,11 +127,15 @@ fn replacing_the_policy_drops_what_is_queued_and_keeps_counting() {
     let s = Stamp::from_nanos;
     let dropped: Arc<Mutex<Vec<(usize, Stamp, DropReason)>>> = Arc::default();
     let sink = dropped.clone();
-    let mut sync =
-        DynSynchronizer::builder(2, PolicyConfig::Exact { queue_size: 2 }.build().unwrap())
-            .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.stamp, d.reason)))
+    let mut sync = DynSynchronizer::builder(
+        2,
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 2 })
             .build()
-            .unwrap();
+            .unwrap(),
+    )
+    .on_drop(move |d| sink.lock().unwrap().push((d.channel, d.stamp, d.reason)))
+    .build()
+    .unwrap();
     let _ = sync.push(0, s(1)).unwrap().count();
     let _ = sync.push(0, s(2)).unwrap().count();
     let _ = sync.push(1, s(1)).unwrap().count(); // set (1, 1)

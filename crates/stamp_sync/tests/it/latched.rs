@@ -381,23 +381,28 @@ enum Step {
 
 fn kinds() -> impl Strategy<Value = PolicyConfig> {
     prop_oneof![
-        (1usize..6).prop_map(|q| PolicyConfig::Exact { queue_size: q }),
+        (1usize..6)
+            .prop_map(|q| PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: q })),
         (1usize..6, proptest::option::of(0i64..30)).prop_map(|(q, m)| {
-            PolicyConfig::Approximate {
+            PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
                 queue_size: q,
                 age_penalty: 0.1,
                 max_interval: m.map(Duration::from_millis),
                 lower_bounds: Vec::new(),
+            })
+        }),
+        (1usize..6, 0i64..20).prop_map(|(q, e)| PolicyConfig::Epsilon(
+            stamp_sync::policy::EpsilonConfig {
+                queue_size: q,
+                epsilon: Some(Duration::from_millis(e))
             }
-        }),
-        (1usize..6, 0i64..20).prop_map(|(q, e)| PolicyConfig::Epsilon {
-            queue_size: q,
-            epsilon: Duration::from_millis(e)
-        }),
-        (1usize..6, 0i64..40).prop_map(|(q, s)| PolicyConfig::Slop {
-            queue_size: q,
-            slop: Duration::from_millis(s)
-        }),
+        )),
+        (1usize..6, 0i64..40).prop_map(|(q, s)| PolicyConfig::Slop(
+            stamp_sync::policy::SlopConfig {
+                queue_size: q,
+                slop: Some(Duration::from_millis(s))
+            }
+        )),
     ]
 }
 
@@ -576,15 +581,15 @@ fn every_registered_policy_runs_latched() {
     // checks every kind the registry knows at least builds and emits.
     for kind in PolicyKind::ALL {
         let config = match kind {
-            PolicyKind::Epsilon => PolicyConfig::Epsilon {
+            PolicyKind::Epsilon => PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
                 queue_size: 5,
-                epsilon: Duration::from_millis(1),
-            },
-            PolicyKind::Slop => PolicyConfig::Slop {
+                epsilon: Some(Duration::from_millis(1)),
+            }),
+            PolicyKind::Slop => PolicyConfig::Slop(stamp_sync::policy::SlopConfig {
                 queue_size: 5,
-                slop: Duration::from_millis(1),
-            },
-            k => PolicyConfig::from_params(k, &Default::default()).unwrap(),
+                slop: Some(Duration::from_millis(1)),
+            }),
+            &k => k.defaults(),
         };
         let policy = Latched::new(config.build().unwrap()).channel(1);
         let mut sync = DynSynchronizer::<Stamp, _>::new(3, policy).unwrap();

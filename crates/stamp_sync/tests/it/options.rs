@@ -21,13 +21,13 @@ fn trace_strategy() -> impl Strategy<Value = (usize, Trace)> {
 
 fn configs() -> Vec<PolicyConfig> {
     vec![
-        PolicyConfig::Exact { queue_size: 5 },
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 5 }),
         PolicyConfig::approximate(5),
-        PolicyConfig::Epsilon {
+        PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
             queue_size: 5,
-            epsilon: Duration::from_millis(20),
-        },
-        PolicyConfig::Latest,
+            epsilon: Some(Duration::from_millis(20)),
+        }),
+        PolicyConfig::Latest(stamp_sync::policy::LatestConfig),
     ]
 }
 
@@ -248,7 +248,7 @@ fn stamp_offsets_on_several_channels_all_apply_and_the_last_one_wins() {
     let ms = |v: i64| Stamp::from_nanos(v * 1_000_000);
     // Raw stamps 90, 80, 100 ms: equal only after +10 ms on 0 and +20 ms on 1.
     let trace = Trace::from_pairs([(0, ms(90)), (1, ms(80)), (2, ms(100))]);
-    let exact = PolicyConfig::Exact { queue_size: 5 };
+    let exact = PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 5 });
     let sets = |o: Options| {
         replay_with_options(&trace, 3, &exact, &o)
             .unwrap()

@@ -26,30 +26,37 @@ fn stamp_strategy() -> impl Strategy<Value = i64> {
 
 fn config_strategy(n: usize) -> impl Strategy<Value = PolicyConfig> {
     prop_oneof![
-        (1usize..6).prop_map(|q| PolicyConfig::Exact { queue_size: q }),
-        (1usize..6, 0i64..15).prop_map(|(q, e)| PolicyConfig::Epsilon {
-            queue_size: q,
-            epsilon: stamp_sync::Duration::from_nanos(e)
-        }),
-        (1usize..6, 0i64..15).prop_map(|(q, s)| PolicyConfig::Slop {
-            queue_size: q,
-            slop: stamp_sync::Duration::from_nanos(s)
-        }),
+        (1usize..6)
+            .prop_map(|q| PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: q })),
+        (1usize..6, 0i64..15).prop_map(|(q, e)| PolicyConfig::Epsilon(
+            stamp_sync::policy::EpsilonConfig {
+                queue_size: q,
+                epsilon: Some(stamp_sync::Duration::from_nanos(e))
+            }
+        )),
+        (1usize..6, 0i64..15).prop_map(|(q, s)| PolicyConfig::Slop(
+            stamp_sync::policy::SlopConfig {
+                queue_size: q,
+                slop: Some(stamp_sync::Duration::from_nanos(s))
+            }
+        )),
         (
             1usize..6,
             prop_oneof![Just(0.1), Just(0.0), 0.0f64..3.0],
             prop::option::of(0i64..20),
             prop::collection::vec((0..n, 0i64..10), 0..3),
         )
-            .prop_map(|(q, age, max, lb)| PolicyConfig::Approximate {
-                queue_size: q,
-                age_penalty: age,
-                max_interval: max.map(stamp_sync::Duration::from_nanos),
-                lower_bounds: lb
-                    .into_iter()
-                    .map(|(c, d)| (c, stamp_sync::Duration::from_nanos(d)))
-                    .collect(),
-            }),
+            .prop_map(|(q, age, max, lb)| PolicyConfig::Approximate(
+                stamp_sync::policy::ApproximateConfig {
+                    queue_size: q,
+                    age_penalty: age,
+                    max_interval: max.map(stamp_sync::Duration::from_nanos),
+                    lower_bounds: lb
+                        .into_iter()
+                        .map(|(c, d)| (c, stamp_sync::Duration::from_nanos(d)))
+                        .collect(),
+                }
+            )),
     ]
 }
 
@@ -134,13 +141,13 @@ fn check_set(config: &PolicyConfig, set: &[TraceMsg]) -> Result<(), TestCaseErro
     let lo = set.iter().map(|m| m.stamp).min().unwrap();
     let hi = set.iter().map(|m| m.stamp).max().unwrap();
     match config {
-        PolicyConfig::Exact { .. } => {
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig { .. }) => {
             prop_assert_eq!(lo, hi, "ExactTime set with different stamps")
         }
-        PolicyConfig::Approximate {
+        PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             max_interval: Some(max),
             ..
-        } => {
+        }) => {
             prop_assert!(
                 hi - lo <= *max,
                 "set spans {:?} > max interval {:?}",
@@ -148,7 +155,10 @@ fn check_set(config: &PolicyConfig, set: &[TraceMsg]) -> Result<(), TestCaseErro
                 max
             )
         }
-        PolicyConfig::Epsilon { epsilon, .. } => {
+        PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
+            epsilon: Some(epsilon),
+            ..
+        }) => {
             prop_assert!(
                 hi <= lo.saturating_add(*epsilon),
                 "set spans {:?} > epsilon {:?}",
@@ -156,7 +166,9 @@ fn check_set(config: &PolicyConfig, set: &[TraceMsg]) -> Result<(), TestCaseErro
                 epsilon
             )
         }
-        PolicyConfig::Slop { slop, .. } => {
+        PolicyConfig::Slop(stamp_sync::policy::SlopConfig {
+            slop: Some(slop), ..
+        }) => {
             prop_assert!(
                 hi - lo < *slop,
                 "set spans {:?} >= slop {:?}",
@@ -164,7 +176,12 @@ fn check_set(config: &PolicyConfig, set: &[TraceMsg]) -> Result<(), TestCaseErro
                 slop
             )
         }
-        PolicyConfig::Approximate { .. } | PolicyConfig::Latest => {}
+        // A config without its required setting does not build.
+        PolicyConfig::Epsilon(_) | PolicyConfig::Slop(_) => {
+            prop_assert!(false, "{config} built without its required setting")
+        }
+        PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig { .. })
+        | PolicyConfig::Latest(_) => {}
     }
     Ok(())
 }
@@ -176,14 +193,14 @@ proptest! {
     fn guarantees_hold_for_any_input(case in case_strategy()) {
         let policy = case.config.build().unwrap();
         match &case.config {
-            PolicyConfig::Exact { queue_size } | PolicyConfig::Approximate { queue_size, .. } => {
+            PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size }) | PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig { queue_size, .. }) => {
                 check(&case, policy, *queue_size)?
             }
             // Epsilon, like upstream, skips its overflow check on the arrival
             // that fills the last empty channel: one more may stay queued.
-            PolicyConfig::Epsilon { queue_size, .. } => check(&case, policy, queue_size + 1)?,
-            PolicyConfig::Slop { queue_size, .. } => check(&case, policy, *queue_size)?,
-            PolicyConfig::Latest => unreachable!(),
+            PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig { queue_size, .. }) => check(&case, policy, queue_size + 1)?,
+            PolicyConfig::Slop(stamp_sync::policy::SlopConfig { queue_size, .. }) => check(&case, policy, *queue_size)?,
+            PolicyConfig::Latest(_) => unreachable!(),
         }
     }
 
@@ -209,7 +226,7 @@ proptest! {
             }
             Trace::from_pairs(pairs)
         };
-        let config = PolicyConfig::Exact { queue_size: 100 };
+        let config = PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 100 });
         let a = stamp_sync::trace::replay(&interleave(&order_a), n, &config).unwrap().sets_csv();
         let b = stamp_sync::trace::replay(&interleave(&order_b), n, &config).unwrap().sets_csv();
         prop_assert_eq!(a, b);

@@ -8,7 +8,9 @@
 use std::sync::{Arc, Mutex};
 
 use stamp_sync::dynamic::VecQueues;
-use stamp_sync::policy::{AnyPolicy, Param, PolicyConfig, PolicyKind, PolicyParams};
+use stamp_sync::policy::{
+    AnyPolicy, PolicyConfig, PolicyKind, Settings, Unit, Value, all_settings,
+};
 use stamp_sync::{
     ApproximateEpsilonTime, ApproximateTime, ConfigError, Duration, DynSynchronizer, ExactTime,
     LatestTime, Policy, SlopTime, Stamp,
@@ -19,21 +21,28 @@ fn ms(t: i64) -> Duration {
 }
 
 #[test]
-fn setting_names_are_the_parameter_names() {
-    let names: Vec<String> = Param::ALL.iter().map(|p| p.to_string()).collect();
+fn setting_names_are_the_parameter_names_and_the_flags() {
+    let names: Vec<&str> = all_settings().map(|s| s.name).collect();
     assert_eq!(
         names,
         [
             "queue_size",
             "age_penalty",
             "max_interval",
-            "lower_bound",
+            "lower_bounds",
             "epsilon",
             "slop"
         ]
     );
-    for p in Param::ALL {
-        assert_eq!(p.name(), p.to_string());
+    let flags: Vec<String> = all_settings().map(|s| s.flag()).collect();
+    assert_eq!(flags[3], "--lower-bounds");
+    // Every name is one setting, the same wherever it appears.
+    for s in all_settings() {
+        for k in PolicyKind::ALL {
+            for t in k.settings().iter().filter(|t| t.name == s.name) {
+                assert_eq!(t, s, "{k} {}", s.name);
+            }
+        }
     }
 }
 
@@ -41,78 +50,87 @@ fn setting_names_are_the_parameter_names() {
 fn policy_names_print_and_parse() {
     let names: Vec<String> = PolicyKind::ALL.iter().map(|k| k.to_string()).collect();
     assert_eq!(names, ["exact", "approximate", "epsilon", "latest", "slop"]);
-    for k in PolicyKind::ALL {
+    assert_eq!(
+        PolicyKind::NAMES,
+        ["exact", "approximate", "epsilon", "latest", "slop"]
+    );
+    for &k in PolicyKind::ALL {
         assert_eq!(k.name().parse::<PolicyKind>(), Ok(k));
     }
+    let e = "Exact".parse::<PolicyKind>();
+    assert_eq!(e, Err(ConfigError::UnknownPolicy("Exact".into())));
     assert_eq!(
-        "Exact".parse::<PolicyKind>(),
-        Err(ConfigError::UnknownPolicy("Exact".into()))
+        e.unwrap_err().to_string(),
+        "unknown policy \"Exact\" (known: exact, approximate, epsilon, latest, slop)"
     );
 }
 
 /// Per policy, the settings it takes and the ones it requires.
-fn table(kind: PolicyKind) -> (&'static [Param], &'static [Param]) {
-    use Param::*;
+fn table(kind: PolicyKind) -> (&'static [&'static str], &'static [&'static str]) {
     match kind {
-        PolicyKind::Exact => (&[QueueSize], &[]),
-        PolicyKind::Approximate => (&[QueueSize, AgePenalty, MaxInterval, LowerBound], &[]),
-        PolicyKind::Epsilon => (&[QueueSize, Epsilon], &[Epsilon]),
+        PolicyKind::Exact => (&["queue_size"], &[]),
+        PolicyKind::Approximate => (
+            &["queue_size", "age_penalty", "max_interval", "lower_bounds"],
+            &[],
+        ),
+        PolicyKind::Epsilon => (&["queue_size", "epsilon"], &["epsilon"]),
         PolicyKind::Latest => (&[], &[]),
-        PolicyKind::Slop => (&[QueueSize, Slop], &[Slop]),
+        PolicyKind::Slop => (&["queue_size", "slop"], &["slop"]),
     }
 }
 
-/// Params with exactly setting `p` given.
-fn only(p: Param) -> PolicyParams {
-    let mut params = PolicyParams::default();
-    match p {
-        Param::QueueSize => params.queue_size = Some(4),
-        Param::AgePenalty => params.age_penalty = Some(0.5),
-        Param::MaxInterval => params.max_interval = Some(ms(30)),
-        Param::LowerBound => params.lower_bounds = vec![(1, ms(5))],
-        Param::Epsilon => params.epsilon = Some(ms(3)),
-        Param::Slop => params.slop = Some(ms(40)),
-        _ => unreachable!("a setting this test does not know"),
-    }
-    params
-}
-
-#[test]
-fn params_say_which_settings_are_given() {
-    for p in Param::ALL {
-        assert!(!PolicyParams::default().has(p), "{p}");
-        for q in Param::ALL {
-            assert_eq!(only(p).has(q), p == q, "{p} given, asked for {q}");
-        }
+/// A valid value of setting `name`, away from its default.
+fn value(name: &str) -> Value {
+    match name {
+        "queue_size" => Value::Count(4),
+        "age_penalty" => Value::Number(0.5),
+        "max_interval" => Value::Duration(ms(30)),
+        "lower_bounds" => Value::PerChannel(vec![(1, ms(5))]),
+        "epsilon" => Value::Duration(ms(3)),
+        "slop" => Value::Duration(ms(40)),
+        other => unreachable!("a setting this test does not know: {other}"),
     }
 }
 
 #[test]
 fn each_policy_takes_its_settings_and_refuses_the_others() {
-    for kind in PolicyKind::ALL {
+    for &kind in PolicyKind::ALL {
         let (takes, requires) = table(kind);
-        for p in Param::ALL {
-            assert_eq!(kind.accepts(p), takes.contains(&p), "{kind} accepts {p}");
+        let names: Vec<&str> = kind.settings().iter().map(|s| s.name).collect();
+        assert_eq!(names, takes, "{kind}");
+        for s in all_settings() {
             assert_eq!(
-                kind.requires(p),
-                requires.contains(&p),
-                "{kind} requires {p}"
+                kind.accepts(s.name),
+                takes.contains(&s.name),
+                "{kind} {}",
+                s.name
             );
-            let mut params = only(p);
-            // A required setting goes with it, so only `p` is judged.
+            let required = s.default == stamp_sync::policy::settings::Default::Required;
+            if takes.contains(&s.name) {
+                assert_eq!(required, requires.contains(&s.name), "{kind} {}", s.name);
+            }
+            let mut given = Settings::new();
+            given.set(s.name, value(s.name));
+            // A required setting goes with it, so only `s` is judged.
             for &r in requires {
-                if r != p {
-                    params = merge(params, only(r));
+                if r != s.name {
+                    let r = all_settings().find(|t| t.name == r).unwrap();
+                    given.set(r.name, value(r.name));
                 }
             }
-            let got = PolicyConfig::from_params(kind, &params);
-            if takes.contains(&p) {
-                assert!(got.is_ok(), "{kind} with {p}: {got:?}");
+            let got = PolicyConfig::from_settings(kind, &given);
+            if takes.contains(&s.name) {
+                assert_eq!(
+                    got.as_ref().unwrap().get(s.name),
+                    Some(value(s.name)),
+                    "{kind} with {}",
+                    s.name
+                );
             } else {
                 assert_eq!(
                     got,
                     Err(ConfigError::NotForPolicy {
-                        param: p.name(),
+                        param: s.name,
                         policy: kind.name()
                     })
                 );
@@ -120,9 +138,9 @@ fn each_policy_takes_its_settings_and_refuses_the_others() {
         }
         for &r in requires {
             assert_eq!(
-                PolicyConfig::from_params(kind, &PolicyParams::default()),
+                PolicyConfig::from_settings(kind, &Settings::new()),
                 Err(ConfigError::MissingParam {
-                    param: r.name(),
+                    param: all_settings().find(|t| t.name == r).unwrap().name,
                     policy: kind.name()
                 })
             );
@@ -130,45 +148,93 @@ fn each_policy_takes_its_settings_and_refuses_the_others() {
     }
 }
 
-fn merge(a: PolicyParams, b: PolicyParams) -> PolicyParams {
-    PolicyParams {
-        queue_size: a.queue_size.or(b.queue_size),
-        age_penalty: a.age_penalty.or(b.age_penalty),
-        max_interval: a.max_interval.or(b.max_interval),
-        lower_bounds: [a.lower_bounds, b.lower_bounds].concat(),
-        epsilon: a.epsilon.or(b.epsilon),
-        slop: a.slop.or(b.slop),
-    }
+#[test]
+fn values_are_checked_against_the_table() {
+    let try_ = |name: &'static str, v: Value| {
+        PolicyConfig::from_settings(PolicyKind::Approximate, &Settings::new().with(name, v))
+    };
+    let e = try_("queue_size", Value::Count(0)).unwrap_err();
+    assert_eq!(e.to_string(), "queue_size must be in [1, inf), got 0");
+    let e = try_("age_penalty", Value::Number(-0.5)).unwrap_err();
+    assert_eq!(e.to_string(), "age_penalty must be in [0, inf), got -0.5");
+    assert!(matches!(
+        try_("age_penalty", Value::Number(f64::NAN)),
+        Err(ConfigError::OutOfRange {
+            setting: "age_penalty",
+            ..
+        })
+    ));
+    assert!(matches!(
+        try_("max_interval", Value::Duration(Duration::from_nanos(-1))),
+        Err(ConfigError::OutOfRange {
+            setting: "max_interval",
+            ..
+        })
+    ));
+    assert_eq!(
+        try_("lower_bounds", Value::PerChannel(vec![(2, ms(-1))]))
+            .unwrap_err()
+            .to_string(),
+        "lower_bounds must be in [0, inf), got 2=-1ms"
+    );
+    assert_eq!(
+        try_("max_interval", Value::Count(3)),
+        Err(ConfigError::WrongUnit {
+            setting: "max_interval",
+            unit: Unit::Duration
+        })
+    );
+    let e = PolicyConfig::from_settings(
+        PolicyKind::Exact,
+        &Settings::new().with("speed", Value::Count(1)),
+    );
+    assert_eq!(e, Err(ConfigError::UnknownSetting("speed".into())));
+}
+
+#[test]
+fn help_shows_unit_default_and_range() {
+    let by = |n: &str| all_settings().find(|s| s.name == n).unwrap();
+    assert_eq!(by("queue_size").unit.value_name(), "Q");
+    assert_eq!(by("lower_bounds").unit.value_name(), "CH=DUR");
+    assert!(
+        by("age_penalty")
+            .describe()
+            .ends_with("[default: 0.1; range [0, inf)]")
+    );
+    assert!(by("max_interval").describe().contains("[default: off;"));
+    assert!(by("slop").describe().contains("[default: required;"));
+    assert!(!by("queue_size").live);
+    assert!(by("max_interval").live);
 }
 
 /// One config of each policy, every setting away from its default.
 fn configs() -> Vec<PolicyConfig> {
     vec![
-        PolicyConfig::Exact { queue_size: 3 },
-        PolicyConfig::Approximate {
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 3 }),
+        PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             queue_size: 4,
             age_penalty: 0.5,
             max_interval: Some(ms(30)),
             lower_bounds: vec![(1, ms(5))],
-        },
-        PolicyConfig::Epsilon {
+        }),
+        PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
             queue_size: 5,
-            epsilon: ms(3),
-        },
-        PolicyConfig::Latest,
-        PolicyConfig::Slop {
+            epsilon: Some(ms(3)),
+        }),
+        PolicyConfig::Latest(stamp_sync::policy::LatestConfig),
+        PolicyConfig::Slop(stamp_sync::policy::SlopConfig {
             queue_size: 6,
-            slop: ms(40),
-        },
+            slop: Some(ms(40)),
+        }),
     ]
 }
 
 #[test]
 fn a_config_round_trips_through_its_params_and_its_policy() {
-    for (config, kind) in configs().into_iter().zip(PolicyKind::ALL) {
+    for (config, &kind) in configs().into_iter().zip(PolicyKind::ALL) {
         assert_eq!(config.kind(), kind);
         assert_eq!(
-            PolicyConfig::from_params(kind, &config.params()).as_ref(),
+            PolicyConfig::from_settings(kind, &config.settings()).as_ref(),
             Ok(&config)
         );
         let policy = config.build().unwrap();
@@ -179,20 +245,22 @@ fn a_config_round_trips_through_its_params_and_its_policy() {
 
 #[test]
 fn defaults_fill_what_params_leave_out() {
-    let approximate = PolicyConfig::from_params(PolicyKind::Approximate, &PolicyParams::default());
+    let approximate = PolicyConfig::from_settings(PolicyKind::Approximate, &Settings::new());
     assert_eq!(approximate, Ok(PolicyConfig::approximate(10)));
     assert_eq!(
         PolicyConfig::approximate(7),
-        PolicyConfig::Approximate {
+        PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             queue_size: 7,
             age_penalty: 0.1,
             max_interval: None,
             lower_bounds: Vec::new(),
-        }
+        })
     );
     assert_eq!(
-        PolicyConfig::from_params(PolicyKind::Exact, &PolicyParams::default()),
-        Ok(PolicyConfig::Exact { queue_size: 10 })
+        PolicyConfig::from_settings(PolicyKind::Exact, &Settings::new()),
+        Ok(PolicyConfig::Exact(stamp_sync::policy::ExactConfig {
+            queue_size: 10
+        }))
     );
 }
 
@@ -327,27 +395,57 @@ fn any_policy_checks_its_channels_as_the_policy_it_holds() {
 #[test]
 fn apply_changes_each_policy_s_live_settings() {
     let changed = [
-        PolicyConfig::Exact { queue_size: 3 },
-        PolicyConfig::Approximate {
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 3 }),
+        PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             queue_size: 4,
             age_penalty: 2.0,
             max_interval: Some(ms(15)),
             lower_bounds: vec![(0, ms(2))],
-        },
-        PolicyConfig::Epsilon {
+        }),
+        PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
             queue_size: 5,
-            epsilon: ms(8),
-        },
-        PolicyConfig::Latest,
-        PolicyConfig::Slop {
+            epsilon: Some(ms(8)),
+        }),
+        PolicyConfig::Latest(stamp_sync::policy::LatestConfig),
+        PolicyConfig::Slop(stamp_sync::policy::SlopConfig {
             queue_size: 6,
-            slop: ms(90),
-        },
+            slop: Some(ms(90)),
+        }),
     ];
     for (config, want) in configs().into_iter().zip(changed) {
         let mut policy = config.build().unwrap();
         Policy::<Store>::bind(&mut policy, 3).unwrap();
-        policy.apply(&want.params()).unwrap();
-        assert_eq!(policy.config(), want, "{config}");
+        let mut live = want
+            .clone()
+            .with_queue_size(config.queue_size().unwrap_or(0));
+        if let PolicyConfig::Exact(_) | PolicyConfig::Latest(_) = config {
+            live = config.clone();
+        }
+        policy.apply(&live).unwrap();
+        assert_eq!(policy.config(), live, "{config}");
+        // The queue size is not live, nor is the policy itself.
+        if config.queue_size().is_some() {
+            let bigger = live.with_queue_size(99);
+            assert!(matches!(
+                policy.apply(&bigger),
+                Err(ConfigError::NotLive {
+                    param: "queue_size",
+                    ..
+                })
+            ));
+        }
+        let other = if config.kind() == PolicyKind::Exact {
+            PolicyConfig::approximate(3)
+        } else {
+            PolicyConfig::exact(3)
+        };
+        assert!(matches!(
+            policy.apply(&other),
+            Err(ConfigError::NotLive {
+                param: "policy",
+                ..
+            })
+        ));
+        assert_eq!(policy.config(), live, "unchanged on error");
     }
 }

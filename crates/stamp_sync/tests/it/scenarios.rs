@@ -25,7 +25,7 @@ fn approx(q: usize) -> PolicyConfig {
 }
 
 fn with(q: usize, age: f64, max: Option<f64>, bounds: &[(usize, f64)]) -> PolicyConfig {
-    PolicyConfig::Approximate {
+    PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
         queue_size: q,
         age_penalty: age,
         max_interval: max.map(|s| Duration::from_nanos((s * SEC) as i64)),
@@ -33,7 +33,7 @@ fn with(q: usize, age: f64, max: Option<f64>, bounds: &[(usize, f64)]) -> Policy
             .iter()
             .map(|&(c, s)| (c, Duration::from_nanos((s * SEC) as i64)))
             .collect(),
-    }
+    })
 }
 
 const A2_IN: &[(f64, usize)] = &[(0., 0), (1., 1), (3., 0), (4., 1), (6., 0), (7., 1)];
@@ -303,7 +303,11 @@ fn x1_multiple_times() {
     let sets: Vec<usize> = steps.iter().map(|s| s.0).collect();
     assert_eq!(sets, [0, 0, 0, 1]);
     let trace = trace_of(1e8, &[(0., 0), (1., 1), (1., 0), (1., 2)]);
-    let rows = all_front_ends(&trace, 3, &PolicyConfig::Exact { queue_size: 2 });
+    let rows = all_front_ends(
+        &trace,
+        3,
+        &PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 2 }),
+    );
     assert_eq!(rows, vec![vec![100_000_000; 3]]);
 }
 
@@ -331,7 +335,12 @@ fn x5_immediate_2_to_9() {
         }
         let trace = trace_of(1e8, &input);
         assert_eq!(
-            all_front_ends(&trace, n, &PolicyConfig::Exact { queue_size: 1 }).len(),
+            all_front_ends(
+                &trace,
+                n,
+                &PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 1 })
+            )
+            .len(),
             1
         );
     }
@@ -356,7 +365,12 @@ fn x8_fuzz_synchronizer() {
 fn exact_replaces_same_stamp_and_drops_older_than_last_set() {
     // ch0 x@0, ch1 y@1, ch0 y@1 -> (1,1); then ch1 x@0 is older than the last set.
     let trace = trace_of(SEC, &[(0., 0), (1., 1), (1., 0), (0., 1)]);
-    let r = stamp_sync::trace::replay(&trace, 2, &PolicyConfig::Exact { queue_size: 10 }).unwrap();
+    let r = stamp_sync::trace::replay(
+        &trace,
+        2,
+        &PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 10 }),
+    )
+    .unwrap();
     assert_eq!(
         support::rows_of(&r.sets),
         vec![vec![1_000_000_000, 1_000_000_000]]
@@ -366,7 +380,12 @@ fn exact_replaces_same_stamp_and_drops_older_than_last_set() {
     assert_eq!(r.queued, [0, 1]);
     // A duplicate stamp on one channel replaces the first message.
     let trace = trace_of(SEC, &[(5., 0), (5., 0), (5., 1)]);
-    let r = stamp_sync::trace::replay(&trace, 2, &PolicyConfig::Exact { queue_size: 10 }).unwrap();
+    let r = stamp_sync::trace::replay(
+        &trace,
+        2,
+        &PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 10 }),
+    )
+    .unwrap();
     assert_eq!(r.drops.len(), 1);
     assert_eq!(r.drops[0].reason, DropReason::Replaced);
     assert_eq!(r.drops[0].message.index, 0);

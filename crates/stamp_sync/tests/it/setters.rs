@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use futures::executor::block_on;
 use futures::{StreamExt, stream};
 use proptest::prelude::*;
-use stamp_sync::policy::{AnyPolicy, PolicyConfig, PolicyParams};
+use stamp_sync::policy::{AnyPolicy, PolicyConfig, Settings, Value};
 use stamp_sync::{
     ApproximateEpsilonTime, ApproximateTime, ConfigError, DropReason, Duration, DynSynchronizer,
     Event, ExactTime, SharedSynchronizer, SlopTime, Stamp, Synchronizer,
@@ -57,15 +57,15 @@ proptest! {
         let cases = [
             (
                 PolicyConfig::approximate(5),
-                PolicyConfig::Approximate { queue_size: 5, age_penalty: age, max_interval: max, lower_bounds: bounds.clone() },
+                PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig { queue_size: 5, age_penalty: age, max_interval: max, lower_bounds: bounds.clone() }),
             ),
             (
-                PolicyConfig::Epsilon { queue_size: 5, epsilon: Duration::ZERO },
-                PolicyConfig::Epsilon { queue_size: 5, epsilon: Duration::from_millis(eps) },
+                PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig { queue_size: 5, epsilon: Some(Duration::ZERO)}),
+                PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig { queue_size: 5, epsilon: Some(Duration::from_millis(eps))}),
             ),
             (
-                PolicyConfig::Slop { queue_size: 5, slop: Duration::ZERO },
-                PolicyConfig::Slop { queue_size: 5, slop: Duration::from_millis(slop) },
+                PolicyConfig::Slop(stamp_sync::policy::SlopConfig { queue_size: 5, slop: Some(Duration::ZERO)}),
+                PolicyConfig::Slop(stamp_sync::policy::SlopConfig { queue_size: 5, slop: Some(Duration::from_millis(slop))}),
             ),
         ];
         for (from, to) in cases {
@@ -91,16 +91,16 @@ proptest! {
     /// `AnyPolicy::apply` is the setters: the same as a fresh policy.
     #[test]
     fn apply_equals_a_fresh_policy(trace in trace_strategy(), age in 0.0f64..3.0, max in proptest::option::of(1i64..40)) {
-        let params = PolicyParams {
-            queue_size: Some(5),
-            age_penalty: Some(age),
-            max_interval: max.map(Duration::from_millis),
-            lower_bounds: vec![(1, Duration::from_millis(3))],
-            ..PolicyParams::default()
-        };
-        let to = PolicyConfig::from_params("approximate".parse().unwrap(), &params).unwrap();
+        let mut given = Settings::new()
+            .with("queue_size", Value::Count(5))
+            .with("age_penalty", Value::Number(age))
+            .with("lower_bounds", Value::PerChannel(vec![(1, Duration::from_millis(3))]));
+        if let Some(m) = max {
+            given.set("max_interval", Value::Duration(Duration::from_millis(m)));
+        }
+        let to = PolicyConfig::from_settings("approximate".parse().unwrap(), &given).unwrap();
         let mut live = DynSynchronizer::new(3, PolicyConfig::approximate(5).build().unwrap()).unwrap();
-        live.policy_mut().apply(&params).unwrap();
+        live.policy_mut().apply(&to).unwrap();
         prop_assert_eq!(live.policy().config(), to.clone());
         let mut fresh = DynSynchronizer::new(3, to.build().unwrap()).unwrap();
         prop_assert_eq!(run(&mut live, &trace), run(&mut fresh, &trace));
@@ -246,22 +246,25 @@ fn a_search_in_progress_goes_on_after_a_setter() {
 fn apply_refuses_what_the_policy_cannot_take_live_and_changes_nothing() {
     let mut p = PolicyConfig::approximate(10).build().unwrap();
     let before = p.config();
-    let other = PolicyParams {
-        epsilon: Some(Duration::ZERO),
-        ..PolicyParams::default()
+    let with = |name: &'static str, v: Value| {
+        let mut c = before.clone();
+        c.set(name, Some(v)).map(|()| c)
     };
     assert_eq!(
-        p.apply(&other),
+        with("epsilon", Value::Duration(Duration::ZERO)),
         Err(ConfigError::NotForPolicy {
             param: "epsilon",
             policy: "approximate"
         })
     );
-    let bigger = PolicyParams {
-        queue_size: Some(20),
-        age_penalty: Some(1.0),
-        ..PolicyParams::default()
-    };
+    assert!(matches!(
+        p.apply(&PolicyConfig::exact(10)),
+        Err(ConfigError::NotLive {
+            param: "policy",
+            ..
+        })
+    ));
+    let bigger = with("queue_size", Value::Count(20)).unwrap();
     assert!(matches!(
         p.apply(&bigger),
         Err(ConfigError::NotLive {
@@ -269,44 +272,52 @@ fn apply_refuses_what_the_policy_cannot_take_live_and_changes_nothing() {
             ..
         })
     ));
-    let bad = PolicyParams {
-        age_penalty: Some(-1.0),
-        ..PolicyParams::default()
-    };
-    assert!(p.apply(&bad).is_err());
+    assert!(matches!(
+        with("age_penalty", Value::Number(-1.0)),
+        Err(ConfigError::OutOfRange {
+            setting: "age_penalty",
+            ..
+        })
+    ));
     assert_eq!(p.config(), before);
 
     // Bound to 2 channels: a bound on channel 4 fails as a whole.
     let mut sync = DynSynchronizer::<Stamp, _>::new(2, p).unwrap();
-    let partly_bad = PolicyParams {
-        age_penalty: Some(0.5),
-        lower_bounds: vec![(4, Duration::from_millis(1))],
-        ..PolicyParams::default()
-    };
+    let partly_bad = with("age_penalty", Value::Number(0.5))
+        .unwrap()
+        .with_lower_bounds(vec![(4, Duration::from_millis(1))]);
     assert!(matches!(
         sync.policy_mut().apply(&partly_bad),
         Err(ConfigError::NoSuchChannel { channel: 4, .. })
     ));
     assert_eq!(sync.policy().config(), before, "nothing changed");
 
-    // Left-out settings go back to their defaults; exact takes only the
+    // Settings left at their defaults go back to them; exact takes only the
     // queue size.
-    let mut e = PolicyConfig::Exact { queue_size: 3 }.build().unwrap();
-    e.apply(&PolicyParams {
-        queue_size: Some(3),
-        ..PolicyParams::default()
-    })
-    .unwrap();
-    let mut a = PolicyConfig::Approximate {
+    let mut e = PolicyConfig::exact(3).build().unwrap();
+    e.apply(&PolicyConfig::exact(3)).unwrap();
+    let mut a = PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
         queue_size: 10,
         age_penalty: 3.0,
         max_interval: Some(Duration::from_millis(1)),
         lower_bounds: vec![],
-    }
+    })
     .build()
     .unwrap();
-    a.apply(&PolicyParams::default()).unwrap();
+    a.apply(&PolicyConfig::approximate(10)).unwrap();
     assert_eq!(a.config(), PolicyConfig::approximate(10));
+}
+
+/// A way to give a config lower bounds in one line.
+trait WithLowerBounds {
+    fn with_lower_bounds(self, b: Vec<(usize, Duration)>) -> Self;
+}
+impl WithLowerBounds for PolicyConfig {
+    fn with_lower_bounds(mut self, b: Vec<(usize, Duration)>) -> Self {
+        self.set("lower_bounds", Some(Value::PerChannel(b)))
+            .unwrap();
+        self
+    }
 }
 
 /// `replace_policy` on the typed, shared and stream drivers: queued

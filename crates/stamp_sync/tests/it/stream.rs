@@ -179,9 +179,9 @@ const CASES: &[Case] = &[
 
 fn config(c: &Case) -> PolicyConfig {
     if c.exact {
-        PolicyConfig::Exact {
+        PolicyConfig::Exact(stamp_sync::policy::ExactConfig {
             queue_size: c.queue,
-        }
+        })
     } else {
         PolicyConfig::approximate(c.queue)
     }

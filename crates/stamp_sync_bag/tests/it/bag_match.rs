@@ -86,7 +86,7 @@ const CASES: &[Case] = &[
 
 fn config(policy: &str) -> PolicyConfig {
     match policy {
-        "exact-q10" => PolicyConfig::Exact { queue_size: 10 },
+        "exact-q10" => PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 10 }),
         "approx-q10" => PolicyConfig::approximate(10),
         other => panic!("unknown policy {other}"),
     }

@@ -29,55 +29,79 @@ use std::time::{Duration, Instant};
 use r2r::QosProfile;
 use r2r::rosgraph_msgs::msg::Clock;
 use stamp_sync::Stamp;
+use stamp_sync::policy::settings::Min;
 use stamp_sync_bag::{Bag, Encoding};
-use stamp_sync_r2r::params::Params;
+use stamp_sync_r2r::params::{Key, ParamError, Params, QosKeys};
 use stamp_sync_r2r::raw::RawNode;
 use stamp_sync_r2r::runtime::Runtime;
 
+const BAG: Key<String> =
+    Key::text("bag", "", &[], "a rosbag2 .mcap/.db3 file or bag directory").start_up();
+const TOPICS: Key<Vec<String>> = Key::texts("topics", &[], 1, 64, "the topics to play").start_up();
+const SPEED: Key<f64> = Key::number(
+    "speed",
+    1.0,
+    Min::Above(0.0),
+    "playback speed (2.0 = twice the recorded pace)",
+);
+const DURATION: Key<f64> = Key::number(
+    "duration",
+    0.0,
+    Min::AtLeast(0.0),
+    "seconds of the recording to play (0 = all)",
+);
+const CLOCK: Key<bool> = Key::flag("clock", true, "publish /clock from the bag's log time");
+const CLOCK_RATE: Key<f64> = Key::number(
+    "clock_rate",
+    100.0,
+    Min::Above(0.0),
+    "/clock messages per second between bag messages",
+);
+const OUTPUT_QOS: QosKeys = QosKeys::new(
+    "reliable",
+    100,
+    "publisher QoS: reliable, sensor_data or best_effort",
+);
+const WAIT_SUBSCRIBERS: Key<i64> = Key::int(
+    "wait_subscribers",
+    0,
+    0,
+    "before playing, wait for this many subscriptions",
+);
+const WAIT_TIMEOUT: Key<f64> = Key::number(
+    "wait_timeout",
+    30.0,
+    Min::AtLeast(0.0),
+    "seconds to wait for them",
+);
+const START_ON_STDIN: Key<bool> = Key::flag(
+    "start_on_stdin",
+    false,
+    "then also wait for a line on stdin",
+);
+const LINGER: Key<bool> = Key::flag("linger", false, "keep spinning after the last message");
+
 fn params() -> Params {
-    Params::new()
-        .string("bag", "", "a rosbag2 .mcap/.db3 file or bag directory")
-        .strings("topics", &[], "the topics to play")
-        .double(
-            "speed",
-            1.0,
-            "playback speed (2.0 = twice the recorded pace)",
-        )
-        .double(
-            "duration",
-            0.0,
-            "seconds of the recording to play (0 = all)",
-        )
-        .bool("clock", true, "publish /clock from the bag's log time")
-        .double(
-            "clock_rate",
-            100.0,
-            "/clock messages per second between bag messages",
-        )
-        .qos("reliable", 100, "publisher QoS: reliable or sensor_data")
-        .int(
-            "wait_subscribers",
-            0,
-            "before playing, wait for this many subscriptions",
-        )
-        .double("wait_timeout", 30.0, "seconds to wait for them")
-        .bool(
-            "start_on_stdin",
-            false,
-            "then also wait for a line on stdin",
-        )
-        .bool("linger", false, "keep spinning after the last message")
+    OUTPUT_QOS
+        .declare(Params::new())
+        .with(&BAG)
+        .with(&TOPICS)
+        .with(&SPEED)
+        .with(&DURATION)
+        .with(&CLOCK)
+        .with(&CLOCK_RATE)
+        .with(&WAIT_SUBSCRIBERS)
+        .with(&WAIT_TIMEOUT)
+        .with(&START_ON_STDIN)
+        .with(&LINGER)
         .check(|p| {
-            if p.get_str("bag").is_none_or(str::is_empty) {
-                return Err("set -p bag:=PATH".into());
-            }
-            if p.get_strs("topics").is_none_or(<[String]>::is_empty) {
-                return Err("set -p topics:=\"[/a, /b]\"".into());
+            if p.get(&BAG).is_empty() {
+                return Err(ParamError::Conflict(
+                    "bag is empty: set -p bag:=PATH".into(),
+                ));
             }
             Ok(())
         })
-        .non_negative(&["speed", "clock_rate"], true)
-        .non_negative(&["duration", "wait_timeout"], false)
 }
 
 fn to_time(s: Stamp) -> r2r::builtin_interfaces::msg::Time {
@@ -85,20 +109,24 @@ fn to_time(s: Stamp) -> r2r::builtin_interfaces::msg::Time {
     r2r::builtin_interfaces::msg::Time { sec, nanosec }
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> std::process::ExitCode {
+    stamp_sync_nodes::exit_code("bag_player", run())
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let (mut rt, _changes) = Runtime::start("bag_player", params())?;
     let p = rt.params();
-    let path = p.get_str("bag").unwrap_or("").to_string();
-    let names: Vec<String> = p.get_strs("topics").unwrap_or_default().to_vec();
-    let speed = p.get_double("speed").unwrap_or(1.0);
-    let duration = p.get_double("duration").unwrap_or(0.0);
-    let clock_on = p.get_bool("clock").unwrap_or(true);
-    let clock_period = Duration::from_secs_f64(1.0 / p.get_double("clock_rate").unwrap_or(100.0));
-    let wait_subscribers = p.get_int("wait_subscribers").unwrap_or(0).max(0) as usize;
-    let wait_timeout = p.get_double("wait_timeout").unwrap_or(30.0);
-    let start_on_stdin = p.get_bool("start_on_stdin").unwrap_or(false);
-    let linger = p.get_bool("linger").unwrap_or(false);
-    let qos = p.qos_profile();
+    let path = p.get(&BAG);
+    let names: Vec<String> = p.get(&TOPICS);
+    let speed = p.get(&SPEED);
+    let duration = p.get(&DURATION);
+    let clock_on = p.get(&CLOCK);
+    let clock_period = Duration::from_secs_f64(1.0 / p.get(&CLOCK_RATE));
+    let wait_subscribers = usize::try_from(p.get(&WAIT_SUBSCRIBERS)).unwrap_or(0);
+    let wait_timeout = p.get(&WAIT_TIMEOUT);
+    let start_on_stdin = p.get(&START_ON_STDIN);
+    let linger = p.get(&LINGER);
+    let qos = OUTPUT_QOS.profile(&p);
 
     let bag = Bag::open(&path)?;
     let raw = RawNode::create("bag_player_transport", "")?;

@@ -35,12 +35,15 @@
 
 use std::error::Error;
 use std::io::Write as _;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration as StdDuration, Instant, SystemTime};
+
+use stamp_sync::Duration;
 
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
 use r2r::std_msgs::msg::Header;
 use stamp_sync::Stamp;
-use stamp_sync_r2r::params::Params;
+use stamp_sync::policy::settings::Min;
+use stamp_sync_r2r::params::{Key, Params, QosKeys};
 use stamp_sync_r2r::runtime::Runtime;
 
 fn header(stamp: Stamp, frame: &str) -> Result<Header, Box<dyn Error>> {
@@ -90,92 +93,137 @@ impl Jitter {
     }
 }
 
-fn params(now_sec: i64) -> Params {
-    Params::new()
-        .double("rate", 30.0, "ticks per second")
-        .int("count", 0, "ticks to publish (0 = forever)")
-        .double("jitter_ms", 3.0, "camera 2 stamp jitter, +- ms")
-        .int("seed", 1, "jitter seed")
-        .int(
-            "start_sec",
-            now_sec,
-            "stamp of tick 0, seconds (default: now)",
-        )
-        .int("first_index", 0, "index of the first tick")
-        .int("width", 64, "image width")
-        .int("height", 48, "image height")
-        .qos(
-            "reliable",
-            100,
-            "publisher QoS: reliable or sensor_data (best effort)",
-        )
-        .int(
-            "wait_subscribers",
-            0,
-            "before the first tick, wait for this many subscriptions",
-        )
-        .double("wait_timeout", 30.0, "seconds to wait for them")
-        .bool(
-            "start_on_stdin",
-            false,
-            "then also wait for a line on stdin",
-        )
-        .bool("linger", false, "keep spinning after count ticks")
-        .string("pause_topic", "", "a topic that pauses")
-        .int("pause_at", 0, "tick where it pauses")
-        .double("pause_secs", 0.0, "for how long")
-        .int("burst_at", 0, "tick where a burst starts")
-        .double("burst_secs", 0.0, "for how long")
-        .int("burst_factor", 10, "how much faster")
-        .string("burst_topic", "", "the only topic that floods (empty: all)")
-        .bool(
-            "color",
-            false,
-            "images in rgb8 (3 bytes a pixel) instead of mono8",
-        )
-        .strings("only", &[], "publish only these topics (empty: all five)")
-        .non_negative(&["rate"], true)
-        .non_negative(&["wait_timeout", "pause_secs", "burst_secs"], false)
+const RATE: Key<f64> = Key::number("rate", 30.0, Min::Above(0.0), "ticks per second");
+const COUNT: Key<i64> = Key::int("count", 0, 0, "ticks to publish (0 = forever)");
+const JITTER_MS: Key<f64> = Key::number(
+    "jitter_ms",
+    3.0,
+    Min::AtLeast(0.0),
+    "camera 2 stamp jitter, +- ms",
+);
+const SEED: Key<i64> = Key::int("seed", 1, i64::MIN, "jitter seed");
+const FIRST_INDEX: Key<i64> = Key::int("first_index", 0, 0, "index of the first tick");
+const WIDTH: Key<i64> = Key::int("width", 64, 1, "image width");
+const HEIGHT: Key<i64> = Key::int("height", 48, 1, "image height");
+const OUTPUT_QOS: QosKeys = QosKeys::new(
+    "reliable",
+    100,
+    "publisher QoS: reliable, sensor_data or best_effort",
+);
+const WAIT_SUBSCRIBERS: Key<i64> = Key::int(
+    "wait_subscribers",
+    0,
+    0,
+    "before the first tick, wait for this many subscriptions",
+);
+const WAIT_TIMEOUT: Key<Duration> = Key::seconds("wait_timeout", 30.0, "seconds to wait for them");
+const START_ON_STDIN: Key<bool> = Key::flag(
+    "start_on_stdin",
+    false,
+    "then also wait for a line on stdin",
+);
+const LINGER: Key<bool> = Key::flag("linger", false, "keep spinning after count ticks");
+const PAUSE_TOPIC: Key<String> = Key::text("pause_topic", "", &[], "a topic that pauses");
+const PAUSE_AT: Key<i64> = Key::int("pause_at", 0, 0, "tick where it pauses");
+const PAUSE_SECS: Key<f64> = Key::number("pause_secs", 0.0, Min::AtLeast(0.0), "for how long, s");
+const BURST_AT: Key<i64> = Key::int("burst_at", 0, 0, "tick where a burst starts");
+const BURST_SECS: Key<f64> = Key::number("burst_secs", 0.0, Min::AtLeast(0.0), "for how long, s");
+const BURST_FACTOR: Key<i64> = Key::int("burst_factor", 10, 1, "how much faster");
+const BURST_TOPIC: Key<String> = Key::text(
+    "burst_topic",
+    "",
+    &[],
+    "the only topic that floods (empty: all)",
+);
+const COLOR: Key<bool> = Key::flag(
+    "color",
+    false,
+    "images in rgb8 (3 bytes a pixel) instead of mono8",
+);
+const ONLY: Key<Vec<String>> = Key::texts(
+    "only",
+    &[],
+    0,
+    5,
+    "publish only these topics (empty: all five)",
+);
+
+/// `start_sec`: the stamp of tick 0, by default now.
+fn start_sec(now_sec: i64) -> Key<i64> {
+    Key::int(
+        "start_sec",
+        now_sec,
+        i64::MIN,
+        "stamp of tick 0, seconds (default: now)",
+    )
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn params(now_sec: i64) -> Params {
+    let p = Params::new()
+        .with(&RATE)
+        .with(&COUNT)
+        .with(&JITTER_MS)
+        .with(&SEED)
+        .with(&start_sec(now_sec))
+        .with(&FIRST_INDEX)
+        .with(&WIDTH)
+        .with(&HEIGHT);
+    OUTPUT_QOS
+        .declare(p)
+        .with(&WAIT_SUBSCRIBERS)
+        .with(&WAIT_TIMEOUT)
+        .with(&START_ON_STDIN)
+        .with(&LINGER)
+        .with(&PAUSE_TOPIC)
+        .with(&PAUSE_AT)
+        .with(&PAUSE_SECS)
+        .with(&BURST_AT)
+        .with(&BURST_SECS)
+        .with(&BURST_FACTOR)
+        .with(&BURST_TOPIC)
+        .with(&COLOR)
+        .with(&ONLY)
+}
+
+fn main() -> std::process::ExitCode {
+    stamp_sync_nodes::exit_code("camera_publisher", run())
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let now_sec = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)?
         .as_secs() as i64;
     let (mut rt, _changes) = Runtime::start("camera_publisher", params(now_sec))?;
     let p = rt.params();
-    let int = |n: &str| p.get_int(n).unwrap_or(0);
-    let dbl = |n: &str| p.get_double(n).unwrap_or(0.0);
-    let text = |n: &str| p.get_str(n).unwrap_or("").to_string();
-    let rate = dbl("rate");
-    let count = int("count");
-    let jitter_ms = dbl("jitter_ms");
-    let seed = int("seed");
-    let start_sec = int("start_sec");
-    let first_index = int("first_index");
-    let width = int("width").clamp(1, 4096) as u32;
-    let height = int("height").clamp(1, 4096) as u32;
-    let wait_subscribers = int("wait_subscribers").max(0) as usize;
-    let wait_timeout = dbl("wait_timeout");
-    let linger = p.get_bool("linger").unwrap_or(false);
-    let start_on_stdin = p.get_bool("start_on_stdin").unwrap_or(false);
-    let qos = p.qos_profile();
-    let pause_topic = text("pause_topic");
-    let pause_at = int("pause_at");
-    let pause_secs = dbl("pause_secs");
-    let burst_at = int("burst_at");
-    let burst_secs = dbl("burst_secs");
-    let burst_factor = int("burst_factor").max(1);
-    let burst_topic = text("burst_topic");
-    let (encoding, bpp) = if p.get_bool("color").unwrap_or(false) {
+    let rate = p.get(&RATE);
+    let count = p.get(&COUNT);
+    let jitter_ms = p.get(&JITTER_MS);
+    let seed = p.get(&SEED);
+    let start_sec = p.get(&start_sec(now_sec));
+    let first_index = p.get(&FIRST_INDEX);
+    let width = p.get(&WIDTH).clamp(1, 4096) as u32;
+    let height = p.get(&HEIGHT).clamp(1, 4096) as u32;
+    let wait_subscribers = usize::try_from(p.get(&WAIT_SUBSCRIBERS)).unwrap_or(0);
+    let wait_timeout = p.get(&WAIT_TIMEOUT).as_secs_f64();
+    let linger = p.get(&LINGER);
+    let start_on_stdin = p.get(&START_ON_STDIN);
+    let qos = OUTPUT_QOS.profile(&p);
+    let pause_topic = p.get(&PAUSE_TOPIC);
+    let pause_at = p.get(&PAUSE_AT);
+    let pause_secs = p.get(&PAUSE_SECS);
+    let burst_at = p.get(&BURST_AT);
+    let burst_secs = p.get(&BURST_SECS);
+    let burst_factor = p.get(&BURST_FACTOR).max(1);
+    let burst_topic = p.get(&BURST_TOPIC);
+    let (encoding, bpp) = if p.get(&COLOR) {
         ("rgb8", 3)
     } else {
         ("mono8", 1)
     };
-    let only: Vec<String> = p.get_strs("only").unwrap_or_default().to_vec();
+    let only: Vec<String> = p.get(&ONLY);
     let Runtime { node, pool, .. } = &mut rt;
     // Spins the node and runs its futures (the parameter services).
-    let mut spin = |node: &mut r2r::Node, d: Duration| {
+    let mut spin = |node: &mut r2r::Node, d: StdDuration| {
         node.spin_once(d);
         pool.run_until_stalled();
     };
@@ -187,7 +235,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let info2 = node.create_publisher::<CameraInfo>("camera2/camera_info", qos)?;
 
     // Discovery: wait for the subscriptions, bounded.
-    let deadline = Instant::now() + Duration::from_secs_f64(wait_timeout);
+    let deadline = Instant::now() + StdDuration::from_secs_f64(wait_timeout);
     loop {
         let n = img1.get_inter_process_subscription_count()?
             + depth1.get_inter_process_subscription_count()?
@@ -203,7 +251,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             )
             .into());
         }
-        spin(node, Duration::from_millis(10));
+        spin(node, StdDuration::from_millis(10));
     }
     if start_on_stdin {
         // A supervisor (the integration tests) says when the subscribers
@@ -290,14 +338,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         };
         t_ns += tick_ns;
         // Pace the ticks on the wall clock (this is the camera's frame rate).
-        next += Duration::from_nanos(tick_ns as u64);
+        next += StdDuration::from_nanos(tick_ns as u64);
         loop {
-            spin(node, Duration::ZERO);
+            spin(node, StdDuration::ZERO);
             let now = Instant::now();
             if now >= next {
                 break;
             }
-            std::thread::sleep((next - now).min(Duration::from_millis(5)));
+            std::thread::sleep((next - now).min(StdDuration::from_millis(5)));
         }
     }
     let mut line = String::from("published");
@@ -310,7 +358,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     if linger {
         // Keep serving late (reliable) readers until killed.
         loop {
-            spin(node, Duration::from_millis(100));
+            spin(node, StdDuration::from_millis(100));
         }
     }
     Ok(())

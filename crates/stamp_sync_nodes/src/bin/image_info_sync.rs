@@ -15,65 +15,69 @@
 //! subscription stream to the moment the set reaches the callback.
 
 use std::error::Error;
-use std::sync::{Arc, Mutex};
 
+use r2r::QosProfile;
 use r2r::geometry_msgs::msg::{Point, PointStamped};
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
-use stamp_sync_nodes::{SyncNode, print_set, sync_params};
+use stamp_sync_nodes::{SyncNode, SyncParams, print_set};
 use stamp_sync_r2r::HasHeader;
+use stamp_sync_r2r::params::Key;
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let params = sync_params("exact").int(
-        "latency_sets",
-        0,
-        "print latency percentiles after this many sets (0 = never)",
-    );
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let lat = latencies.clone();
-    let mut node =
-        SyncNode::<(Image, CameraInfo)>::start("image_info_sync", params, |rt, left, sync| {
-            let p = rt.params();
-            let want = p.get_int("latency_sets").unwrap_or(0).max(0) as usize;
-            let print = p.get_bool("print_sets").unwrap_or(true);
-            let out = rt
-                .node
-                .create_publisher::<PointStamped>("principal_point", p.qos_profile())?;
-            let left = left.clone();
-            Ok(sync.on_set(move |(image, info): (Image, CameraInfo)| {
-                let ns = left.since();
-                let k = &info.k;
-                let derived = PointStamped {
-                    header: image.header.clone(),
-                    point: Point {
-                        x: k.get(2).copied().unwrap_or(0.0),
-                        y: k.get(5).copied().unwrap_or(0.0),
-                        z: k.first().copied().unwrap_or(0.0),
-                    },
-                };
-                if let Err(e) = out.publish(&derived) {
-                    log::warn!("publish principal_point: {e}");
-                }
-                if print {
-                    print_set(
-                        &[image.stamp(), info.stamp()],
-                        &format!("{}x{}", image.width, image.height),
-                    );
-                }
-                // After the set's line, so a reader of both sees it first.
-                if let Ok(mut l) = lat.lock() {
-                    if l.len() < want {
-                        l.push(ns);
-                        if l.len() == want {
-                            print_latency(&mut l);
-                        }
-                    }
-                }
-            }))
-        })?;
-    node.input::<0>("image")?;
-    node.input::<1>("camera_info")?;
-    node.watch()?;
-    node.run()
+/// `latency_sets`: print the latency percentiles after this many sets.
+const LATENCY_SETS: Key<i64> = Key::int(
+    "latency_sets",
+    0,
+    0,
+    "print latency percentiles after this many sets (0 = never)",
+)
+.start_up();
+
+fn main() -> std::process::ExitCode {
+    stamp_sync_nodes::exit_code("image_info_sync", run())
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
+    let mut node = SyncNode::<(Image, CameraInfo)>::start(
+        "image_info_sync",
+        SyncParams::declare("exact").with(&LATENCY_SETS),
+        &["image", "camera_info"],
+    )?;
+    let want = usize::try_from(node.rt.params().get(&LATENCY_SETS)).unwrap_or(0);
+    let qos: QosProfile = node.params().qos.clone();
+    let out = node
+        .rt
+        .node
+        .create_publisher::<PointStamped>("principal_point", qos)?;
+    let left = node.left.clone();
+    let mut latencies = Vec::with_capacity(want);
+    node.run(move |p, (image, info)| {
+        let ns = left.since();
+        let k = &info.k;
+        let derived = PointStamped {
+            header: image.header.clone(),
+            point: Point {
+                x: k.get(2).copied().unwrap_or(0.0),
+                y: k.get(5).copied().unwrap_or(0.0),
+                z: k.first().copied().unwrap_or(0.0),
+            },
+        };
+        if let Err(e) = out.publish(&derived) {
+            log::warn!("publish principal_point: {e}");
+        }
+        if p.print_sets {
+            print_set(
+                &[image.stamp(), info.stamp()],
+                &format!("{}x{}", image.width, image.height),
+            );
+        }
+        // After the set's line, so a reader of both sees it first.
+        if latencies.len() < want {
+            latencies.push(ns);
+            if latencies.len() == want {
+                print_latency(&mut latencies);
+            }
+        }
+    })
 }
 
 fn print_latency(ns: &mut [u64]) {

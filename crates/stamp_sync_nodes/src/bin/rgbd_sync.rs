@@ -21,27 +21,22 @@
 use std::error::Error;
 
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
-use stamp_sync_nodes::{SyncNode, print_set, sync_params};
+use stamp_sync_nodes::{SyncNode, SyncParams, print_set};
 use stamp_sync_r2r::HasHeader;
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let mut node = SyncNode::<(Image, Image, CameraInfo)>::start(
+fn main() -> std::process::ExitCode {
+    stamp_sync_nodes::exit_code("rgbd_sync", run())
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
+    let node = SyncNode::<(Image, Image, CameraInfo)>::start(
         "rgbd_sync",
-        sync_params("approximate"),
-        |rt, _, sync| {
-            let print = rt.params().get_bool("print_sets").unwrap_or(true);
-            Ok(
-                sync.on_set(move |(rgb, depth, info): (Image, Image, CameraInfo)| {
-                    if print {
-                        print_set(&[rgb.stamp(), depth.stamp(), info.stamp()], "");
-                    }
-                }),
-            )
-        },
+        SyncParams::declare("approximate"),
+        &["rgb", "depth", "camera_info"],
     )?;
-    node.input::<0>("rgb")?;
-    node.input::<1>("depth")?;
-    node.input::<2>("camera_info")?;
-    node.watch()?;
-    node.run()
+    node.run(|p, (rgb, depth, info)| {
+        if p.print_sets {
+            print_set(&[rgb.stamp(), depth.stamp(), info.stamp()], "");
+        }
+    })
 }

@@ -11,28 +11,26 @@
 use std::error::Error;
 
 use r2r::sensor_msgs::msg::Image;
-use stamp_sync_nodes::{SyncNode, print_set, sync_params};
+use stamp_sync_nodes::{SyncNode, SyncParams, print_set};
 use stamp_sync_r2r::HasHeader;
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let mut node = SyncNode::<(Image, Image)>::start(
+fn main() -> std::process::ExitCode {
+    stamp_sync_nodes::exit_code("stereo_sync", run())
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
+    let node = SyncNode::<(Image, Image)>::start(
         "stereo_sync",
-        sync_params("approximate"),
-        |rt, _, sync| {
-            let print = rt.params().get_bool("print_sets").unwrap_or(true);
-            Ok(sync.on_set(move |(left, right): (Image, Image)| {
-                if print {
-                    let skew = right.stamp().since(left.stamp());
-                    print_set(
-                        &[left.stamp(), right.stamp()],
-                        &format!("skew_us={}", skew.as_nanos() / 1000),
-                    );
-                }
-            }))
-        },
+        SyncParams::declare("approximate"),
+        &["left", "right"],
     )?;
-    node.input::<0>("left")?;
-    node.input::<1>("right")?;
-    node.watch()?;
-    node.run()
+    node.run(|p, (left, right)| {
+        if p.print_sets {
+            let skew = right.stamp().since(left.stamp());
+            print_set(
+                &[left.stamp(), right.stamp()],
+                &format!("skew_us={}", skew.as_nanos() / 1000),
+            );
+        }
+    })
 }

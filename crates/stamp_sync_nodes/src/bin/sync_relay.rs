@@ -44,7 +44,7 @@ use r2r::QosProfile;
 use stamp_sync::Duration;
 use stamp_sync_r2r::StallWatch;
 use stamp_sync_r2r::diagnostics::DiagnosticsPublisher;
-use stamp_sync_r2r::params::Params;
+use stamp_sync_r2r::params::{Key, ParamError, Params, QosKeys, health};
 use stamp_sync_r2r::raw::RawNode;
 use stamp_sync_r2r::relay::{Relay, RelaySpec};
 use stamp_sync_r2r::resolve_topic;
@@ -52,87 +52,89 @@ use stamp_sync_r2r::runtime::Runtime;
 
 const NAME: &str = "sync_relay";
 
+const TOPICS: Key<Vec<String>> =
+    Key::texts("topics", &[], 2, 9, "2 to 9 header-bearing input topics").start_up();
+const INPUT_QOS: QosKeys = QosKeys::new(
+    "sensor_data",
+    100,
+    "input QoS: sensor_data (matches any publisher), best_effort or reliable",
+);
+const OUTPUT_SUFFIX: Key<String> = Key::text(
+    "output_suffix",
+    "/synced",
+    &[],
+    "each output is <topic><output_suffix>",
+)
+.start_up();
+const WAIT_FOR_TOPICS: Key<Duration> = Key::seconds(
+    "wait_for_topics",
+    10.0,
+    "seconds to wait for the inputs to appear",
+)
+.start_up();
+const SUMMARY_PERIOD: Key<Option<Duration>> = Key::seconds_or_off(
+    "summary_period",
+    10.0,
+    "seconds between drop summaries on rosout",
+);
+const PRINT_SETS: Key<bool> = Key::flag(
+    "print_sets",
+    false,
+    "print `set <ns>,...` per set on stdout",
+);
+
 fn params() -> Params {
-    Params::new()
-        .strings("topics", &[], "2 to 9 header-bearing input topics")
-        .qos(
-            "sensor_data",
-            100,
-            "input QoS: sensor_data (matches any publisher) or reliable",
-        )
-        .string(
-            "output_suffix",
-            "/synced",
-            "each output is <topic><output_suffix>",
-        )
-        .double(
-            "wait_for_topics",
-            10.0,
-            "seconds to wait for the inputs to appear",
-        )
+    INPUT_QOS
+        .declare(Params::new())
+        .with(&TOPICS)
+        .with(&OUTPUT_SUFFIX)
+        .with(&WAIT_FOR_TOPICS)
         .with_policy("approximate")
-        .health()
-        .double(
-            "summary_period",
-            10.0,
-            "seconds between drop summaries on rosout (0 = none)",
-        )
-        .bool(
-            "print_sets",
-            false,
-            "print `set <ns>,...` per set on stdout",
-        )
-        .read_only("topics")
-        .read_only("output_suffix")
-        .read_only("wait_for_topics")
-        .read_only("use_sim_time")
-        .non_negative(&["wait_for_topics", "summary_period"], false)
+        .with(&health::STALL_AFTER)
+        .with(&health::DIAGNOSTICS_PERIOD)
+        .with(&SUMMARY_PERIOD)
+        .with(&PRINT_SETS)
         .check(|p| {
-            let n = p.get_strs("topics").map_or(0, <[String]>::len);
-            if !(2..=9).contains(&n) {
-                return Err(format!("topics needs 2 to 9 topics, got {n}"));
+            let topics = p.get(&TOPICS);
+            match topics
+                .iter()
+                .enumerate()
+                .find(|(i, t)| topics[..*i].contains(t))
+            {
+                Some((_, t)) => Err(ParamError::Conflict(format!(
+                    "topics lists {t} twice: each input needs a topic of its own"
+                ))),
+                None => Ok(()),
             }
-            Ok(())
         })
 }
 
-fn seconds(s: f64) -> Duration {
-    Duration::from_nanos((s * 1e9) as i64)
-}
-
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // The error is on rosout already when the node is up.
-            eprintln!("{NAME}: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    stamp_sync_nodes::exit_code(NAME, run())
 }
 
 fn run() -> Result<(), Box<dyn Error>> {
     let (mut rt, mut changes) = Runtime::start(NAME, params())?;
     let p = rt.params();
     let fail = |e: &dyn std::fmt::Display| log::error!("{e}");
-    let depth = p.get_int("depth").unwrap_or(100).max(1) as usize;
-    let qos = p.qos_profile();
+    let qos = INPUT_QOS.profile(&p);
+    let depth = usize::try_from(p.get(&INPUT_QOS.depth)).unwrap_or(100);
     let topics: Vec<String> = p
-        .get_strs("topics")
-        .unwrap_or_default()
+        .get(&TOPICS)
         .iter()
         .map(|t| resolve_topic(&rt.node, t))
         .collect();
-    let suffix = p.get_str("output_suffix").unwrap_or("/synced").to_string();
+    let suffix = p.get(&OUTPUT_SUFFIX);
     let outputs: Vec<String> = topics.iter().map(|t| format!("{t}{suffix}")).collect();
     let policy = p.policy()?;
-    let print_sets = p.get_bool("print_sets").unwrap_or(false);
-    let wait = StdDuration::from_secs_f64(p.get_double("wait_for_topics").unwrap_or(10.0));
+    let print_sets = p.get(&PRINT_SETS);
+    let wait =
+        StdDuration::from_nanos(u64::try_from(p.get(&WAIT_FOR_TOPICS).as_nanos()).unwrap_or(0));
     log::info!(
         "relaying {} -> {} with {policy}, input QoS {}",
         topics.join(", "),
         outputs.join(", "),
-        p.get_str("qos").unwrap_or("sensor_data")
+        p.get(&INPUT_QOS.qos)
     );
 
     let raw = RawNode::create(&format!("{NAME}_transport"), "").inspect_err(|e| fail(e))?;
@@ -180,7 +182,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let mut diagnostics = DiagnosticsPublisher::new(&mut rt.node, &topic_refs, &qos)?;
     let mut stall = StallWatch::new(
         topic_refs.iter().map(|t| (*t, &qos)),
-        seconds(p.get_double("stall_after").unwrap_or(5.0)),
+        p.get(&health::STALL_AFTER).unwrap_or(Duration::MAX),
     );
     let mut last_sets = 0u64;
     let mut next_diag = rt.clock.now();
@@ -232,21 +234,23 @@ fn run() -> Result<(), Box<dyn Error>> {
             last_sets = d.sets;
             stall.delivered(now);
         }
-        if p.get_double("stall_after").is_some_and(|s| s > 0.0) {
+        if p.get(&health::STALL_AFTER).is_some() {
             stall.check(&rt.node, now);
         }
-        let period = p.get_double("diagnostics_period").unwrap_or(1.0);
-        if period > 0.0 && now >= next_diag {
-            next_diag = now.saturating_add(seconds(period));
-            if let Err(e) = diagnostics.publish(&rt.node, now, &d) {
-                log::warn!("cannot publish /diagnostics: {e}");
+        if let Some(period) = p.get(&health::DIAGNOSTICS_PERIOD) {
+            if now >= next_diag {
+                next_diag = now.saturating_add(period);
+                if let Err(e) = diagnostics.publish(&rt.node, now, &d) {
+                    log::warn!("cannot publish /diagnostics: {e}");
+                }
             }
         }
-        let every = p.get_double("summary_period").unwrap_or(10.0);
-        if every > 0.0 && now >= next_summary {
-            next_summary = now.saturating_add(seconds(every));
-            summarize(summarized.as_ref(), &d, &topics);
-            summarized = Some(d);
+        if let Some(every) = p.get(&SUMMARY_PERIOD) {
+            if now >= next_summary {
+                next_summary = now.saturating_add(every);
+                summarize(summarized.as_ref(), &d, &topics);
+                summarized = Some(d);
+            }
         }
     }
 }

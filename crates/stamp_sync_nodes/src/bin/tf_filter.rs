@@ -35,12 +35,11 @@ use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 use futures::task::LocalSpawnExt;
-use r2r::QosProfile;
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
 use stamp_sync::{Duration, ExactTime, Stamp};
 use stamp_sync_r2r::HasHeader;
 use stamp_sync_r2r::diagnostics::DiagnosticsPublisher;
-use stamp_sync_r2r::params::Params;
+use stamp_sync_r2r::params::{Key, Params, QosKeys, health};
 use stamp_sync_r2r::runtime::Runtime;
 use stamp_sync_r2r::tf::{subscribe_transforms, tf_filtered_with};
 use stamp_sync_r2r::{subscribe, subscribe_synced};
@@ -55,43 +54,47 @@ struct Arrived {
     wall: Instant,
 }
 
+const TARGET_FRAMES: Key<Vec<String>> =
+    Key::texts("target_frames", &["map"], 1, 64, "frames to transform into").start_up();
+const TIMEOUT: Key<Duration> =
+    Key::seconds("timeout", 1.0, "longest wait for transforms (ROS clock)").start_up();
+const QUEUE_SIZE: Key<i64> = Key::int("queue_size", 100, 1, "most messages held").start_up();
+const SYNC_CAMERA_INFO: Key<bool> = Key::flag(
+    "sync_camera_info",
+    false,
+    "filter ExactTime image + camera_info sets",
+)
+.start_up();
+const INPUT_QOS: QosKeys = QosKeys::new(
+    "sensor_data",
+    100,
+    "subscription QoS: sensor_data, best_effort or reliable",
+);
+
 fn params() -> Params {
-    Params::new()
-        .strings("target_frames", &["map"], "frames to transform into")
-        .double("timeout", 1.0, "longest wait for transforms, s (ROS clock)")
-        .int("queue_size", 100, "most messages held")
-        .bool(
-            "sync_camera_info",
-            false,
-            "filter ExactTime image + camera_info sets",
-        )
-        .string(
-            "qos",
-            "sensor_data",
-            "subscription QoS: sensor_data or reliable",
-        )
-        .int("depth", 100, "subscription history depth")
-        .diagnostics_period()
-        .non_negative(&["timeout"], false)
-        .read_only("target_frames")
-        .read_only("sync_camera_info")
+    INPUT_QOS
+        .declare(Params::new())
+        .with(&TARGET_FRAMES)
+        .with(&TIMEOUT)
+        .with(&QUEUE_SIZE)
+        .with(&SYNC_CAMERA_INFO)
+        .with(&health::DIAGNOSTICS_PERIOD)
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> std::process::ExitCode {
+    stamp_sync_nodes::exit_code("tf_filter", run())
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let (mut rt, _changes) = Runtime::start("tf_filter", params())?;
     let p = rt.params();
-    let depth = p.get_int("depth").unwrap_or(100).max(1) as usize;
-    let qos = match p.get_str("qos") {
-        Some("reliable") => QosProfile::default().keep_last(depth),
-        _ => QosProfile::sensor_data().keep_last(depth),
-    };
+    let qos = INPUT_QOS.profile(&p);
     let diag_qos = qos.clone();
-    let targets: Vec<String> = p.get_strs("target_frames").unwrap_or(&[]).to_vec();
-    let timeout_s = p.get_double("timeout").unwrap_or(1.0);
+    let targets: Vec<String> = p.get(&TARGET_FRAMES);
     let mut builder = TfFilter::builder()
-        .timeout(Duration::from_nanos((timeout_s * 1e9) as i64))
+        .timeout(p.get(&TIMEOUT))
         .timeout_clock(TimeoutClock::ArrivalTime)
-        .queue_size(p.get_int("queue_size").unwrap_or(100).max(0) as usize);
+        .queue_size(usize::try_from(p.get(&QUEUE_SIZE)).unwrap_or(1));
     for t in &targets {
         builder = builder.target(t.clone());
     }
@@ -110,7 +113,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             },
         )
     };
-    let messages = if p.get_bool("sync_camera_info").unwrap_or(false) {
+    let messages = if p.get(&SYNC_CAMERA_INFO) {
         subscribe_synced::<(Image, CameraInfo), _>(
             &mut rt.node,
             [("image", qos.clone()), ("camera_info", qos)],
@@ -195,10 +198,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("ready");
     loop {
         rt.spin_once(std::time::Duration::from_millis(100));
-        let period = rt.params().get_double("diagnostics_period").unwrap_or(1.0);
         let now = rt.clock.now();
-        if period > 0.0 && now >= next_diag {
-            next_diag = now.saturating_add(Duration::from_nanos((period * 1e9) as i64));
+        let period = rt.params().get(&health::DIAGNOSTICS_PERIOD);
+        if let Some(period) = period.filter(|_| now >= next_diag) {
+            next_diag = now.saturating_add(period);
             let snapshot = stats.lock().map(|s| *s).unwrap_or_default();
             if let Err(e) = diagnostics.publish_tf(&rt.node, now, &snapshot) {
                 log::warn!("cannot publish /diagnostics: {e}");

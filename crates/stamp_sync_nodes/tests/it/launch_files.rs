@@ -11,8 +11,6 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use stamp_sync::policy::Param;
-
 fn root() -> PathBuf {
     stamp_sync_testkit::repo().to_path_buf()
 }
@@ -53,24 +51,18 @@ fn node_source(exec: &str) -> Option<String> {
     Some(format!("{src}\n{common}"))
 }
 
-/// Does `src` declare parameter `name`? (`Params::new()` always declares
-/// `use_sim_time`; `with_policy` declares `policy` and every registry
-/// setting; `qos` declares `qos` and `depth`.)
-fn declares_param(src: &str, name: &str) -> bool {
-    // Layout-free: rustfmt may break a call over lines.
-    let flat: String = src.chars().filter(|c| !c.is_whitespace()).collect();
-    let direct = ["bool", "int", "double", "string", "strings", "doubles"]
-        .iter()
-        .any(|ty| flat.contains(&format!(".{ty}(\"{name}\"")));
-    let policy = flat.contains(".with_policy(")
-        && (name == "policy"
-            || name == "lower_bounds"
-            || Param::ALL.iter().any(|p| p.name() == name));
-    let qos = flat.contains(".qos(\"") && (name == "qos" || name == "depth");
-    let health = (flat.contains(".health()") && name == "stall_after")
-        || ((flat.contains(".health()") || flat.contains(".diagnostics_period()"))
-            && name == "diagnostics_period");
-    direct || policy || qos || health || name == "use_sim_time"
+/// The parameters an installed node declares (`<node> --list-parameters`).
+fn declared_params(exec: &str) -> BTreeSet<String> {
+    let out = std::process::Command::new(prefix().join("lib/stamp_sync").join(exec))
+        .arg("--list-parameters")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{exec} --list-parameters: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split('\t').next())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Is `topic` a name the node subscribes to or publishes?
@@ -143,7 +135,7 @@ fn check_launch(text: &str, installed: &BTreeSet<String>) -> Vec<String> {
                     if child.attribute("value").is_none() {
                         errors.push(format!("node {exec}: param {name:?} has no value"));
                     }
-                    if !declares_param(&src, name) {
+                    if !declared_params(exec).contains(name) {
                         errors.push(format!("node {exec}: parameter {name:?} is not declared"));
                     }
                 }

@@ -205,7 +205,7 @@ fn relay_round(
             .map(|(ch, ns, _, _)| (*ch, Stamp::from_nanos(*ns))),
     );
     let config = match policy {
-        "exact" => PolicyConfig::Exact { queue_size: 10 },
+        "exact" => PolicyConfig::Exact(stamp_sync::policy::ExactConfig { queue_size: 10 }),
         _ => PolicyConfig::approximate(10),
     };
     let offline: Vec<Vec<i64>> = replay(&trace, 2, &config)
@@ -368,18 +368,26 @@ fn parameters_through_the_standard_services() {
         "set:topics=str:/x",
     ]);
     assert!(
-        refused[0].starts_with("set age_penalty refused") && refused[0].contains("age penalty"),
+        refused[0].starts_with("set age_penalty refused")
+            && refused[0].contains("age_penalty must be in [0, inf), got -1"),
         "{refused:?}"
     );
     assert!(
-        refused[1].starts_with("set queue_size refused") && refused[1].contains("queue size"),
+        refused[1].starts_with("set queue_size refused")
+            && refused[1].contains("queue_size must be in [1, inf), got 0"),
         "{refused:?}"
     );
     assert!(
-        refused[2].starts_with("set policy refused") && refused[2].contains("unknown policy"),
+        refused[2].starts_with("set policy refused")
+            && refused[2]
+                .contains("policy must be one of exact, approximate, epsilon, latest, slop"),
         "{refused:?}"
     );
-    assert!(refused[3].starts_with("set topics refused"), "{refused:?}");
+    assert!(
+        refused[3].starts_with("set topics refused")
+            && refused[3].contains("only be set at start-up"),
+        "{refused:?}"
+    );
     assert_eq!(
         client(&["get:policy,age_penalty"]),
         ["get policy approximate", "get age_penalty 0.1"]

@@ -27,5 +27,6 @@
 pub mod advice;
 pub mod bench;
 pub mod cli;
+pub mod counts;
 pub mod diagnose;
 pub mod report;

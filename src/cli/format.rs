@@ -102,14 +102,15 @@ pub fn write_report(err: &mut dyn Write, rep: &Report) -> std::io::Result<()> {
     writeln!(
         err,
         "{:<w$}  {:>8}  {:>8}  {:>8}  dropped by reason",
-        "topic", "read", "matched", "queued"
+        "topic", "received", "emitted", "queued"
     )?;
     for t in &rep.topics {
-        let drops = counts(&t.dropped, "=", " ", "-");
+        let c = &t.counts;
+        let drops = counts(&c.dropped, "=", " ", "-");
         writeln!(
             err,
             "{:<w$}  {:>8}  {:>8}  {:>8}  {drops}",
-            t.topic, t.read, t.matched, t.queued_at_end
+            t.topic, c.received, c.emitted, c.queued
         )?;
     }
     if let Some(s) = rep.spread {
@@ -286,7 +287,7 @@ pub fn write_tf_report(err: &mut dyn Write, tf: &TfWaitReport) -> std::io::Resul
     writeln!(
         err,
         "{:<w$}  {:>7}  {:>7}  {:>7}  {:>10}  {:>10}  {:>10}  {:>7}  failed by reason",
-        "input", "read", "at once", "waited", "wait p50", "wait p99", "wait max", "held"
+        "input", "received", "at once", "waited", "wait p50", "wait p99", "wait max", "queued"
     )?;
     for r in rows {
         let [p50, p99, max] = r.wait.map_or_else(
@@ -297,7 +298,7 @@ pub fn write_tf_report(err: &mut dyn Write, tf: &TfWaitReport) -> std::io::Resul
         writeln!(
             err,
             "{:<w$}  {:>7}  {:>7}  {:>7}  {p50:>10}  {p99:>10}  {max:>10}  {:>7}  {failed}",
-            r.input, r.read, r.at_once, r.waited, r.held_at_end
+            r.input, r.received, r.at_once, r.waited, r.queued
         )?;
     }
     writeln!(

@@ -339,12 +339,12 @@ fn write_view(out: &mut dyn Write, rep: &Report, summary: bool) -> std::io::Resu
                 } else {
                     t.publishers.join(",")
                 },
-                t.received.to_string(),
+                t.arrived.to_string(),
                 format!("{:.1}", t.rate_hz),
                 or_dash(t.age_ns.map(human_duration)),
                 or_dash(t.offset_ns.map(human_duration)),
-                t.emitted.to_string(),
-                counts(&t.dropped, " ", ", ", "-"),
+                t.counts.emitted.to_string(),
+                counts(&t.counts.dropped, " ", ", ", "-"),
             ]
         })
         .collect();

@@ -19,8 +19,9 @@ pub use crate::advice::{
 };
 
 use crate::advice::advise;
+use crate::counts::Counts;
 use stamp_sync::driver::Options;
-use stamp_sync::policy::{ConfigError, DropReason, PolicyConfig};
+use stamp_sync::policy::{ConfigError, PolicyConfig};
 use stamp_sync::time::{Duration, Stamp};
 use stamp_sync::trace::{Replay, Trace, TraceMsg};
 use stamp_sync_bag::{Bag, BagMessage, BagTrace};
@@ -66,19 +67,14 @@ pub fn spread(set: &[TraceMsg]) -> Duration {
     max.since(min)
 }
 
-/// Counters of one topic in a replay.
+/// Counters of one topic in a replay (`queued`: when the bag ended).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TopicReport {
     /// Topic name.
     pub topic: String,
-    /// Messages read.
-    pub read: u64,
-    /// Messages emitted in a set.
-    pub matched: u64,
-    /// Drops by reason name (reasons with no drop left out).
-    pub dropped: std::collections::BTreeMap<&'static str, u64>,
-    /// Still queued when the bag ended.
-    pub queued_at_end: usize,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: Counts,
 }
 
 /// The longest stretch of bag (log) time without an emitted set.
@@ -138,14 +134,7 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
                     .get(t)
                     .map(|t| t.name.clone())
                     .unwrap_or_default(),
-                read: st.received,
-                matched: st.emitted,
-                dropped: DropReason::ALL
-                    .iter()
-                    .filter(|d| st.dropped_for(**d) > 0)
-                    .map(|d| (d.as_str(), st.dropped_for(*d)))
-                    .collect(),
-                queued_at_end: r.queued.get(ch).copied().unwrap_or(0),
+                counts: Counts::of(&st, r.queued.get(ch).copied().unwrap_or(0)),
             }
         })
         .collect();

@@ -96,7 +96,7 @@ pub struct TfInputReport {
     /// The topic, or `sets`.
     pub input: String,
     /// Messages (sets) added.
-    pub read: u64,
+    pub received: u64,
     /// Released the moment they arrived (the transforms were there).
     pub at_once: u64,
     /// Held, then released with their transforms.
@@ -107,7 +107,7 @@ pub struct TfInputReport {
     /// none left out).
     pub failed: BTreeMap<&'static str, u64>,
     /// Still held when the bag ended (neither released nor timed out).
-    pub held_at_end: u64,
+    pub queued: u64,
 }
 
 /// The tf part of a bag report.
@@ -180,12 +180,12 @@ fn replay_input(
     let mut tally = Tally {
         rep: TfInputReport {
             input: name.to_string(),
-            read: 0,
+            received: 0,
             at_once: 0,
             waited: 0,
             wait: None,
             failed: BTreeMap::new(),
-            held_at_end: 0,
+            queued: 0,
         },
         waits: Vec::new(),
         arrivals: items.iter().map(|i| i.0).collect(),
@@ -196,7 +196,7 @@ fn replay_input(
             tally.apply(&mut filter, t);
         }
         tally.count(filter.poll(arrival), arrival, None);
-        tally.rep.read += 1;
+        tally.rep.received += 1;
         let item = Item { id, stamp, frame };
         tally.count(filter.add(item, arrival), arrival, Some(id));
     }
@@ -204,7 +204,7 @@ fn replay_input(
         tally.apply(&mut filter, t);
     }
     let mut rep = tally.rep;
-    rep.held_at_end = filter.pending() as u64;
+    rep.queued = filter.pending() as u64;
     rep.wait = WaitSummary::of(&mut tally.waits);
     Ok((rep, filter.stats().transforms_rejected))
 }
@@ -372,7 +372,7 @@ mod tests {
         s.timeout = Duration::from_millis(100);
         let rep = tf_wait_report(&read, &["/cam".into()], &s, None).unwrap();
         let t = &rep.topics[0];
-        assert_eq!((t.read, t.at_once, t.waited, t.held_at_end), (6, 1, 2, 1));
+        assert_eq!((t.received, t.at_once, t.waited, t.queued), (6, 1, 2, 1));
         assert_eq!(
             t.wait,
             Some(WaitSummary {
@@ -429,7 +429,7 @@ mod tests {
         .unwrap();
         let sets = rep.sets.unwrap();
         // Emitted at 12 and 35 ms, both released at 50 ms.
-        assert_eq!((sets.read, sets.waited), (2, 2));
+        assert_eq!((sets.received, sets.waited), (2, 2));
         assert_eq!(
             sets.wait,
             Some(WaitSummary {
@@ -439,7 +439,7 @@ mod tests {
             })
         );
         // "imu" is no frame of the tree: its messages wait until the end.
-        assert_eq!((rep.topics[1].read, rep.topics[1].held_at_end), (2, 2));
+        assert_eq!((rep.topics[1].received, rep.topics[1].queued), (2, 2));
         assert!(rep.topics[1].failed.is_empty());
         // The first topic's own messages: at 10 and 30 ms, released at 50.
         assert_eq!(rep.topics[0].wait.map(|w| w.max_ns), Some(ms(40)));

@@ -194,8 +194,8 @@ fn report_json_has_counts_spread_gap_and_queue_advice() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["sets"], 989);
     assert_eq!(r["topics"][2]["topic"], "/imu/data");
-    assert_eq!(r["topics"][2]["read"], 11865);
-    assert_eq!(r["topics"][2]["matched"], 989);
+    assert_eq!(r["topics"][2]["received"], 11865);
+    assert_eq!(r["topics"][2]["emitted"], 989);
     assert!(
         r["topics"][2]["dropped"]["queue_overflow"]
             .as_u64()

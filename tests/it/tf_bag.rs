@@ -545,10 +545,10 @@ fn match_reports_waits_and_failures_like_the_model() {
         waits.sort_unstable();
         let rank = |p: usize| waits[(p * waits.len()).div_ceil(100) - 1];
         assert_eq!(t["input"], "/camera");
-        assert_eq!(t["read"], 30);
+        assert_eq!(t["received"], 30);
         assert_eq!(t["at_once"], 0);
         assert_eq!(t["waited"], waits.len());
-        assert_eq!(t["held_at_end"], held);
+        assert_eq!(t["queued"], held);
         assert_eq!(t["wait"]["p50_ns"], rank(50));
         assert_eq!(t["wait"]["p99_ns"], rank(99));
         assert_eq!(t["wait"]["max_ns"], *waits.last().unwrap());

@@ -16,19 +16,10 @@ use stamp_sync::time::Stamp;
 /// `seen[slot]` for every message of the file (wanted or not), with slots
 /// of its choosing; [`check_counts`](Backend::check_counts) compares them
 /// with what its index says.
-pub(crate) trait Backend: Send {
+/// The whole file is read by the one [`scan`] every format shares.
+pub(crate) trait Backend: Send + Sync {
     /// The storage format.
     fn format(&self) -> Format;
-
-    /// Reads the whole file in file order: [`scan`] for a backend that can
-    /// be shared between threads, [`sequential`] otherwise.
-    fn scan(
-        &self,
-        path: &Path,
-        wanted: &[bool],
-        full: bool,
-        sink: &mut dyn FnMut(Raw<'_>) -> bool,
-    ) -> Result<(), BagError>;
 
     /// Independently readable units in file order; 0 if the file cannot be
     /// split (no index, or an index that does not fit the file).
@@ -112,8 +103,8 @@ const MAX_WORKERS: usize = 4;
 /// each message's first bytes), runs of units are read on up to
 /// [`MAX_WORKERS`] threads; the counts are checked before anything is
 /// handed out, in file order, exactly as a sequential read would.
-pub(crate) fn scan<B: Backend + Sync>(
-    backend: &B,
+pub(crate) fn scan(
+    backend: &dyn Backend,
     path: &Path,
     wanted: &[bool],
     full: bool,

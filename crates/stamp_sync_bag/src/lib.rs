@@ -664,8 +664,7 @@ impl Bag {
                 );
                 true
             };
-            part.backend
-                .scan(&part.path, &local_wanted, full, &mut sink)?;
+            backend::scan(&*part.backend, &part.path, &local_wanted, full, &mut sink)?;
             if err.is_some() {
                 break;
             }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use mcap::McapError;
 
-use super::backend::{self, Backend};
+use super::backend::Backend;
 use super::{BagError, Encoding, Format, HeaderStatus, Raw, TopicInfo};
 use stamp_sync::time::Stamp;
 use stamp_sync_wire::schema::{DefinitionFormat, first_field_is_header};
@@ -414,16 +414,6 @@ impl McapBag {
 impl Backend for McapBag {
     fn format(&self) -> Format {
         Format::Mcap
-    }
-
-    fn scan(
-        &self,
-        path: &Path,
-        wanted: &[bool],
-        full: bool,
-        sink: &mut dyn FnMut(Raw<'_>) -> bool,
-    ) -> Result<(), BagError> {
-        backend::scan(self, path, wanted, full, sink)
     }
 
     /// The chunks, located by the summary's chunk indexes: only with the

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use rosbag::{ChunkRecord, IndexRecord, MessageRecord, RosBag};
 
-use super::backend::{self, Backend};
+use super::backend::Backend;
 use super::{BagError, Encoding, Format, HeaderStatus, Raw, TopicInfo};
 use stamp_sync::time::Stamp;
 use stamp_sync_wire::schema::{DefinitionFormat, first_field_is_header};
@@ -280,15 +280,6 @@ impl Backend for Ros1Bag {
 
     /// Decompression (bz2 is slow) runs on several threads over runs of
     /// chunks located by the index's chunk positions.
-    fn scan(
-        &self,
-        path: &Path,
-        wanted: &[bool],
-        full: bool,
-        sink: &mut dyn FnMut(Raw<'_>) -> bool,
-    ) -> Result<(), BagError> {
-        backend::scan(self, path, wanted, full, sink)
-    }
 
     fn units(&self) -> usize {
         self.chunk_pos.len()

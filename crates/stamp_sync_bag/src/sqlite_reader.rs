@@ -5,13 +5,15 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::backend::{self, Backend};
+use super::backend::Backend;
 use super::{BagError, Encoding, Format, HeaderStatus, Raw, TopicInfo};
 use stamp_sync::time::Stamp;
 use stamp_sync_wire::schema::{DefinitionFormat, first_field_is_header};
 
 pub(crate) struct SqliteBag {
-    conn: Connection,
+    /// A connection is not `Sync`; the one query runs under this lock
+    /// (nothing contends: a bag is read sequentially).
+    conn: std::sync::Mutex<Connection>,
     /// `topics.id` of each topic index.
     ids: Vec<i64>,
 }
@@ -136,7 +138,13 @@ impl SqliteBag {
                 }
             }
         }
-        Ok((SqliteBag { conn, ids }, topics))
+        Ok((
+            SqliteBag {
+                conn: std::sync::Mutex::new(conn),
+                ids,
+            },
+            topics,
+        ))
     }
 
     /// Every message of the wanted topics, in log-time order (as rosbag2
@@ -166,8 +174,11 @@ impl SqliteBag {
              WHERE topic_id IN ({}) ORDER BY timestamp, id",
             chosen.join(",")
         );
-        let mut stmt = self
+        let conn = self
             .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut stmt = conn
             .prepare(&sql)
             .map_err(|e| sql_error(path, "table messages", &e))?;
         let mut rows = stmt
@@ -212,16 +223,6 @@ impl SqliteBag {
 impl Backend for SqliteBag {
     fn format(&self) -> Format {
         Format::Sqlite3
-    }
-
-    fn scan(
-        &self,
-        path: &Path,
-        wanted: &[bool],
-        full: bool,
-        sink: &mut dyn FnMut(Raw<'_>) -> bool,
-    ) -> Result<(), BagError> {
-        backend::sequential(self, path, wanted, full, sink)
     }
 
     fn count_slots(&self) -> usize {

@@ -45,11 +45,17 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+mod detect;
+mod topic;
+
+use topic::{LAST_SETS, RECENT, SET_TIMES, TopicState};
+
 use crate::advice;
+use crate::counts::Counts;
 use stamp_sync::driver::{DynSynchronizer, Event, Options};
-use stamp_sync::policy::{AnyPolicy, ConfigError, DropReason, PolicyConfig, PolicyKind};
+use stamp_sync::policy::{AnyPolicy, ConfigError, DropReason, PolicyConfig};
 use stamp_sync::time::{Duration, Stamp};
-use stamp_sync::trace::{Trace, TraceMsg};
+use stamp_sync::trace::TraceMsg;
 
 /// A problem's code: stable, in the JSON report.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -215,126 +221,6 @@ impl Default for Thresholds {
     }
 }
 
-/// Arrivals kept per topic for rates, ages and stamps.
-const RECENT: usize = 256;
-/// Sets whose emission times are kept (sets per second).
-const SET_TIMES: usize = 4096;
-/// The last sets shown.
-const LAST_SETS: usize = 10;
-
-#[derive(Clone, Debug)]
-struct TopicState {
-    name: String,
-    graph: Option<TopicGraph>,
-    received: u64,
-    unreadable: u64,
-    /// (arrival, stamp), oldest first.
-    recent: VecDeque<(Stamp, Stamp)>,
-    last_stamp: Option<Stamp>,
-    backwards: u64,
-    backwards_max: Duration,
-    last_backwards: Option<Stamp>,
-    /// The first check that saw a publisher on the graph.
-    publishers_since: Option<Stamp>,
-}
-
-impl TopicState {
-    fn new(name: &str) -> Self {
-        TopicState {
-            name: name.to_string(),
-            graph: None,
-            received: 0,
-            unreadable: 0,
-            recent: VecDeque::with_capacity(RECENT),
-            last_stamp: None,
-            backwards: 0,
-            backwards_max: Duration::ZERO,
-            last_backwards: None,
-            publishers_since: None,
-        }
-    }
-
-    fn last_arrival(&self) -> Option<Stamp> {
-        self.recent.back().map(|(a, _)| *a)
-    }
-
-    /// Entries that arrived within `window` before `now`.
-    fn within(&self, now: Stamp, window: Duration) -> impl Iterator<Item = &(Stamp, Stamp)> {
-        let from = now - window;
-        self.recent.iter().filter(move |(a, _)| *a >= from)
-    }
-
-    /// The median time between arrivals (3 arrivals or more).
-    fn period(&self) -> Option<Duration> {
-        let n = self.recent.len();
-        if n < 3 {
-            return None;
-        }
-        let skip = n.saturating_sub(33);
-        let mut gaps: Vec<i64> = self
-            .recent
-            .iter()
-            .skip(skip)
-            .zip(self.recent.iter().skip(skip + 1))
-            .map(|((a, _), (b, _))| b.since(*a).as_nanos())
-            .collect();
-        advice::Summary::of(&mut gaps).map(|s| Duration::from_nanos(s.median_ns))
-    }
-
-    /// How long it may be silent before it is stale.
-    fn stale_after(&self, th: &Thresholds) -> Duration {
-        match self.period() {
-            Some(p) => Duration::from_nanos(p.as_nanos().saturating_mul(th.stale_periods))
-                .max(th.stale_min),
-            None => th.silent_unknown,
-        }
-    }
-
-    /// Did it deliver within its stale threshold?
-    fn flows(&self, now: Stamp, th: &Thresholds) -> bool {
-        self.last_arrival()
-            .is_some_and(|last| now.since(last) <= self.stale_after(th))
-    }
-
-    /// Arrivals per second over the window: up to the last arrival while
-    /// it flows, up to `now` once it is silent (the rate decays).
-    fn rate_hz(&self, now: Stamp, th: &Thresholds) -> f64 {
-        let mut it = self.within(now, th.window);
-        let Some((first, _)) = it.next() else {
-            return 0.0;
-        };
-        let (n, last) = it.fold((1u64, *first), |(n, _), (a, _)| (n + 1, *a));
-        let end = if self.flows(now, th) { last } else { now };
-        let span = end.since(*first).as_nanos();
-        if n < 2 || span <= 0 {
-            return 0.0;
-        }
-        (n - 1) as f64 * 1e9 / span as f64
-    }
-
-    /// Median stamp age at arrival over the window (`min` entries or more).
-    fn age(&self, now: Stamp, window: Duration, min: usize) -> Option<i64> {
-        let mut ages: Vec<i64> = self
-            .within(now, window)
-            .map(|(a, s)| a.since(*s).as_nanos())
-            .collect();
-        if ages.len() < min {
-            return None;
-        }
-        advice::Summary::of(&mut ages).map(|s| s.median_ns)
-    }
-
-    fn stamps(&self, now: Stamp, window: Duration) -> Vec<i64> {
-        self.within(now, window)
-            .map(|(_, s)| s.as_nanos())
-            .collect()
-    }
-
-    fn publishers(&self) -> Option<usize> {
-        self.graph.as_ref().map(|g| g.publishers.len())
-    }
-}
-
 /// A problem as the log keeps it.
 #[derive(Clone, Debug)]
 struct Seen {
@@ -361,8 +247,13 @@ pub struct TopicReport {
     /// Its type, if known.
     #[serde(rename = "type")]
     pub type_name: Option<String>,
-    /// Messages received.
-    pub received: u64,
+    /// Messages that arrived, also before the policy ran (it starts once
+    /// every topic has delivered).
+    pub arrived: u64,
+    /// The policy's counts: messages it received, emitted in a set,
+    /// dropped by reason and queued now.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Messages per second over the last 10 s.
     pub rate_hz: f64,
     /// Publishers, by node name.
@@ -372,10 +263,6 @@ pub struct TopicReport {
     /// Median offset of its stamps to the nearest stamps of the first
     /// topic (this minus first), ns; `None` for the first topic.
     pub offset_ns: Option<i64>,
-    /// Messages emitted in a set.
-    pub emitted: u64,
-    /// Drops by reason name.
-    pub dropped: BTreeMap<&'static str, u64>,
     /// Messages whose stamp could not be read.
     pub unreadable: u64,
     /// Stamps older than the one before.
@@ -655,380 +542,16 @@ impl Diagnosis {
                 t.publishers_since = Some(now);
             }
         }
+        // Each detector on its own, in any order; then the overflow check,
+        // told what they found.
         let mut out = Vec::new();
         self.graph_problems(now, &mut out);
         self.stale(now, &mut out);
         self.never_equal(now, &mut out);
         self.clock_mismatch(now, &mut out);
         self.out_of_order(now, &mut out);
-        self.queue_overflow(now, &mut out);
+        out.extend(self.queue_overflow(now, &out.clone()));
         out
-    }
-
-    fn graph_problems(&self, now: Stamp, out: &mut Vec<Problem>) {
-        let settled = now.since(self.start) >= self.th.graph_grace;
-        for t in &self.topics {
-            let Some(g) = &t.graph else { continue };
-            if g.has_header == Some(false) {
-                let ty = g.type_name.as_deref().unwrap_or("its type");
-                out.push(Problem {
-                    code: Code::NoHeader,
-                    topics: vec![t.name.clone()],
-                    message: format!(
-                        "{} is {ty}, whose first field is not a std_msgs/Header: there is no stamp to synchronize on",
-                        t.name
-                    ),
-                    advice: advice::no_header_line(),
-                });
-            }
-            let silent = t
-                .last_arrival()
-                .is_none_or(|a| now.since(a) > self.th.silent_unknown);
-            if g.publishers.is_empty() && settled && silent {
-                out.push(Problem {
-                    code: Code::NoPublisher,
-                    topics: vec![t.name.clone()],
-                    message: format!(
-                        "{}: no publisher ({} on the graph)",
-                        t.name,
-                        if g.type_name.is_some() {
-                            "the topic is"
-                        } else {
-                            "nothing of that name is"
-                        }
-                    ),
-                    advice: advice::no_publisher_line(&t.name),
-                });
-            }
-            // Discovery names a node after its endpoints (up to a
-            // heartbeat later): wait a little for the name.
-            let named_wait = t
-                .publishers_since
-                .is_some_and(|since| now.since(since) >= self.th.name_wait);
-            let bad: Vec<String> = g
-                .publishers
-                .iter()
-                .filter(|p| !p.never_matches.is_empty() && (named_wait || !p.node.is_empty()))
-                .map(|p| {
-                    let never: Vec<String> = p
-                        .never_matches
-                        .iter()
-                        .map(|(q, why)| {
-                            format!("a {} subscriber never matches it ({why})", q.as_str())
-                        })
-                        .collect();
-                    format!(
-                        "publisher {} offers {}: {}",
-                        node_name(&p.node),
-                        p.qos,
-                        never.join("; ")
-                    )
-                })
-                .collect();
-            if !bad.is_empty() {
-                out.push(Problem {
-                    code: Code::QosIncompatible,
-                    topics: vec![t.name.clone()],
-                    message: format!("{}: {}", t.name, bad.join("; ")),
-                    advice: advice::qos_line(),
-                });
-            }
-        }
-    }
-
-    fn stale(&self, now: Stamp, out: &mut Vec<Problem>) {
-        let th = &self.th;
-        for (ch, t) in self.topics.iter().enumerate() {
-            let others_flow = self
-                .topics
-                .iter()
-                .enumerate()
-                .any(|(o, ot)| o != ch && ot.flows(now, th));
-            if !others_flow {
-                continue;
-            }
-            let message = match t.last_arrival() {
-                Some(last) => {
-                    let silent = now.since(last);
-                    if silent <= t.stale_after(th) {
-                        continue;
-                    }
-                    match t.period() {
-                        Some(p) => format!(
-                            "{}: silent for {} (more than {} periods of {}) while the others flow",
-                            t.name,
-                            secs(silent),
-                            th.stale_periods,
-                            secs(p)
-                        ),
-                        None => format!(
-                            "{}: silent for {} after {} message(s) while the others flow",
-                            t.name,
-                            secs(silent),
-                            t.received
-                        ),
-                    }
-                }
-                None => {
-                    let publishers = t.publishers().unwrap_or(0);
-                    let headerless = t
-                        .graph
-                        .as_ref()
-                        .is_some_and(|g| g.has_header == Some(false));
-                    let Some(since) = t.publishers_since else {
-                        continue;
-                    };
-                    let waited = now.since(since);
-                    if publishers == 0 || headerless || waited <= th.first_message {
-                        continue;
-                    }
-                    format!(
-                        "{}: no message in {} since the graph showed its {publishers} publisher(s), while the others flow",
-                        t.name,
-                        secs(waited)
-                    )
-                }
-            };
-            out.push(Problem {
-                code: Code::Stale,
-                topics: vec![t.name.clone()],
-                message,
-                advice: advice::stale_line(&t.name),
-            });
-        }
-    }
-
-    fn sets_within(&self, now: Stamp) -> usize {
-        let from = now - self.th.window;
-        self.set_times.iter().filter(|t| **t >= from).count()
-    }
-
-    fn never_equal(&self, now: Stamp, out: &mut Vec<Problem>) {
-        if self.config.kind() != PolicyKind::Exact || self.sets_within(now) > 0 {
-            return;
-        }
-        let stamps: Vec<Vec<i64>> = self
-            .topics
-            .iter()
-            .map(|t| {
-                let mut s = t.stamps(now, self.th.window);
-                s.sort_unstable();
-                s
-            })
-            .collect();
-        for i in 0..stamps.len() {
-            for j in i + 1..stamps.len() {
-                let (a, b) = (&stamps[i], &stamps[j]);
-                if a.len() < self.th.min_stamps || b.len() < self.th.min_stamps {
-                    continue;
-                }
-                if a.iter().any(|x| b.binary_search(x).is_ok()) {
-                    continue;
-                }
-                // From the topic with fewer stamps: each finds its nearest.
-                let (few, many) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-                let mut d: Vec<i64> = advice::nearest_offsets(few, many)
-                    .into_iter()
-                    .map(i64::abs)
-                    .collect();
-                let typical = advice::Summary::of(&mut d).map(|s| s.median_ns);
-                out.push(Problem {
-                    code: Code::NeverEqual,
-                    topics: vec![self.topics[i].name.clone(), self.topics[j].name.clone()],
-                    message: format!(
-                        "ExactTime: the stamps of {} and {} never coincide ({} and {} recent stamps, none in common; nearest {} apart, median)",
-                        self.topics[i].name,
-                        self.topics[j].name,
-                        a.len(),
-                        b.len(),
-                        typical.map_or("-".into(), advice::human_duration)
-                    ),
-                    advice: advice::exact_nothing_line(typical),
-                });
-            }
-        }
-    }
-
-    fn clock_mismatch(&self, now: Stamp, out: &mut Vec<Problem>) {
-        let tol = self.th.clock_tolerance.as_nanos();
-        let ages: Vec<Option<i64>> = self
-            .topics
-            .iter()
-            .map(|t| t.age(now, self.th.window, 3))
-            .collect();
-        // The reference: the topic stamped nearest to its arrival (the
-        // system clock the watch runs on); it stays the same as more
-        // topics deliver.
-        let close = |a: i64, b: i64| a.abs_diff(b) <= tol.unsigned_abs();
-        let Some((reference, ref_age)) = ages
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| a.map(|a| (i, a)))
-            .min_by_key(|&(i, a)| (a.unsigned_abs(), i))
-        else {
-            return;
-        };
-        for (ch, age) in ages.iter().enumerate() {
-            let Some(age) = *age else { continue };
-            if ch == reference || close(age, ref_age) {
-                continue;
-            }
-            let (t, r) = (&self.topics[ch].name, &self.topics[reference].name);
-            let offset = ref_age.saturating_sub(age); // this topic's stamps minus the reference's
-            let dir = if offset < 0 { "behind" } else { "ahead of" };
-            out.push(Problem {
-                code: Code::ClockMismatch,
-                topics: vec![t.clone(), r.clone()],
-                message: format!(
-                    "{t}: stamps {} {dir} {r}'s (stamp age at arrival {} against {}): not the same clock",
-                    advice::human_duration(offset.saturating_abs()),
-                    advice::human_duration(age),
-                    advice::human_duration(ref_age),
-                ),
-                advice: advice::clock_line(ch, offset),
-            });
-        }
-    }
-
-    fn out_of_order(&self, now: Stamp, out: &mut Vec<Problem>) {
-        for t in &self.topics {
-            let Some(last) = t.last_backwards else {
-                continue;
-            };
-            if now.since(last) > self.th.recent {
-                continue;
-            }
-            out.push(Problem {
-                code: Code::OutOfOrder,
-                topics: vec![t.name.clone()],
-                message: format!(
-                    "{}: stamps went backwards {} time(s) (by up to {}), the last {} ago",
-                    t.name,
-                    t.backwards,
-                    secs(t.backwards_max),
-                    secs(now.since(last))
-                ),
-                advice: advice::out_of_order_line(),
-            });
-        }
-    }
-
-    /// Overflow drops per channel so far.
-    fn overflow_counts(&self) -> Vec<u64> {
-        self.sync
-            .stats()
-            .channels
-            .iter()
-            .map(|c| {
-                c.dropped_for(DropReason::QueueOverflow) + c.dropped_for(DropReason::AfterOverflow)
-            })
-            .collect()
-    }
-
-    fn queue_overflow(&mut self, now: Stamp, out: &mut Vec<Problem>) {
-        let counts = self.overflow_counts();
-        let delta: Vec<u64> = counts
-            .iter()
-            .zip(&self.overflow_prev)
-            .map(|(c, p)| c.saturating_sub(*p))
-            .collect();
-        self.overflow_prev = counts;
-        // A silent, missing, never-equal or other-clock topic makes the
-        // others' queues overflow (while it lasts, and while the queues
-        // drain after it): that is its problem, not the queue size's.
-        // Overflow waits `stale_min` for such a cause to show.
-        let causes = |c: Code| {
-            matches!(
-                c,
-                Code::Stale | Code::NoPublisher | Code::NeverEqual | Code::ClockMismatch
-            )
-        };
-        let explained = out.iter().any(|p| causes(p.code))
-            || self
-                .log
-                .iter()
-                .any(|s| causes(s.problem.code) && now.since(s.last) <= self.th.recent);
-        if explained {
-            self.overflow_pending.clear();
-        } else {
-            if delta.iter().any(|d| *d > 0) {
-                self.overflow_pending.push_back((now, delta));
-            }
-            while let Some((t, _)) = self.overflow_pending.front() {
-                if now.since(*t) < self.th.stale_min {
-                    break;
-                }
-                if let Some(e) = self.overflow_pending.pop_front() {
-                    self.overflow_confirmed += e.1.iter().sum::<u64>();
-                    self.overflow_events.push_back(e);
-                }
-            }
-        }
-        while let Some((t, _)) = self.overflow_events.front() {
-            if now.since(*t) <= self.th.recent {
-                break;
-            }
-            self.overflow_events.pop_front();
-        }
-        if self.overflow_events.is_empty() {
-            return;
-        }
-        let mut per = vec![0u64; self.topics.len()];
-        for (_, d) in &self.overflow_events {
-            for (p, n) in per.iter_mut().zip(d) {
-                *p += n;
-            }
-        }
-        let topics: Vec<String> = per
-            .iter()
-            .zip(&self.topics)
-            .filter(|(n, _)| **n > 0)
-            .map(|(_, t)| t.name.clone())
-            .collect();
-        let recent: u64 = per.iter().sum();
-        let stale = self
-            .min_queue
-            .is_none_or(|(at, _, _)| now.since(at) >= Duration::from_secs(2));
-        if stale {
-            let q = self.min_queue_now();
-            self.min_queue = Some((now, self.fed, q));
-        }
-        let min_q = self.min_queue.and_then(|(_, _, q)| q);
-        let size = self
-            .config
-            .queue_size()
-            .map_or("-".to_string(), |q| q.to_string());
-        out.push(Problem {
-            code: Code::QueueOverflow,
-            topics: topics.clone(),
-            message: format!(
-                "{}: {recent} message(s) dropped in the last {} because the queue (size {size}) overflowed",
-                topics.join(", "),
-                secs(self.th.recent)
-            ),
-            advice: advice::queue_line(
-                usize::try_from(self.overflow_confirmed).unwrap_or(usize::MAX),
-                min_q,
-                self.config.queue_size(),
-                self.search_limit(),
-                "on the arrivals seen",
-            ),
-        });
-    }
-
-    fn search_limit(&self) -> usize {
-        self.history.len().clamp(1, 4096)
-    }
-
-    /// The advisor's smallest queue size without overflow on the history.
-    fn min_queue_now(&self) -> Option<usize> {
-        let trace = Trace::from_pairs(self.history.iter().map(|m| (m.channel, m.stamp)));
-        advice::min_queue_without_overflow(
-            &trace,
-            self.topics.len(),
-            &self.config,
-            self.search_limit(),
-        )
     }
 
     /// The state at `now`: with `all`, every problem seen since watching
@@ -1066,7 +589,8 @@ impl Diagnosis {
                 TopicReport {
                     topic: t.name.clone(),
                     type_name: t.graph.as_ref().and_then(|g| g.type_name.clone()),
-                    received: t.received,
+                    arrived: t.received,
+                    counts: Counts::of(&c, self.sync.queued(ch)),
                     rate_hz: t.rate_hz(now, &self.th),
                     publishers: t
                         .graph
@@ -1080,12 +604,6 @@ impl Diagnosis {
                         .unwrap_or_default(),
                     age_ns: t.age(now, w, 1),
                     offset_ns,
-                    emitted: c.emitted,
-                    dropped: DropReason::ALL
-                        .iter()
-                        .filter(|r| c.dropped_for(**r) > 0)
-                        .map(|r| (r.as_str(), c.dropped_for(*r)))
-                        .collect(),
                     unreadable: t.unreadable,
                     out_of_order: t.backwards,
                 }
@@ -1276,7 +794,7 @@ mod tests {
         // The first message of each topic but the last to deliver waited.
         assert_eq!(
             r.arrivals as u64,
-            r.topics.iter().map(|t| t.received).sum::<u64>() - 2
+            r.topics.iter().map(|t| t.arrived).sum::<u64>() - 2
         );
     }
 
@@ -1295,11 +813,15 @@ mod tests {
         let r = d.report(at(5), false);
         assert_eq!(r.arrivals, 2);
         assert_eq!(r.sets, 0);
-        assert_eq!(r.topics[0].received, 3);
-        assert_eq!(r.topics[0].emitted, 0);
+        assert_eq!(r.topics[0].arrived, 3);
+        // The policy got the last of them: queued, balanced.
+        assert_eq!(r.topics[0].counts.received, 1);
+        assert_eq!(r.topics[0].counts.emitted, 0);
+        assert_eq!(r.topics[0].counts.queued, 1);
+        assert!(r.topics.iter().all(|t| t.counts.balanced()));
         assert!(d.arrive(1, at(3), at(5)));
         let r = d.report(at(5), false);
-        assert_eq!((r.sets, r.topics[1].emitted), (1, 1));
+        assert_eq!((r.sets, r.topics[1].counts.emitted), (1, 1));
         assert_eq!(r.last_sets, [vec![at(3).as_nanos(), at(3).as_nanos()]]);
         d.unreadable(1);
         d.unreadable(9);
@@ -1706,7 +1228,8 @@ mod tests {
             p[0].message
                 .contains("because the queue (size 10) overflowed")
         );
-        let trace = Trace::from_pairs(d.history.iter().map(|m| (m.channel, m.stamp)));
+        let trace =
+            stamp_sync::trace::Trace::from_pairs(d.history.iter().map(|m| (m.channel, m.stamp)));
         let config = PolicyConfig::approximate(10);
         let q = advice::min_queue_without_overflow(&trace, 2, &config, 4096).unwrap();
         assert!(q > 10, "{q}");
@@ -1719,7 +1242,7 @@ mod tests {
         let r = d.report(at(1_600), true);
         assert_eq!(r.min_queue_size_without_overflow, Some(q));
         assert!(r.drops["queue_overflow"] > 0);
-        assert!(r.topics[0].dropped["queue_overflow"] > 0);
+        assert!(r.topics[0].counts.dropped["queue_overflow"] > 0);
         // The whole history replays into the live counters.
         let replayed = stamp_sync::trace::replay(&trace, 2, &config).unwrap();
         assert_eq!(replayed.sets.len() as u64, r.sets);

@@ -496,7 +496,7 @@ mod tests {
         );
         let wanted = vec![true; topics.len()];
         let mut par: Vec<Row> = Vec::new();
-        bag.scan(&path, &wanted, false, &mut |r| {
+        crate::backend::scan(&bag, &path, &wanted, false, &mut |r| {
             par.push((r.topic, r.log_time.as_nanos(), r.data[..12].to_vec(), r.len));
             true
         })

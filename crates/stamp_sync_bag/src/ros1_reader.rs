@@ -348,7 +348,7 @@ mod tests {
             "enough chunks for the parallel path"
         );
         let wanted = vec![true; topics.len()];
-        let par = collect(|sink| bag.scan(&path, &wanted, false, sink).unwrap());
+        let par = collect(|sink| crate::backend::scan(&bag, &path, &wanted, false, sink).unwrap());
         let mut seen = vec![0u64; topics.len()];
         let seq = collect(|sink| {
             assert!(

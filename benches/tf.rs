@@ -14,8 +14,8 @@ use std::time::Duration as StdDuration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use stamp_sync::Stamp;
-use stamp_sync::tf::bench::filter_release_latency;
-use stamp_sync::tf::{BufferCore, Quaternion, Transform, Vector3};
+use stamp_sync_tf::{BufferCore, Quaternion, Transform, Vector3};
+use stamp_sync_tools::bench::tf::filter_release_latency;
 
 fn chain(depth: usize) -> BufferCore {
     let mut tf = BufferCore::new();

@@ -55,9 +55,11 @@ mod tests {
 
     #[test]
     fn counts_name_reasons_and_balance() {
-        let mut s = ChannelStats::default();
-        s.received = 10;
-        s.emitted = 6;
+        let mut s = ChannelStats {
+            received: 10,
+            emitted: 6,
+            ..ChannelStats::default()
+        };
         s.dropped[DropReason::NotChosen.index()] = 3;
         let c = Counts::of(&s, 1);
         assert_eq!(c.dropped, BTreeMap::from([("not_chosen", 3)]));

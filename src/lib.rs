@@ -3,7 +3,7 @@
 //! What the `stamp-sync` command line does, as a library: replay a policy
 //! over a bag or a stamp trace and report what it emits and drops, with
 //! advice ([`report`], [`advice`]); diagnose live topics ([`diagnose`],
-//! `stamp-sync watch`, feature `watch`); time the policies ([`bench`]).
+//! `stamp-sync watch`, feature `watch`); time the policies ([`bench`](mod@bench)).
 //! The binary in `src/bin/stamp-sync.rs` only parses flags, calls
 //! [`cli`] and maps the result to an exit code.
 //!

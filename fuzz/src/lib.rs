@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use arbitrary::Arbitrary;
 use stamp_sync::driver::DynSet;
-use stamp_sync::dynamic::VecQueues;
+use stamp_sync::driver::dynamic::VecQueues;
 use stamp_sync::policy::{Param, PolicyConfig, PolicyKind, PolicyParams};
 use stamp_sync::trace::TraceMsg;
 use stamp_sync::{Duration, DynSynchronizer, Event, Options, Policy, Stamp};

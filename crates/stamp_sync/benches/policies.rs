@@ -83,7 +83,7 @@ macro_rules! typed {
         let mut sets = 0;
         for &(ch, t) in $trace {
             sets += match ch {
-                $($i => sync.add_stamped::<$i>(t, t),)+
+                $($i => sync.add_stamped::<$i>(t, t, t),)+
                 _ => 0,
             };
         }
@@ -94,8 +94,8 @@ macro_rules! typed {
 
 fn run_typed<P>(n: usize, make: impl Fn() -> P, trace: &[(usize, Stamp)]) -> usize
 where
-    P: Policy<<(Stamp, Stamp) as stamp_sync::Messages>::Queues>
-        + Policy<<(Stamp, Stamp, Stamp) as stamp_sync::Messages>::Queues>
+    P: Policy<<(Stamp, Stamp) as stamp_sync::driver::Messages>::Queues>
+        + Policy<<(Stamp, Stamp, Stamp) as stamp_sync::driver::Messages>::Queues>
         + Policy<
             <(
                 Stamp,
@@ -107,7 +107,7 @@ where
                 Stamp,
                 Stamp,
                 Stamp,
-            ) as stamp_sync::Messages>::Queues,
+            ) as stamp_sync::driver::Messages>::Queues,
         >,
 {
     match n {
@@ -118,7 +118,7 @@ where
     }
 }
 
-fn run_dynamic<P: Policy<stamp_sync::dynamic::VecQueues<Stamp>>>(
+fn run_dynamic<P: Policy<stamp_sync::driver::dynamic::VecQueues<Stamp>>>(
     n: usize,
     policy: P,
     trace: &[(usize, Stamp)],

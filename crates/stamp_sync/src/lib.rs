@@ -68,18 +68,15 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../../docs/filters.md")]
 pub struct FiltersGuide;
 
-// The top floor: only names, no code. Older paths stay valid.
+// The names a user starts from; everything else is under its module
+// (`driver`, `policy`, `filters`, `trace`). Only names, no code.
+pub use driver::stream;
 pub use driver::{
-    AnyMsg, Builder, Channel, ChannelDiagnostics, ChannelStats, Diagnostics, DynSynchronizer,
-    Event, Messages, Options, Partial, SharedSynchronizer, Stale, Stats, Synchronizer,
+    Builder, Diagnostics, DynSynchronizer, Event, Options, SharedSynchronizer, Stats, Synchronizer,
 };
-pub use driver::{StampAt, StampGetters};
-pub use driver::{dynamic, stats, stream};
 pub use policy::{
-    ApproximateEpsilonTime, ApproximateTime, Arrival, CloneStore, ConfigError, DropReason, Dropped,
-    ExactTime, LatestTime, Outcome, Output, Policy, RateConfig, SearchState, SlopTime, Store,
+    ApproximateEpsilonTime, ApproximateTime, ConfigError, DropReason, Dropped, ExactTime, Latched,
+    LatestTime, Policy, SlopTime,
 };
-pub use policy::{LatchView, Latched, Pick};
-pub use stamped::Stamped;
-pub use stamped::{HeaderStamp, StampOf};
+pub use stamped::{HeaderStamp, StampOf, Stamped};
 pub use time::{Duration, Stamp};

@@ -8,7 +8,7 @@
 //!   field: a per-channel stamp getter ([`StampOf`]): a closure
 //!   `|m: &Foo| ...`, or a named getter type made with
 //!   [`stamp_getter!`](crate::stamp_getter), set on the driver with
-//!   `stamp_with` (e.g. [`Synchronizer::stamp_with`](crate::Synchronizer::stamp_with)).
+//!   `stamp_with` (e.g. [`Builder::stamp_with`](crate::Builder::stamp_with)).
 //!   No wrapper type, no `Stamped` impl.
 //! * Or pass the stamp explicitly with
 //!   [`Synchronizer::add_stamped`](crate::Synchronizer::add_stamped), or

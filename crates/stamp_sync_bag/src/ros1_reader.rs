@@ -280,7 +280,6 @@ impl Backend for Ros1Bag {
 
     /// Decompression (bz2 is slow) runs on several threads over runs of
     /// chunks located by the index's chunk positions.
-
     fn units(&self) -> usize {
         self.chunk_pos.len()
     }

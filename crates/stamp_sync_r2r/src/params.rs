@@ -234,7 +234,10 @@ impl Kind {
                 let off = if *zero_off { ", 0 = off" } else { "" };
                 format!("double{unit}, default {d}, range {min}{off}")
             }
-            Kind::Str { default, choices } if choices.is_empty() => {
+            Kind::Str {
+                default,
+                choices: [],
+            } => {
                 format!("string, default {default:?}")
             }
             Kind::Str { default, choices } => {

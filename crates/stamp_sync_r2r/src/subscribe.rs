@@ -74,7 +74,7 @@ where
 }
 
 /// [`feed`] for a [`SharedSynchronizer`] with any stamp getters
-/// ([`SharedBuilder::stamp_with`](stamp_sync::driver::SharedBuilder::stamp_with)).
+/// ([`Builder::stamp_with`](stamp_sync::Builder::stamp_with)).
 pub fn feed_with<const I: usize, T, P, G>(
     node: &mut Node,
     topic: &str,
@@ -126,13 +126,12 @@ pub type SyncedBuilder<T, P, G = RosHeader> = StreamBuilder<<T as SyncTopics>::S
 /// Subscribes to 2 to 9 topics and synchronizes them with `policy`.
 ///
 /// `T` is the tuple of message types, `topics` one `(topic, QoS)` per
-/// type in the same order. Messages are stamped by their `Stamped` impls
-/// and received on the node's ROS clock (sim time under `use_sim_time`;
+/// type in the same order. Messages are stamped by their header
+/// ([`RosHeader`]) and received on the node's ROS clock (sim time under `use_sim_time`;
 /// what arrival-clock policies such as `LatestTime` use). Poll the result
 /// on any executor while the node spins; see the [module example](crate).
-/// Drops can be observed with [`SyncStream::on_drop`], counters with
-/// [`SyncStream::stats`]. For options, stamp getters and stale or partial
-/// callbacks use [`subscribe_synced_with`].
+/// Counters with [`SyncStream::stats`]. For drop, stale and partial-set
+/// callbacks, options and stamp getters use [`subscribe_synced_with`].
 pub fn subscribe_synced<T: SyncTopics, P: Policy<QueuesOf<T::Streams>>>(
     node: &mut Node,
     topics: T::Topics<'_>,

@@ -29,11 +29,9 @@ pub fn reference(name: &str) -> String {
 }
 
 /// Message ids of an MCAP being copied: source channel id -> id in the copy.
-
 pub type McapIds = std::collections::HashMap<u16, u16>;
 
 /// Declares `channel` and its schema in `w` unless already there; its id.
-
 pub fn mcap_channel<W: std::io::Write + std::io::Seek>(
     w: &mut mcap::Writer<W>,
     ids: &mut McapIds,
@@ -59,7 +57,6 @@ pub fn mcap_channel<W: std::io::Write + std::io::Seek>(
 }
 
 /// Copies `msg` into `w`, declaring its channel on first use.
-
 pub fn mcap_copy<W: std::io::Write + std::io::Seek>(
     w: &mut mcap::Writer<W>,
     ids: &mut McapIds,

@@ -1,8 +1,9 @@
 //! Shared test helpers: run one trace through every front end.
 
+use stamp_sync::driver::AnyMsg;
 use stamp_sync::policy::AnyPolicy;
 use stamp_sync::trace::{PolicyConfig, Trace, TraceMsg, replay};
-use stamp_sync::{AnyMsg, DropReason, SharedSynchronizer, Stamp, Synchronizer};
+use stamp_sync::{DropReason, SharedSynchronizer, Stamp, Synchronizer};
 use std::sync::{Arc, Mutex};
 
 /// Sets as stamp rows.

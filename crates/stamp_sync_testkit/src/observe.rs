@@ -25,7 +25,7 @@ pub struct Observed {
 }
 
 /// Index of the arrival that emitted each set.
-fn emission_points<P: Policy<stamp_sync::dynamic::VecQueues<stamp_sync::Stamp>>>(
+fn emission_points<P: Policy<stamp_sync::driver::dynamic::VecQueues<stamp_sync::Stamp>>>(
     trace: &Trace,
     channels: usize,
     policy: P,

@@ -65,7 +65,7 @@ impl<K, P, G> Builder<K, P, G> {
     /// `|m: &M| -> Stamp`, a type made by
     /// [`stamp_getter!`](crate::stamp_getter), or, for a tuple of message
     /// types, a tuple of those, one per channel
-    /// ([`StampGetters`](crate::StampGetters)). Static dispatch. Checked
+    /// ([`StampGetters`](crate::driver::StampGetters)). Static dispatch. Checked
     /// where it is used: `add` needs a getter for its channel.
     pub fn stamp_with<G2>(self, getters: G2) -> Builder<K, P, G2> {
         Builder {

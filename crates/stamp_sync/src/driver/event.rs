@@ -60,7 +60,7 @@ pub struct Stale {
 
 /// A set with holes: one entry per channel, `None` where a channel held
 /// nothing. Typed synchronizers turn it into a tuple of `Option`s with
-/// [`Messages::partial`](crate::Messages::partial).
+/// [`Messages::partial`](crate::driver::Messages::partial).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Partial<M> {
     /// Per channel, its oldest held message.

@@ -20,7 +20,7 @@ use crate::time::Stamp;
 /// drops to `on_drop`, both after the policy step has finished. Without
 /// callbacks use [`push::<I>`](Self::push), which returns the events.
 ///
-/// `G` gets each channel's stamps ([`StampGetters`](crate::StampGetters)):
+/// `G` gets each channel's stamps ([`StampGetters`](crate::driver::StampGetters)):
 /// by default [`HeaderStamp`] on every channel (each message's
 /// [`Stamped`](crate::Stamped) impl); set others with
 /// [`Builder::stamp_with`] for headerless types, custom fields or types you

@@ -3,7 +3,7 @@
 //! what the policy does; `docs/adversarial.md` has the same in prose.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-use stamp_sync::dynamic::VecQueues;
+use stamp_sync::driver::dynamic::VecQueues;
 use stamp_sync::trace::TraceMsg;
 use stamp_sync::{
     ApproximateEpsilonTime, ApproximateTime, DropReason, Duration, DynSynchronizer, Event,

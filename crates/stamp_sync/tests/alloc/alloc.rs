@@ -113,14 +113,14 @@ const COUNT: usize = 200_000;
 /// after warm-up).
 fn typed3<P>(policy: P, trace: &[(usize, Stamp)]) -> [(u64, u64, u64); 2]
 where
-    P: Policy<<(Msg, Msg, Msg) as stamp_sync::Messages>::Queues> + Clone,
+    P: Policy<<(Msg, Msg, Msg) as stamp_sync::driver::Messages>::Queues> + Clone,
 {
     [true, false].map(|drop_callback| typed3_run(policy.clone(), trace, drop_callback))
 }
 
 fn typed3_run<P>(policy: P, trace: &[(usize, Stamp)], drop_callback: bool) -> (u64, u64, u64)
 where
-    P: Policy<<(Msg, Msg, Msg) as stamp_sync::Messages>::Queues>,
+    P: Policy<<(Msg, Msg, Msg) as stamp_sync::driver::Messages>::Queues>,
 {
     let sets = Arc::new(AtomicU64::new(0));
     let s = sets.clone();
@@ -268,7 +268,7 @@ fn a_replaced_policy_allocates_nothing_per_message() {
 
 /// The dynamic synchronizer: no allocation per message; a set is inline up
 /// to `INLINE_CHANNELS` channels and one allocation beyond.
-fn dynamic<P: Policy<stamp_sync::dynamic::VecQueues<Msg>>>(
+fn dynamic<P: Policy<stamp_sync::driver::dynamic::VecQueues<Msg>>>(
     channels: usize,
     policy: P,
     trace: &[(usize, Stamp)],
@@ -296,7 +296,7 @@ fn dynamic<P: Policy<stamp_sync::dynamic::VecQueues<Msg>>>(
 
 fn sets_of<M, P>(sync: &DynSynchronizer<M, P>) -> u64
 where
-    P: Policy<stamp_sync::dynamic::VecQueues<M>>,
+    P: Policy<stamp_sync::driver::dynamic::VecQueues<M>>,
 {
     sync.stats().sets
 }
@@ -321,8 +321,8 @@ fn dyn_synchronizer_allocates_only_for_sets_wider_than_inline() {
 #[test]
 fn a_replaced_policy_allocates_nothing_per_message_in_the_dyn_synchronizer() {
     // As for the typed synchronizer: the queues grow at the replacement.
-    use stamp_sync::Store;
-    use stamp_sync::dynamic::VecQueues;
+    use stamp_sync::driver::dynamic::VecQueues;
+    use stamp_sync::policy::Store;
     let queues = VecQueues::<Msg>::new(3, 4);
     assert_eq!(queues.channels(), 3);
     let t = trace(3, COUNT, false, 53);
@@ -392,7 +392,11 @@ fn latest_time_allocates_nothing_from_the_first_message() {
 /// or completes the newest stamp and drops the older partial sets (Exact).
 #[test]
 fn the_worst_step_after_construction_allocates_nothing() {
-    fn run<P: Policy<stamp_sync::dynamic::VecQueues<Msg>>>(name: &str, policy: P, last: Stamp) {
+    fn run<P: Policy<stamp_sync::driver::dynamic::VecQueues<Msg>>>(
+        name: &str,
+        policy: P,
+        last: Stamp,
+    ) {
         worst_step_allocates_nothing(name, DynSynchronizer::new(9, policy).unwrap(), last, 73);
     }
     run(
@@ -461,7 +465,7 @@ fn the_worst_step_after_a_replaced_policy_allocates_nothing() {
 /// Fills channels 0..8 of a 9-channel synchronizer with 10 stamps each
 /// (10 ms apart), then adds `last` on channel 8: at least 73 events, and
 /// no allocation.
-fn worst_step_allocates_nothing<P: Policy<stamp_sync::dynamic::VecQueues<Msg>>>(
+fn worst_step_allocates_nothing<P: Policy<stamp_sync::driver::dynamic::VecQueues<Msg>>>(
     name: &str,
     mut sync: DynSynchronizer<Msg, P>,
     last: Stamp,

@@ -6,9 +6,10 @@
 
 use std::sync::{Mutex, OnceLock};
 
+use stamp_sync::policy::RateConfig;
 use stamp_sync::{
     ApproximateEpsilonTime, ApproximateTime, ConfigError, DropReason, Duration, DynSynchronizer,
-    ExactTime, LatestTime, Options, Policy, RateConfig, Stamp, Synchronizer,
+    ExactTime, LatestTime, Options, Policy, Stamp, Synchronizer,
 };
 
 // ---- a logger that keeps what it is given -------------------------------
@@ -539,7 +540,7 @@ fn zero_queue_size_is_rejected_by_every_policy() {
 }
 
 /// Binds `policy` as the dynamic synchronizer does.
-fn bind<P: Policy<stamp_sync::dynamic::VecQueues<Stamp>>>(
+fn bind<P: Policy<stamp_sync::driver::dynamic::VecQueues<Stamp>>>(
     channels: usize,
     policy: P,
 ) -> Result<(), ConfigError> {
@@ -824,7 +825,8 @@ fn diagnostics_snapshot_and_its_text() {
 /// matches the right messages.
 #[test]
 fn a_store_with_only_the_required_methods_drives_a_policy() {
-    use stamp_sync::{Arrival, ExactTime, Outcome, Output, Policy, Store};
+    use stamp_sync::policy::{Arrival, Outcome, Output, Store};
+    use stamp_sync::{ExactTime, Policy};
     use std::collections::VecDeque;
 
     struct Fifo(Vec<VecDeque<u32>>);
@@ -926,7 +928,7 @@ fn a_store_with_only_the_required_methods_drives_a_policy() {
 /// `has_discarded` says whether there are any.
 #[test]
 fn output_counts_the_drops_it_does_not_keep() {
-    use stamp_sync::{Outcome, Output};
+    use stamp_sync::policy::{Outcome, Output};
     let mut out = Output::<Vec<u32>, u32>::with_capacity(4);
     assert!(out.keeps_drops());
     assert!(!out.has_discarded());

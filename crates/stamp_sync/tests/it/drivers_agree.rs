@@ -14,11 +14,12 @@ use std::task::{Context, Poll};
 
 use futures::stream::Stream;
 use proptest::prelude::*;
-use stamp_sync::dynamic::VecQueues;
+use stamp_sync::driver::Messages;
+use stamp_sync::driver::dynamic::VecQueues;
 use stamp_sync::policy::{AnyPolicy, PolicyConfig};
 use stamp_sync::{
-    DropReason, Duration, DynSynchronizer, Event, Latched, Messages, Options, Policy,
-    SharedSynchronizer, Stamp, Stamped, Stats, Synchronizer,
+    DropReason, Duration, DynSynchronizer, Event, Latched, Options, Policy, SharedSynchronizer,
+    Stamp, Stamped, Stats, Synchronizer,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -236,7 +237,7 @@ macro_rules! typed_runs {
                     .on_partial(move |p| r3.lock().unwrap().partial.push(partial(p)));
                 if drop_callback {
                     builder = builder.on_drop(move |d| {
-                        let id = match d.message { $(stamp_sync::AnyMsg::$T(m) => m.id,)+ _ => u32::MAX };
+                        let id = match d.message { $(stamp_sync::driver::AnyMsg::$T(m) => m.id,)+ _ => u32::MAX };
                         r4.lock().unwrap().drops.push((d.channel, d.reason, id, d.stamp));
                     });
                 }
@@ -266,7 +267,7 @@ macro_rules! typed_runs {
                     .on_stale(move |s| r2.lock().unwrap().stale.push((s.channel, s.silent_for, s.at)))
                     .on_partial(move |p| r3.lock().unwrap().partial.push(partial(p)))
                     .on_drop(move |d| {
-                        let id = match d.message { $(stamp_sync::AnyMsg::$T(m) => m.id,)+ _ => u32::MAX };
+                        let id = match d.message { $(stamp_sync::driver::AnyMsg::$T(m) => m.id,)+ _ => u32::MAX };
                         r4.lock().unwrap().drops.push((d.channel, d.reason, id, d.stamp));
                     })
                     .build()
@@ -299,7 +300,7 @@ macro_rules! typed_runs {
                     .on_stale(move |s| r2.lock().unwrap().stale.push((s.channel, s.silent_for, s.at)))
                     .on_partial(move |p| r3.lock().unwrap().partial.push(partial(p)))
                     .on_drop(move |d| {
-                        let id = match d.message { $(stamp_sync::AnyMsg::$T(m) => m.id,)+ _ => u32::MAX };
+                        let id = match d.message { $(stamp_sync::driver::AnyMsg::$T(m) => m.id,)+ _ => u32::MAX };
                         r4.lock().unwrap().drops.push((d.channel, d.reason, id, d.stamp));
                     })
                     .build()

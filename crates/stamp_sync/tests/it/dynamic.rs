@@ -192,7 +192,7 @@ fn add_hands_sets_and_drops_to_the_callbacks() {
     );
     assert_eq!(
         sync.add(2, s(3)),
-        Err(stamp_sync::dynamic::NoSuchChannel {
+        Err(stamp_sync::driver::dynamic::NoSuchChannel {
             channel: 2,
             channels: 2
         })

@@ -164,12 +164,12 @@ fn shared_stream_and_dyn_drivers_take_getters() {
 /// still compiles: the default getter is `HeaderStamp` on every channel.
 fn add_generic<T, P>(
     sync: &mut Synchronizer<T, P>,
-    msg: <T as stamp_sync::Channel<0>>::Msg,
+    msg: <T as stamp_sync::driver::Channel<0>>::Msg,
 ) -> usize
 where
-    T: stamp_sync::Messages + stamp_sync::Channel<0>,
+    T: stamp_sync::driver::Messages + stamp_sync::driver::Channel<0>,
     P: stamp_sync::Policy<T::Queues>,
-    <T as stamp_sync::Channel<0>>::Msg: Stamped,
+    <T as stamp_sync::driver::Channel<0>>::Msg: Stamped,
 {
     sync.add::<0>(msg)
 }

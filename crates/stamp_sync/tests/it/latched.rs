@@ -140,7 +140,7 @@ fn dropped_members_of_incomplete_sets_reach_the_callback_or_are_counted() {
         if with_callback {
             builder = builder.on_drop(move |d| {
                 let label = match d.message {
-                    stamp_sync::AnyMsg::Ch0(m) | stamp_sync::AnyMsg::Ch2(m) => m.1,
+                    stamp_sync::driver::AnyMsg::Ch0(m) | stamp_sync::driver::AnyMsg::Ch2(m) => m.1,
                     _ => "latched?",
                 };
                 sink.lock().unwrap().push((d.channel, d.reason, label));

@@ -74,7 +74,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
     })
 }
 
-fn check<P: Policy<stamp_sync::dynamic::VecQueues<TraceMsg>>>(
+fn check<P: Policy<stamp_sync::driver::dynamic::VecQueues<TraceMsg>>>(
     case: &Case,
     policy: P,
     bound: usize,

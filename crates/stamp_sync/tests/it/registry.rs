@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use stamp_sync::dynamic::VecQueues;
+use stamp_sync::driver::dynamic::VecQueues;
 use stamp_sync::policy::{
     AnyPolicy, PolicyConfig, PolicyKind, Settings, Unit, Value, all_settings,
 };

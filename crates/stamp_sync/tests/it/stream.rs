@@ -11,12 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures::stream::{FusedStream, Stream};
+use stamp_sync::driver::{Channel, Messages};
+use stamp_sync::policy::{Arrival, Output};
 use stamp_sync::stream::{SyncInputs, SyncStream};
 use stamp_sync::trace::{PolicyConfig, Trace, replay};
-use stamp_sync::{
-    ApproximateTime, Arrival, Channel, DropReason, ExactTime, Messages, Output, Policy, Stamp,
-    Synchronizer,
-};
+use stamp_sync::{ApproximateTime, DropReason, ExactTime, Policy, Stamp, Synchronizer};
 
 /// A waker that counts its wakes.
 #[derive(Default)]

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration as StdDuration;
 
+use stamp_sync::driver::AnyMsg;
 use stamp_sync::{
-    AnyMsg, ApproximateTime, DropReason, ExactTime, SharedSynchronizer, Stamp, Stamped,
-    Synchronizer,
+    ApproximateTime, DropReason, ExactTime, SharedSynchronizer, Stamp, Stamped, Synchronizer,
 };
 
 #[derive(Debug, Clone, PartialEq)]

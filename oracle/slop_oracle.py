@@ -2,7 +2,7 @@
 ApproximateTimeSynchronizer (ROS 1, Debian bookworm's python3-message-filters
 1.15.15) so stamp_sync's SlopTime can be checked set for set against it.
 Run with /usr/bin/python3 (scripts/build-filters-oracle.sh installs the
-package); driven by tests/slop_differential.rs.
+package); driven by crates/stamp_sync/tests/it/slop_differential.rs.
 
 stdin, any number of cases:
     case N QUEUE SLOP_NS [headerless CH]...

@@ -2,10 +2,10 @@
 # Prepares the reference runners of the filter differential tests:
 #   * builds oracle/cache_oracle.cpp (C++ message_filters::Cache, Debian's
 #     libmessage-filters-dev 1.15.15) into OUT_DIR/cache_oracle, for
-#     tests/cache_differential.rs;
+#     crates/stamp_sync/tests/it/cache_differential.rs;
 #   * makes sure /usr/bin/python3 can import Debian's python3-message-filters
 #     (ROS 1 Python message_filters 1.15.15), which oracle/slop_oracle.py
-#     drives for tests/slop_differential.rs.
+#     drives for crates/stamp_sync/tests/it/slop_differential.rs.
 #
 #   scripts/build-filters-oracle.sh [OUT_DIR]     (default: build/ in the repo)
 #

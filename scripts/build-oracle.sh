@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds oracle/stamp_oracle.cpp, the C++ message_filters runner used by
-# tests/differential.rs, into OUT (default: build/stamp_oracle in the repo).
+# crates/stamp_sync/tests/it/differential.rs, into OUT (default: build/stamp_oracle in the repo).
 #
 #   scripts/build-oracle.sh [OUT]
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds oracle/tf_oracle.cpp, the C++ tf2 runner used by
-# tests/tf_differential.rs, into OUT (default: build/tf_oracle in the repo).
+# crates/stamp_sync_tf/tests/it/tf_differential.rs, into OUT (default: build/tf_oracle in the repo).
 #
 #   scripts/build-tf-oracle.sh [OUT]
 #

@@ -41,7 +41,7 @@ if ! scripts/build-oracle.sh "$oracle" >&2; then
 fi
 
 echo "compare-cpp: building stamp-sync (profile $PROFILE)" >&2
-cargo build -q --profile "$PROFILE" --features cli --bin stamp-sync
+cargo build -q --profile "$PROFILE" --bin stamp-sync
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 if [ "$PROFILE" = dev ]; then sub=debug; else sub=$PROFILE; fi
 bin="$target_dir/$sub/stamp-sync"

@@ -13,7 +13,7 @@ runs=${RUNS:-7}
 repeat=${REPEAT:-3}
 profile=${PROFILE:-perf}
 scripts/build-tf-oracle.sh
-cargo build --profile "$profile" --features cli --bin stamp-sync --quiet
+cargo build --profile "$profile" --bin stamp-sync --quiet
 bin=target/$profile/stamp-sync
 [ "$profile" = dev ] && bin=target/debug/stamp-sync
 trace=build/tf-bench.csv

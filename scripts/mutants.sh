@@ -4,7 +4,7 @@
 #
 #   scripts/mutants.sh                     # every core file, mutated in place
 #                                          # (do not edit the tree while it runs)
-#   scripts/mutants.sh -f src/time.rs      # one file (repeatable)
+#   scripts/mutants.sh -f crates/stamp_sync/src/time.rs   # one file (repeatable)
 #   scripts/mutants.sh --shard 0/4         # a quarter of the mutants
 #   scripts/mutants.sh --copy              # mutate a copy of the tree, not this one
 #   scripts/mutants.sh --jobs 2            # two mutants at once, each in its own copy
@@ -12,12 +12,14 @@
 #   scripts/mutants.sh --timeout 75        # seconds per full-suite test run
 #   scripts/mutants.sh --full-only         # skip the screen: every mutant gets the whole suite
 #
-# Each mutant is judged by the whole non-ROS suite, `cargo test --features
-# cli` (unit, integration and doctests), in two passes that give the same
-# verdicts as running the whole suite on every mutant, in a third of the time:
-#   1. screen: the lib's unit tests and the integration tests of the mutated
-#      file's floor (policy or driver). A mutant a part of the suite catches,
-#      the whole suite catches.
+# Each mutant of the core crate (crates/stamp_sync) is judged by the whole
+# non-ROS suite: the tests of the core, tf, bag and tools crates (unit,
+# integration and doctests), in two passes that give the same verdicts as
+# running the whole suite on every mutant, in a third of the time:
+#   1. screen: the core's unit tests and the modules of its integration
+#      tests (`tests/it`, `tests/alloc`) of the mutated file's floor
+#      (policy or driver), as test-name filters. A mutant a part of the
+#      suite catches, the whole suite catches.
 #   2. confirm: what the screen missed, against the whole suite.
 # Both passes use cargo-mutants' --iterate, so a stopped run resumes where it
 # was: caught mutants are never tested twice. A mutant that makes the screen
@@ -34,9 +36,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 core_files=(
-  'src/policy/*.rs'
-  'src/policy/exact/*.rs'
-  'src/driver/*.rs'
+  'crates/stamp_sync/src/policy/*.rs'
+  'crates/stamp_sync/src/policy/exact/*.rs'
+  'crates/stamp_sync/src/driver/*.rs'
 )
 # The screen: the integration tests of each floor (plus the lib's unit tests).
 screen_policy=(scenarios scenarios_latest_epsilon differential differential_regressions
@@ -118,7 +120,9 @@ command -v cargo-mutants >/dev/null 2>&1 || cargo install --locked cargo-mutants
 # test, 2000 cases) cannot tell core mutants apart: 200 cases keep it honest.
 export STAMP_SYNC_TF_CASES="${STAMP_SYNC_TF_CASES:-200}"
 mkdir -p "$out/history"
-common=(--output "$out" --features cli --profile mutants --iterate "${extra[@]}")
+common=(--output "$out" --package stamp_sync --profile mutants --iterate "${extra[@]}"
+  --test-package stamp_sync --test-package stamp_sync_tf --test-package stamp_sync_bag
+  --test-package stamp_sync_tools)
 # A copy of the tree rebuilds every dependency (copied mtimes), about 7 minutes
 # per pass on 2 cores: --in-place (the default) builds incrementally in target/.
 if ((copy)); then common+=(--jobs "$jobs"); else common+=(--in-place); fi
@@ -140,16 +144,18 @@ start=$(date +%s)
 if ((!full_only)); then
   for f in "${files[@]}"; do
     case "$f" in
-      src/driver/*) tests=("${screen_driver[@]}") ;;
-      src/policy/exact/held.rs) tests=("${screen_held[@]}") ;;
-      src/policy/latest.rs) tests=("${screen_latest[@]}") ;;
-      src/policy/latched.rs) tests=("${screen_latched[@]}") ;;
-      src/policy/slop.rs) tests=("${screen_slop[@]}") ;;
-      src/policy/registry.rs) tests=("${screen_registry[@]}") ;;
+      */src/driver/*) tests=("${screen_driver[@]}") ;;
+      */src/policy/exact/held.rs) tests=("${screen_held[@]}") ;;
+      */src/policy/latest.rs) tests=("${screen_latest[@]}") ;;
+      */src/policy/latched.rs) tests=("${screen_latched[@]}") ;;
+      */src/policy/slop.rs) tests=("${screen_slop[@]}") ;;
+      */src/policy/registry.rs) tests=("${screen_registry[@]}") ;;
       *) tests=("${screen_policy[@]}") ;;
     esac
-    screen=(--cargo-arg=--lib)
-    for t in "${tests[@]}"; do screen+=("--cargo-arg=--test=$t"); done
+    # The core's own tests only; the unit tests by their module paths.
+    screen=(--test-package stamp_sync --cargo-arg=--lib --cargo-arg=--test=it
+      --cargo-arg=--test=alloc --cargo-test-arg=policy:: --cargo-test-arg=driver::)
+    for t in "${tests[@]}"; do screen+=("--cargo-test-arg=$t::"); done
     echo "mutants.sh: screen $f"
     pass -f "$f" "${screen[@]}" --timeout 30
   done

@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"
-cargo build -q --release --features r2r,bag,cli --bin sync_relay --bin camera_publisher --example relay_latency
+cargo build -q --release -p stamp_sync_nodes --bin sync_relay --bin camera_publisher -p stamp_sync_r2r --example relay_latency
 bin=target/release
 out=build/relay-latency.txt
 : >"$out"

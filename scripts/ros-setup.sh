@@ -76,7 +76,7 @@ tools=(
 )
 crate="cargo-ament-build@0.1.11"
 
-# tmux for the live-view test of `stamp-sync watch` (tests/ros_watch.rs): a
+# tmux for the live-view test of `stamp-sync watch` (crates/stamp_sync_nodes/tests/it/ros_watch.rs): a
 # terminal to run it in. Checked on every run, outside the stamp below, so an
 # existing installation gets it too.
 if ! command -v tmux >/dev/null 2>&1; then

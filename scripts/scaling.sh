@@ -24,7 +24,7 @@ PROFILE=${PROFILE:-perf}
 TRACES=${TRACES:-"$repo/build/traces"}
 out=${1:-/dev/stdout}
 
-cargo build -q --profile "$PROFILE" --features cli --bin stamp-sync
+cargo build -q --profile "$PROFILE" --bin stamp-sync
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 if [ "$PROFILE" = dev ]; then sub=debug; else sub=$PROFILE; fi
 bin="$target_dir/$sub/stamp-sync"

@@ -3,7 +3,7 @@
 # topics for SECONDS (default 600). Samples the sync node's RSS and counters
 # every second and writes build/soak-report.md (and .json). Exits non-zero
 # if RSS grows past the tolerance after warm-up or any message is
-# unaccounted for (see tests/ros_soak.rs).
+# unaccounted for (see crates/stamp_sync_nodes/tests/it/ros_soak.rs).
 #
 #   scripts/soak.sh          # 10 minutes
 #   scripts/soak.sh 30       # what CI runs (scripts/test-all.sh)
@@ -20,7 +20,7 @@ export STAMP_SYNC_SOAK_SECS="$secs"
 export STAMP_SYNC_SOAK_REPORT="${STAMP_SYNC_SOAK_REPORT:-$PWD/build/soak-report.md}"
 # Run the test binary itself, not `cargo test`, which would hold the build
 # directory lock for the whole soak.
-exe="$(scripts/with-ros cargo test -q --all-features --test ros_soak --no-run --message-format=json |
-  grep -o '"executable":"[^"]*ros_soak-[^"]*"' | tail -1 | cut -d'"' -f4)"
-[[ -x "$exe" ]] || { echo "soak: cannot find the ros_soak test binary" >&2; exit 1; }
-scripts/with-ros "$exe" --ignored --nocapture --exact soak
+exe="$(scripts/with-ros cargo test -q -p stamp_sync_nodes --test it --no-run --message-format=json |
+  grep -o '"executable":"[^"]*/it-[^"]*"' | tail -1 | cut -d'"' -f4)"
+[[ -x "$exe" ]] || { echo "soak: cannot find the nodes' test binary" >&2; exit 1; }
+scripts/with-ros "$exe" --ignored --nocapture --exact ros_soak::soak

@@ -5,6 +5,8 @@
 # integration tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+t0=$SECONDS
+step() { echo "test-all: $* ($((SECONDS - t0)) s)" >&2; }
 # The C++ differential test must run, never skip: this script builds the
 # reference runner itself (set STAMP_SYNC_REQUIRE_ORACLE=0 to allow a skip).
 export STAMP_SYNC_REQUIRE_ORACLE="${STAMP_SYNC_REQUIRE_ORACLE:-1}"
@@ -13,19 +15,26 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 scripts/build-oracle.sh
 # The filter differential tests: C++ Cache runner, Python message_filters.
 scripts/build-filters-oracle.sh
-# C++ tf2 (Debian libtf2-dev) for tests/tf_differential.rs.
+# C++ tf2 (Debian libtf2-dev) for the tf differential test.
 scripts/build-tf-oracle.sh
 scripts/ros-setup.sh
-cargo fmt --check
-# The core builds with no ROS, no C toolchain and no optional dependency.
-cargo build --no-default-features
-cargo clippy --all-targets --features cli -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features cli
-scripts/with-ros cargo clippy --all-targets --all-features -- -D warnings
-RUSTDOCFLAGS="-D warnings" scripts/with-ros cargo doc --no-deps --all-features
+step "set up"
+cargo fmt --all --check
+# The ROS-free `stamp-sync` (the README's build command, in the test
+# profile's debug build): no ROS, and the core with no C toolchain.
+cargo build --bin stamp-sync
+step "ROS-free build"
+RUSTDOCFLAGS="-D warnings" scripts/with-ros cargo doc --workspace --no-deps --all-features
+scripts/with-ros cargo clippy --workspace --all-targets --all-features -- -D warnings
+step "docs and clippy"
 # The ROS 2 package as a user builds it (colcon), sharing target/ with the
 # tests, which run the installed nodes.
 scripts/with-ros scripts/colcon-install.sh
-scripts/with-ros cargo test --all-features --no-fail-fast
+step "colcon"
+scripts/with-ros cargo test --workspace --all-features --no-fail-fast
+step "tests"
+# What crates.io would take: dependencies, packages, sizes.
+scripts/with-ros scripts/publish-check.sh
 # A 30-second soak on real ROS 2: RSS flat, every message accounted for.
 scripts/soak.sh 30
+step "done"

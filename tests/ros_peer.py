@@ -1,4 +1,4 @@
-"""rclpy peers for the ROS 2 package tests (tests/ros_package.rs): nodes we
+"""rclpy peers for the ROS 2 package tests (crates/stamp_sync_nodes/tests/it/ros_package.rs): nodes we
 did not write, talking to the installed stamp_sync nodes.
 
   relay     publishes pre-serialized Image + CameraInfo pairs on two topics

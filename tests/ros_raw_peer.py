@@ -1,4 +1,4 @@
-"""An rclpy peer for tests/ros_raw.rs: publishes or receives messages of a
+"""An rclpy peer for crates/stamp_sync_r2r/tests/it/ros_raw.rs: publishes or receives messages of a
 type named on the command line as serialized bytes.
 
   pub TYPE TOPIC COUNT   serialize COUNT messages (header stamp sec=100+k

@@ -1,4 +1,4 @@
-"""A camera stand-in written with rclpy, for tests/ros_rclpy.rs.
+"""A camera stand-in written with rclpy, for crates/stamp_sync_nodes/tests/it/ros_rclpy.rs.
 
 Publishes sensor_msgs/Image and CameraInfo with identical stamps on
 <prefix>/image and <prefix>/camera_info, after waiting (bounded) for a

@@ -1,4 +1,4 @@
-"""A tf broadcaster driven by the camera, for tests/ros_tf.rs.
+"""A tf broadcaster driven by the camera, for crates/stamp_sync_nodes/tests/it/ros_tf.rs.
 
 Publishes map -> odom on /tf_static (translation 1, 2, 3) and odom -> camera1
 on /tf: first a sample 25 ms before image 0's stamp (x = -0.05), then, for

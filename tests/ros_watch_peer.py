@@ -1,4 +1,4 @@
-"""rclpy peers for tests/ros_watch.rs.
+"""rclpy peers for crates/stamp_sync_nodes/tests/it/ros_watch.rs.
 
   tick [--rate HZ] TOPIC...   publishes a message type of the test overlay
                               (stamp_sync_test_msgs/msg/Tick, which

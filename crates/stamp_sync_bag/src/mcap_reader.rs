@@ -73,7 +73,7 @@ fn header_status(schema: Option<&mcap::Schema<'_>>) -> HeaderStatus {
 /// The largest record (or decompressed chunk) accepted: 16 times the file
 /// size, between 64 MiB and 1 GiB. `mcap`'s own message streams do not
 /// bound chunk sizes, so a damaged size field could make them try to
-/// allocate exabytes (found by `tests/bag_fuzz.rs`).
+/// allocate exabytes (found by `crates/stamp_sync_bag/tests/it/bag_fuzz.rs`).
 fn record_limit(file_len: usize) -> usize {
     file_len.saturating_mul(16).clamp(64 << 20, 1 << 30)
 }

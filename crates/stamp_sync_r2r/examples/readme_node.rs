@@ -1,4 +1,4 @@
-//! The README's "Use it in a ROS 2 node" example, compiled (tests/readme.rs
+//! The README's "Use it in a ROS 2 node" example, compiled (tests/it/readme.rs
 //! checks that the README shows exactly these lines).
 use futures::{StreamExt, executor::LocalPool, task::LocalSpawnExt};
 use r2r::{

@@ -1,7 +1,7 @@
 //! What stamp_sync does with a trace, in the shape the C++ oracle reports
 //! it (`oracle/stamp_oracle.cpp --batch --timed`): the sets, the arrival
 //! that emitted each, and which messages form each. Shared by
-//! `tests/differential.rs` and `tests/differential_regressions.rs`.
+//! `crates/stamp_sync/tests/it/differential.rs` and `crates/stamp_sync/tests/it/differential_regressions.rs`.
 
 use std::fmt::Write as _;
 

@@ -1,6 +1,6 @@
 //! What the filter differential tests share: the run seed, case counts and
 //! preparing the reference runners (`scripts/build-filters-oracle.sh`), or
-//! skipping loudly, as `tests/differential.rs` does.
+//! skipping loudly, as `crates/stamp_sync/tests/it/differential.rs` does.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

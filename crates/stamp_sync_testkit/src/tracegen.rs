@@ -1,5 +1,5 @@
 //! Deterministic random stamp traces and policy settings for the
-//! differential test against C++ message_filters (`tests/differential.rs`).
+//! differential test against C++ message_filters (`crates/stamp_sync/tests/it/differential.rs`).
 //!
 //! Everything is derived from one `u64` seed through a SplitMix64 generator,
 //! so a case is reproduced exactly from `(run seed, case number)`.

@@ -44,7 +44,7 @@ pub struct StampedTransform {
 /// walks from both frames to their common ancestor at the requested time.
 ///
 /// Same answers as tf2 0.7.6 (checked against C++ by
-/// `tests/tf_differential.rs`): result stamps identical, numbers within
+/// `crates/stamp_sync_tf/tests/it/tf_differential.rs`): result stamps identical, numbers within
 /// 1e-9, the same error kinds. See `docs/transforms.md` for every rule.
 ///
 /// ```

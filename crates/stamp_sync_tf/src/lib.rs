@@ -5,7 +5,7 @@
 //!   time window per link, interpolation (translation: linear, rotation:
 //!   slerp), lookups through the common ancestor, stamp 0 = latest common
 //!   time, frames that change parent over time. Same answers as C++ tf2
-//!   0.7.6 (`tests/tf_differential.rs`), typed errors of tf2's kinds
+//!   0.7.6 (`crates/stamp_sync_tf/tests/it/tf_differential.rs`), typed errors of tf2's kinds
 //!   ([`TfErrorKind`]).
 //! * [`TfFilter`]: holds messages (or matched sets) until the transforms
 //!   from their frame to every target frame exist at their stamp, then

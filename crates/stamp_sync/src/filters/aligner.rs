@@ -1,7 +1,7 @@
 //! InputAligner: N inputs out as one stream in global stamp order.
 //!
 //! Semantics of ROS 2 `message_filters::InputAligner` (rolling, 2024,
-//! `input_aligner.hpp`; upstream tests in `tests/filters_scenarios.rs`):
+//! `input_aligner.hpp`; upstream tests in `crates/stamp_sync/tests/it/filters_scenarios.rs`):
 //! * Each input holds its messages sorted by stamp (equal stamps in
 //!   arrival order). [`dispatch`](InputAligner::dispatch) repeatedly takes
 //!   the input whose *next time* is smallest (ties: lowest index) and hands

@@ -2,7 +2,7 @@
 //!
 //! The semantics are those of C++ `message_filters::Cache` (ROS 1 1.15.15
 //! and ROS 2 up to Jazzy, `cache.h`), checked query for query against it by
-//! `tests/cache_differential.rs`:
+//! `crates/stamp_sync/tests/it/cache_differential.rs`:
 //! * [`add`](Cache::add) first evicts the front (the **smallest stamp**)
 //!   while the cache is full, then inserts the new message after every held
 //!   message whose stamp is `<=` its own: equal stamps keep arrival order.

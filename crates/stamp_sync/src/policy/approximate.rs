@@ -23,7 +23,7 @@
 //! Head ties: the earliest head goes to the lowest channel index, the
 //! latest head to the highest. The age penalty scales durations exactly as
 //! ROS 1 `ros::Duration::operator*` does ([`Duration::scale_ros1`]). Checked
-//! set for set against C++ message_filters by `tests/differential.rs`.
+//! set for set against C++ message_filters by `crates/stamp_sync/tests/it/differential.rs`.
 
 use std::collections::VecDeque;
 

@@ -4,7 +4,7 @@
 //! A different algorithm from C++ ApproximateTime ([`ApproximateTime`](super::ApproximateTime)),
 //! so a port from Python that must give the same sets uses this one.
 //! Checked against Debian's ROS 1 `python3-message-filters` by
-//! `tests/slop_differential.rs`.
+//! `crates/stamp_sync/tests/it/slop_differential.rs`.
 //!
 //! # Algorithm (as Python)
 //! * Each channel holds at most one message per stamp: a message with a

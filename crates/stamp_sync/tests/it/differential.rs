@@ -3,7 +3,7 @@
 //! `scripts/build-oracle.sh` builds `oracle/stamp_oracle.cpp` (ROS 1
 //! message_filters 1.15.15 from Debian bookworm; the packages are installed
 //! if missing and we are root). Then thousands of random cases
-//! (`tests/common/tracegen.rs`: both policies, N = 2..9, all trace kinds)
+//! (`crates/stamp_sync_testkit/src/tracegen.rs`: both policies, N = 2..9, all trace kinds)
 //! run through [`stamp_sync::trace::replay`] and, in one batch, through the
 //! oracle. Per case these must be identical:
 //! * the sets (stamps, channel order, emission order) — `sets_csv()`;

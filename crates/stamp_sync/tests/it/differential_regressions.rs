@@ -1,6 +1,6 @@
 //! Small cases pinned with the answers C++ message_filters gave for them.
 //!
-//! Each case was found by `tests/differential.rs`: we broke one rule of
+//! Each case was found by `crates/stamp_sync/tests/it/differential.rs`: we broke one rule of
 //! stamp_sync on purpose (a "mutant", named in the comment), ran the
 //! differential test against the C++ oracle (`oracle/stamp_oracle.cpp`,
 //! ROS 1 message_filters 1.15.15 from Debian bookworm) and let its shrinker

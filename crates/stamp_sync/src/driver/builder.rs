@@ -13,10 +13,10 @@
 
 use std::sync::Arc;
 
-use super::dynamic::DynSet;
 use super::event::{Partial, Stale};
 use super::handlers::{Callbacks, Clock, SharedCallbacks};
 use super::options::Options;
+use super::queues::DynSet;
 use super::tuple::Messages;
 use crate::policy::Dropped;
 use crate::stamped::HeaderStamp;

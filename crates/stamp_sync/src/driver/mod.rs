@@ -36,6 +36,7 @@ mod event;
 pub(crate) mod fair;
 mod handlers;
 mod options;
+mod queues;
 mod shared;
 pub mod stats;
 pub mod stream;

@@ -55,3 +55,17 @@ fn readme_main_command_runs_the_cli() {
         "Cargo.toml must set default-run = \"stamp-sync\""
     );
 }
+
+/// The README's usage example is the core crate's README example, which
+/// is compiled and run as a doctest of `stamp_sync`.
+#[test]
+fn readme_usage_is_the_core_readme_s() {
+    let root = stamp_sync_testkit::repo();
+    let block = |path: &str| {
+        let text = std::fs::read_to_string(root.join(path)).unwrap();
+        let start = text.find("```rust\n").expect("a rust block") + "```rust\n".len();
+        let len = text[start..].find("```").unwrap();
+        text[start..start + len].to_string()
+    };
+    assert_eq!(block("README.md"), block("crates/stamp_sync/README.md"));
+}

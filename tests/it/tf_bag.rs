@@ -15,13 +15,12 @@ use stamp_sync_testkit::data as common;
 use stamp_sync_testkit::oracle as filter_oracle;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use approx::abs_diff_eq;
 use common::{SICK_DB3, SICK_ROS1, SICK_ROS1_LZ4, data};
-use filter_oracle::{oracle_required, root};
+use filter_oracle::TF2;
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stamp-sync"))
@@ -41,40 +40,10 @@ fn ok_stdout(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn tf_oracle_or_skip(test: &str) -> Option<&'static Path> {
-    static ORACLE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = ORACLE.get_or_init(|| {
-        let out = root().join("build/tf_oracle");
-        let o = Command::new("bash")
-            .arg(root().join("scripts/build-tf-oracle.sh"))
-            .arg(&out)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| e.to_string())?;
-        if o.status.success() && out.is_file() {
-            Ok(out)
-        } else {
-            Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
-        }
-    });
-    match built {
-        Ok(p) => Some(p),
-        Err(reason) if oracle_required() => {
-            panic!("{test}: the C++ tf2 oracle is required: {reason}")
-        }
-        Err(reason) => {
-            eprintln!(
-                "\n# SKIPPED: {test}: no C++ tf2 oracle: {reason}\n# (STAMP_SYNC_REQUIRE_ORACLE=1 makes this a failure)\n"
-            );
-            None
-        }
-    }
-}
-
 /// The oracle's answers to `trace` agree with `ours` line for line: same
 /// kinds and stamps, numbers within 1e-9.
 fn assert_oracle_agrees(test: &str, trace: &str, ours: &str) {
-    let Some(oracle) = tf_oracle_or_skip(test) else {
+    let Some(oracle) = TF2.or_skip(test) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! read where the topic has one. Prints MB/s of bag file.
 //!
 //! ```text
-//! cargo run --release --features bag --example bag_scan -- BAG [REPEAT]
+//! cargo run --release -p stamp_sync_bag --example bag_scan -- BAG [REPEAT]
 //! ```
 use std::error::Error;
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! COPIES times, each copy shifted in log time after the previous one.
 //!
 //! ```text
-//! cargo run --release --features bag --example mcap_synth -- SRC.mcap OUT.mcap COPIES zstd|lz4|none
+//! cargo run --release -p stamp_sync_bag --example mcap_synth -- SRC.mcap OUT.mcap COPIES zstd|lz4|none
 //! ```
 use std::collections::HashMap;
 use std::error::Error;

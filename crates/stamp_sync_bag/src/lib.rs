@@ -784,3 +784,8 @@ pub fn has_bag_magic(path: &Path) -> bool {
 pub fn open(path: impl AsRef<Path>) -> Result<Bag, BagError> {
     Bag::open(path)
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

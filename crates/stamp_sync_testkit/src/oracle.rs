@@ -1,10 +1,10 @@
-//! What the filter differential tests share: the run seed, case counts and
-//! preparing the reference runners (`scripts/build-filters-oracle.sh`), or
-//! skipping loudly, as `crates/stamp_sync/tests/it/differential.rs` does.
+//! What the differential tests share: the reference runners, built once
+//! per test process by their scripts (or skipped loudly), the run seed,
+//! case counts and failure artifacts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 pub fn root() -> &'static Path {
     crate::repo()
@@ -20,48 +20,96 @@ pub fn oracle_required() -> bool {
     set("CI") || std::env::var("STAMP_SYNC_REQUIRE_ORACLE").is_ok_and(|v| v == "1")
 }
 
-/// Runs the build script once per test binary: `build/`, or why it failed.
-fn prepare() -> &'static Result<PathBuf, String> {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let script = root().join("scripts/build-filters-oracle.sh");
-        let dir = root().join("build");
-        match Command::new("bash")
+/// A reference runner: `scripts/<script> <out>` builds it (installing what
+/// it needs when run as root) into `out`, relative to the repository.
+#[derive(Clone, Copy, Debug)]
+pub struct Runner {
+    pub script: &'static str,
+    pub out: &'static str,
+    /// What it is, for the skip or failure message.
+    pub what: &'static str,
+}
+
+/// C++ message_filters' synchronizers (`oracle/stamp_oracle.cpp`).
+pub const MESSAGE_FILTERS: Runner = Runner {
+    script: "build-oracle.sh",
+    out: "build/stamp_oracle",
+    what: "the C++ message_filters oracle",
+};
+/// C++ tf2's `BufferCore` (`oracle/tf_oracle.cpp`).
+pub const TF2: Runner = Runner {
+    script: "build-tf-oracle.sh",
+    out: "build/tf_oracle",
+    what: "the C++ tf2 oracle",
+};
+/// C++ message_filters' `Cache` and Python's message_filters, into `build/`.
+pub const FILTERS: Runner = Runner {
+    script: "build-filters-oracle.sh",
+    out: "build",
+    what: "the C++ Cache runner and Python message_filters",
+};
+
+impl Runner {
+    /// Builds the runner once per process: its path, or why it failed.
+    pub fn built(&self) -> Result<&'static Path, String> {
+        static BUILT: Mutex<Vec<(&'static str, Result<&'static Path, String>)>> =
+            Mutex::new(Vec::new());
+        let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, r)) = built.iter().find(|(s, _)| *s == self.script) {
+            return r.clone();
+        }
+        let r = self.build().map(|p| &*Box::leak(p.into_boxed_path()));
+        built.push((self.script, r.clone()));
+        r
+    }
+
+    fn build(&self) -> Result<PathBuf, String> {
+        let script = root().join("scripts").join(self.script);
+        let out = root().join(self.out);
+        let o = Command::new("bash")
             .arg(&script)
-            .arg(&dir)
+            .arg(&out)
             .stdin(Stdio::null())
             .output()
-        {
-            Err(e) => Err(format!("cannot run {}: {e}", script.display())),
-            Ok(o) if !o.status.success() => Err(format!(
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if !o.status.success() {
+            return Err(format!(
                 "{} failed ({}): {}",
                 script.display(),
                 o.status,
                 String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Ok(_) => Ok(dir),
+            ));
         }
-    })
-}
+        if !out.exists() {
+            return Err(format!(
+                "{} did not produce {}",
+                script.display(),
+                out.display()
+            ));
+        }
+        Ok(out)
+    }
 
-/// The prepared `build/` directory, or `None` after announcing the skip
-/// (panics instead when the runner is required).
-pub fn oracle_dir_or_skip(test: &str, what: &str) -> Option<&'static Path> {
-    match prepare() {
-        Ok(p) => Some(p),
-        Err(reason) => {
-            if oracle_required() {
-                panic!(
-                    "{test}: {what} is required (CI or STAMP_SYNC_REQUIRE_ORACLE=1) \
-                     but could not be prepared: {reason}"
+    /// The built runner, or `None` after announcing that `test` is
+    /// skipped (a panic instead when the runner is required).
+    pub fn or_skip(&self, test: &str) -> Option<&'static Path> {
+        match self.built() {
+            Ok(p) => Some(p),
+            Err(reason) => {
+                let what = self.what;
+                if oracle_required() {
+                    panic!(
+                        "{test}: {what} is required (CI or STAMP_SYNC_REQUIRE_ORACLE=1) \
+                         but could not be built: {reason}"
+                    );
+                }
+                let bar = "#".repeat(78);
+                eprintln!(
+                    "\n{bar}\n# SKIPPED: {test}: {what} could not be built: {reason}\n\
+                     # (set STAMP_SYNC_REQUIRE_ORACLE=1 to make this a failure)\n{bar}\n"
                 );
+                None
             }
-            let bar = "#".repeat(78);
-            eprintln!(
-                "\n{bar}\n# SKIPPED: {test}: {what} could not be prepared: {reason}\n\
-                 # (set STAMP_SYNC_REQUIRE_ORACLE=1 to make this a failure)\n{bar}\n"
-            );
-            None
         }
     }
 }

@@ -40,3 +40,8 @@ pub use filter::{
 };
 pub use math::{Quaternion, Transform, Vector3};
 pub use stream::{TF_POLL_BUDGET, TfFilterStream, TfInput};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -14,3 +14,8 @@
 pub mod schema;
 pub mod stamp;
 pub mod tf;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -184,14 +184,7 @@ impl Diagnostics {
 
 impl std::fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "sets {}", self.sets)?;
-        if self.partial_sets + self.stale + self.resets > 0 {
-            write!(
-                f,
-                ", partial {}, stale {}, resets {}",
-                self.partial_sets, self.stale, self.resets
-            )?;
-        }
+        write_totals(f, self.sets, self.partial_sets, self.stale, self.resets)?;
         if let Some((ch, t)) = self.search.pivot {
             write!(f, ", pivot channel {ch} at {t}")?;
         }
@@ -199,26 +192,70 @@ impl std::fmt::Display for Diagnostics {
             write!(f, ", candidate {a}..{b}")?;
         }
         for (i, c) in self.channels.iter().enumerate() {
-            write!(
-                f,
-                "\n  channel {i}: received {}, queued {}, emitted {}, dropped {}",
-                c.received,
-                c.queued,
-                c.emitted,
-                c.dropped_total()
-            )?;
-            let reasons: Vec<String> = DropReason::ALL
-                .iter()
-                .filter(|&&r| c.dropped_for(r) > 0)
-                .map(|&r| format!("{r} {}", c.dropped_for(r)))
-                .collect();
-            if !reasons.is_empty() {
-                write!(f, " ({})", reasons.join(", "))?;
-            }
-            if let Some(t) = c.last_stamp {
-                write!(f, ", last stamp {t}")?;
-            }
+            write_channel(f, i, c, Some(c.queued))?;
         }
         Ok(())
     }
+}
+
+/// One line of totals, then one line per channel, each count named:
+///
+/// ```
+/// use stamp_sync::{ExactTime, Stamp, Synchronizer};
+/// let mut sync = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(5).unwrap()).unwrap();
+/// sync.add::<0>(Stamp::from_nanos(1));
+/// sync.add::<1>(Stamp::from_nanos(1));
+/// assert_eq!(
+///     sync.stats().to_string(),
+///     "sets 1\n  channel 0: received 1, emitted 1, dropped 0, last stamp 0.000000001\n  \
+///      channel 1: received 1, emitted 1, dropped 0, last stamp 0.000000001"
+/// );
+/// ```
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_totals(f, self.sets, self.partial_sets, self.stale, self.resets)?;
+        for (i, c) in self.channels.iter().enumerate() {
+            write_channel(f, i, c, None)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_totals(
+    f: &mut std::fmt::Formatter<'_>,
+    sets: u64,
+    partial: u64,
+    stale: u64,
+    resets: u64,
+) -> std::fmt::Result {
+    write!(f, "sets {sets}")?;
+    if partial + stale + resets > 0 {
+        write!(f, ", partial {partial}, stale {stale}, resets {resets}")?;
+    }
+    Ok(())
+}
+
+fn write_channel(
+    f: &mut std::fmt::Formatter<'_>,
+    i: usize,
+    c: &ChannelStats,
+    queued: Option<usize>,
+) -> std::fmt::Result {
+    write!(f, "\n  channel {i}: received {}", c.received)?;
+    if let Some(q) = queued {
+        write!(f, ", queued {q}")?;
+    }
+    write!(f, ", emitted {}, dropped {}", c.emitted, c.dropped_total())?;
+    let reasons: Vec<String> = DropReason::ALL
+        .iter()
+        .filter(|&&r| c.dropped_for(r) > 0)
+        .map(|&r| format!("{r} {}", c.dropped_for(r)))
+        .collect();
+    if !reasons.is_empty() {
+        write!(f, " ({})", reasons.join(", "))?;
+    }
+    if let Some(t) = c.last_stamp {
+        write!(f, ", last stamp {t}")?;
+    }
+    Ok(())
 }

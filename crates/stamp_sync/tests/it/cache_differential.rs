@@ -28,7 +28,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use filter_oracle::{case_indices, oracle_dir_or_skip, run_seed, write_target};
+use filter_oracle::{FILTERS, case_indices, run_seed, write_target};
 use stamp_sync::Stamp;
 use stamp_sync::filters::Cache;
 use tracegen::{Rng, case_seed};
@@ -277,10 +277,7 @@ fn cache_matches_cpp_message_filters_cache() {
     let started = Instant::now();
     let seed = run_seed();
     eprintln!("cache_differential: seed {seed:#x} (replay: STAMP_SYNC_SEED={seed:#x})");
-    let Some(dir) = oracle_dir_or_skip(
-        "cache_differential",
-        "the C++ message_filters::Cache runner (build/cache_oracle)",
-    ) else {
+    let Some(dir) = FILTERS.or_skip("cache_differential") else {
         return;
     };
     let oracle = dir.join("cache_oracle");

@@ -787,6 +787,13 @@ fn diagnostics_snapshot_and_its_text() {
          channel 0: received 4, queued 0, emitted 1, dropped 3 (queue_overflow 1, reset 2), last stamp 0.000000040\n  \
          channel 1: received 2, queued 1, emitted 1, dropped 0, last stamp -5.000000000"
     );
+    // The stats alone: the same counts, without the queues.
+    assert_eq!(
+        sync.stats().to_string(),
+        "sets 1, partial 0, stale 0, resets 1\n  \
+         channel 0: received 4, emitted 1, dropped 3 (queue_overflow 1, reset 2), last stamp 0.000000040\n  \
+         channel 1: received 2, emitted 1, dropped 0, last stamp -5.000000000"
+    );
     // Nothing to say: no extra counters, no reasons, no search.
     let quiet = Synchronizer::<(Stamp, Stamp), _>::new(ExactTime::new(2).unwrap()).unwrap();
     assert_eq!(

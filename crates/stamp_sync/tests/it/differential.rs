@@ -30,6 +30,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use stamp_sync_testkit::observe;
+use stamp_sync_testkit::oracle::{MESSAGE_FILTERS, parse_u64, run_seed, write_target};
 use stamp_sync_testkit::tracegen;
 
 use std::collections::BTreeMap;
@@ -37,7 +38,6 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use stamp_sync::trace::{PolicyConfig, Trace};
@@ -58,66 +58,6 @@ fn target_dir() -> PathBuf {
 
 // ---------------------------------------------------------------------------
 // Building the oracle, or skipping loudly.
-
-fn oracle_required() -> bool {
-    let set = |k: &str| {
-        std::env::var(k)
-            .map(|v| !v.is_empty() && v != "0" && v != "false")
-            .unwrap_or(false)
-    };
-    set("CI") || std::env::var("STAMP_SYNC_REQUIRE_ORACLE").is_ok_and(|v| v == "1")
-}
-
-/// Builds the oracle once per test binary: its path, or why it failed.
-fn build_oracle() -> &'static Result<PathBuf, String> {
-    static ORACLE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    ORACLE.get_or_init(|| {
-        let script = root().join("scripts/build-oracle.sh");
-        let out = root().join("build/stamp_oracle");
-        let result = Command::new("bash")
-            .arg(&script)
-            .arg(&out)
-            .stdin(Stdio::null())
-            .output();
-        match result {
-            Err(e) => Err(format!("cannot run {}: {e}", script.display())),
-            Ok(o) if !o.status.success() => Err(format!(
-                "{} failed ({}): {}",
-                script.display(),
-                o.status,
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Ok(_) if !out.is_file() => Err(format!(
-                "{} did not produce {}",
-                script.display(),
-                out.display()
-            )),
-            Ok(_) => Ok(out),
-        }
-    })
-}
-
-/// The oracle, or `None` after announcing the skip (panics instead when the
-/// oracle is required).
-fn oracle_or_skip(test: &str) -> Option<&'static Path> {
-    match build_oracle() {
-        Ok(p) => Some(p),
-        Err(reason) => {
-            if oracle_required() {
-                panic!(
-                    "{test}: the C++ message_filters oracle is required (CI or \
-                     STAMP_SYNC_REQUIRE_ORACLE=1) but could not be built: {reason}"
-                );
-            }
-            let bar = "#".repeat(78);
-            eprintln!(
-                "\n{bar}\n# SKIPPED: differential test against C++ message_filters could not run: {reason}\n\
-                 # ({test}; set STAMP_SYNC_REQUIRE_ORACLE=1 to make this a failure)\n{bar}\n"
-            );
-            None
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Talking to the oracle (batch protocol: see oracle/stamp_oracle.cpp).
@@ -484,13 +424,6 @@ fn diff_excerpt(a: &str, b: &str) -> String {
     s
 }
 
-fn write_target(name: &str, text: &str) -> PathBuf {
-    let p = target_dir().join(name);
-    let _ = std::fs::create_dir_all(target_dir());
-    std::fs::write(&p, text).expect("write failure artifact");
-    p
-}
-
 fn cpp_text(answer: &OracleAnswer) -> String {
     let mut t = timed_text(&answer.sets, &answer.points, &answer.members);
     match &answer.outcome {
@@ -585,31 +518,12 @@ fn report_failure(
 // ---------------------------------------------------------------------------
 // The tests.
 
-fn parse_u64(s: &str) -> Option<u64> {
-    let s = s.trim();
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
-
-fn run_seed() -> u64 {
-    if let Ok(s) = std::env::var("STAMP_SYNC_SEED") {
-        return parse_u64(&s).unwrap_or_else(|| panic!("STAMP_SYNC_SEED={s:?} is not a u64"));
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    tracegen::Rng::new(now ^ u64::from(std::process::id())).next_u64()
-}
-
 #[test]
 fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
     let started = Instant::now();
     let seed = run_seed();
     eprintln!("differential: seed {seed:#x} (replay: STAMP_SYNC_SEED={seed:#x})");
-    let Some(oracle) = oracle_or_skip("differential") else {
+    let Some(oracle) = MESSAGE_FILTERS.or_skip("differential") else {
         return;
     };
     let built = started.elapsed();
@@ -798,7 +712,7 @@ fn oracle_reproduces_reference_traces() {
         );
         return;
     }
-    let Some(oracle) = oracle_or_skip("oracle_reproduces_reference_traces") else {
+    let Some(oracle) = MESSAGE_FILTERS.or_skip("oracle_reproduces_reference_traces") else {
         return;
     };
     let mut names: Vec<String> = std::fs::read_dir(&dir)

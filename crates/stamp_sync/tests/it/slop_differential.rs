@@ -28,7 +28,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use filter_oracle::{case_indices, oracle_dir_or_skip, root, run_seed, write_target};
+use filter_oracle::{FILTERS, case_indices, root, run_seed, write_target};
 use stamp_sync::{DropReason, Duration, DynSynchronizer, Event, SlopTime, Stamp};
 use tracegen::{Rng, case_seed};
 
@@ -321,12 +321,7 @@ fn slop_time_matches_python_approximate_time_synchronizer() {
     let started = Instant::now();
     let seed = run_seed();
     eprintln!("slop_differential: seed {seed:#x} (replay: STAMP_SYNC_SEED={seed:#x})");
-    if oracle_dir_or_skip(
-        "slop_differential",
-        "Python message_filters (python3-message-filters for /usr/bin/python3)",
-    )
-    .is_none()
-    {
+    if FILTERS.or_skip("slop_differential").is_none() {
         return;
     }
     let runner = root().join("oracle/slop_oracle.py");

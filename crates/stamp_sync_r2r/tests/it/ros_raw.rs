@@ -682,7 +682,7 @@ fn churn() {
 
 /// Per-message cost of the dynamic path against r2r's compiled-in raw path
 /// (docs/performance.md). Not part of the normal run:
-/// `scripts/with-ros cargo test --release --features r2r --test ros_raw raw_path_cost -- --ignored --nocapture`
+/// `scripts/with-ros cargo test --release -p stamp_sync_r2r --test it ros_raw::raw_path_cost -- --ignored --nocapture`
 #[test]
 #[ignore = "a measurement: run by hand (docs/performance.md)"]
 fn raw_path_cost() {

@@ -30,13 +30,13 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use approx::abs_diff_eq;
 use stamp_sync::Duration;
+use stamp_sync_testkit::oracle::{TF2, run_seed};
 use stamp_sync_tf::trace::{TfRecord, TraceOptions, parse_trace, run_records};
 
 const DEFAULT_CASES: usize = 2000;
@@ -44,63 +44,6 @@ const TOLERANCE: f64 = 1e-9;
 
 fn root() -> &'static Path {
     stamp_sync_testkit::repo()
-}
-
-fn oracle_required() -> bool {
-    let set = |k: &str| {
-        std::env::var(k)
-            .map(|v| !v.is_empty() && v != "0" && v != "false")
-            .unwrap_or(false)
-    };
-    set("CI") || std::env::var("STAMP_SYNC_REQUIRE_ORACLE").is_ok_and(|v| v == "1")
-}
-
-fn build_oracle() -> &'static Result<PathBuf, String> {
-    static ORACLE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    ORACLE.get_or_init(|| {
-        let script = root().join("scripts/build-tf-oracle.sh");
-        let out = root().join("build/tf_oracle");
-        match Command::new("bash")
-            .arg(&script)
-            .arg(&out)
-            .stdin(Stdio::null())
-            .output()
-        {
-            Err(e) => Err(format!("cannot run {}: {e}", script.display())),
-            Ok(o) if !o.status.success() => Err(format!(
-                "{} failed ({}): {}",
-                script.display(),
-                o.status,
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Ok(_) if !out.is_file() => Err(format!(
-                "{} did not produce {}",
-                script.display(),
-                out.display()
-            )),
-            Ok(_) => Ok(out),
-        }
-    })
-}
-
-fn oracle_or_skip(test: &str) -> Option<&'static Path> {
-    match build_oracle() {
-        Ok(p) => Some(p),
-        Err(reason) => {
-            if oracle_required() {
-                panic!(
-                    "{test}: the C++ tf2 oracle is required (CI or STAMP_SYNC_REQUIRE_ORACLE=1) \
-                     but could not be built: {reason}"
-                );
-            }
-            let bar = "#".repeat(78);
-            eprintln!(
-                "\n{bar}\n# SKIPPED: differential test against C++ tf2 could not run: {reason}\n\
-                 # ({test}; set STAMP_SYNC_REQUIRE_ORACLE=1 to make this a failure)\n{bar}\n"
-            );
-            None
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -529,26 +472,12 @@ fn shrink(oracle: &Path, case: &Case) -> Case {
     }
 }
 
-fn seed() -> u64 {
-    match std::env::var("STAMP_SYNC_SEED") {
-        Ok(s) => {
-            let s = s.trim();
-            s.strip_prefix("0x")
-                .map_or_else(|| s.parse(), |h| u64::from_str_radix(h, 16))
-                .unwrap_or_else(|_| panic!("bad STAMP_SYNC_SEED {s:?}"))
-        }
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64),
-    }
-}
-
 #[test]
 fn random_traces_match_cpp_tf2() {
-    let Some(oracle) = oracle_or_skip("random_traces_match_cpp_tf2") else {
+    let Some(oracle) = TF2.or_skip("random_traces_match_cpp_tf2") else {
         return;
     };
-    let seed = seed();
+    let seed = run_seed();
     let cases_n: usize = std::env::var("STAMP_SYNC_TF_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -642,7 +571,7 @@ fn random_traces_match_cpp_tf2() {
 /// `docs/transforms.md`): the oracle and the library both reproduce them.
 #[test]
 fn edge_cases_match_cpp_tf2() {
-    let Some(oracle) = oracle_or_skip("edge_cases_match_cpp_tf2") else {
+    let Some(oracle) = TF2.or_skip("edge_cases_match_cpp_tf2") else {
         return;
     };
     let text = std::fs::read_to_string(root().join("tests/data/tf/edge_cases.csv")).unwrap();

@@ -11,7 +11,7 @@ use crate::policy::{CloneStore, Pick, Store};
 /// Channels a [`DynSet`] holds without allocating.
 pub const INLINE_CHANNELS: usize = 9;
 
-/// One set of a [`DynSynchronizer`], members in channel order: inline
+/// One set of a [`DynSynchronizer`](crate::DynSynchronizer), members in channel order: inline
 /// (no allocation) up to [`INLINE_CHANNELS`] channels, on the heap beyond.
 pub type DynSet<M> = SmallVec<[M; INLINE_CHANNELS]>;
 

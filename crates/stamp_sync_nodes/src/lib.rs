@@ -24,7 +24,7 @@ use stamp_sync::policy::{AnyPolicy, CloneStore, PolicyConfig};
 use stamp_sync::{ConfigError, Diagnostics, DropReason, Duration, Options, Stamp};
 use stamp_sync_r2r::diagnostics::DiagnosticsPublisher;
 use stamp_sync_r2r::params::{Changes, Key, ParamError, Params, QosKeys, health};
-use stamp_sync_r2r::runtime::Runtime;
+use stamp_sync_r2r::runtime::{Runtime, StartError};
 use stamp_sync_r2r::{
     HasHeader, StallWatch, SyncTopics, Synced, qos_report, subscribe_synced_with,
 };
@@ -104,7 +104,7 @@ impl SyncParams {
         Ok(SyncParams {
             policy: p.policy()?,
             qos: keys::INPUT_QOS.profile(p),
-            qos_name: p.get(&keys::INPUT_QOS.qos),
+            qos_name: keys::INPUT_QOS.name(p),
             stale_after: p.get(&keys::STALE_AFTER),
             stall_after: p.get(&health::STALL_AFTER),
             diagnostics_period: p.get(&health::DIAGNOSTICS_PERIOD),
@@ -141,14 +141,15 @@ pub fn print_set(stamps: &[Stamp], extra: &str) {
     say(&line);
 }
 
-/// The `stats` line: counters per input (received / emitted / dropped /
-/// queued) and drops by reason, `t_ms` after the start.
+/// The `stats` line, `t_ms` after the start: sets, stale reports, each
+/// input's counts by name and drops by reason, e.g.
+/// `stats t_ms=1000 sets=149 stale=0 ch0=received:150,emitted:149,dropped:0,queued:1 drops=-`.
 pub fn stats_line(d: &Diagnostics, t_ms: u128) -> String {
     let mut line = format!("stats t_ms={t_ms} sets={} stale={}", d.sets, d.stale);
     for (i, c) in d.channels.iter().enumerate() {
         let _ = write!(
             line,
-            " ch{i}={}/{}/{}/{}",
+            " ch{i}=received:{},emitted:{},dropped:{},queued:{}",
             c.received,
             c.emitted,
             c.dropped_total(),
@@ -451,15 +452,27 @@ where
     sets.replace_policy(config.build()?)
 }
 
+/// The exit status of a node refused by its parameters (a bad value, a
+/// wrong type, topics that clash), as the CLI's bad input.
+pub const EXIT_BAD_PARAMETER: u8 = 2;
+
 /// The exit status of node `name` after `result`: on error one line on
 /// stderr (`<name>: error: <what>`, the error's message, never a debug
-/// dump) and status 1. The error is on rosout already when the node was up.
+/// dump) and status [`EXIT_BAD_PARAMETER`] for a parameter error, 1 for
+/// any other. The error is on rosout already when the node was up.
 pub fn exit_code(name: &str, result: Result<(), Box<dyn Error>>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{name}: error: {e}");
-            std::process::ExitCode::FAILURE
+            let bad_parameter = e.downcast_ref::<ParamError>().is_some()
+                || e.downcast_ref::<ConfigError>().is_some()
+                || matches!(e.downcast_ref::<StartError>(), Some(StartError::Params(_)));
+            if bad_parameter {
+                std::process::ExitCode::from(EXIT_BAD_PARAMETER)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

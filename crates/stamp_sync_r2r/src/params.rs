@@ -512,13 +512,13 @@ impl std::fmt::Debug for Params {
 #[non_exhaustive]
 pub enum ParamError {
     /// A value of another type than the parameter's.
-    #[error("parameter {name} takes a {expected}, got {got}")]
+    #[error("parameter {name} takes {} {expected}, got {got}", article(expected))]
     WrongType {
         /// The parameter.
         name: String,
         /// Its type.
         expected: &'static str,
-        /// What was given.
+        /// What was given, e.g. `"ten" (a string)`.
         got: String,
     },
     /// A value outside the parameter's range.
@@ -568,6 +568,32 @@ pub enum ParamError {
     /// r2r refused to set up the parameter services.
     #[error("parameter services: {0}")]
     Ros(String),
+}
+
+/// "a" or "an" before a type name.
+fn article(type_name: &str) -> &'static str {
+    if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// A value as a user gave it, with its type: `"ten" (a string)`.
+fn as_given(v: &ParameterValue) -> String {
+    let (value, type_name) = match v {
+        ParameterValue::NotSet => return "no value".into(),
+        ParameterValue::Bool(b) => (b.to_string(), "bool"),
+        ParameterValue::Integer(i) => (i.to_string(), "integer"),
+        ParameterValue::Double(d) => (d.to_string(), "double"),
+        ParameterValue::String(s) => (format!("{s:?}"), "string"),
+        ParameterValue::ByteArray(b) => (format!("{b:?}"), "byte array"),
+        ParameterValue::BoolArray(b) => (format!("{b:?}"), "bool array"),
+        ParameterValue::IntegerArray(i) => (format!("{i:?}"), "integer array"),
+        ParameterValue::DoubleArray(d) => (format!("{d:?}"), "double array"),
+        ParameterValue::StringArray(s) => (format!("{s:?}"), "string array"),
+    };
+    format!("{value} ({} {type_name})", article(type_name))
 }
 
 /// The parameter services' future, to spawn on the node's executor.
@@ -766,7 +792,7 @@ impl Params {
                 d.value = d.kind.coerce(v).ok_or_else(|| ParamError::WrongType {
                     name: name.clone(),
                     expected: d.kind.type_name(),
-                    got: format!("{v:?}"),
+                    got: as_given(v),
                 })?;
             }
         }
@@ -791,7 +817,7 @@ impl Params {
         let v = d.kind.coerce(value).ok_or_else(|| ParamError::WrongType {
             name: name.to_string(),
             expected: d.kind.type_name(),
-            got: format!("{value:?}"),
+            got: as_given(value),
         })?;
         let mut c = self.clone();
         if let Some(d) = c.decls.get_mut(name) {
@@ -863,41 +889,74 @@ impl RosParams for Shared {
     }
 }
 
-/// The QoS of a node's inputs or outputs, as two parameters: `qos`
-/// (`sensor_data` | `best_effort` | `reliable`) and `depth` (the history
-/// depth), both set at start-up. Each node gives its own defaults.
+/// The QoS of a node's inputs or outputs, as three parameters set at
+/// start-up: `qos` (`sensor_data` | `best_effort` | `reliable`), `depth`
+/// (the history depth) and `durability` (`volatile` | `transient_local`).
+/// Each node gives its own `qos` and `depth` defaults; `durability` is
+/// `volatile`, which matches every publisher.
+///
+/// A volatile subscription gets nothing published before discovery matched
+/// it. With `qos:=reliable durability:=transient_local` on the publisher
+/// and on the subscriber, the subscriber gets the publisher's last `depth`
+/// messages on matching: a node started with its publishers loses none.
 #[derive(Clone, Debug)]
 pub struct QosKeys {
     /// `qos`.
     pub qos: Key<String>,
     /// `depth`.
     pub depth: Key<i64>,
+    /// `durability`.
+    pub durability: Key<String>,
 }
 
 /// The names `qos` takes.
 pub const QOS_NAMES: &[&str] = &["sensor_data", "best_effort", "reliable"];
 
+/// The names `durability` takes.
+pub const DURABILITY_NAMES: &[&str] = &["volatile", "transient_local"];
+
 impl QosKeys {
-    /// `qos` defaulting to `qos`, `depth` to `depth`.
+    /// `qos` defaulting to `qos`, `depth` to `depth`, `durability` to
+    /// `volatile`.
     pub const fn new(qos: &'static str, depth: i64, help: &'static str) -> Self {
         QosKeys {
             qos: Key::text("qos", qos, QOS_NAMES, help).start_up(),
             depth: Key::int("depth", depth, 1, "history depth").start_up(),
+            durability: Key::text(
+                "durability",
+                "volatile",
+                DURABILITY_NAMES,
+                "transient_local keeps (publisher) or asks for (subscriber) the last depth messages for late joiners; with qos reliable on both sides nothing published before discovery is lost",
+            )
+            .start_up(),
         }
     }
 
-    /// Declares both.
+    /// Declares all three.
     pub fn declare(&self, p: Params) -> Params {
-        p.with(&self.qos).with(&self.depth)
+        p.with(&self.qos).with(&self.depth).with(&self.durability)
     }
 
-    /// The profile they name: `reliable` is reliable, volatile, keep last
-    /// `depth`; the others are `sensor_data` (best effort) with that depth.
+    /// The profile they name: `reliable` is reliable, keep last `depth`;
+    /// the others are `sensor_data` (best effort) with that depth; volatile
+    /// unless `durability` is `transient_local`.
     pub fn profile(&self, p: &Params) -> ::r2r::QosProfile {
         let depth = usize::try_from(p.get(&self.depth).max(1)).unwrap_or(usize::MAX);
-        match p.get(&self.qos).as_str() {
+        let profile = match p.get(&self.qos).as_str() {
             "reliable" => ::r2r::QosProfile::default().keep_last(depth),
             _ => ::r2r::QosProfile::sensor_data().keep_last(depth),
+        };
+        match p.get(&self.durability).as_str() {
+            "transient_local" => profile.transient_local(),
+            _ => profile.volatile(),
+        }
+    }
+
+    /// `qos`, with ` transient_local` when set: how the QoS is logged.
+    pub fn name(&self, p: &Params) -> String {
+        match p.get(&self.durability).as_str() {
+            "transient_local" => format!("{} transient_local", p.get(&self.qos)),
+            _ => p.get(&self.qos),
         }
     }
 }
@@ -1024,6 +1083,15 @@ mod tests {
                 }
             ),
             "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            r#"parameter queue_size takes an integer, got "ten" (a string)"#
+        );
+        let e = refused("policy", ParameterValue::Integer(3));
+        assert_eq!(
+            e.to_string(),
+            "parameter policy takes a string, got 3 (an integer)"
         );
         assert_eq!(
             refused("use_sim_time", ParameterValue::Bool(true)),

@@ -319,6 +319,12 @@ impl Proc {
 
     /// Waits (bounded) for the process to exit; returns whether it succeeded.
     pub fn wait_exit(&mut self) -> bool {
+        self.wait_exit_code() == Some(0)
+    }
+
+    /// Waits (bounded) for the process to exit; returns its exit code
+    /// (`None` if a signal ended it).
+    pub fn wait_exit_code(&mut self) -> Option<i32> {
         let deadline = Instant::now() + WAIT;
         // Draining stdout until it closes is the bounded wait.
         loop {
@@ -332,7 +338,7 @@ impl Proc {
                 }
             }
         }
-        self.child.wait().map(|s| s.success()).unwrap_or(false)
+        self.child.wait().ok().and_then(|s| s.code())
     }
 
     /// Kills the process (SIGKILL) and reaps it.
@@ -404,7 +410,8 @@ pub struct NodeStats {
 }
 
 impl NodeStats {
-    /// Parses `stats t_ms=.. sets=.. stale=.. ch0=r/e/d/q .. drops=reason:n,..`.
+    /// Parses `stats t_ms=.. sets=.. stale=..
+    /// ch0=received:..,emitted:..,dropped:..,queued:.. .. drops=reason:n,..`.
     pub fn parse(line: &str) -> NodeStats {
         let rest = line.strip_prefix("stats ").expect("a stats line");
         let mut s = NodeStats::default();
@@ -422,8 +429,14 @@ impl NodeStats {
                     }
                 }
                 ch if ch.starts_with("ch") => {
-                    let n: Vec<u64> = v.split('/').map(|x| x.parse().unwrap()).collect();
-                    s.channels.push([n[0], n[1], n[2], n[3]]);
+                    let mut counts = [0; 4];
+                    for (i, named) in v.split(',').enumerate() {
+                        let (name, n) = named.split_once(':').expect("name:count");
+                        let want = ["received", "emitted", "dropped", "queued"][i];
+                        assert_eq!(name, want, "field {i} of {ch} in {line:?}");
+                        counts[i] = n.parse().unwrap();
+                    }
+                    s.channels.push(counts);
                 }
                 other => panic!("unknown stats field {other:?} in {line:?}"),
             }

@@ -10,7 +10,7 @@
 //! `duration` (seconds of the recording to play from its first message of
 //! those topics; 0 = all), `clock` (publish `/clock`, true), `clock_rate`
 //! (Hz of `/clock` between messages, 100), `qos` (`reliable` |
-//! `sensor_data`), `depth`, `wait_subscribers` (before playing, wait for this
+//! `sensor_data`), `depth`, `durability`, `wait_subscribers` (before playing, wait for this
 //! many subscriptions in total, up to `wait_timeout` s), `start_on_stdin`,
 //! `linger`.
 //!

@@ -7,7 +7,8 @@
 //! Parameters: `rate` (Hz, 30), `count` (ticks, 0 = forever), `jitter_ms`
 //! (3.0), `seed` (1), `start_sec` (stamp of tick 0; default: now),
 //! `first_index` (0), `width`/`height` (64×48), `qos` (`reliable` or
-//! `sensor_data`), `depth` (100), `wait_subscribers` (before the first tick,
+//! `sensor_data`), `depth` (100), `durability` (`volatile` or
+//! `transient_local`: late subscribers get the last `depth` ticks), `wait_subscribers` (before the first tick,
 //! wait until the publishers have this many subscriptions in total, up to
 //! `wait_timeout` s), `start_on_stdin` (then also wait for a line on stdin),
 //! `linger` (keep spinning after `count`).

@@ -556,3 +556,118 @@ fn relay_refuses_missing_topics_and_headerless_types() {
         "{err}"
     );
 }
+
+/// A bad parameter ends a node with exit code 2 and one sentence naming
+/// the parameter: a wrong type, a wrong choice, topics that clash.
+#[test]
+fn bad_parameters_exit_2_with_one_sentence() {
+    let d = domain();
+    let cases: [(&str, &[&str], &str); 3] = [
+        (
+            "image_info_sync",
+            &["-p", "queue_size:=abc"],
+            r#"image_info_sync: error: parameter queue_size takes an integer, got "abc" (a string)"#,
+        ),
+        (
+            "image_info_sync",
+            &["-p", "policy:=3"],
+            "image_info_sync: error: parameter policy takes a string, got 3 (an integer)",
+        ),
+        (
+            "sync_relay",
+            &["-p", "topics:=[/a,/a]"],
+            "sync_relay: error: topics lists /a twice: each input needs a topic of its own",
+        ),
+    ];
+    for (node, args, line) in cases {
+        let mut p = Proc::node(node, d, args);
+        assert_eq!(
+            p.wait_exit_code(),
+            Some(2),
+            "{node} {args:?}: {}",
+            p.stderr()
+        );
+        let err = p.stderr();
+        let ours: Vec<&str> = err.lines().filter(|l| l.starts_with(node)).collect();
+        assert_eq!(ours, [line], "{node} {args:?}: {err}");
+    }
+}
+
+/// Discovery: a node started after its publisher finished gets none of
+/// its messages over volatile QoS (the default), and every one of them
+/// with `qos:=reliable durability:=transient_local` on both sides.
+#[test]
+fn a_late_node_gets_the_history_with_transient_local() {
+    let d = domain();
+    let n = 150;
+    // Returns the publisher too: it lingers (its history alive) until dropped.
+    let run = |durability: &str| -> (Vec<(String, u64)>, Proc, Proc) {
+        let ns = format!("/late_{durability}");
+        let depth = "depth:=200".to_string();
+        let tl = format!("durability:={durability}");
+        // Both sides: reliable, a history that holds every tick.
+        let qos = &["-p", "qos:=reliable", "-p", &depth, "-p", &tl][..];
+        let mut cam = Proc::node(
+            "camera_publisher",
+            d,
+            &[
+                &[
+                    "-r",
+                    &format!("__ns:={ns}"),
+                    "-p",
+                    &format!("count:={n}"),
+                    "-p",
+                    "rate:=500.0",
+                    "-p",
+                    "linger:=true",
+                ][..],
+                qos,
+            ]
+            .concat(),
+        );
+        let published = ros_common::published_counts(
+            &cam.wait_for("`published`", |l| l.starts_with("published")),
+        );
+        let mut sync = Proc::node(
+            "image_info_sync",
+            d,
+            &[
+                &[
+                    "-r",
+                    &format!("image:={ns}/camera1/image"),
+                    "-r",
+                    &format!("camera_info:={ns}/camera1/camera_info"),
+                    "-p",
+                    "queue_size:=200",
+                ][..],
+                qos,
+            ]
+            .concat(),
+        );
+        sync.wait_for_err("`matched`", |l| l.ends_with(": matched"));
+        (published, sync, cam)
+    };
+
+    let (published, mut tl, _cam) = run("transient_local");
+    assert!(
+        published.iter().all(|(_, c)| *c == n as u64),
+        "{published:?}"
+    );
+    let sets = tl.take("set ", n);
+    assert!(sets.iter().all(|l| {
+        let s = set_stamps(l);
+        s[0] == s[1]
+    }));
+    tl.send("stats");
+    let stats = NodeStats::parse(&tl.wait_for("`stats`", |l| l.starts_with("stats ")));
+    assert_eq!(stats.received(), [n as u64, n as u64], "{stats:?}");
+    assert_eq!(stats.sets, n as u64);
+
+    let (_, mut volatile, _cam) = run("volatile");
+    volatile.send("stats");
+    let stats = NodeStats::parse(&volatile.wait_for("`stats`", |l| l.starts_with("stats ")));
+    assert_eq!(stats.received(), [0, 0], "{stats:?}");
+    eprintln!(
+        "a node started after its publisher's {n} messages: volatile received 0 of them, transient_local {n}"
+    );
+}

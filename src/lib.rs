@@ -4,8 +4,8 @@
 //! over a bag or a stamp trace and report what it emits and drops, with
 //! advice ([`report`], [`advice`]); diagnose live topics ([`diagnose`],
 //! `stamp-sync watch`, feature `watch`); time the policies ([`bench`](mod@bench)).
-//! The binary in `src/bin/stamp-sync.rs` only parses flags, calls
-//! [`cli`] and maps the result to an exit code.
+//! The binary (`src/bin/stamp-sync/`) parses and checks flags, calls this
+//! library and maps the result to an exit code; its modules are not API.
 //!
 //! ```no_run
 //! use stamp_sync::policy::PolicyConfig;
@@ -26,7 +26,6 @@
 
 pub mod advice;
 pub mod bench;
-pub mod cli;
 pub mod counts;
 pub mod diagnose;
 pub mod report;

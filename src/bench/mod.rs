@@ -17,31 +17,27 @@ use stamp_sync::time::Stamp;
 pub mod tf;
 use stamp_sync::trace::Trace;
 
-/// `builtin_interfaces/Time`.
+// The benchmark's message, private: `builtin_interfaces/Time`,
+// `std_msgs/Header` and `geometry_msgs/PointStamped` as the reference
+// runner builds them.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Time {
-    /// Seconds.
-    pub sec: i32,
-    /// Nanoseconds.
-    pub nanosec: u32,
+struct Time {
+    sec: i32,
+    nanosec: u32,
 }
 
-/// `std_msgs/Header`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Header {
-    /// Stamp.
-    pub stamp: Time,
-    /// Frame.
-    pub frame_id: String,
+struct Header {
+    stamp: Time,
+    #[allow(dead_code)] // moved with each message, as in the reference
+    frame_id: String,
 }
 
-/// `geometry_msgs/PointStamped`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct PointStamped {
-    /// Header.
-    pub header: Header,
-    /// x, y, z.
-    pub point: [f64; 3],
+struct PointStamped {
+    header: Header,
+    #[allow(dead_code)]
+    point: [f64; 3],
 }
 
 impl Stamped for PointStamped {

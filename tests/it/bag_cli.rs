@@ -315,6 +315,7 @@ fn plot_writes_an_svg_with_sets_drops_and_legend() {
     args.extend(["--plot", s(&svg), "--plot-window", "0..2.5"]);
     let (_, stderr) = ok(&stamp_sync(&args));
     assert!(stderr.contains("plot:"), "{stderr}");
+    assert!(stderr.contains("; 7 of 989 sets shown;"), "{stderr}");
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
     for label in [

@@ -128,3 +128,116 @@ fn match_prints_only_sets_and_summary_on_stderr() {
         "{line}"
     );
 }
+
+#[test]
+fn errors_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trace_file(&dir, "t.csv", "channel,stamp_ns\n0,0\n1,0\n");
+    bad(
+        run(&["match", &t, "--policy", "fast"]),
+        "invalid value 'fast' for '--policy <POLICY>'; valid values: exact, approximate, epsilon, latest, slop",
+    );
+    bad(
+        run(&[
+            "match",
+            &t,
+            "--policy",
+            "approximate",
+            "--max-interval",
+            "9223372037s",
+        ]),
+        "is too long: at most about 292 years",
+    );
+    // A negative duration after a space is read as a value, not a flag.
+    for (flag, more) in [
+        ("--stale-after", &[][..]),
+        ("--reset-on-jump-back", &[][..]),
+        ("--max-interval", &[][..]),
+    ] {
+        let mut args = vec!["match", &t, "--policy", "approximate", flag, "-5ms"];
+        args.extend_from_slice(more);
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        bad(out, flag);
+        assert!(err.contains("-5ms"), "{err}");
+    }
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "approximate",
+        "--stamp-offset",
+        "1=-5ms",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_trace_is_read_from_a_pipe() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let pipe = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stamp-sync"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let text = "channel,stamp_ns\n0,0\n1,0\n0,3\n1,3\n";
+    for input in ["-", "/dev/stdin"] {
+        let out = pipe(&["match", input, "--policy", "exact"], text);
+        assert!(
+            out.status.success(),
+            "{input}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "0,0\n3,3\n",
+            "{input}"
+        );
+    }
+    let out = pipe(&["bench", "-", "--policy", "exact"], text);
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("messages=4 emitted=2 ")
+    );
+    bad(
+        pipe(&["match", "-", "--policy", "exact"], "hello\n"),
+        "standard input: line 1",
+    );
+    bad(
+        pipe(
+            &["match", "/dev/stdin", "--policy", "exact"],
+            "#ROSBAG V2.0 not a trace",
+        ),
+        "/dev/stdin: not a trace CSV (its first line must be `channel,stamp_ns`); a bag must be a regular file, not a pipe",
+    );
+}
+
+#[test]
+fn quiet_prints_no_sets_only_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trace_file(&dir, "t.csv", "channel,stamp_ns\n0,0\n1,0\n0,3\n1,3\n");
+    for q in ["--quiet", "-q"] {
+        let out = run(&["match", &t, "--policy", "exact", q]);
+        assert!(out.status.success());
+        assert!(out.stdout.is_empty(), "{q}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("messages in: 4, sets out: 2"), "{err}");
+    }
+}

@@ -344,8 +344,15 @@ fn mcap_trace_holds_every_record_in_log_time_order() {
 #[test]
 fn mcap_answers_follow_the_delay_the_model_and_cpp() {
     let (dir, bag) = bag();
-    // Without delay the sample after each stamp has not arrived yet.
-    let now = ok_stdout(&lookup_args(&bag, &[]));
+    // Without delay the sample after each stamp has not arrived yet: every
+    // lookup fails, which is the run failing (exit 2, after the answers).
+    let out = run(&lookup_args(&bag, &[]));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "stamp-sync: error: all 30 lookups failed (the first with error `lookup`)\n"
+    );
+    let now = String::from_utf8(out.stdout).unwrap();
     assert_eq!(now.lines().count(), 30);
     assert!(now.lines().all(|l| l.starts_with("error,")), "{now}");
     // 120 ms later it has, except around the gap and at the end.

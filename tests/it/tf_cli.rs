@@ -126,3 +126,31 @@ fn bench_reports_lookup_throughput() {
     assert!(err.starts_with("lookups=21 ok=6 "), "{err}");
     assert!(err.contains("lookups_per_s="), "{err}");
 }
+
+#[test]
+fn a_run_whose_lookups_all_fail_exits_2_after_its_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = file(&dir, "t.csv", "lookup,1,a,b\nlookup,2,a,c\n");
+    let out = run(&["tf", &t]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "error,1,lookup\nerror,2,lookup\n"
+    );
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "stamp-sync: error: all 2 lookups failed (the first with error `lookup`)\n"
+    );
+    // One answer is enough for success.
+    let t = file(
+        &dir,
+        "u.csv",
+        "tf_static,0,a,b,0,0,0,0,0,0,1\nlookup,1,a,b\nlookup,2,a,c\n",
+    );
+    assert_eq!(run(&["tf", &t]).status.code(), Some(0));
+    // Negative durations after a space are values.
+    bad(
+        run(&["tf", &t, "--cache-time", "-5ms"]),
+        "--cache-time -5ms: must not be negative",
+    );
+}

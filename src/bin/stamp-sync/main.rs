@@ -1,8 +1,8 @@
 //! `stamp-sync`: replay a synchronization policy over a stamp trace or a
 //! recorded bag and show what it emits and drops; `info` on a bag; `bench`.
 //!
-//! Thin by design: parse flags -> [`stamp_sync_tools::cli`] (checked config ->
-//! library) -> exit code. Exit codes: 0 success, 2 bad input or usage,
+//! Thin by design: parse flags -> [`cli`] (checked config ->
+//! [`stamp_sync_tools`]) -> exit code. Exit codes: 0 success, 2 bad input or usage,
 //! 1 ROS failed `watch`, with one line on stderr.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +10,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use stamp_sync_tools::cli::{self, CliError};
+
+mod cli;
+use cli::CliError;
 
 /// Synchronize ROS messages by header stamp, exactly like C++ message_filters.
 #[derive(Parser)]
@@ -44,19 +46,14 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("stamp-sync: {}", line.trim_start_matches("error: "));
+            eprintln!("stamp-sync: {}", usage_line(&e));
             return ExitCode::from(cli::EXIT_BAD_INPUT);
         }
     };
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr();
     let result = match &args.command {
-        Command::Match(a) if cli::is_trace_file(&a.input) => {
-            cli::run_match_trace(a, &mut out, &mut err)
-        }
-        Command::Match(a) => cli::run_match_bag(a, &mut out, &mut err),
+        Command::Match(a) => cli::run_match(a, &mut out, &mut err),
         Command::Info(a) => cli::run_info(a, &mut out),
         Command::Bench(a) => cli::run_bench(a, &mut out),
         Command::Tf(a) => cli::run_tf(a, &mut out),
@@ -78,4 +75,18 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A clap error as one line, with the valid values when it has them
+/// (`--policy foo`).
+fn usage_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let mut line = first.trim_start_matches("error: ").to_string();
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+        line.push_str("; valid values: ");
+        line.push_str(&valid.join(", "));
+    }
+    line
 }

@@ -244,10 +244,11 @@ impl<S: SyncInputs, P: Policy<QueuesOf<S>>> SyncStream<S, P> {
     /// use stamp_sync::{Duration, ExactTime, HeaderStamp, Options, Stamp};
     ///
     /// struct Odom { t_ms: i64 } // no Stamped impl needed
-    /// let a = stream::iter([0, 10, 20].map(Stamp::from_nanos));
+    /// let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+    /// let a = stream::iter([0, 10, 20].map(ms));
     /// let b = stream::iter([0, 10, 20].map(|t| Odom { t_ms: t }));
     /// let sets = SyncStream::builder((a, b), ExactTime::new(5).unwrap())
-    ///     .stamp_with((HeaderStamp, |o: &Odom| Stamp::from_nanos(o.t_ms)))
+    ///     .stamp_with((HeaderStamp, move |o: &Odom| ms(o.t_ms)))
     ///     .options(Options::new().reset_on_jump_back(Duration::from_secs(1)))
     ///     .on_drop(|d| eprintln!("dropped {} on {}: {}", d.stamp, d.channel, d.reason))
     ///     .build()

@@ -56,13 +56,6 @@ pub struct SettingFlags {
     pub given: Vec<(&'static Setting, Vec<String>)>,
 }
 
-impl SettingFlags {
-    /// Whether any setting was given.
-    pub fn any(&self) -> bool {
-        !self.given.is_empty()
-    }
-}
-
 impl clap::FromArgMatches for SettingFlags {
     fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
         let mut f = SettingFlags::default();
@@ -133,7 +126,8 @@ pub enum StampArg {
 /// Arguments of `stamp-sync match` on a bag.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MatchArgs {
-    /// A bag (.mcap, .db3, rosbag2 directory, ROS 1 .bag) or a trace CSV.
+    /// A bag (.mcap, .db3, rosbag2 directory, ROS 1 .bag) or a trace CSV
+    /// (`-`: a trace on standard input).
     pub input: PathBuf,
     /// A topic to synchronize, once per input; the order gives the channel order.
     #[arg(long = "topic", value_name = "TOPIC")]
@@ -147,6 +141,9 @@ pub struct MatchArgs {
     /// Stamp to synchronize on.
     #[arg(long, value_enum, default_value_t)]
     pub stamp: StampArg,
+    /// Print no sets: only the report (stderr) and the plot.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Write the report as JSON to FILE instead of printing it on stderr.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
@@ -163,14 +160,19 @@ pub struct MatchArgs {
     #[arg(long = "target-frame", value_name = "F")]
     pub target_frames: Vec<String>,
     /// With --target-frame: the longest wait for transforms, in log time [default: 1s].
-    #[arg(long, value_name = "DUR", requires = "target_frames")]
+    #[arg(
+        long,
+        value_name = "DUR",
+        requires = "target_frames",
+        allow_hyphen_values = true
+    )]
     pub tf_wait: Option<Duration>,
 }
 
 /// Arguments of `stamp-sync bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// The trace to time (`channel,stamp_ns` CSV).
+    /// The trace to time (`channel,stamp_ns` CSV; `-`: standard input).
     pub input: PathBuf,
     /// Policy settings.
     #[command(flatten)]

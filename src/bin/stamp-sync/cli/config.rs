@@ -5,37 +5,93 @@ use std::path::Path;
 
 use super::CliError;
 use super::args::PolicyFlags;
-use crate::report::plot::Window;
 use stamp_sync::driver::Options;
 use stamp_sync::policy::{
     ConfigError, PolicyConfig, PolicyKind, Setting, Settings, Unit, Value, all_settings,
 };
 use stamp_sync::time::Duration;
 use stamp_sync::trace::Trace;
+use stamp_sync_tools::report::plot::Window;
 
-/// True if `path` is a trace CSV: a `.csv` file, or any file whose first
-/// line is `channel,stamp_ns`. Anything else is treated as a bag.
-pub fn is_trace_file(path: &Path) -> bool {
+/// What `INPUT` names, read once (so that a pipe works).
+#[derive(Debug)]
+pub enum Input {
+    /// A trace CSV: its name for messages and its text.
+    Trace {
+        /// The path, or `standard input` for `-`.
+        name: String,
+        /// The whole CSV.
+        text: String,
+    },
+    /// A bag (a file or a rosbag2 directory), left to the bag reader.
+    Bag,
+}
+
+/// The first line of a trace CSV.
+const TRACE_HEADER: &[u8] = b"channel,stamp_ns";
+
+/// Resolves `INPUT`: `-` is a trace CSV on standard input; a `.csv` file
+/// or any file whose first line is `channel,stamp_ns` is a trace; a pipe
+/// (`/dev/stdin`, a FIFO) must hold a trace; anything else is a bag.
+pub fn open_input(path: &Path) -> Result<Input, CliError> {
     use std::io::Read as _;
+    let unreadable = |e: std::io::Error| CliError::Usage(format!("{}: {e}", path.display()));
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| CliError::Usage(format!("standard input: {e}")))?;
+        return Ok(Input::Trace {
+            name: "standard input".into(),
+            text,
+        });
+    }
+    let trace = |text: String| Input::Trace {
+        name: path.display().to_string(),
+        text,
+    };
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
-        return true;
+        return std::fs::read_to_string(path).map(trace).map_err(unreadable);
     }
-    let Ok(f) = std::fs::File::open(path) else {
-        return false;
+    let Ok(meta) = std::fs::metadata(path) else {
+        // Missing: the bag reader names what is wrong.
+        return Ok(Input::Bag);
     };
-    let mut head = [0u8; 16];
+    if meta.is_dir() {
+        return Ok(Input::Bag);
+    }
+    if !meta.is_file() {
+        // A pipe cannot be read twice: read it whole, then decide.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(unreadable)?;
+        if !bytes.starts_with(TRACE_HEADER) {
+            return Err(CliError::Usage(format!(
+                "{}: not a trace CSV (its first line must be `channel,stamp_ns`); a bag must be a regular file, not a pipe",
+                path.display()
+            )));
+        }
+        return String::from_utf8(bytes).map(trace).map_err(|_| {
+            CliError::Usage(format!("{}: the trace is not UTF-8 text", path.display()))
+        });
+    }
+    let mut head = [0u8; TRACE_HEADER.len()];
     let mut n = 0;
-    let mut f = f;
+    let mut f = std::fs::File::open(path).map_err(unreadable)?;
     while n < head.len() {
         match f.read(&mut head[n..]) {
             Ok(0) | Err(_) => break,
             Ok(k) => n += k,
         }
     }
-    head[..n].starts_with(b"channel,stamp_ns")
+    if head[..n] == *TRACE_HEADER {
+        return std::fs::read_to_string(path).map(trace).map_err(unreadable);
+    }
+    Ok(Input::Bag)
 }
 
 /// Parses `CH=DUR` where CH is a channel number below `channels` or one
@@ -146,6 +202,14 @@ pub fn policy_config(
         }
         other => CliError::Config(other),
     })?;
+    let not_negative = |name: &str, d: Option<Duration>| match d {
+        Some(d) if d.is_negative() => {
+            Err(CliError::Usage(format!("{name} {d}: must not be negative")))
+        }
+        _ => Ok(()),
+    };
+    not_negative("--reset-on-jump-back", flags.reset_on_jump_back)?;
+    not_negative("--stale-after", flags.stale_after)?;
     let mut options = Options::new().partial_sets(flags.partial_sets);
     if let Some(d) = flags.reset_on_jump_back {
         options = options.reset_on_jump_back(d);
@@ -162,7 +226,7 @@ pub fn policy_config(
 }
 
 /// Reads a trace for `match`/`bench`: at most 9 channels (or `--channels`).
-pub fn read_trace(path: &Path, flags: &PolicyFlags) -> Result<(Trace, usize), CliError> {
+pub fn read_trace(name: &str, text: &str, flags: &PolicyFlags) -> Result<(Trace, usize), CliError> {
     const MAX_CHANNEL: usize = 8;
     if let Some(n) = flags.channels {
         if !(2..=MAX_CHANNEL + 1).contains(&n) {
@@ -171,18 +235,14 @@ pub fn read_trace(path: &Path, flags: &PolicyFlags) -> Result<(Trace, usize), Cl
             )));
         }
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
     let max = flags.channels.map_or(MAX_CHANNEL, |n| n - 1);
-    let trace = Trace::parse(&text, max)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let trace = Trace::parse(text, max).map_err(|e| CliError::Usage(format!("{name}: {e}")))?;
     let channels = match flags.channels {
         Some(n) => n,
         None if trace.channels() >= 2 => trace.channels(),
         None => {
             return Err(CliError::Usage(format!(
-                "{}: the trace has {} channel(s); a synchronizer needs 2 (use --channels)",
-                path.display(),
+                "{name}: the trace has {} channel(s); a synchronizer needs 2 (use --channels)",
                 trace.channels()
             )));
         }

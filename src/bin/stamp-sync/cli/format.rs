@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use crate::report::tf::{TfInputReport, TfWaitReport};
-use crate::report::{self, BagFacts, Report, human_duration};
 use stamp_sync::policy::DropReason;
 use stamp_sync::time::Stamp;
 use stamp_sync::trace::Replay;
+use stamp_sync_tools::report::tf::{TfInputReport, TfWaitReport};
+use stamp_sync_tools::report::{self, BagFacts, Report, human_duration};
 
 /// Counts by reason in one cell: `queue_overflow=3 reset=1` (`kv` "=",
 /// `sep` " "), or `empty` when there are none.

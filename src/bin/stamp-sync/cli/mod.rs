@@ -20,18 +20,18 @@ pub mod watch;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use args::{BenchArgs, FormatArg, InfoArgs, MatchArgs, PolicyFlags, StampArg};
-pub use config::is_trace_file;
-pub use tf::{TfArgs, is_bag, run_tf};
+pub use args::{BenchArgs, FormatArg, InfoArgs, MatchArgs, StampArg};
+pub use config::{Input, open_input};
+pub use tf::{TfArgs, run_tf};
 #[cfg(feature = "watch")]
 pub use {args::WatchArgs, watch::run_watch};
 
-use crate::report::plot::PlotOptions;
-use crate::report::{self};
 use config::{parse_window, policy_config, read_trace};
 use progress::with_progress;
 use stamp_sync::policy::ConfigError;
 use stamp_sync_bag::{Bag, BagError, StampSource};
+use stamp_sync_tools::report::plot::PlotOptions;
+use stamp_sync_tools::report::{self};
 
 /// Exit code for bad input (missing file, not a bag, corrupted bag, unknown
 /// topic, bad option, ...).
@@ -39,10 +39,11 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 
 /// Exit code of `watch` when ROS fails it (a type whose package is not
 /// installed, an rcl error).
+#[cfg(feature = "watch")]
 pub const EXIT_ROS: u8 = 1;
 
 /// Why a command failed: bad input ([`EXIT_BAD_INPUT`]), or for `watch`
-/// ROS ([`EXIT_ROS`]).
+/// ROS (exit code 1).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CliError {
@@ -81,10 +82,25 @@ impl CliError {
     }
 }
 
+/// `stamp-sync match INPUT ...`: a trace CSV ([`run_match_trace`]) or a
+/// bag ([`run_match_bag`]), as [`open_input`] resolves `INPUT`.
+pub fn run_match(
+    args: &MatchArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    match open_input(&args.input)? {
+        Input::Trace { name, text } => run_match_trace(args, &name, &text, out, err),
+        Input::Bag => run_match_bag(args, out, err),
+    }
+}
+
 /// `stamp-sync match TRACE.csv --policy ...`: the sets on `out` (exactly
-/// the `*.expected.csv` format), the summary on `err`.
+/// the `*.expected.csv` format; none with `--quiet`), the summary on `err`.
 pub fn run_match_trace(
     args: &MatchArgs,
+    name: &str,
+    text: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -103,11 +119,13 @@ pub fn run_match_trace(
             "trace CSV input supports --format csv only".into(),
         ));
     }
-    let (trace, channels) = read_trace(&args.input, &args.policy)?;
+    let (trace, channels) = read_trace(name, text, &args.policy)?;
     let (config, options) = policy_config(&args.policy, &[], channels)?;
     let r = stamp_sync::trace::replay_with_options(&trace, channels, &config, &options)?;
-    out.write_all(r.sets_csv().as_bytes()).map_err(stdout_err)?;
-    out.flush().map_err(stdout_err)?;
+    if !args.quiet {
+        out.write_all(r.sets_csv().as_bytes()).map_err(stdout_err)?;
+        out.flush().map_err(stdout_err)?;
+    }
     let _ = err.write_all(format::summary(&r, trace.messages.len()).as_bytes());
     Ok(())
 }
@@ -118,14 +136,20 @@ pub fn run_bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliError> 
     if args.repeat == 0 {
         return Err(CliError::Usage("--repeat must be at least 1".into()));
     }
-    let (trace, channels) = read_trace(&args.input, &args.policy)?;
+    let Input::Trace { name, text } = open_input(&args.input)? else {
+        return Err(CliError::Usage(format!(
+            "{}: bench times a trace CSV (`channel,stamp_ns`), not a bag",
+            args.input.display()
+        )));
+    };
+    let (trace, channels) = read_trace(&name, &text, &args.policy)?;
     let (config, options) = policy_config(&args.policy, &[], channels)?;
     if !options.is_default() {
         return Err(CliError::Usage(
             "bench measures the policy alone: driver options are not supported".into(),
         ));
     }
-    let r = crate::bench::bench(&trace, channels, &config, args.repeat)?;
+    let r = stamp_sync_tools::bench::bench(&trace, channels, &config, args.repeat)?;
     writeln!(out, "{r}").map_err(stdout_err)
 }
 
@@ -174,6 +198,7 @@ pub fn run_match_bag(
     let timed = report::timed_replay_with_options(&bt.trace, channels, &config, &options)?;
 
     match args.format {
+        _ if args.quiet => {}
         FormatArg::Csv => out
             .write_all(timed.replay.sets_csv().as_bytes())
             .map_err(stdout_err)?,
@@ -210,7 +235,7 @@ pub fn run_match_bag(
         std::fs::write(path, plot.svg).map_err(write_err(path))?;
         let _ = writeln!(
             err,
-            "plot: {} (stamps {:.3}..{:.3} s after the first of {:.3} s; {} of {} sets; --plot-window START..END to move)",
+            "plot: {} (stamps {:.3}..{:.3} s after the first of {:.3} s; {} of {} sets shown; --plot-window START..END to move)",
             path.display(),
             plot.window.start_s,
             plot.window.end_s,

@@ -7,10 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{CliError, stdout_err};
-use crate::bench::tf::bench_lookups;
 use stamp_sync::time::Duration;
 use stamp_sync_bag::Bag;
 use stamp_sync_tf::trace::{TfRecord, TraceOptions, parse_trace, run_records, write_record};
+use stamp_sync_tools::bench::tf::bench_lookups;
 
 /// Arguments of `stamp-sync tf`.
 #[derive(Debug, Clone, clap::Args)]
@@ -21,7 +21,7 @@ pub struct TfArgs {
     #[arg(value_name = "TRACE.csv|BAG")]
     pub input: PathBuf,
     /// How long each dynamic link keeps samples, e.g. `10s`, `500ms`.
-    #[arg(long, default_value = "10s")]
+    #[arg(long, default_value = "10s", allow_hyphen_values = true)]
     pub cache_time: Duration,
     /// Instead of answering: apply the transforms, time N passes over the
     /// lookups, print `lookups= ok= seconds= lookups_per_s=` on stderr.
@@ -37,7 +37,7 @@ pub struct TfArgs {
     #[arg(long, value_name = "TOPIC")]
     pub at_topic: Option<String>,
     /// Bag: use the transforms logged up to DUR after each message's log time [default: 0].
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub delay: Option<Duration>,
     /// Bag: print the equivalent trace (transform and lookup lines) instead of the answers.
     #[arg(long)]
@@ -94,7 +94,29 @@ pub fn run_tf(a: &TfArgs, out: &mut dyn Write) -> Result<(), CliError> {
     };
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(stdout_err)
+        .map_err(stdout_err)?;
+    if a.print_trace {
+        return Ok(());
+    }
+    every_lookup_failed(&text).map_or(Ok(()), Err)
+}
+
+/// The error of a run whose lookups all failed (exit 2): how many, and
+/// the first reason.
+fn every_lookup_failed(answers: &str) -> Option<CliError> {
+    let mut lookups = 0;
+    let mut first = None;
+    for line in answers.lines() {
+        lookups += 1;
+        if line.starts_with("ok,") {
+            return None;
+        }
+        first = first.or_else(|| line.rsplit(',').next());
+    }
+    let first = first?;
+    Some(CliError::Usage(format!(
+        "all {lookups} lookups failed (the first with error `{first}`)"
+    )))
 }
 
 fn trace_records(a: &TfArgs) -> Result<Vec<TfRecord>, CliError> {

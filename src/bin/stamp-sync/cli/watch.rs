@@ -1,6 +1,6 @@
 //! `stamp-sync watch` (features `cli` and `r2r`): the live diagnosis of a
 //! running graph. The ROS side ([`stamp_sync_r2r::watch`]) feeds the pure
-//! diagnosis ([`crate::diagnose`]); this module checks the flags, runs the
+//! diagnosis ([`stamp_sync_tools::diagnose`]); this module checks the flags, runs the
 //! loop and shows the result.
 //!
 //! Output: on a terminal, a view redrawn twice a second (ANSI: home and
@@ -18,11 +18,13 @@ use super::args::WatchArgs;
 use super::config::policy_config;
 use super::format::counts;
 use super::{CliError, stdout_err};
-use crate::advice::human_duration;
-use crate::diagnose::{Diagnosis, Problem, Publisher, Report, SubscriberQos, TopicGraph};
 use stamp_sync::time::Stamp;
 use stamp_sync_r2r::raw::RawNode;
 use stamp_sync_r2r::watch::{FeedEvent, GraphFacts, WatchError, WatchFeed, system_now};
+use stamp_sync_tools::advice::human_duration;
+use stamp_sync_tools::diagnose::{
+    Diagnosis, Problem, Publisher, Report, SubscriberQos, TopicGraph,
+};
 
 /// How often problems are looked for.
 const CHECK_EVERY: StdDuration = StdDuration::from_millis(100);

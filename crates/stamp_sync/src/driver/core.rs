@@ -103,6 +103,12 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         if self.idle() {
             return 0;
         }
+        self.deliver_events(h)
+    }
+
+    // Out of the hot path: most arrivals emit nothing, and inlining this
+    // into every `add` costs more than the call (measured: ~5 % at N=2).
+    fn deliver_events<H: Handlers<Q::Set, Q::Message>>(&mut self, h: &mut H) -> usize {
         let Core {
             out, stats, extra, ..
         } = self;
@@ -121,10 +127,12 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             },
         );
         let mut sets = ctx.2;
-        for e in extra.drain(..) {
-            stats.record(&e);
-            sets += usize::from(matches!(e, Event::Set(_)));
-            h.event(e);
+        if !extra.is_empty() {
+            for e in extra.drain(..) {
+                stats.record(&e);
+                sets += usize::from(matches!(e, Event::Set(_)));
+                h.event(e);
+            }
         }
         sets
     }

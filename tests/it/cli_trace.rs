@@ -241,3 +241,35 @@ fn quiet_prints_no_sets_only_the_summary() {
         assert!(err.contains("messages in: 4, sets out: 2"), "{err}");
     }
 }
+
+#[test]
+fn a_file_is_a_trace_by_its_name_or_its_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "channel,stamp_ns\n0,0\n1,0\n";
+    let t = trace_file(&dir, "stamps.txt", text);
+    let out = run(&["match", &t, "--policy", "exact"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "0,0\n");
+    // Not a trace by name or first line: read as a bag, which it is not.
+    let b = trace_file(&dir, "stamps.dat", "0,0\n1,0\n");
+    let out = run(&["match", &b, "--policy", "exact"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("line 1"),
+        "read as a bag, not as a trace"
+    );
+    // A `.csv` name is a trace whatever it holds.
+    bad(
+        run(&[
+            "match",
+            &trace_file(&dir, "x.csv", "0,0\n"),
+            "--policy",
+            "exact",
+        ]),
+        "line 1: expected the header",
+    );
+}

@@ -1157,12 +1157,35 @@ mod tests {
             r.validate(),
             Err(ParamError::NotOneOf { name: "qos", .. })
         ));
-        for name in ["qos", "depth"] {
+        for name in ["qos", "depth", "durability"] {
             assert_eq!(
                 p.candidate(name, &ParameterValue::Integer(3)).unwrap_err(),
                 ParamError::StartUpOnly(name.into())
             );
         }
+    }
+
+    #[test]
+    fn durability_is_volatile_unless_transient_local() {
+        use ::r2r::qos::DurabilityPolicy;
+        let keys = QosKeys::new("reliable", 5, "input QoS");
+        let p = keys.declare(Params::new());
+        assert_eq!(keys.profile(&p).durability, DurabilityPolicy::Volatile);
+        assert_eq!(keys.name(&p), "reliable");
+        let mut t = p.clone();
+        t.decls.get_mut("durability").unwrap().value = Value::Str("transient_local".into());
+        let q = keys.profile(&t);
+        assert_eq!(q.durability, DurabilityPolicy::TransientLocal);
+        assert_eq!((q.depth, q.reliability), (5, keys.profile(&p).reliability));
+        assert_eq!(keys.name(&t), "reliable transient_local");
+        t.decls.get_mut("durability").unwrap().value = Value::Str("forever".into());
+        assert!(matches!(
+            t.validate(),
+            Err(ParamError::NotOneOf {
+                name: "durability",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -76,10 +76,27 @@ pub fn node(name: &str) -> PathBuf {
     // older than its sources.
     let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap();
     let root = crate::repo().to_path_buf();
-    let mut sources = vec![root.join("src/bin").join(format!("{name}.rs"))];
-    let mut dirs = vec![root.join("src")];
+    // The crates the binary is built from: `stamp-sync` is the tools at
+    // the root, every other node is in stamp_sync_nodes; both on the
+    // library crates (not this test kit).
+    let tool = name == "stamp-sync";
+    let mut sources = Vec::new();
+    let mut dirs = Vec::new();
+    if tool {
+        dirs.push(root.join("src"));
+    }
+    for e in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
+        let crate_name = e.file_name();
+        let skip = crate_name == "stamp_sync_testkit" || (tool && crate_name == "stamp_sync_nodes");
+        if !skip {
+            dirs.push(e.path().join("src"));
+        }
+    }
     while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 dirs.push(p);

@@ -330,7 +330,7 @@ fn cache_matches_cpp_message_filters_cache() {
         panic!(
             "cache_differential (seed {seed:#x}): {} of {} cases differ from C++ \
              message_filters::Cache: {:?}\n  replay: STAMP_SYNC_SEED={seed:#x} \
-             STAMP_SYNC_CASE={} cargo test --test cache_differential\n\
+             STAMP_SYNC_CASE={} cargo test -p stamp_sync --test it cache_differential\n\
              SHRUNK to size {}, {} operations ({}; oracle script, `!` = different answer):\n{}",
             failures.len(),
             cases.len(),

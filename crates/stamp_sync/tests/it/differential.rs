@@ -458,7 +458,7 @@ fn report_failure(
     let _ = writeln!(
         msg,
         "\nMISMATCH between stamp_sync and C++ message_filters ({})\n  \
-         replay: STAMP_SYNC_SEED={seed:#x} STAMP_SYNC_CASE={index} cargo test --test differential -- --nocapture\n  \
+         replay: STAMP_SYNC_SEED={seed:#x} STAMP_SYNC_CASE={index} cargo test -p stamp_sync --test it differential::stamp_sync_matches -- --nocapture\n  \
          case {index}: {case}\n  config: {:?}\n  \
          outputs below: one set per line as `K:STAMPS;IDS`: K = index of the arrival that emitted it, \
          IDS = arrival indices of its members",

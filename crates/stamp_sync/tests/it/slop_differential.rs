@@ -372,7 +372,7 @@ fn slop_time_matches_python_approximate_time_synchronizer() {
         panic!(
             "slop_differential (seed {seed:#x}): {} of {} cases differ from Python \
              ApproximateTimeSynchronizer: {:?}\n  replay: STAMP_SYNC_SEED={seed:#x} \
-             STAMP_SYNC_CASE={} cargo test --test slop_differential\n\
+             STAMP_SYNC_CASE={} cargo test -p stamp_sync --test it slop_differential\n\
              SHRUNK ({}; lines `K:STAMPS;IDS`, K = arrival that emitted the set):\n{}\
              Python:\n  {}\nstamp_sync:\n  {}",
             failures.len(),

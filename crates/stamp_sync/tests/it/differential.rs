@@ -16,7 +16,7 @@
 //! Environment:
 //! * `STAMP_SYNC_SEED` — run seed (decimal or `0x` hex); default: time-based.
 //!   The seed is always printed; set it to replay a run.
-//! * `STAMP_SYNC_CASES` — number of random cases (default 2000).
+//! * `STAMP_SYNC_CASES` — number of random cases (default 10,000).
 //! * `STAMP_SYNC_CASE` — run only this case number of the seed's run.
 //! * `STAMP_SYNC_REQUIRE_ORACLE=1`, or `CI` set (to anything but empty, `0`
 //!   or `false`) — fail instead of skipping when the oracle cannot be built.
@@ -46,7 +46,7 @@ use stamp_sync::{Duration, Stamp};
 use observe::{Observed, observe, timed_text};
 use tracegen::{Case, Kind, gen_case, oracle_args};
 
-const DEFAULT_CASES: usize = 2000;
+const DEFAULT_CASES: usize = 10_000;
 
 fn root() -> &'static Path {
     stamp_sync_testkit::repo()

@@ -4,7 +4,7 @@
 //! over a bag or a stamp trace and report what it emits and drops, with
 //! advice ([`report`], [`advice`]); diagnose live topics ([`diagnose`],
 //! `stamp-sync watch`, feature `watch`); time the policies ([`bench`](mod@bench)).
-//! The binary (`src/bin/stamp-sync/`) parses and checks flags, calls this
+//! The binary (`src/main.rs` and its `src/cli/`) parses and checks flags, calls this
 //! library and maps the result to an exit code; its modules are not API.
 //!
 //! ```no_run

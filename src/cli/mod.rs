@@ -123,7 +123,8 @@ pub fn run_match_trace(
     let (config, options) = policy_config(&args.policy, &[], channels)?;
     let r = stamp_sync::trace::replay_with_options(&trace, channels, &config, &options)?;
     if !args.quiet {
-        out.write_all(r.sets_csv().as_bytes()).map_err(stdout_err)?;
+        out.write_all(r.emitted_csv().as_bytes())
+            .map_err(stdout_err)?;
         out.flush().map_err(stdout_err)?;
     }
     let _ = err.write_all(format::summary(&r, trace.messages.len()).as_bytes());
@@ -200,7 +201,7 @@ pub fn run_match_bag(
     match args.format {
         _ if args.quiet => {}
         FormatArg::Csv => out
-            .write_all(timed.replay.sets_csv().as_bytes())
+            .write_all(timed.replay.emitted_csv().as_bytes())
             .map_err(stdout_err)?,
         FormatArg::Table => format::write_table(out, &names, &timed.replay).map_err(stdout_err)?,
         FormatArg::Json => format::write_json_sets(out, &names, &timed.replay, |i| {

@@ -273,3 +273,29 @@ fn a_file_is_a_trace_by_its_name_or_its_first_line() {
         "line 1: expected the header",
     );
 }
+
+#[test]
+fn partial_sets_are_printed_with_empty_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trace_file(
+        &dir,
+        "t.csv",
+        "channel,stamp_ns\n0,0\n1,0\n0,10\n0,20\n0,30\n1,30\n",
+    );
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "exact",
+        "--stale-after",
+        "5ns",
+        "--partial-sets",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "0,0\n10,\n20,\n30,\n"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("partial sets: 3"), "{err}");
+}

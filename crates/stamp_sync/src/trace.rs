@@ -148,6 +148,8 @@ pub struct Replay {
     pub stale: Vec<Stale>,
     /// Partial sets (option `partial_sets`).
     pub partials: Vec<Partial<TraceMsg>>,
+    /// For each partial set, how many full sets came before it.
+    pub partials_after: Vec<usize>,
     /// Counters.
     pub stats: Stats,
     /// Messages still queued per channel at the end.
@@ -160,16 +162,44 @@ impl Replay {
     pub fn sets_csv(&self) -> String {
         let mut s = String::new();
         for set in &self.sets {
-            for (i, m) in set.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                let _ = write!(s, "{}", m.stamp.as_nanos());
-            }
-            s.push('\n');
+            csv_line(&mut s, set.iter().map(|m| Some(m.stamp)));
         }
         s
     }
+
+    /// Every emitted set as CSV lines in emission order: full sets as in
+    /// [`sets_csv`](Self::sets_csv), partial sets with an empty field for
+    /// each channel that held nothing (`0,,5`). Without partial sets it is
+    /// [`sets_csv`](Self::sets_csv).
+    pub fn emitted_csv(&self) -> String {
+        let mut s = String::new();
+        let mut partials = self.partials.iter().zip(&self.partials_after).peekable();
+        for k in 0..=self.sets.len() {
+            while let Some((p, _)) = partials.next_if(|(_, after)| **after <= k) {
+                csv_line(
+                    &mut s,
+                    p.members.iter().map(|m| m.as_ref().map(|m| m.stamp)),
+                );
+            }
+            if let Some(set) = self.sets.get(k) {
+                csv_line(&mut s, set.iter().map(|m| Some(m.stamp)));
+            }
+        }
+        s
+    }
+}
+
+/// One set's line: stamps in ns, an empty field for a missing member.
+fn csv_line(s: &mut String, stamps: impl Iterator<Item = Option<Stamp>>) {
+    for (i, t) in stamps.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        if let Some(t) = t {
+            let _ = write!(s, "{}", t.as_nanos());
+        }
+    }
+    s.push('\n');
 }
 
 /// Replays `trace` over `channels` inputs with any policy and options.
@@ -199,7 +229,10 @@ pub fn replay_with<P: Policy<VecQueues<TraceMsg>>>(
                 }
                 Event::Drop(d) => r.drops.push(d),
                 Event::Stale(s) => r.stale.push(s),
-                Event::Partial(p) => r.partials.push(p),
+                Event::Partial(p) => {
+                    r.partials.push(p);
+                    r.partials_after.push(r.sets.len());
+                }
             }
         }
     }

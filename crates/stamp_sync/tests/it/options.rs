@@ -272,3 +272,19 @@ fn stamp_offsets_on_several_channels_all_apply_and_the_last_one_wins() {
         .stamp_offset(1, Duration::from_millis(5));
     assert_eq!(sets(stale), 0, "the first offset for channel 1 is gone");
 }
+
+#[test]
+fn emitted_csv_prints_partial_sets_in_order_with_empty_fields() {
+    let trace = Trace::parse("channel,stamp_ns\n0,0\n1,0\n0,10\n0,20\n0,30\n1,30\n", 1).unwrap();
+    let opts = Options::new()
+        .stale_after(Duration::from_nanos(5))
+        .partial_sets(true);
+    let r = replay_with_options(&trace, 2, &PolicyConfig::exact(10), &opts).unwrap();
+    assert_eq!(r.sets_csv(), "0,0\n");
+    assert_eq!(r.partials_after, [1, 1, 1]);
+    assert_eq!(r.emitted_csv(), "0,0\n10,\n20,\n30,\n");
+    // Without partial sets: the sets alone.
+    let r = replay_with_options(&trace, 2, &PolicyConfig::exact(10), &Options::new()).unwrap();
+    assert_eq!(r.emitted_csv(), r.sets_csv());
+    assert!(r.partials.is_empty());
+}

@@ -114,19 +114,23 @@ pub fn run_match_trace(
                 .into(),
         ));
     }
-    if args.format != FormatArg::Csv {
-        return Err(CliError::Usage(
-            "trace CSV input supports --format csv only".into(),
-        ));
-    }
     let (trace, channels) = read_trace(name, text, &args.policy)?;
     let (config, options) = policy_config(&args.policy, &[], channels)?;
     let r = stamp_sync::trace::replay_with_options(&trace, channels, &config, &options)?;
-    if !args.quiet {
-        out.write_all(r.emitted_csv().as_bytes())
-            .map_err(stdout_err)?;
-        out.flush().map_err(stdout_err)?;
+    let labels: Vec<String> = (0..channels).map(|c| format!("channel {c}")).collect();
+    let names: Vec<&str> = labels.iter().map(String::as_str).collect();
+    match args.format {
+        _ if args.quiet => {}
+        FormatArg::Csv => out
+            .write_all(r.emitted_csv().as_bytes())
+            .map_err(stdout_err)?,
+        FormatArg::Table => format::write_table(out, &names, &r).map_err(stdout_err)?,
+        // A trace has no log time.
+        FormatArg::Json => {
+            format::write_json_sets(out, &names, &r, |_| None).map_err(stdout_err)?
+        }
     }
+    out.flush().map_err(stdout_err)?;
     let _ = err.write_all(format::summary(&r, trace.messages.len()).as_bytes());
     Ok(())
 }

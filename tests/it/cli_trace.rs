@@ -299,3 +299,28 @@ fn partial_sets_are_printed_with_empty_fields() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("partial sets: 3"), "{err}");
 }
+
+#[test]
+fn traces_print_as_table_and_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trace_file(&dir, "t.csv", "channel,stamp_ns\n0,0\n1,2\n0,7\n1,7\n");
+    let out = run(&["match", &t, "--policy", "approximate", "--format", "table"]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].contains("channel 0") && lines[0].contains("spread"));
+    assert!(lines[1].trim_end().ends_with("2 ns"), "{table}");
+    let out = run(&["match", &t, "--policy", "approximate", "--format", "json"]);
+    assert!(out.status.success());
+    let sets: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(sets[0]["stamps_ns"], serde_json::json!([0, 2]));
+    assert_eq!(sets[1]["stamps_ns"], serde_json::json!([7, 7]));
+    assert_eq!(sets[0]["members"][1]["topic"], "channel 1");
+    assert!(sets[0]["members"][0]["log_time_ns"].is_null());
+}

@@ -62,6 +62,7 @@ fn decode(file: &str) -> (String, PolicyConfig, Vec<String>) {
         age_penalty: age,
         max_interval: max,
         lower_bounds,
+        deadline: None,
     });
     (trace.into(), config, args)
 }

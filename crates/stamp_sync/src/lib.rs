@@ -72,7 +72,8 @@ pub struct FiltersGuide;
 // (`driver`, `policy`, `filters`, `trace`). Only names, no code.
 pub use driver::stream;
 pub use driver::{
-    Builder, Diagnostics, DynSynchronizer, Event, Options, SharedSynchronizer, Stats, Synchronizer,
+    Builder, Diagnostics, DropOutClock, DynSynchronizer, Event, Options, SharedSynchronizer, Stats,
+    Synchronizer,
 };
 pub use policy::{
     ApproximateEpsilonTime, ApproximateTime, ConfigError, DropReason, Dropped, ExactTime, Latched,

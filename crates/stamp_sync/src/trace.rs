@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::driver::dynamic::{DynSynchronizer, VecQueues};
-use crate::driver::{Event, Options, Partial, Stale, Stats};
+use crate::driver::{ChannelOut, Event, Options, Partial, Stale, Stats};
 use crate::policy::{ConfigError, Dropped, Policy, Visit};
 use crate::stamped::Stamped;
-use crate::time::Stamp;
+use crate::time::{Duration, Stamp};
 
 pub use crate::policy::PolicyConfig;
 
@@ -154,6 +154,12 @@ pub struct Replay {
     pub stats: Stats,
     /// Messages still queued per channel at the end.
     pub queued: Vec<usize>,
+    /// Channels going out and rejoining (option `drop_out_after`), in
+    /// order: `true` for out, `false` for a rejoin.
+    pub changes: Vec<(bool, ChannelOut)>,
+    /// Per emitted set, full or partial, in emission order: the newest
+    /// stamp received when it was emitted minus its newest member's stamp.
+    pub latency: Vec<Duration>,
 }
 
 impl Replay {
@@ -214,7 +220,9 @@ pub fn replay_with<P: Policy<VecQueues<TraceMsg>>>(
         .options(options.clone())
         .build()?;
     let mut r = Replay::default();
+    let mut newest = Stamp::MIN;
     for m in &trace.messages {
+        newest = newest.max(m.stamp);
         let Ok(events) = sync.push_stamped(m.channel, *m, m.stamp, m.stamp) else {
             return Err(ConfigError::NoSuchChannel {
                 channel: m.channel,
@@ -224,15 +232,21 @@ pub fn replay_with<P: Policy<VecQueues<TraceMsg>>>(
         for e in events {
             match e {
                 Event::Set(s) => {
+                    let last = s.iter().map(|m| m.stamp).max().unwrap_or(newest);
+                    r.latency.push(newest - last);
                     r.sets.push(s.into_vec());
                     r.emitted_at.push(m.index);
                 }
                 Event::Drop(d) => r.drops.push(d),
                 Event::Stale(s) => r.stale.push(s),
                 Event::Partial(p) => {
+                    let last = p.members.iter().flatten().map(|m| m.message.stamp).max();
+                    r.latency.push(newest - last.unwrap_or(newest));
                     r.partials.push(p);
                     r.partials_after.push(r.sets.len());
                 }
+                Event::Out(o) => r.changes.push((true, o)),
+                Event::Rejoin(o) => r.changes.push((false, o)),
             }
         }
     }

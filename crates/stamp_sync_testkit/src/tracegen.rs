@@ -184,6 +184,7 @@ pub fn oracle_args(channels: usize, config: &PolicyConfig) -> String {
             age_penalty,
             max_interval,
             lower_bounds,
+            deadline: None,
         }) => {
             let _ = write!(
                 s,
@@ -682,5 +683,6 @@ fn gen_approx(rng: &mut Rng, streams: &Streams, kind: Kind) -> PolicyConfig {
         },
         max_interval,
         lower_bounds,
+        deadline: None,
     })
 }

@@ -2,7 +2,8 @@
 //! options applied around the policy (all off by default, so the default
 //! stays C++-compatible).
 
-use super::event::{Event, Partial, Stale};
+use super::dropout::{self, DropOut};
+use super::event::{Event, Member, Partial, Stale};
 use super::handlers::{Clock, Handlers};
 use super::options::Options;
 use super::stats::Stats;
@@ -27,8 +28,10 @@ pub(crate) struct Core<Q: Store, P> {
     pub(crate) out: Output<Q::Set, Q::Message>,
     /// The driver's own events of the current step (stale reports, partial
     /// sets and the drops they relabel), which follow `out` in order.
-    extra: Vec<Event<Q::Set, Q::Message>>,
+    pub(crate) extra: Vec<Event<Q::Set, Q::Message>>,
     pub(crate) stats: Stats,
+    /// Option `drop_out_after`; boxed, it is rarely on.
+    pub(crate) drop_out: Option<Box<DropOut<Q>>>,
     options: Options,
     /// Every option is off: arrivals go to the policy untouched.
     plain: bool,
@@ -64,6 +67,18 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     ) -> Result<Self, ConfigError> {
         policy.bind(channels)?;
         options.check(channels)?;
+        if options.drop_out_after.is_some() {
+            dropout::check(&policy, channels)?;
+        }
+        if options.deadline.is_some() {
+            policy.set_deadline(options.deadline)?;
+        }
+        // The deadline lives in the policy: nothing to do per arrival.
+        let plain = Options {
+            deadline: None,
+            ..options.clone()
+        }
+        .is_default();
         let mut watch = vec![Watch::default(); channels];
         for &(c, d) in &options.offsets {
             watch[c].offset = d;
@@ -75,8 +90,9 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             out,
             extra: Vec::new(),
             stats: Stats::new(channels),
+            drop_out: DropOut::new(&options, channels),
             policy,
-            plain: options.is_default(),
+            plain,
             options,
             watch,
             clock,
@@ -161,7 +177,11 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             stamp,
             received,
         };
-        self.policy.add(arrival, &mut self.queues, &mut self.out);
+        if self.drop_out.is_none() {
+            self.policy.add(arrival, &mut self.queues, &mut self.out);
+        } else {
+            self.add_dropping_out(arrival);
+        }
         if self.options.stale_after.is_some() {
             self.check_stale(received);
         }
@@ -184,7 +204,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
                     log::warn!(
                         "channel {ch} jumped back in time ({last} -> {stamp}): clearing the queues"
                     );
-                    self.policy.reset(&mut self.queues, &mut self.out);
+                    self.reset_policies();
                     self.stats.resets += 1;
                     for w in &mut self.watch {
                         w.last_stamp = None;
@@ -201,6 +221,9 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
 
     /// Stale-channel check without a message (call it from a timer).
     pub(crate) fn poll(&mut self, now: Stamp) {
+        if self.drop_out.is_some() {
+            self.poll_drop_out(now);
+        }
         if self.options.stale_after.is_some() {
             self.check_stale(now);
         }
@@ -245,7 +268,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         let keep = self.out.keeps_drops();
         self.out.keep_drops(true);
         let start = self.out.len();
-        self.policy.reset(&mut self.queues, &mut self.out);
+        self.reset_policies();
         self.out.keep_drops(keep);
         let mut members: Vec<Option<Dropped<Q::Message>>> =
             (0..self.watch.len()).map(|_| None).collect();
@@ -262,6 +285,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             }
         }
         if members.iter().any(Option::is_some) {
+            let members = members.into_iter().map(|m| m.map(Member::from)).collect();
             self.extra.push(Event::Partial(Partial { members }));
         }
     }
@@ -290,15 +314,40 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     }
 
     pub(crate) fn reset(&mut self) {
-        self.policy.reset(&mut self.queues, &mut self.out);
+        self.reset_policies();
         for w in &mut self.watch {
             w.last_stamp = None;
         }
     }
 
+    /// Resets the policy running (and, with drop-out, brings every channel
+    /// back in).
+    fn reset_policies(&mut self) {
+        if self.drop_out.is_some() {
+            self.reset_drop_out();
+        }
+        self.policy.reset(&mut self.queues, &mut self.out);
+    }
+
+    /// Runs `f` on the policy (run-time setters); with channels out, the
+    /// policy over the others is made again from the changed one.
+    pub(crate) fn with_policy<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> R {
+        let r = f(&mut self.policy);
+        self.policy_changed();
+        r
+    }
+
+    /// Messages held for `channel`, by whichever policy runs.
+    pub(crate) fn queued(&self, channel: usize) -> usize {
+        self.drop_out
+            .as_ref()
+            .and_then(|d| d.queued(channel))
+            .unwrap_or_else(|| self.policy.queued(channel))
+    }
+
     /// A snapshot of counters, queues and the search in progress.
     pub(crate) fn diagnostics(&self) -> super::stats::Diagnostics {
-        super::stats::Diagnostics::new(&self.stats, |c| self.policy.queued(c), self.policy.search())
+        super::stats::Diagnostics::new(&self.stats, |c| self.queued(c), self.policy.search())
     }
 
     /// True if the last step produced nothing to hand out or count (most

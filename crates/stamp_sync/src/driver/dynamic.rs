@@ -244,7 +244,7 @@ impl<M, P: Policy<VecQueues<M>>, G> DynSynchronizer<M, P, G> {
     /// Runs `f` on the policy, for its run-time setters; see
     /// [`Synchronizer::with_policy`](crate::Synchronizer::with_policy).
     pub fn with_policy<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> R {
-        f(&mut self.core.policy)
+        self.core.with_policy(f)
     }
 
     /// The policy, for its run-time setters.
@@ -269,6 +269,6 @@ impl<M, P: Policy<VecQueues<M>>, G> DynSynchronizer<M, P, G> {
 
     /// Messages queued on `channel`.
     pub fn queued(&self, channel: usize) -> usize {
-        self.core.policy.queued(channel)
+        self.core.queued(channel)
     }
 }

@@ -37,6 +37,8 @@ pub(crate) trait Handlers<S, M> {
             Event::Drop(d) => self.drop(d),
             Event::Stale(s) => self.stale(s),
             Event::Partial(p) => self.partial(p),
+            // Counted in the stats and logged; no callback of their own.
+            Event::Out(_) | Event::Rejoin(_) => {}
         }
     }
 }

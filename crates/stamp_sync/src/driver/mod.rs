@@ -31,6 +31,7 @@
 
 pub mod builder;
 mod core;
+mod dropout;
 pub mod dynamic;
 mod event;
 pub(crate) mod fair;
@@ -45,9 +46,9 @@ mod tuple;
 
 pub use builder::Builder;
 pub use dynamic::{DynSet, DynSynchronizer};
-pub use event::{Event, Partial, Stale};
+pub use event::{ChannelOut, Event, Member, Partial, Stale};
 pub use handlers::Clock;
-pub use options::Options;
+pub use options::{DropOutClock, Options};
 pub use shared::{Events, SharedSynchronizer};
 pub use stats::{ChannelDiagnostics, ChannelStats, Diagnostics, Stats};
 pub use synchronizer::Synchronizer;

@@ -21,6 +21,44 @@ pub struct Options {
     pub(crate) arrival_stamps: bool,
     pub(crate) stale_after: Option<Duration>,
     pub(crate) partial_sets: bool,
+    pub(crate) drop_out_after: Option<Duration>,
+    pub(crate) drop_out_clock: DropOutClock,
+    pub(crate) deadline: Option<Duration>,
+}
+
+/// The clock [`Options::drop_out_after`] measures on.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum DropOutClock {
+    /// A channel is out while its newest stamp is more than the timeout
+    /// behind the newest stamp of any channel (the default: bags, traces,
+    /// one clock for every sensor).
+    #[default]
+    Stamp,
+    /// A channel is out once nothing arrived on it for the timeout, on the
+    /// driver's arrival clock (checked on every arrival and on
+    /// `poll(now)`): for live graphs whose stamps come from different clocks.
+    Arrival,
+}
+
+impl DropOutClock {
+    /// `stamp` or `arrival`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropOutClock::Stamp => "stamp",
+            DropOutClock::Arrival => "arrival",
+        }
+    }
+}
+
+impl std::str::FromStr for DropOutClock {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "stamp" => Ok(DropOutClock::Stamp),
+            "arrival" => Ok(DropOutClock::Arrival),
+            _ => Err(format!("drop-out clock is `stamp` or `arrival`, got {s:?}")),
+        }
+    }
 }
 
 impl Options {
@@ -73,6 +111,55 @@ impl Options {
         self
     }
 
+    /// Sync that keeps going when a sensor dies (not upstream). A channel is
+    /// *out* while its newest stamp is more than `after` behind the newest
+    /// stamp received on any channel (after offsets; before its first
+    /// message, the first stamp received at all stands in for its newest).
+    /// When it goes out, what it holds is dropped
+    /// ([`DropReason::DroppedOut`](crate::DropReason::DroppedOut)) and the
+    /// policy starts over on the other channels alone, fed first what they
+    /// hold (oldest stamp first): sets come out as
+    /// [`Event::Partial`](crate::Event::Partial) without it. It rejoins with
+    /// its first message within `after` of the newest stamp, and the policy
+    /// starts over on all channels the same way; a message further behind
+    /// is dropped `DroppedOut`. Each change is an [`Event::Out`](crate::Event::Out)
+    /// or [`Event::Rejoin`](crate::Event::Rejoin), counted in the stats and
+    /// logged once. If no channel ever trails by more than `after`, the sets
+    /// are exactly those without the option. [`drop_out_clock`](Self::drop_out_clock)
+    /// measures on arrival time instead.
+    ///
+    /// ```
+    /// use stamp_sync::{DropOutClock, Duration, Options};
+    /// let opts = Options::new()
+    ///     .drop_out_after(Duration::from_millis(200))
+    ///     .drop_out_clock(DropOutClock::Arrival);
+    /// assert!(opts.check(3).is_ok());
+    /// ```
+    pub fn drop_out_after(mut self, after: Duration) -> Self {
+        self.drop_out_after = Some(after);
+        self
+    }
+
+    /// The clock [`drop_out_after`](Self::drop_out_after) measures on
+    /// (default [`DropOutClock::Stamp`]).
+    pub fn drop_out_clock(mut self, clock: DropOutClock) -> Self {
+        self.drop_out_clock = clock;
+        self
+    }
+
+    /// Bounds how late ApproximateTime emits a set (not upstream): once the
+    /// best set among the held messages has its newest member more than
+    /// `deadline` behind the newest stamp received, it is emitted without
+    /// waiting for the message that would prove it optimal. With a deadline
+    /// larger than any wait in the input the sets are upstream's. The same
+    /// as the policy setting `deadline`; ApproximateEpsilonTime accepts it
+    /// and never needs it; other policies refuse it
+    /// ([`ConfigError::Unsupported`]).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// Checks the options against a channel count.
     pub fn check(&self, channels: usize) -> Result<(), ConfigError> {
         if let Some(&(channel, _)) = self.offsets.iter().find(|(c, _)| *c >= channels) {
@@ -81,6 +168,8 @@ impl Options {
         for (what, d) in [
             ("jump-back threshold", self.jump_back),
             ("stale timeout", self.stale_after),
+            ("drop-out timeout", self.drop_out_after),
+            ("deadline", self.deadline),
         ] {
             if let Some(value) = d.filter(|d| d.is_negative()) {
                 return Err(ConfigError::NegativeDuration { what, value });

@@ -85,6 +85,15 @@ impl<M> Store for VecQueues<M> {
         }
         Some(set)
     }
+    fn push_back(&mut self, channel: usize, msg: M) -> Result<(), M> {
+        match self.queues.get_mut(channel) {
+            Some(q) => {
+                q.push_back(msg);
+                Ok(())
+            }
+            None => Err(msg),
+        }
+    }
     fn take_fronts(&mut self) -> Option<DynSet<M>> {
         if self.queues.iter().any(VecDeque::is_empty) {
             return None;
@@ -105,6 +114,9 @@ impl<M: Clone> CloneStore for VecQueues<M> {
             .enumerate()
             .map(|(ch, q)| q.get(pos(ch)).cloned())
             .collect()
+    }
+    fn clone_message(&self, channel: usize, pos: usize) -> Option<M> {
+        self.queues.get(channel)?.get(pos).cloned()
     }
     fn take_set_cloning(&mut self, pick: &mut dyn FnMut(usize) -> Pick) -> Option<DynSet<M>> {
         self.picks.clear();

@@ -213,12 +213,12 @@ impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
     /// effect from the next message. Do not call the policy's [`Policy`]
     /// methods in `f`.
     pub fn with_policy<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
-        f(&mut self.lock().policy)
+        self.lock().with_policy(f)
     }
 
     /// Messages queued on `channel` right now.
     pub fn queued(&self, channel: usize) -> usize {
-        self.lock().policy.queued(channel)
+        self.lock().queued(channel)
     }
 
     /// A snapshot of counters, queues and the search in progress.

@@ -15,6 +15,12 @@ pub struct ChannelStats {
     pub dropped: [u64; DropReason::ALL.len()],
     /// Stamp of the last message added.
     pub last_stamp: Option<Stamp>,
+    /// Times the channel went out (option `drop_out_after`).
+    pub dropped_out: u64,
+    /// Times it rejoined.
+    pub rejoins: u64,
+    /// While it is out: since when, on the drop-out clock.
+    pub out_since: Option<Stamp>,
 }
 
 impl ChannelStats {
@@ -35,7 +41,8 @@ pub struct Stats {
     pub channels: Vec<ChannelStats>,
     /// Sets emitted.
     pub sets: u64,
-    /// Partial sets emitted after a stale timeout.
+    /// Sets with members missing: stale flushes and sets made while a
+    /// channel is out.
     pub partial_sets: u64,
     /// Stale-channel reports.
     pub stale: u64,
@@ -99,6 +106,18 @@ impl Stats {
                     if let Some(c) = self.channels.get_mut(d.channel) {
                         c.emitted += 1;
                     }
+                }
+            }
+            Event::Out(o) => {
+                if let Some(c) = self.channels.get_mut(o.channel) {
+                    c.dropped_out += 1;
+                    c.out_since = Some(o.at);
+                }
+            }
+            Event::Rejoin(o) => {
+                if let Some(c) = self.channels.get_mut(o.channel) {
+                    c.rejoins += 1;
+                    c.out_since = None;
                 }
             }
         }
@@ -256,6 +275,9 @@ fn write_channel(
     }
     if let Some(t) = c.last_stamp {
         write!(f, ", last stamp {t}")?;
+    }
+    if let Some(t) = c.out_since {
+        write!(f, ", out since {t}")?;
     }
     Ok(())
 }

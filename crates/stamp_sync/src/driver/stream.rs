@@ -316,7 +316,7 @@ impl<S: SyncInputs, P: Policy<QueuesOf<S>>, G> SyncStream<S, P, G> {
     /// Runs `f` on the policy, for its run-time setters; see
     /// [`Synchronizer::with_policy`](crate::Synchronizer::with_policy).
     pub fn with_policy<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> R {
-        f(&mut self.state.policy)
+        self.state.with_policy(f)
     }
 
     /// The policy, for its run-time setters.
@@ -341,7 +341,7 @@ impl<S: SyncInputs, P: Policy<QueuesOf<S>>, G> SyncStream<S, P, G> {
 
     /// Messages of `channel` held by the policy right now.
     pub fn queued(&self, channel: usize) -> usize {
-        self.state.policy.queued(channel)
+        self.state.queued(channel)
     }
 
     /// Number of inputs.

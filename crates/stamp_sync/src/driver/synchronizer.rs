@@ -234,7 +234,7 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
     /// breaks the accounting; use [`reset`](Self::reset) and
     /// [`replace_policy`](Self::replace_policy).
     pub fn with_policy<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> R {
-        f(&mut self.state.policy)
+        self.state.with_policy(f)
     }
 
     /// The policy, for its run-time setters: see
@@ -255,7 +255,7 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
 
     /// Messages queued on `channel` right now.
     pub fn queued(&self, channel: usize) -> usize {
-        self.state.policy.queued(channel)
+        self.state.queued(channel)
     }
 
     /// A cheap snapshot: per channel received, queued, emitted, dropped by

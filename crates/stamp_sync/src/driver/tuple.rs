@@ -321,6 +321,13 @@ macro_rules! impl_messages {
                     (self.0).$i.remove(at[$i])?
                 },)+))
             }
+            fn push_back(&mut self, channel: usize, msg: Self::Message) -> Result<(), Self::Message> {
+                match (channel, msg) {
+                    $(($i, AnyMsg::$V(m)) => (self.0).$i.push_back(m),)+
+                    (_, msg) => return Err(msg),
+                }
+                Ok(())
+            }
             #[inline]
             fn take_fronts(&mut self) -> Option<Self::Set> {
                 if $((self.0).$i.is_empty())||+ {
@@ -334,6 +341,12 @@ macro_rules! impl_messages {
             fn clone_set(&self, pos: &mut dyn FnMut(usize) -> usize) -> Option<Self::Set> {
                 let at = [$(pos($i)),+];
                 Some(($((self.0).$i.get(at[$i])?.clone(),)+))
+            }
+            fn clone_message(&self, channel: usize, pos: usize) -> Option<Self::Message> {
+                match channel {
+                    $($i => (self.0).$i.get(pos).cloned().map(AnyMsg::$V),)+
+                    _ => None,
+                }
             }
             fn take_set_cloning(&mut self, pick: &mut dyn FnMut(usize) -> Pick) -> Option<Self::Set> {
                 let at = [$(pick($i)),+];

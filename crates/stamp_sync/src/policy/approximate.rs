@@ -53,6 +53,11 @@ pub struct ApproximateTime {
     max_interval: Option<Duration>,
     /// Lower bounds by channel (the lanes hold them after `bind`).
     bounds: Vec<(usize, Duration)>,
+    /// `None`: off (upstream).
+    deadline: Option<Duration>,
+    /// The newest stamp received since the last reset, kept while a
+    /// deadline is set.
+    newest: Option<Stamp>,
     /// One per channel after `bind`.
     lanes: Vec<Lane>,
     /// Channels whose deque part is non-empty.
@@ -121,6 +126,9 @@ pub struct ApproximateConfig {
     pub max_interval: Option<Duration>,
     /// The least gap between two consecutive messages, by channel.
     pub lower_bounds: Vec<(usize, Duration)>,
+    /// Emit the best set without waiting for its proof once its newest
+    /// member is this far behind the newest stamp; `None`: off (upstream).
+    pub deadline: Option<Duration>,
 }
 
 impl Default for ApproximateConfig {
@@ -152,6 +160,12 @@ impl ApproximateConfig {
         self.lower_bounds.push((channel, d));
         self
     }
+    /// Emit the best set without waiting for its proof once its newest
+    /// member is more than `d` behind the newest stamp received.
+    pub fn deadline(mut self, d: Duration) -> Self {
+        self.deadline = Some(d);
+        self
+    }
     /// Checks the settings and makes the policy.
     pub fn build(&self) -> Result<ApproximateTime, ConfigError> {
         if self.queue_size == 0 {
@@ -159,6 +173,7 @@ impl ApproximateConfig {
         }
         check_age_penalty(self.age_penalty)?;
         check_max_interval(self.max_interval)?;
+        check_deadline(self.deadline)?;
         for &(_, d) in &self.lower_bounds {
             check_lower_bound(d)?;
         }
@@ -168,6 +183,8 @@ impl ApproximateConfig {
             factor: 1.0 + self.age_penalty,
             max_interval: self.max_interval,
             bounds: self.lower_bounds.clone(),
+            deadline: self.deadline,
+            newest: None,
             lanes: Vec::new(),
             non_empty: 0,
             candidate: None,
@@ -208,6 +225,7 @@ impl Configure for ApproximateConfig {
             help: "ApproximateTime: the least gap between two messages of a channel, CH=DUR, e.g. /imu/data=4ms",
             live: true,
         },
+        DEADLINE,
     ];
 
     fn blank() -> Self {
@@ -216,6 +234,7 @@ impl Configure for ApproximateConfig {
             age_penalty: 0.0,
             max_interval: None,
             lower_bounds: Vec::new(),
+            deadline: None,
         }
     }
 
@@ -233,6 +252,7 @@ impl Configure for ApproximateConfig {
                     .collect();
                 (!b.is_empty()).then_some(Value::PerChannel(b))
             }
+            "deadline" => self.deadline.map(Value::Duration),
             _ => None,
         }
     }
@@ -244,6 +264,7 @@ impl Configure for ApproximateConfig {
             "age_penalty" => self.age_penalty = settings::number(v).unwrap_or(0.0),
             "max_interval" => self.max_interval = settings::duration(v),
             "lower_bounds" => self.lower_bounds = settings::per_channel(v),
+            "deadline" => self.deadline = settings::duration(v),
             _ => {}
         }
         Ok(())
@@ -259,6 +280,7 @@ impl Configure for ApproximateConfig {
             age_penalty: p.age_penalty(),
             max_interval: p.max_interval(),
             lower_bounds: p.lower_bounds(),
+            deadline: p.deadline(),
         }
     }
 
@@ -268,7 +290,30 @@ impl Configure for ApproximateConfig {
         // lacks) goes first.
         p.set_lower_bounds(&self.lower_bounds)?;
         p.set_age_penalty(self.age_penalty)?;
-        p.set_max_interval(self.max_interval)
+        p.set_max_interval(self.max_interval)?;
+        p.set_deadline(self.deadline)
+    }
+}
+
+/// The `deadline` setting, shared by ApproximateTime and
+/// ApproximateEpsilonTime.
+pub(crate) const DEADLINE: Setting = Setting {
+    name: "deadline",
+    label: "deadline",
+    unit: Unit::Duration,
+    default: settings::Default::Off,
+    min: Min::AtLeast(0.0),
+    help: "emit the best set without waiting for its proof once its newest member is this far behind the newest stamp, e.g. 50ms (not upstream)",
+    live: true,
+};
+
+pub(crate) fn check_deadline(d: Option<Duration>) -> Result<(), ConfigError> {
+    match d.filter(|d| d.is_negative()) {
+        Some(value) => Err(ConfigError::NegativeDuration {
+            what: "deadline",
+            value,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -347,6 +392,23 @@ impl ApproximateTime {
         check_age_penalty(p)?;
         self.age_penalty = p;
         self.factor = 1.0 + p;
+        Ok(())
+    }
+
+    /// The deadline (`None`: off).
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// Sets the deadline on a live policy (`None`: off; not upstream). Takes
+    /// effect from the next message, measured from the newest stamp
+    /// received from then on.
+    pub fn set_deadline(&mut self, d: Option<Duration>) -> Result<(), ConfigError> {
+        check_deadline(d)?;
+        if d.is_none() {
+            self.newest = None;
+        }
+        self.deadline = d;
         Ok(())
     }
 
@@ -620,6 +682,28 @@ impl ApproximateTime {
         }
     }
 
+    /// The deadline (not upstream): while the candidate's newest member is
+    /// more than `deadline` behind the newest stamp, publish it unproven and
+    /// go on as upstream does after a set.
+    #[inline(never)]
+    fn meet_deadline<S: Store>(
+        &mut self,
+        deadline: Duration,
+        stamp: Stamp,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        let newest = self.newest.map_or(stamp, |n| n.max(stamp));
+        self.newest = Some(newest);
+        while let Some(c) = self.candidate {
+            if newest - c.end <= deadline {
+                return;
+            }
+            self.publish(store, out);
+            self.process(store, out);
+        }
+    }
+
     /// Upstream's virtual search: assume each exhausted channel's next
     /// message comes as early as its lower bound allows, and see whether the
     /// candidate is already provably optimal.
@@ -673,6 +757,7 @@ impl<S: Store> Policy<S> for ApproximateTime {
         }
         self.non_empty = 0;
         self.candidate = None;
+        self.newest = None;
         Ok(())
     }
 
@@ -710,6 +795,9 @@ impl<S: Store> Policy<S> for ApproximateTime {
                 self.process(store, out);
             }
         }
+        if let Some(deadline) = self.deadline {
+            self.meet_deadline(deadline, arrival.stamp, store, out);
+        }
     }
 
     fn queued(&self, channel: usize) -> usize {
@@ -734,5 +822,16 @@ impl<S: Store> Policy<S> for ApproximateTime {
         }
         self.non_empty = 0;
         self.candidate = None;
+        self.newest = None;
+    }
+
+    fn subset(&self, keep: &[usize]) -> Option<Box<dyn super::SubsetPolicy<S> + Send>> {
+        let mut p = self.clone();
+        p.bounds = super::subset::renumber(&self.bounds, keep);
+        Some(Box::new(p))
+    }
+
+    fn set_deadline(&mut self, d: Option<Duration>) -> Result<(), ConfigError> {
+        ApproximateTime::set_deadline(self, d)
     }
 }

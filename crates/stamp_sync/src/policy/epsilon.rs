@@ -31,6 +31,8 @@ use crate::time::{Duration, Stamp};
 pub struct ApproximateEpsilonTime {
     queue_size: usize,
     epsilon: Duration,
+    /// Accepted, never needed: see [`set_deadline`](Self::set_deadline).
+    deadline: Option<Duration>,
     /// Per channel, the held stamps in arrival order; mirrors the store.
     /// Invariant: `len <= queue_size + 1`.
     lanes: Vec<VecDeque<Stamp>>,
@@ -52,9 +54,26 @@ impl ApproximateEpsilonTime {
         Ok(ApproximateEpsilonTime {
             queue_size,
             epsilon,
+            deadline: None,
             lanes: Vec::new(),
             non_empty: 0,
         })
+    }
+
+    /// The deadline (`None`: off).
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// Sets the deadline. ApproximateEpsilonTime emits a set as soon as
+    /// every channel's head fits, and while every channel holds a message
+    /// it emits or drops until one is empty: it never waits for a proof,
+    /// so the deadline never changes its sets. Accepted so one setting
+    /// serves both approximate policies.
+    pub fn set_deadline(&mut self, d: Option<Duration>) -> Result<(), ConfigError> {
+        super::approximate::check_deadline(d)?;
+        self.deadline = d;
+        Ok(())
     }
 
     /// The tolerance.
@@ -137,6 +156,8 @@ pub struct EpsilonConfig {
     pub queue_size: usize,
     /// The tolerance; `None` until given (required).
     pub epsilon: Option<Duration>,
+    /// The deadline (see [`ApproximateEpsilonTime::set_deadline`]).
+    pub deadline: Option<Duration>,
 }
 
 impl Default for EpsilonConfig {
@@ -160,18 +181,21 @@ impl Configure for EpsilonConfig {
             help: "ApproximateEpsilonTime: how far a set's stamps may lie from its oldest, e.g. 5ms",
             live: true,
         },
+        super::approximate::DEADLINE,
     ];
 
     fn blank() -> Self {
         EpsilonConfig {
             queue_size: 0,
             epsilon: None,
+            deadline: None,
         }
     }
     fn get(&self, name: &str) -> Option<Value> {
         match name {
             "queue_size" => Some(Value::Count(self.queue_size)),
             "epsilon" => self.epsilon.map(Value::Duration),
+            "deadline" => self.deadline.map(Value::Duration),
             _ => None,
         }
     }
@@ -179,6 +203,7 @@ impl Configure for EpsilonConfig {
         let v = settings::checked::<Self>(name, v)?;
         match name {
             "queue_size" => self.queue_size = settings::count(v).unwrap_or(0),
+            "deadline" => self.deadline = settings::duration(v),
             _ => self.epsilon = settings::duration(v),
         }
         Ok(())
@@ -188,12 +213,15 @@ impl Configure for EpsilonConfig {
             param: "epsilon",
             policy: Self::NAME,
         })?;
-        ApproximateEpsilonTime::new(self.queue_size, epsilon)
+        let mut p = ApproximateEpsilonTime::new(self.queue_size, epsilon)?;
+        p.set_deadline(self.deadline)?;
+        Ok(p)
     }
     fn of(p: &ApproximateEpsilonTime) -> Self {
         EpsilonConfig {
             queue_size: p.queue_size(),
             epsilon: Some(p.epsilon()),
+            deadline: p.deadline(),
         }
     }
     fn apply(&self, p: &mut ApproximateEpsilonTime) -> Result<(), ConfigError> {
@@ -202,7 +230,8 @@ impl Configure for EpsilonConfig {
             param: "epsilon",
             policy: Self::NAME,
         })?;
-        p.set_epsilon(epsilon)
+        p.set_epsilon(epsilon)?;
+        p.set_deadline(self.deadline)
     }
 }
 
@@ -252,5 +281,13 @@ impl<S: Store> Policy<S> for ApproximateEpsilonTime {
                 self.pop(ch, Some(DropReason::Reset), store, out);
             }
         }
+    }
+
+    fn subset(&self, _keep: &[usize]) -> Option<Box<dyn super::SubsetPolicy<S> + Send>> {
+        Some(Box::new(self.clone()))
+    }
+
+    fn set_deadline(&mut self, d: Option<Duration>) -> Result<(), ConfigError> {
+        ApproximateEpsilonTime::set_deadline(self, d)
     }
 }

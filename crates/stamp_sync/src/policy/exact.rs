@@ -153,4 +153,8 @@ impl<S: Store> Policy<S> for ExactTime {
         self.held.reset(store, out);
         self.last_set = None;
     }
+
+    fn subset(&self, _keep: &[usize]) -> Option<Box<dyn super::SubsetPolicy<S> + Send>> {
+        Some(Box::new(self.clone()))
+    }
 }

@@ -349,6 +349,10 @@ where
         }
     }
 
+    fn set_deadline(&mut self, d: Option<crate::time::Duration>) -> Result<(), ConfigError> {
+        self.inner.set_deadline(d)
+    }
+
     fn search(&self) -> SearchState {
         if self.state.single {
             return SearchState::default();

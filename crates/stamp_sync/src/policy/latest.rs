@@ -330,4 +330,12 @@ impl<S: CloneStore> Policy<S> for LatestTime {
             };
         }
     }
+
+    fn subset(&self, keep: &[usize]) -> Option<Box<dyn super::SubsetPolicy<S> + Send>> {
+        let mut p = self.clone();
+        p.configs = (keep.iter())
+            .map(|&c| self.configs.get(c).copied().unwrap_or(self.default_config))
+            .collect();
+        Some(Box::new(p))
+    }
 }

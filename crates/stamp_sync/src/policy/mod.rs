@@ -22,6 +22,7 @@ pub mod registry;
 pub mod settings;
 pub mod slop;
 mod store;
+pub mod subset;
 
 pub use approximate::{ApproximateConfig, ApproximateTime};
 pub use epsilon::{ApproximateEpsilonTime, EpsilonConfig};
@@ -33,6 +34,7 @@ pub use registry::{AnyPolicy, PolicyConfig, PolicyKind, Visit, all_settings};
 pub use settings::{Configure, Setting, Settings, Unit, Value};
 pub use slop::{SlopConfig, SlopTime};
 pub use store::{CloneStore, Pick, Store};
+pub use subset::{SubsetPolicy, SubsetSet, SubsetView};
 
 use crate::time::Stamp;
 
@@ -80,11 +82,14 @@ pub enum DropReason {
     /// no message it may use (none at or before the set's stamp; see
     /// [`Latched`]): the set's other members are dropped.
     NoLatched,
+    /// Its channel was out ([`Options::drop_out_after`](crate::Options::drop_out_after)):
+    /// held when the channel went out, or arrived too far behind to rejoin.
+    DroppedOut,
 }
 
 impl DropReason {
     /// Every reason, in declaration order.
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 11] = [
         DropReason::QueueOverflow,
         DropReason::NotChosen,
         DropReason::MaxInterval,
@@ -95,6 +100,7 @@ impl DropReason {
         DropReason::Reset,
         DropReason::Stale,
         DropReason::NoLatched,
+        DropReason::DroppedOut,
     ];
 
     /// Short stable name, e.g. `queue_overflow`.
@@ -110,6 +116,7 @@ impl DropReason {
             DropReason::Reset => "reset",
             DropReason::Stale => "stale",
             DropReason::NoLatched => "no_latched",
+            DropReason::DroppedOut => "dropped_out",
         }
     }
 
@@ -207,6 +214,14 @@ pub enum ConfigError {
     /// A policy name that is not one of [`PolicyKind::ALL`].
     #[error("unknown policy {0:?} (known: {known})", known = PolicyKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))]
     UnknownPolicy(String),
+    /// A driver option the policy cannot work with.
+    #[error("{option} does not work with this policy ({why})")]
+    Unsupported {
+        /// The option.
+        option: &'static str,
+        /// Why not.
+        why: &'static str,
+    },
     /// A setting given to a policy that does not take it.
     #[error("{param} does not apply to the {policy} policy")]
     NotForPolicy {
@@ -282,6 +297,29 @@ pub trait Policy<S: Store> {
     /// The search in progress, for diagnostics (none by default).
     fn search(&self) -> SearchState {
         SearchState::default()
+    }
+
+    /// This policy, unbound, over the channels `keep` alone (ascending, at
+    /// least 2): the same settings, per-channel ones renumbered to their
+    /// position in `keep`. What a driver runs while a channel is out. `None`
+    /// (the default): the policy cannot run over a subset.
+    fn subset(&self, keep: &[usize]) -> Option<Box<dyn SubsetPolicy<S> + Send>> {
+        let _ = keep;
+        None
+    }
+
+    /// Emits the best set among the held messages, without waiting for the
+    /// proof, once its newest member is more than `deadline` behind the
+    /// newest stamp received ([`Options::deadline`](crate::Options::deadline)).
+    /// `None` turns it off. The default: an error, the policy has no deadline.
+    fn set_deadline(&mut self, deadline: Option<crate::time::Duration>) -> Result<(), ConfigError> {
+        match deadline {
+            None => Ok(()),
+            Some(_) => Err(ConfigError::Unsupported {
+                option: "deadline",
+                why: "only ApproximateTime and ApproximateEpsilonTime take a deadline",
+            }),
+        }
     }
 }
 

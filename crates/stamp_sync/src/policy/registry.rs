@@ -366,6 +366,12 @@ impl<S: CloneStore> Policy<S> for AnyPolicy {
     fn search(&self) -> SearchState {
         each!(self, p => Policy::<S>::search(p))
     }
+    fn subset(&self, keep: &[usize]) -> Option<Box<dyn super::SubsetPolicy<S> + Send>> {
+        each!(self, p => Policy::<S>::subset(p, keep))
+    }
+    fn set_deadline(&mut self, d: Option<crate::time::Duration>) -> Result<(), ConfigError> {
+        each!(self, p => Policy::<S>::set_deadline(p, d))
+    }
 }
 
 #[cfg(test)]

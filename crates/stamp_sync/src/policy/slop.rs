@@ -498,4 +498,12 @@ impl<S: Store> Policy<S> for SlopTime {
             }
         }
     }
+
+    fn subset(&self, keep: &[usize]) -> Option<Box<dyn super::SubsetPolicy<S> + Send>> {
+        let mut p = self.clone();
+        p.headerless_cfg = (self.headerless_cfg.iter())
+            .filter_map(|&c| keep.iter().position(|&k| k == c))
+            .collect();
+        Some(Box::new(p))
+    }
 }

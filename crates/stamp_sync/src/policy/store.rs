@@ -72,6 +72,13 @@ pub trait Store {
     fn take_fronts(&mut self) -> Option<Self::Set> {
         self.take_set(&mut |_| 0)
     }
+    /// Appends `msg`, a message this store handed out (e.g. by a reset),
+    /// back to `channel`. `Err(msg)` if the store cannot (the default) or
+    /// `msg` is not of that channel.
+    fn push_back(&mut self, channel: usize, msg: Self::Message) -> Result<(), Self::Message> {
+        let _ = channel;
+        Err(msg)
+    }
 }
 
 /// A [`Store`] whose messages can be cloned: for policies that hand out
@@ -84,6 +91,12 @@ pub trait CloneStore: Store {
     /// others, as `pick(ch)` says, calling it once per channel in channel
     /// order. If any position is out of range nothing is removed.
     fn take_set_cloning(&mut self, pick: &mut dyn FnMut(usize) -> Pick) -> Option<Self::Set>;
+    /// Clones the message at `pos` of `channel`. `None` if out of range
+    /// or if the store cannot clone one message alone (the default).
+    fn clone_message(&self, channel: usize, pos: usize) -> Option<Self::Message> {
+        let _ = (channel, pos);
+        None
+    }
 }
 
 /// How [`CloneStore::take_set_cloning`] gets one member of a set.

@@ -661,6 +661,7 @@ fn drop_reasons_have_stable_names_and_indices() {
         "reset",
         "stale",
         "no_latched",
+        "dropped_out",
     ];
     assert_eq!(DropReason::ALL.len(), names.len());
     for (i, (r, name)) in DropReason::ALL.iter().zip(names).enumerate() {

@@ -280,6 +280,7 @@ fn without_channel(case: &Case, c: usize) -> Case {
             age_penalty,
             max_interval,
             lower_bounds,
+            ..
         }) => PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig {
             queue_size: *queue_size,
             age_penalty: *age_penalty,
@@ -289,6 +290,7 @@ fn without_channel(case: &Case, c: usize) -> Case {
                 .filter(|(ch, _)| *ch != c)
                 .map(|&(ch, d)| (if ch > c { ch - 1 } else { ch }, d))
                 .collect(),
+            deadline: None,
         }),
         other => other.clone(),
     };
@@ -308,6 +310,7 @@ fn simpler_configs(config: &PolicyConfig) -> Vec<PolicyConfig> {
         age_penalty,
         max_interval,
         lower_bounds,
+        ..
     }) = config
     {
         let mk = |q: usize, a: f64, m: Option<Duration>, lb: Vec<(usize, Duration)>| {
@@ -316,6 +319,7 @@ fn simpler_configs(config: &PolicyConfig) -> Vec<PolicyConfig> {
                 age_penalty: a,
                 max_interval: m,
                 lower_bounds: lb,
+                deadline: None,
             })
         };
         if !lower_bounds.is_empty() {
@@ -692,6 +696,7 @@ fn decode_reference_name(file: &str) -> (String, PolicyConfig, Vec<String>) {
         age_penalty,
         max_interval,
         lower_bounds: Vec::new(),
+        deadline: None,
     });
     (
         trace.into(),

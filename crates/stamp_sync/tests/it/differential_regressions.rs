@@ -56,6 +56,7 @@ fn config_from_args(args: &str) -> (usize, PolicyConfig) {
         age_penalty,
         max_interval,
         lower_bounds,
+        deadline: None,
     });
     (channels, config)
 }

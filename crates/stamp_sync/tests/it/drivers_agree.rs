@@ -75,12 +75,14 @@ fn configs() -> impl Strategy<Value = PolicyConfig> {
                 age_penalty: 0.1,
                 max_interval: m.map(Duration::from_millis),
                 lower_bounds: Vec::new(),
+                deadline: None,
             })
         }),
         (1usize..5, 0i64..20).prop_map(|(q, e)| PolicyConfig::Epsilon(
             stamp_sync::policy::EpsilonConfig {
                 queue_size: q,
-                epsilon: Some(Duration::from_millis(e))
+                epsilon: Some(Duration::from_millis(e)),
+                deadline: None,
             }
         )),
         Just(PolicyConfig::Latest(stamp_sync::policy::LatestConfig)),

@@ -22,6 +22,7 @@ fn case() -> impl Strategy<Value = (usize, PolicyConfig, Trace)> {
                         age_penalty: a,
                         max_interval: None,
                         lower_bounds: vec![],
+                        deadline: None,
                     })
                 }),
             ],

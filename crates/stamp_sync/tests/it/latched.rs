@@ -389,12 +389,14 @@ fn kinds() -> impl Strategy<Value = PolicyConfig> {
                 age_penalty: 0.1,
                 max_interval: m.map(Duration::from_millis),
                 lower_bounds: Vec::new(),
+                deadline: None,
             })
         }),
         (1usize..6, 0i64..20).prop_map(|(q, e)| PolicyConfig::Epsilon(
             stamp_sync::policy::EpsilonConfig {
                 queue_size: q,
-                epsilon: Some(Duration::from_millis(e))
+                epsilon: Some(Duration::from_millis(e)),
+                deadline: None,
             }
         )),
         (1usize..6, 0i64..40).prop_map(|(q, s)| PolicyConfig::Slop(
@@ -584,6 +586,7 @@ fn every_registered_policy_runs_latched() {
             PolicyKind::Epsilon => PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
                 queue_size: 5,
                 epsilon: Some(Duration::from_millis(1)),
+                deadline: None,
             }),
             PolicyKind::Slop => PolicyConfig::Slop(stamp_sync::policy::SlopConfig {
                 queue_size: 5,

@@ -6,6 +6,7 @@ mod counters;
 mod differential;
 mod differential_regressions;
 mod drivers_agree;
+mod drop_out;
 mod dynamic;
 mod exact_model;
 mod filters_properties;

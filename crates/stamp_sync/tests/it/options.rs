@@ -26,6 +26,7 @@ fn configs() -> Vec<PolicyConfig> {
         PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
             queue_size: 5,
             epsilon: Some(Duration::from_millis(20)),
+            deadline: None,
         }),
         PolicyConfig::Latest(stamp_sync::policy::LatestConfig),
     ]

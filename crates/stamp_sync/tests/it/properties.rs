@@ -31,7 +31,8 @@ fn config_strategy(n: usize) -> impl Strategy<Value = PolicyConfig> {
         (1usize..6, 0i64..15).prop_map(|(q, e)| PolicyConfig::Epsilon(
             stamp_sync::policy::EpsilonConfig {
                 queue_size: q,
-                epsilon: Some(stamp_sync::Duration::from_nanos(e))
+                epsilon: Some(stamp_sync::Duration::from_nanos(e)),
+                deadline: None,
             }
         )),
         (1usize..6, 0i64..15).prop_map(|(q, s)| PolicyConfig::Slop(
@@ -55,6 +56,7 @@ fn config_strategy(n: usize) -> impl Strategy<Value = PolicyConfig> {
                         .into_iter()
                         .map(|(c, d)| (c, stamp_sync::Duration::from_nanos(d)))
                         .collect(),
+                    deadline: None,
                 }
             )),
     ]

@@ -30,6 +30,7 @@ fn setting_names_are_the_parameter_names_and_the_flags() {
             "age_penalty",
             "max_interval",
             "lower_bounds",
+            "deadline",
             "epsilon",
             "slop"
         ]
@@ -70,10 +71,16 @@ fn table(kind: PolicyKind) -> (&'static [&'static str], &'static [&'static str])
     match kind {
         PolicyKind::Exact => (&["queue_size"], &[]),
         PolicyKind::Approximate => (
-            &["queue_size", "age_penalty", "max_interval", "lower_bounds"],
+            &[
+                "queue_size",
+                "age_penalty",
+                "max_interval",
+                "lower_bounds",
+                "deadline",
+            ],
             &[],
         ),
-        PolicyKind::Epsilon => (&["queue_size", "epsilon"], &["epsilon"]),
+        PolicyKind::Epsilon => (&["queue_size", "epsilon", "deadline"], &["epsilon"]),
         PolicyKind::Latest => (&[], &[]),
         PolicyKind::Slop => (&["queue_size", "slop"], &["slop"]),
     }
@@ -88,6 +95,7 @@ fn value(name: &str) -> Value {
         "lower_bounds" => Value::PerChannel(vec![(1, ms(5))]),
         "epsilon" => Value::Duration(ms(3)),
         "slop" => Value::Duration(ms(40)),
+        "deadline" => Value::Duration(ms(50)),
         other => unreachable!("a setting this test does not know: {other}"),
     }
 }
@@ -216,10 +224,12 @@ fn configs() -> Vec<PolicyConfig> {
             age_penalty: 0.5,
             max_interval: Some(ms(30)),
             lower_bounds: vec![(1, ms(5))],
+            deadline: None,
         }),
         PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
             queue_size: 5,
             epsilon: Some(ms(3)),
+            deadline: None,
         }),
         PolicyConfig::Latest(stamp_sync::policy::LatestConfig),
         PolicyConfig::Slop(stamp_sync::policy::SlopConfig {
@@ -254,6 +264,7 @@ fn defaults_fill_what_params_leave_out() {
             age_penalty: 0.1,
             max_interval: None,
             lower_bounds: Vec::new(),
+            deadline: None,
         })
     );
     assert_eq!(
@@ -401,10 +412,12 @@ fn apply_changes_each_policy_s_live_settings() {
             age_penalty: 2.0,
             max_interval: Some(ms(15)),
             lower_bounds: vec![(0, ms(2))],
+            deadline: None,
         }),
         PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
             queue_size: 5,
             epsilon: Some(ms(8)),
+            deadline: None,
         }),
         PolicyConfig::Latest(stamp_sync::policy::LatestConfig),
         PolicyConfig::Slop(stamp_sync::policy::SlopConfig {

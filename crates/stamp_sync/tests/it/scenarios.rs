@@ -33,6 +33,7 @@ fn with(q: usize, age: f64, max: Option<f64>, bounds: &[(usize, f64)]) -> Policy
             .iter()
             .map(|&(c, s)| (c, Duration::from_nanos((s * SEC) as i64)))
             .collect(),
+        deadline: None,
     })
 }
 

@@ -57,11 +57,11 @@ proptest! {
         let cases = [
             (
                 PolicyConfig::approximate(5),
-                PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig { queue_size: 5, age_penalty: age, max_interval: max, lower_bounds: bounds.clone() }),
+                PolicyConfig::Approximate(stamp_sync::policy::ApproximateConfig { queue_size: 5, age_penalty: age, max_interval: max, lower_bounds: bounds.clone(), deadline: None }),
             ),
             (
-                PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig { queue_size: 5, epsilon: Some(Duration::ZERO)}),
-                PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig { queue_size: 5, epsilon: Some(Duration::from_millis(eps))}),
+                PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig { queue_size: 5, epsilon: Some(Duration::ZERO), deadline: None}),
+                PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig { queue_size: 5, epsilon: Some(Duration::from_millis(eps)), deadline: None}),
             ),
             (
                 PolicyConfig::Slop(stamp_sync::policy::SlopConfig { queue_size: 5, slop: Some(Duration::ZERO)}),
@@ -301,6 +301,7 @@ fn apply_refuses_what_the_policy_cannot_take_live_and_changes_nothing() {
         age_penalty: 3.0,
         max_interval: Some(Duration::from_millis(1)),
         lower_bounds: vec![],
+        deadline: None,
     })
     .build()
     .unwrap();

@@ -36,6 +36,14 @@ pub struct PolicyFlags {
     /// Option: with --stale-after, flush a partial set on each stale timeout.
     #[arg(long, requires = "stale_after")]
     pub partial_sets: bool,
+    /// Option: a channel trailing the newest stamp by more than DUR leaves
+    /// the sets until it catches up; the others go on without it.
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
+    pub drop_out_after: Option<Duration>,
+    /// Option: with --drop-out-after, measure on the stamps (default) or on
+    /// arrival time.
+    #[arg(long, value_name = "CLOCK", requires = "drop_out_after", value_parser = ["stamp", "arrival"])]
+    pub drop_out_clock: Option<String>,
 }
 
 /// `--policy`: one of the registry's names (clap lists them on a bad one).

@@ -210,7 +210,14 @@ pub fn policy_config(
     };
     not_negative("--reset-on-jump-back", flags.reset_on_jump_back)?;
     not_negative("--stale-after", flags.stale_after)?;
+    not_negative("--drop-out-after", flags.drop_out_after)?;
     let mut options = Options::new().partial_sets(flags.partial_sets);
+    if let Some(d) = flags.drop_out_after {
+        options = options.drop_out_after(d);
+    }
+    if let Some(clock) = &flags.drop_out_clock {
+        options = options.drop_out_clock(clock.parse().map_err(CliError::Usage)?);
+    }
     if let Some(d) = flags.reset_on_jump_back {
         options = options.reset_on_jump_back(d);
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use stamp_sync::policy::DropReason;
 use stamp_sync::time::Stamp;
-use stamp_sync::trace::Replay;
+use stamp_sync::trace::{Replay, TraceMsg};
 use stamp_sync_tools::report::tf::{TfInputReport, TfWaitReport};
 use stamp_sync_tools::report::{self, BagFacts, Report, human_duration};
 
@@ -38,6 +38,16 @@ pub fn summary(r: &Replay, messages: usize) -> String {
             st.partial_sets, st.stale, st.resets
         );
     }
+    let outs: u64 = st.channels.iter().map(|c| c.dropped_out).sum();
+    if outs > 0 {
+        s += &format!(
+            "drop-outs: {outs}, rejoins: {}\n",
+            st.channels.iter().map(|c| c.rejoins).sum::<u64>()
+        );
+    }
+    if let Some(l) = report::Latency::of(r) {
+        s += &format!("{}\n", latency_line(&l));
+    }
     for (ch, c) in st.channels.iter().enumerate() {
         let reasons: Vec<String> = DropReason::ALL
             .iter()
@@ -60,7 +70,18 @@ pub fn summary(r: &Replay, messages: usize) -> String {
     s
 }
 
-/// The sets as a table for people: set number, stamps, spread.
+/// `latency: p50 .. p99 .. max ..`.
+pub fn latency_line(l: &report::Latency) -> String {
+    format!(
+        "latency: p50 {}  p99 {}  max {}",
+        human_duration(l.p50),
+        human_duration(l.p99),
+        human_duration(l.max)
+    )
+}
+
+/// The sets as a table for people: set number, stamps (`-` for a missing
+/// member), spread.
 pub fn write_table(out: &mut dyn Write, names: &[&str], r: &Replay) -> std::io::Result<()> {
     let widths: Vec<usize> = names.iter().map(|n| n.len().max(20)).collect();
     write!(out, "{:>5}", "set")?;
@@ -68,15 +89,17 @@ pub fn write_table(out: &mut dyn Write, names: &[&str], r: &Replay) -> std::io::
         write!(out, "  {n:>w$}")?;
     }
     writeln!(out, "  {:>12}", "spread")?;
-    for (i, set) in r.sets.iter().enumerate() {
+    for (i, set) in r.emitted().iter().enumerate() {
         write!(out, "{:>5}", i + 1)?;
         for (m, w) in set.iter().zip(&widths) {
-            write!(out, "  {:>w$}", m.stamp.to_string())?;
+            let cell = m.map_or("-".to_string(), |m| m.stamp.to_string());
+            write!(out, "  {cell:>w$}")?;
         }
+        let present: Vec<TraceMsg> = set.iter().flatten().copied().collect();
         writeln!(
             out,
             "  {:>12}",
-            human_duration(report::spread(set).as_nanos())
+            human_duration(report::spread(&present).as_nanos())
         )?;
     }
     Ok(())
@@ -112,6 +135,30 @@ pub fn write_report(err: &mut dyn Write, rep: &Report) -> std::io::Result<()> {
             "{:<w$}  {:>8}  {:>8}  {:>8}  {drops}",
             t.topic, c.received, c.emitted, c.queued
         )?;
+        for p in &t.dropped_out {
+            let until = p
+                .to_ns
+                .map_or("the end".to_string(), |t| Stamp::from_nanos(t).to_string());
+            let sets = p
+                .sets_without
+                .map_or(String::new(), |n| format!(", {n} sets without it"));
+            writeln!(
+                err,
+                "{:<w$}  out from {} to {until}{sets}",
+                "",
+                Stamp::from_nanos(p.from_ns)
+            )?;
+        }
+    }
+    if rep.sets_with_members_missing > 0 {
+        writeln!(
+            err,
+            "sets with members missing: {}",
+            rep.sets_with_members_missing
+        )?;
+    }
+    if let Some(l) = &rep.latency_ns {
+        writeln!(err, "{}", latency_line(l))?;
     }
     if let Some(s) = rep.spread {
         writeln!(
@@ -247,24 +294,31 @@ pub fn write_json_sets(
     r: &Replay,
     log_time_ns: impl Fn(usize) -> Option<i64>,
 ) -> std::io::Result<()> {
-    for (i, set) in r.sets.iter().enumerate() {
+    for (i, set) in r.emitted().iter().enumerate() {
         let members: Vec<serde_json::Value> = set
             .iter()
             .zip(names)
-            .map(|(m, name)| {
-                serde_json::json!({
+            .filter_map(|(m, name)| {
+                let m = m.as_ref()?;
+                Some(serde_json::json!({
                     "topic": name,
                     "stamp_ns": m.stamp.as_nanos(),
                     "stamp": m.stamp.to_string(),
                     "log_time_ns": log_time_ns(m.index),
-                })
+                }))
             })
             .collect();
+        let missing: Vec<&str> = (set.iter().zip(names))
+            .filter(|(m, _)| m.is_none())
+            .map(|(_, n)| *n)
+            .collect();
+        let present: Vec<TraceMsg> = set.iter().flatten().copied().collect();
         let line = serde_json::json!({
             "set": i + 1,
-            "stamps_ns": set.iter().map(|m| m.stamp.as_nanos()).collect::<Vec<_>>(),
-            "spread_ns": report::spread(set).as_nanos(),
+            "stamps_ns": set.iter().map(|m| m.map(|m| m.stamp.as_nanos())).collect::<Vec<_>>(),
+            "spread_ns": report::spread(&present).as_nanos(),
             "members": members,
+            "missing": missing,
         });
         writeln!(out, "{line}")?;
     }

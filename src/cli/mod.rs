@@ -104,19 +104,15 @@ pub fn run_match_trace(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    if !args.topics.is_empty()
-        || args.plot.is_some()
-        || args.report.is_some()
-        || !args.target_frames.is_empty()
-    {
+    if !args.topics.is_empty() || args.plot.is_some() || !args.target_frames.is_empty() {
         return Err(CliError::Usage(
-            "--topic, --plot, --report and --target-frame apply to bags, not to trace CSV files"
-                .into(),
+            "--topic, --plot and --target-frame apply to bags, not to trace CSV files".into(),
         ));
     }
     let (trace, channels) = read_trace(name, text, &args.policy)?;
     let (config, options) = policy_config(&args.policy, &[], channels)?;
     let r = stamp_sync::trace::replay_with_options(&trace, channels, &config, &options)?;
+    let rep = report::trace_report(name, &trace, channels, &config, &options, &r)?;
     let labels: Vec<String> = (0..channels).map(|c| format!("channel {c}")).collect();
     let names: Vec<&str> = labels.iter().map(String::as_str).collect();
     match args.format {
@@ -131,7 +127,15 @@ pub fn run_match_trace(
         }
     }
     out.flush().map_err(stdout_err)?;
-    let _ = err.write_all(format::summary(&r, trace.messages.len()).as_bytes());
+    match &args.report {
+        Some(path) => write_json(path, &rep)?,
+        None => {
+            let _ = err.write_all(format::summary(&r, trace.messages.len()).as_bytes());
+            for a in &rep.advice {
+                let _ = writeln!(err, "advice: {a}");
+            }
+        }
+    }
     Ok(())
 }
 
@@ -215,7 +219,7 @@ pub fn run_match_bag(
     }
     out.flush().map_err(stdout_err)?;
 
-    let mut rep = report::report(&bag, &bt, &config, &timed);
+    let mut rep = report::report_with_options(&bag, &bt, &config, &options, &timed)?;
     if !args.target_frames.is_empty() {
         rep.tf = Some(tf_wait_report(&bag, args, Some((&config, &options)))?);
     }
@@ -271,6 +275,7 @@ fn run_tf_wait(args: &MatchArgs, err: &mut dyn Write) -> Result<(), CliError> {
         ("--reset-on-jump-back", p.reset_on_jump_back.is_some()),
         ("--stamp-offset", !p.stamp_offsets.is_empty()),
         ("--stale-after", p.stale_after.is_some()),
+        ("--drop-out-after", p.drop_out_after.is_some()),
         ("--plot", args.plot.is_some()),
         ("--plot-window", args.plot_window.is_some()),
     ];

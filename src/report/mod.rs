@@ -8,10 +8,12 @@
 use serde::Serialize;
 
 pub mod facts;
+pub mod keep_going;
 pub mod plot;
 pub mod tf;
 
 pub use facts::{BagFacts, PairFacts, TopicFacts, facts};
+pub use keep_going::{DeadlineReport, Latency, OutPeriod};
 
 // The advisor moved to the core (`crate::advice`); its names stay here too.
 pub use crate::advice::{
@@ -75,6 +77,23 @@ pub struct TopicReport {
     /// Its counts.
     #[serde(flatten)]
     pub counts: Counts,
+    /// The periods it was out (option drop-out-after), in order.
+    pub dropped_out: Vec<OutPeriod>,
+    /// Times it rejoined.
+    pub rejoins: u64,
+}
+
+impl TopicReport {
+    /// Channel `ch` of `r`, named `topic`.
+    pub fn of(topic: String, r: &Replay, ch: usize, out: Vec<OutPeriod>) -> Self {
+        let st = r.stats.channels.get(ch).cloned().unwrap_or_default();
+        TopicReport {
+            topic,
+            counts: Counts::of(&st, r.queued.get(ch).copied().unwrap_or(0)),
+            dropped_out: out,
+            rejoins: st.rejoins,
+        }
+    }
 }
 
 /// The longest stretch of bag (log) time without an emitted set.
@@ -97,11 +116,19 @@ pub struct Report {
     pub policy: &'static str,
     /// Queue size used (`None` for a policy without one).
     pub queue_size: Option<usize>,
-    /// Sets emitted.
+    /// Sets emitted, with members missing or not.
     pub sets: usize,
+    /// Sets with members missing (drop-out, stale flushes).
+    pub sets_with_members_missing: u64,
+    /// How late sets came: the newest stamp read when a set was emitted
+    /// minus its newest member's stamp.
+    pub latency_ns: Option<Latency>,
+    /// With a deadline: the run against the same run without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DeadlineReport>,
     /// Per topic, in channel order.
     pub topics: Vec<TopicReport>,
-    /// Spread of the emitted sets (`None` without sets).
+    /// Spread of the full sets (`None` without sets).
     pub spread: Option<Summary>,
     /// Longest stretch of bag time with no set emitted.
     pub longest_gap: Option<Gap>,
@@ -122,20 +149,19 @@ pub struct Report {
 pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedReplay) -> Report {
     let channels = bt.topics.len();
     let r = &timed.replay;
+    let mut out = keep_going::out_periods(r, channels).into_iter();
     let topics = bt
         .topics
         .iter()
         .enumerate()
         .map(|(ch, &t)| {
-            let st = r.stats.channels.get(ch).cloned().unwrap_or_default();
-            TopicReport {
-                topic: bag
-                    .topics()
-                    .get(t)
-                    .map(|t| t.name.clone())
-                    .unwrap_or_default(),
-                counts: Counts::of(&st, r.queued.get(ch).copied().unwrap_or(0)),
-            }
+            let name = bag.topics().get(t).map(|t| t.name.clone());
+            TopicReport::of(
+                name.unwrap_or_default(),
+                r,
+                ch,
+                out.next().unwrap_or_default(),
+            )
         })
         .collect();
     let mut spreads: Vec<i64> = r.sets.iter().map(|s| spread(s).as_nanos()).collect();
@@ -157,7 +183,10 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
         bag: bag.path().display().to_string(),
         policy,
         queue_size,
-        sets: r.sets.len(),
+        sets: r.sets.len() + r.partials.len(),
+        sets_with_members_missing: r.stats.partial_sets,
+        latency_ns: Latency::of(r),
+        deadline: None,
         topics,
         spread: spread_summary,
         longest_gap,
@@ -166,6 +195,87 @@ pub fn report(bag: &Bag, bt: &BagTrace, config: &PolicyConfig, timed: &TimedRepl
         suggested_max_interval_ns: advice.suggested_max_interval_ns,
         tf: None,
     }
+}
+
+/// [`report`], and with a deadline in `config` the comparison with the
+/// run without it ([`keep_going::deadline_report`]) and its advice line.
+pub fn report_with_options(
+    bag: &Bag,
+    bt: &BagTrace,
+    config: &PolicyConfig,
+    options: &Options,
+    timed: &TimedReplay,
+) -> Result<Report, ConfigError> {
+    let mut rep = report(bag, bt, config, timed);
+    let channels = bt.topics.len();
+    rep.deadline =
+        keep_going::deadline_report(&bt.trace, channels, config, options, &timed.replay)?;
+    if let Some(d) = &rep.deadline {
+        rep.advice.push(d.advice());
+    }
+    Ok(rep)
+}
+
+/// The report of a trace replay (`stamp-sync match TRACE.csv --report`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceReport {
+    /// The trace file (`-` for stdin).
+    pub trace: String,
+    /// The policy's name.
+    pub policy: &'static str,
+    /// Queue size used (`None` for a policy without one).
+    pub queue_size: Option<usize>,
+    /// Sets emitted, with members missing or not.
+    pub sets: usize,
+    /// Sets with members missing.
+    pub sets_with_members_missing: u64,
+    /// How late sets came (see [`Report::latency_ns`]).
+    pub latency_ns: Option<Latency>,
+    /// With a deadline: the run against the same run without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DeadlineReport>,
+    /// Per channel (`channel N`), in order.
+    pub topics: Vec<TopicReport>,
+    /// Spread of the full sets.
+    pub spread: Option<Summary>,
+    /// Advice lines (the deadline's, with one).
+    pub advice: Vec<String>,
+}
+
+/// The report of `r`, a replay of `trace` with `config` and `options`.
+pub fn trace_report(
+    name: &str,
+    trace: &Trace,
+    channels: usize,
+    config: &PolicyConfig,
+    options: &Options,
+    r: &Replay,
+) -> Result<TraceReport, ConfigError> {
+    let mut out = keep_going::out_periods(r, channels).into_iter();
+    let topics = (0..channels)
+        .map(|ch| {
+            TopicReport::of(
+                format!("channel {ch}"),
+                r,
+                ch,
+                out.next().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut spreads: Vec<i64> = r.sets.iter().map(|s| spread(s).as_nanos()).collect();
+    let deadline = keep_going::deadline_report(trace, channels, config, options, r)?;
+    Ok(TraceReport {
+        trace: name.to_string(),
+        policy: config.kind().name(),
+        queue_size: config.queue_size(),
+        sets: r.sets.len() + r.partials.len(),
+        sets_with_members_missing: r.stats.partial_sets,
+        latency_ns: Latency::of(r),
+        advice: deadline.iter().map(DeadlineReport::advice).collect(),
+        deadline,
+        topics,
+        spread: Summary::of(&mut spreads),
+    })
 }
 
 fn longest_gap(messages: &[BagMessage], emitted_at: &[usize]) -> Option<Gap> {

@@ -594,3 +594,41 @@ fn bad_options() {
     )));
     assert!(twice.contains("more than once"), "{twice}");
 }
+
+#[test]
+fn a_deadline_on_a_bag_reports_the_trade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = data(HUSKY_MCAP);
+    let report = dir.path().join("r.json");
+    let mut args = match_args(s(&path), &HUSKY_TOPICS, "approximate");
+    args.extend(["--deadline", "50ms", "--report", s(&report), "-q"]);
+    ok(&stamp_sync(&args));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let d = &r["deadline"];
+    assert_eq!(d["deadline_ns"], 50_000_000);
+    assert_eq!(d["sets_without_deadline"], 989);
+    let share = d["identical_share"].as_f64().unwrap();
+    assert!((0.99..1.0).contains(&share), "{d}");
+    let with = d["latency_ns"]["p50"].as_i64().unwrap();
+    let without = d["latency_without_deadline_ns"]["p50"].as_i64().unwrap();
+    assert!(with < without, "{d}");
+    assert!(d["smallest_for_99_percent_ns"].as_i64().unwrap() <= 50_000_000);
+    let advice = r["advice"].as_array().unwrap();
+    assert!(
+        advice.iter().any(|a| a
+            .as_str()
+            .unwrap()
+            .starts_with("deadline 50.000 ms: 1 of 989 sets differ")),
+        "{advice:?}"
+    );
+    // Without a deadline, no comparison.
+    let mut args = match_args(s(&path), &HUSKY_TOPICS, "approximate");
+    args.extend(["--report", s(&report), "-q"]);
+    ok(&stamp_sync(&args));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(r.get("deadline").is_none());
+    assert_eq!(r["sets_with_members_missing"], 0);
+    assert!(r["latency_ns"]["max"].as_i64().unwrap() > 0);
+}

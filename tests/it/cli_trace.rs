@@ -324,3 +324,234 @@ fn traces_print_as_table_and_json_too() {
     assert_eq!(sets[0]["members"][1]["topic"], "channel 1");
     assert!(sets[0]["members"][0]["log_time_ns"].is_null());
 }
+
+/// Channels 0 and 2 every 10 ms, channel 1 too but silent from 1 s to 2 s.
+fn dead_channel_csv() -> String {
+    let mut s = String::from("channel,stamp_ns\n");
+    for k in 0..300i64 {
+        for c in 0..3i64 {
+            let t = k * 10_000_000 + c * 1_000;
+            if c == 1 && (1_000_000_000..2_000_000_000).contains(&t) {
+                continue;
+            }
+            s += &format!("{c},{t}\n");
+        }
+    }
+    s
+}
+
+/// Sets per second of stamp time, by the first member's stamp.
+fn per_second(csv: &str) -> [usize; 3] {
+    let mut n = [0; 3];
+    for line in csv.lines() {
+        let t: i64 = line.split(',').next().unwrap().parse().unwrap();
+        n[(t / 1_000_000_000) as usize] += 1;
+    }
+    n
+}
+
+#[test]
+fn drop_out_keeps_sets_coming_while_a_channel_is_dead() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trace_file(&dir, "dead.csv", &dead_channel_csv());
+    let plain = run(&["match", &t, "--policy", "approximate"]);
+    let plain = String::from_utf8(plain.stdout).unwrap();
+    assert_eq!(per_second(&plain), [100, 0, 99]);
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "approximate",
+        "--drop-out-after",
+        "50ms",
+    ]);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(per_second(&csv), [100, 100, 99]);
+    // During the hole: an empty field for channel 1.
+    let hole: Vec<&str> = csv.lines().filter(|l| l.contains(",,")).collect();
+    assert_eq!(hole.len(), 100);
+    assert_eq!(hole[0], "1000000000,,1000002000");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("drop-outs: 1, rejoins: 1"), "{err}");
+    assert!(err.contains("latency: p50"), "{err}");
+    // The report as JSON: the period out, the sets without it, latency.
+    let report = dir.path().join("r.json");
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "approximate",
+        "--drop-out-after",
+        "50ms",
+        "--report",
+        report.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "the report goes to the file");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["sets"], 299);
+    assert_eq!(r["sets_with_members_missing"], 100);
+    let ch1 = &r["topics"][1];
+    assert_eq!(ch1["topic"], "channel 1");
+    assert_eq!(ch1["rejoins"], 1);
+    assert_eq!(ch1["dropped_out"][0]["from_ns"], 1_040_002_000);
+    assert_eq!(ch1["dropped_out"][0]["to_ns"], 2_000_001_000);
+    assert_eq!(ch1["dropped_out"][0]["sets_without"], 100);
+    assert_eq!(r["topics"][0]["dropped_out"], serde_json::json!([]));
+    let lat = &r["latency_ns"];
+    assert!(lat["p50"].as_i64() <= lat["p99"].as_i64());
+    assert_eq!(lat["max"], 40_000_000);
+    // Table and JSON show the missing member too.
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "approximate",
+        "--drop-out-after",
+        "50ms",
+        "--format",
+        "json",
+    ]);
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 299);
+    let first_partial = lines
+        .iter()
+        .find(|l| l["missing"] != serde_json::json!([]))
+        .unwrap();
+    assert_eq!(first_partial["missing"], serde_json::json!(["channel 1"]));
+    assert_eq!(
+        first_partial["stamps_ns"],
+        serde_json::json!([1_000_000_000i64, null, 1_000_002_000i64])
+    );
+    assert_eq!(first_partial["members"].as_array().unwrap().len(), 2);
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "approximate",
+        "--drop-out-after",
+        "50ms",
+        "--format",
+        "table",
+    ]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        table.lines().filter(|l| l.contains(" - ")).count(),
+        100,
+        "{}",
+        &table[..400]
+    );
+}
+
+#[test]
+fn drop_out_flags_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trace_file(&dir, "t.csv", "channel,stamp_ns\n0,0\n1,0\n");
+    let out = run(&["match", &t, "--policy", "exact", "--drop-out-after", "-5ms"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--drop-out-after -5ms: must not be negative"),
+        "{err}"
+    );
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "exact",
+        "--drop-out-clock",
+        "arrival",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "exact",
+        "--drop-out-after",
+        "5ms",
+        "--drop-out-clock",
+        "wall",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["match", &t, "--policy", "exact", "--deadline", "5ms"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("deadline"), "{err}");
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "exact",
+        "--drop-out-after",
+        "5ms",
+        "--drop-out-clock",
+        "arrival",
+    ]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn a_deadline_on_a_trace_is_compared_with_the_run_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Channel 2 a little before its partners, every 100 ms: upstream waits
+    // for its next message to prove a set.
+    let mut s = String::from("channel,stamp_ns\n");
+    for t in (0..2_000i64).step_by(10) {
+        if t % 100 == 0 {
+            s += &format!("2,{}\n", t * 1_000_000);
+        }
+        s += &format!(
+            "0,{}\n1,{}\n",
+            t * 1_000_000 + 4_000_000,
+            t * 1_000_000 + 5_000_000
+        );
+    }
+    let t = trace_file(&dir, "slow.csv", &s);
+    let report = dir.path().join("r.json");
+    let out = run(&[
+        "match",
+        &t,
+        "--policy",
+        "approximate",
+        "--queue-size",
+        "20",
+        "--deadline",
+        "15ms",
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let d = &r["deadline"];
+    assert_eq!(d["deadline_ns"], 15_000_000);
+    assert!(
+        d["latency_ns"]["max"].as_i64().unwrap() <= 24_000_000,
+        "{d}"
+    );
+    assert!(
+        d["latency_without_deadline_ns"]["max"].as_i64().unwrap() >= 90_000_000,
+        "{d}"
+    );
+    assert_eq!(r["latency_ns"], d["latency_ns"]);
+    assert!(
+        r["advice"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("deadline 15.000 ms: "),
+        "{r}"
+    );
+}

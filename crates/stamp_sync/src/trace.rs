@@ -173,23 +173,35 @@ impl Replay {
         s
     }
 
+    /// Every emitted set in emission order, full or with members missing
+    /// (`None` for a channel the set has no member of).
+    pub fn emitted(&self) -> Vec<Vec<Option<TraceMsg>>> {
+        let mut v = Vec::with_capacity(self.sets.len() + self.partials.len());
+        let mut partials = self.partials.iter().zip(&self.partials_after).peekable();
+        for k in 0..=self.sets.len() {
+            while let Some((p, _)) = partials.next_if(|(_, after)| **after <= k) {
+                v.push(
+                    p.members
+                        .iter()
+                        .map(|m| m.as_ref().map(|m| m.message))
+                        .collect(),
+                );
+            }
+            if let Some(set) = self.sets.get(k) {
+                v.push(set.iter().copied().map(Some).collect());
+            }
+        }
+        v
+    }
+
     /// Every emitted set as CSV lines in emission order: full sets as in
     /// [`sets_csv`](Self::sets_csv), partial sets with an empty field for
     /// each channel that held nothing (`0,,5`). Without partial sets it is
     /// [`sets_csv`](Self::sets_csv).
     pub fn emitted_csv(&self) -> String {
         let mut s = String::new();
-        let mut partials = self.partials.iter().zip(&self.partials_after).peekable();
-        for k in 0..=self.sets.len() {
-            while let Some((p, _)) = partials.next_if(|(_, after)| **after <= k) {
-                csv_line(
-                    &mut s,
-                    p.members.iter().map(|m| m.as_ref().map(|m| m.stamp)),
-                );
-            }
-            if let Some(set) = self.sets.get(k) {
-                csv_line(&mut s, set.iter().map(|m| Some(m.stamp)));
-            }
+        for set in self.emitted() {
+            csv_line(&mut s, set.iter().map(|m| m.map(|m| m.stamp)));
         }
         s
     }

@@ -261,6 +261,11 @@ pub fn out_of_order_line() -> String {
     "stamp each message when it is captured, in order: the policies assume each topic's stamps ascend and drop or mismatch the late ones; after a clock reset, --reset-on-jump-back DUR clears the queues".to_string()
 }
 
+/// What to do about a topic that dropped out.
+pub fn dropped_out_line() -> String {
+    "its publisher stopped or lags: the sets go on without it and need it again once it is back within the timeout; check the sensor and its driver (`stale` and `no_publisher` say more)".to_string()
+}
+
 /// The advisor on a run: `replay` is `trace` replayed with `config` over
 /// `channels` inputs, `spread` the summary of its sets' spreads; `limit`
 /// bounds the queue-size search; `scope` says where the advice applies

@@ -259,6 +259,25 @@ impl Diagnosis {
         }
     }
 
+    /// Topics out (option `drop_out_after` of the watch's policy).
+    pub(super) fn dropped_out(&self, out: &mut Vec<Problem>) {
+        let stats = self.sync.stats();
+        for (t, c) in self.topics.iter().zip(&stats.channels) {
+            let Some(since) = c.out_since else {
+                continue;
+            };
+            out.push(Problem {
+                code: Code::DroppedOut,
+                topics: vec![t.name.clone()],
+                message: format!(
+                    "{}: out since stamp {since}; {} sets went out without it",
+                    t.name, c.sets_without
+                ),
+                advice: advice::dropped_out_line(),
+            });
+        }
+    }
+
     /// Overflow drops per channel so far.
     pub(super) fn overflow_counts(&self) -> Vec<u64> {
         self.sync

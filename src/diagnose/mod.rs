@@ -31,6 +31,7 @@
 //! | `stale` | silent for more than 3 periods (and 0.5 s) while another topic flows; or nothing 5 s after the graph showed a publisher |
 //! | `queue_overflow` | overflow drops not explained by a stale, missing, never-equal or other-clock topic (found now or in the last 3 s) |
 //! | `out_of_order` | a stamp older than the one before it on the same topic |
+//! | `dropped_out` | with `--drop-out-after`: the topic is out, sets go on without it (resolved when it rejoins) |
 //!
 //! Event-like problems (`queue_overflow`, `out_of_order`) stay active for
 //! 3 s after their last occurrence; any problem is resolved after 1 s
@@ -77,11 +78,14 @@ pub enum Code {
     QueueOverflow,
     /// Stamps going backwards on one topic.
     OutOfOrder,
+    /// A topic left the sets (option `--drop-out-after`): sets go on
+    /// without it.
+    DroppedOut,
 }
 
 impl Code {
     /// Every code, in the order the live view lists them.
-    pub const ALL: [Code; 8] = [
+    pub const ALL: [Code; 9] = [
         Code::NoPublisher,
         Code::QosIncompatible,
         Code::NoHeader,
@@ -90,6 +94,7 @@ impl Code {
         Code::Stale,
         Code::QueueOverflow,
         Code::OutOfOrder,
+        Code::DroppedOut,
     ];
 
     /// The code as the report spells it, e.g. `queue_overflow`.
@@ -103,6 +108,7 @@ impl Code {
             Code::Stale => "stale",
             Code::QueueOverflow => "queue_overflow",
             Code::OutOfOrder => "out_of_order",
+            Code::DroppedOut => "dropped_out",
         }
     }
 }
@@ -550,6 +556,7 @@ impl Diagnosis {
         self.never_equal(now, &mut out);
         self.clock_mismatch(now, &mut out);
         self.out_of_order(now, &mut out);
+        self.dropped_out(&mut out);
         out.extend(self.queue_overflow(now, &out.clone()));
         out
     }
@@ -749,7 +756,8 @@ mod tests {
                 "clock_mismatch",
                 "stale",
                 "queue_overflow",
-                "out_of_order"
+                "out_of_order",
+                "dropped_out"
             ]
         );
         assert_eq!(Code::Stale.to_string(), "stale");
@@ -939,6 +947,39 @@ mod tests {
                 .contains("no message in 5.050 s since the graph showed its 1 publisher(s)"),
             "{}",
             p[0].message
+        );
+    }
+
+    #[test]
+    fn dropped_out_names_the_topic_and_resolves_when_it_rejoins() {
+        let opts = Options::new().drop_out_after(Duration::from_millis(200));
+        let mut d = Diagnosis::new(&names(2), PolicyConfig::approximate(10), opts, at(0)).unwrap();
+        flow(&mut d, 0, 1_000, 100, &[], |_, k| k);
+        assert!(!codes(&checked(&mut d, 1_000)).contains(&Code::DroppedOut));
+        // Topic 1 stops: 200 ms behind on the stamps, it is out.
+        flow(&mut d, 1_000, 2_000, 100, &[1], |_, k| k);
+        let p = checked(&mut d, 2_000);
+        let out: Vec<&Problem> = p.iter().filter(|p| p.code == Code::DroppedOut).collect();
+        assert_eq!(out.len(), 1, "{p:?}");
+        assert_eq!(out[0].topics, ["/t1"]);
+        assert_eq!(
+            out[0].message,
+            format!(
+                "/t1: out since stamp {}; 10 sets went out without it",
+                at(1_200)
+            )
+        );
+        assert_eq!(d.sync.stats().channels[1].sets_without, 10);
+        // Back: resolved a second later, as every problem.
+        flow(&mut d, 2_000, 3_200, 100, &[], |_, k| k);
+        let c = d.check(at(3_200));
+        assert_eq!(
+            c.resolved
+                .iter()
+                .filter(|p| p.code == Code::DroppedOut)
+                .count(),
+            1,
+            "{c:?}"
         );
     }
 

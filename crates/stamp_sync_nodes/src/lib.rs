@@ -18,10 +18,10 @@ use std::time::{Duration as StdDuration, Instant};
 
 use futures::{FutureExt, StreamExt};
 use r2r::QosProfile;
-use stamp_sync::driver::stream::{MessagesOf, QueuesOf, SetOf};
+use stamp_sync::driver::stream::{MessagesOf, PartialOf, QueuesOf, SetOf};
 use stamp_sync::driver::{Messages, StampGetters};
 use stamp_sync::policy::{AnyPolicy, CloneStore, PolicyConfig};
-use stamp_sync::{ConfigError, Diagnostics, DropReason, Duration, Options, Stamp};
+use stamp_sync::{ConfigError, Diagnostics, DropOutClock, DropReason, Duration, Options, Stamp};
 use stamp_sync_r2r::diagnostics::DiagnosticsPublisher;
 use stamp_sync_r2r::params::{Changes, Key, ParamError, Params, QosKeys, health};
 use stamp_sync_r2r::runtime::{Runtime, StartError};
@@ -47,6 +47,21 @@ pub mod keys {
         "report an input silent this many seconds",
     )
     .start_up();
+    /// `drop_out_after`: an input this long behind (see `drop_out_clock`)
+    /// leaves the sets until it is back; the others go on without it (0 = off).
+    pub const DROP_OUT_AFTER: Key<Option<Duration>> = Key::seconds_or_off(
+        "drop_out_after",
+        0.0,
+        "seconds an input may lag before sets go on without it (0 = off)",
+    );
+    /// `drop_out_clock`: `arrival` (nothing received for `drop_out_after`)
+    /// or `stamp` (its stamps that far behind the newest).
+    pub const DROP_OUT_CLOCK: Key<String> = Key::text(
+        "drop_out_clock",
+        "arrival",
+        &["arrival", "stamp"],
+        "what drop_out_after measures: arrival (time since its last message) or stamp",
+    );
     /// `stats_period`: seconds between `stats` lines on stdout (0 = none).
     pub const STATS_PERIOD: Key<Option<Duration>> = Key::seconds_or_off(
         "stats_period",
@@ -73,6 +88,8 @@ pub struct SyncParams {
     pub qos_name: String,
     /// Stale-input reports (start-up only).
     pub stale_after: Option<Duration>,
+    /// Drop-out: the timeout and its clock.
+    pub drop_out: (Option<Duration>, DropOutClock),
     /// Silence before a stall warning on rosout.
     pub stall_after: Option<Duration>,
     /// Period of `/diagnostics`.
@@ -92,6 +109,8 @@ impl SyncParams {
             .declare(Params::new())
             .with_policy(policy)
             .with(&keys::STALE_AFTER)
+            .with(&keys::DROP_OUT_AFTER)
+            .with(&keys::DROP_OUT_CLOCK)
             .with(&health::STALL_AFTER)
             .with(&health::DIAGNOSTICS_PERIOD)
             .with(&keys::STATS_PERIOD)
@@ -106,6 +125,7 @@ impl SyncParams {
             qos: keys::INPUT_QOS.profile(p),
             qos_name: keys::INPUT_QOS.name(p),
             stale_after: p.get(&keys::STALE_AFTER),
+            drop_out: drop_out(p),
             stall_after: p.get(&health::STALL_AFTER),
             diagnostics_period: p.get(&health::DIAGNOSTICS_PERIOD),
             stats_period: p.get(&keys::STATS_PERIOD),
@@ -115,6 +135,25 @@ impl SyncParams {
                 .filter(|&n| n > 0),
         })
     }
+}
+
+/// The drop-out parameters (`drop_out_after`, `drop_out_clock`).
+pub fn drop_out(p: &Params) -> (Option<Duration>, DropOutClock) {
+    let clock = p
+        .get(&keys::DROP_OUT_CLOCK)
+        .parse()
+        .unwrap_or(DropOutClock::Arrival);
+    (p.get(&keys::DROP_OUT_AFTER), clock)
+}
+
+/// Prints `partial <ns>,,<ns>`: a set with members missing (an empty
+/// field for each), made while an input is out (`drop_out_after`).
+pub fn print_partial(stamps: &[Option<Stamp>]) {
+    let fields: Vec<String> = stamps
+        .iter()
+        .map(|s| s.map_or(String::new(), |s| s.as_nanos().to_string()))
+        .collect();
+    say(&format!("partial {}", fields.join(",")));
 }
 
 /// Prints `line` on stdout and flushes.
@@ -143,9 +182,12 @@ pub fn print_set(stamps: &[Stamp], extra: &str) {
 
 /// The `stats` line, `t_ms` after the start: sets, stale reports, each
 /// input's counts by name and drops by reason, e.g.
-/// `stats t_ms=1000 sets=149 stale=0 ch0=received:150,emitted:149,dropped:0,queued:1 drops=-`.
+/// `stats t_ms=1000 sets=149 partial=0 stale=0 ch0=received:150,emitted:149,dropped:0,queued:1 drops=-`.
 pub fn stats_line(d: &Diagnostics, t_ms: u128) -> String {
-    let mut line = format!("stats t_ms={t_ms} sets={} stale={}", d.sets, d.stale);
+    let mut line = format!(
+        "stats t_ms={t_ms} sets={} partial={} stale={}",
+        d.sets, d.partial_sets, d.stale
+    );
     for (i, c) in d.channels.iter().enumerate() {
         let _ = write!(
             line,
@@ -242,6 +284,10 @@ marked_getters!(stamp_0 M0, stamp_1 M1, stamp_2 M2, stamp_3 M3, stamp_4 M4, stam
 /// The set a node over topics `T` hands to its callback.
 pub type SetOfTopics<T> = SetOf<<T as SyncTopics>::Streams>;
 
+/// A set with members missing a node over topics `T` hands out: one
+/// `Option` per topic.
+pub type PartialOfTopics<T> = PartialOf<<T as SyncTopics>::Streams>;
+
 /// A typed synchronizing node: see the [module docs](self).
 pub struct SyncNode<T: SyncTopics>
 where
@@ -262,6 +308,8 @@ where
     last_sets: u64,
     started: Instant,
     commands: mpsc::Receiver<String>,
+    /// Sets with members missing, from the stream's callback.
+    partials: mpsc::Receiver<PartialOfTopics<T>>,
     /// When the last message left its stream.
     pub left: LeftStream,
 }
@@ -271,6 +319,7 @@ where
     QueuesOf<T::Streams>: CloneStore,
     Marked: StampGetters<MessagesOf<T::Streams>>,
     T::Streams: 'static,
+    PartialOfTopics<T>: Send + 'static,
 {
     /// Starts node `name` with `params` ([`SyncParams::declare`] plus the
     /// node's own) and subscribes to `topics` (remappable names) with the
@@ -286,6 +335,10 @@ where
         if let Some(d) = p.stale_after {
             options = options.stale_after(d);
         }
+        if let (Some(d), clock) = p.drop_out {
+            options = options.drop_out_after(d).drop_out_clock(clock);
+        }
+        let (partial_tx, partials) = mpsc::channel();
         let list: Vec<(&str, QosProfile)> = topics.iter().map(|t| (*t, p.qos.clone())).collect();
         let Ok(list) = T::Topics::try_from(list) else {
             return Err(format!("{name}: {} topics do not fit the inputs", topics.len()).into());
@@ -300,6 +353,9 @@ where
                     s.channel,
                     s.silent_for.as_nanos() / 1_000_000
                 ))
+            })
+            .on_partial(move |ps| {
+                let _ = partial_tx.send(ps);
             })
             .build()?;
         let now = rt.clock.now();
@@ -326,6 +382,7 @@ where
             last_sets: 0,
             started: Instant::now(),
             commands: stdin_commands(),
+            partials,
             left,
         })
     }
@@ -336,20 +393,37 @@ where
     }
 
     /// Spins, handing every set to `on_set`, until `max_sets` sets (if set)
-    /// or a `quit` line on stdin.
+    /// or a `quit` line on stdin. Sets with members missing are dropped
+    /// unseen: see [`run_with_partial`](Self::run_with_partial).
     pub fn run(
+        self,
+        on_set: impl FnMut(&SyncParams, SetOfTopics<T>),
+    ) -> Result<(), Box<dyn Error>> {
+        self.run_with_partial(on_set, |_, _| {})
+    }
+
+    /// As [`run`](Self::run), also handing each set with members missing
+    /// (made while an input is out, `drop_out_after`) to `on_partial`.
+    pub fn run_with_partial(
         mut self,
         mut on_set: impl FnMut(&SyncParams, SetOfTopics<T>),
+        mut on_partial: impl FnMut(&SyncParams, PartialOfTopics<T>),
     ) -> Result<(), Box<dyn Error>> {
         loop {
             self.report_matched();
             self.rt.spin_once(StdDuration::from_millis(5));
             while let Some(Some(set)) = self.sets.next().now_or_never() {
+                while let Ok(ps) = self.partials.try_recv() {
+                    on_partial(&self.params, ps);
+                }
                 on_set(&self.params, set);
             }
             let now = self.rt.clock.now();
             self.changed();
             self.sets.poll(now);
+            while let Ok(ps) = self.partials.try_recv() {
+                on_partial(&self.params, ps);
+            }
             let d = self.sets.diagnostics();
             if d.sets != self.last_sets {
                 self.last_sets = d.sets;
@@ -411,6 +485,17 @@ where
                 match switch_policy::<T>(&mut self.sets, &p.policy) {
                     Ok(()) => log::info!("policy now {}", p.policy),
                     Err(e) => log::error!("cannot switch policy: {e}"),
+                }
+                if p.drop_out != self.params.drop_out {
+                    let (after, clock) = p.drop_out;
+                    match self.sets.set_drop_out_after(after, clock) {
+                        Ok(()) => log::info!(
+                            "drop_out_after now {} ({} clock)",
+                            after.map_or("off".to_string(), |d| d.to_string()),
+                            clock.as_str()
+                        ),
+                        Err(e) => log::error!("cannot set drop_out_after: {e}"),
+                    }
                 }
                 self.params = p;
             }

@@ -117,6 +117,13 @@ impl Health {
             let (level, message) = match report {
                 Some(r) if r.publishers == 0 => (Level::Error, "no publisher".to_string()),
                 Some(r) if !r.ok() => (Level::Error, format!("incompatible QoS: {r}")),
+                _ if c.out_since.is_some() => (
+                    Level::Warn,
+                    format!(
+                        "dropped out: sets go on without it ({} so far)",
+                        c.sets_without
+                    ),
+                ),
                 _ if prev.is_some() && got[ch] == 0 && others_flow(ch) => (
                     Level::Warn,
                     "stale: nothing this period while the other inputs flow".to_string(),
@@ -137,6 +144,9 @@ impl Health {
                 ("queued".to_string(), c.queued.to_string()),
                 ("sets".to_string(), d.sets.to_string()),
                 ("dropped".to_string(), c.dropped_total().to_string()),
+                ("partial_sets".to_string(), d.partial_sets.to_string()),
+                ("dropped_out".to_string(), c.dropped_out.to_string()),
+                ("rejoins".to_string(), c.rejoins.to_string()),
             ];
             for r in DropReason::ALL {
                 if c.dropped_for(r) > 0 {
@@ -413,6 +423,40 @@ mod tests {
         assert_eq!(msg.status[1].name, "relay: b");
         assert_eq!(msg.status[1].level, 1);
         assert_eq!(msg.status[0].hardware_id, "relay");
+    }
+
+    #[test]
+    fn an_input_out_is_a_warning_naming_it_until_it_rejoins() {
+        let s = Stamp::from_nanos;
+        let mut sync = DynSynchronizer::builder(2, ExactTime::new(5).unwrap())
+            .options(
+                stamp_sync::Options::new().drop_out_after(stamp_sync::Duration::from_nanos(20)),
+            )
+            .build()
+            .unwrap();
+        let mut h = Health::new(&["image", "depth"]);
+        for t in 0..5 {
+            let _ = sync.push(0, s(t * 10)).unwrap().count();
+        }
+        let out = h.update(s(1), &sync.diagnostics(), &[report(1, 0), report(1, 0)]);
+        assert_eq!(out[0].level, Level::Ok, "{}", out[0].message);
+        assert_eq!(out[1].level, Level::Warn);
+        assert_eq!(
+            out[1].message,
+            "dropped out: sets go on without it (5 so far)"
+        );
+        let value = |h: &TopicHealth, key: &str| {
+            h.values
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(value(&out[1], "dropped_out").as_deref(), Some("1"));
+        assert_eq!(value(&out[1], "partial_sets").as_deref(), Some("5"));
+        let _ = sync.push(1, s(40)).unwrap().count();
+        let back = h.update(s(2), &sync.diagnostics(), &[report(1, 0), report(1, 0)]);
+        assert_eq!(back[1].level, Level::Ok, "{}", back[1].message);
+        assert_eq!(value(&back[1], "rejoins").as_deref(), Some("1"));
     }
 
     #[test]

@@ -21,9 +21,10 @@ use ::r2r::QosProfile;
 
 use super::inputs::{Inputs, Taken, TopicType, topic_type};
 use super::raw::{RawError, RawNode, RawPublisher, SerializedMsg, Wake};
+use stamp_sync::DropOutClock;
 use stamp_sync::driver::{Diagnostics, DynSynchronizer, Event, Options};
 use stamp_sync::policy::{AnyPolicy, ConfigError, PolicyConfig};
-use stamp_sync::time::Stamp;
+use stamp_sync::time::{Duration, Stamp};
 
 /// What to relay.
 #[derive(Clone, Debug)]
@@ -109,6 +110,8 @@ struct Shared {
     stop: bool,
     /// A policy change not yet applied.
     pending: Option<AnyPolicy>,
+    /// A drop-out change not yet applied.
+    pending_drop_out: Option<(Option<Duration>, DropOutClock)>,
     /// The counters, refreshed by the data thread.
     diagnostics: Option<Diagnostics>,
     /// Messages whose stamp could not be read, per input.
@@ -172,8 +175,9 @@ pub fn discover_types(
     }
 }
 
-/// Called with each set, members in input order, after it was published.
-pub type OnSet = Box<dyn FnMut(&[SerializedMsg]) + Send>;
+/// Called with each set, members in input order, after it was published;
+/// `None` for a member a set made while an input is out does not have.
+pub type OnSet = Box<dyn FnMut(&[Option<&SerializedMsg>]) + Send>;
 
 impl Relay {
     /// Finds the inputs' types, checks they have a header, subscribes,
@@ -262,6 +266,25 @@ impl Relay {
         Ok(())
     }
 
+    /// Changes drop-out (`None`: off) from the next message on: see
+    /// [`Options::drop_out_after`].
+    pub fn set_drop_out(
+        &self,
+        after: Option<Duration>,
+        clock: DropOutClock,
+    ) -> Result<(), RelayError> {
+        if let Some(value) = after.filter(|d| d.is_negative()) {
+            return Err(ConfigError::NegativeDuration {
+                what: "drop-out timeout",
+                value,
+            }
+            .into());
+        }
+        self.lock().pending_drop_out = Some((after, clock));
+        self.wake.wake()?;
+        Ok(())
+    }
+
     /// The counters: per input received, emitted, dropped by reason,
     /// queued; sets emitted.
     pub fn diagnostics(&self) -> Option<Diagnostics> {
@@ -328,15 +351,18 @@ impl DataPath {
     fn run(mut self, mut waiter: super::raw::Waiter) -> Result<(), RelayError> {
         loop {
             self.inputs.wait(&mut waiter, Some(REFRESH))?;
-            let (stop, pending) = {
+            let (stop, pending, drop_out) = {
                 let mut s = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-                (s.stop, s.pending.take())
+                (s.stop, s.pending.take(), s.pending_drop_out.take())
             };
             if stop {
                 return Ok(());
             }
             if let Some(policy) = pending {
                 self.switch(policy)?;
+            }
+            if let Some((after, clock)) = drop_out {
+                self.sync.set_drop_out_after(after, clock)?;
             }
             self.inputs.take_into(&mut self.batch)?;
             let batch = std::mem::take(&mut self.batch);
@@ -385,13 +411,33 @@ impl DataPath {
             .push_stamped(ch, msg, stamp, received)
             .map_err(|e| RelayError::Thread(e.to_string()))?;
         for e in events {
-            if let Event::Set(set) = e {
-                for (publisher, member) in self.pubs.iter().zip(set.iter()) {
-                    publisher.publish(member)?;
+            match e {
+                Event::Set(set) => {
+                    for (publisher, member) in self.pubs.iter().zip(set.iter()) {
+                        publisher.publish(member)?;
+                    }
+                    if let Some(f) = &mut self.on_set {
+                        let members: Vec<Option<&SerializedMsg>> = set.iter().map(Some).collect();
+                        f(&members);
+                    }
                 }
-                if let Some(f) = &mut self.on_set {
-                    f(&set);
+                // A set made while an input is out: the members it has.
+                Event::Partial(p) => {
+                    for (publisher, member) in self.pubs.iter().zip(&p.members) {
+                        if let Some(m) = member {
+                            publisher.publish(&m.message)?;
+                        }
+                    }
+                    if let Some(f) = &mut self.on_set {
+                        let members: Vec<Option<&SerializedMsg>> = p
+                            .members
+                            .iter()
+                            .map(|m| m.as_ref().map(|m| &m.message))
+                            .collect();
+                        f(&members);
+                    }
                 }
+                _ => {}
             }
         }
         Ok(())

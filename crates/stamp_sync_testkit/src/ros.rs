@@ -418,6 +418,8 @@ pub struct NodeStats {
     pub t_ms: u64,
     /// Sets emitted.
     pub sets: u64,
+    /// Sets with members missing.
+    pub partial: u64,
     /// Stale-channel reports.
     pub stale: u64,
     /// Per channel: received, emitted, dropped, queued.
@@ -437,6 +439,7 @@ impl NodeStats {
             match k {
                 "t_ms" => s.t_ms = v.parse().unwrap(),
                 "sets" => s.sets = v.parse().unwrap(),
+                "partial" => s.partial = v.parse().unwrap(),
                 "stale" => s.stale = v.parse().unwrap(),
                 "drops" if v == "-" => {}
                 "drops" => {

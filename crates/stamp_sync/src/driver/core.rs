@@ -290,6 +290,23 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         }
     }
 
+    /// Drop-out at run time: see `set_drop_out_after` on the drivers.
+    pub(crate) fn set_drop_out_after(
+        &mut self,
+        after: Option<Duration>,
+        clock: super::options::DropOutClock,
+    ) -> Result<(), ConfigError> {
+        self.set_drop_out(after, clock)?;
+        self.options.drop_out_after = after;
+        self.options.drop_out_clock = clock;
+        self.plain = Options {
+            deadline: None,
+            ..self.options.clone()
+        }
+        .is_default();
+        Ok(())
+    }
+
     /// Records drops as events (`true`) or only counts them (`false`: the
     /// driver has nobody to hand dropped messages to).
     #[inline]

@@ -72,9 +72,23 @@ impl<Q: Store> DropOut<Q> {
 
     /// Whether `channel` should be out at `now` on the drop-out clock.
     fn trails(&self, channel: usize, now: Stamp) -> bool {
-        self.last[channel]
-            .or(self.first)
-            .is_some_and(|last| now - last > self.after)
+        let behind = |c: usize| {
+            self.last[c]
+                .or(self.first)
+                .is_some_and(|last| now - last > self.after)
+        };
+        match self.clock {
+            DropOutClock::Stamp => behind(channel),
+            // Only while another channel flows: when every one is silent,
+            // nobody trails and nothing changes.
+            DropOutClock::Arrival => {
+                if (0..self.last.len()).all(behind) {
+                    self.out[channel]
+                } else {
+                    behind(channel)
+                }
+            }
+        }
     }
 
     /// Messages the policy over the group holds on real channel `channel`.
@@ -163,7 +177,6 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         if d.clock != DropOutClock::Arrival {
             return;
         }
-        d.first.get_or_insert(now);
         if (0..d.out.len()).any(|c| d.out[c] != d.trails(c, now)) {
             self.regroup(now, now);
         }
@@ -340,7 +353,10 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             d.out[c] = out;
             if out {
                 let behind = d.last[c].or(d.first).map_or(Duration::ZERO, |l| now - l);
-                log::warn!("channel {c} dropped out: {behind} behind; sets go on without it");
+                log::warn!(
+                    "channel {c} dropped out: {} ms behind; sets go on without it",
+                    behind.as_nanos() / 1_000_000
+                );
                 d.since[c] = now;
                 d.without[c] = 0;
                 self.extra.push(Event::Out(ChannelOut {
@@ -352,7 +368,8 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             } else {
                 let was_out = now - d.since[c];
                 log::info!(
-                    "channel {c} rejoined after {was_out} out ({} sets without it)",
+                    "channel {c} rejoined after {} ms out ({} sets without it)",
+                    was_out.as_nanos() / 1_000_000,
                     d.without[c]
                 );
                 self.extra.push(Event::Rejoin(ChannelOut {
@@ -476,6 +493,70 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
                 c.out_since = None;
             }
         }
+    }
+
+    /// Turns drop-out on, changes it, or turns it off (`None`: every out
+    /// channel rejoins). A change of clock brings every channel back in and
+    /// measures afresh.
+    pub(crate) fn set_drop_out(
+        &mut self,
+        after: Option<Duration>,
+        clock: DropOutClock,
+    ) -> Result<(), ConfigError> {
+        let channels = self.stats.channels.len();
+        if let Some(value) = after.filter(|d| d.is_negative()) {
+            return Err(ConfigError::NegativeDuration {
+                what: "drop-out timeout",
+                value,
+            });
+        }
+        if after.is_some() && self.drop_out.is_none() {
+            check(&self.policy, channels)?;
+        }
+        let same_clock = self.drop_out.as_ref().is_some_and(|d| d.clock == clock);
+        if after.is_none() || !same_clock {
+            self.rejoin_all();
+            self.drop_out = None;
+        }
+        let mut options = Options::new();
+        if let Some(a) = after {
+            options = options.drop_out_after(a).drop_out_clock(clock);
+        }
+        match (&mut self.drop_out, after) {
+            (Some(d), Some(a)) => d.after = a,
+            (slot @ None, Some(_)) => *slot = DropOut::new(&options, channels),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Every out channel rejoins now; the policy over all channels gets
+    /// what the group held.
+    fn rejoin_all(&mut self) {
+        let Some(d) = self.drop_out.as_ref() else {
+            return;
+        };
+        if d.alone.is_none() {
+            return;
+        }
+        let now = d.newest.or(d.first).unwrap_or(Stamp::MIN);
+        let held = self.take_back();
+        let Some(d) = self.drop_out.as_mut() else {
+            return;
+        };
+        for c in 0..d.out.len() {
+            if d.out[c] {
+                d.out[c] = false;
+                self.extra.push(Event::Rejoin(ChannelOut {
+                    channel: c,
+                    at: now,
+                    behind: now - d.since[c],
+                    sets_without: d.without[c],
+                }));
+            }
+        }
+        let out = d.out.clone();
+        self.refeed(&out, held, now);
     }
 
     /// After a run-time policy change: the group policy is made again from

@@ -241,6 +241,18 @@ impl<M, P: Policy<VecQueues<M>>, G> DynSynchronizer<M, P, G> {
         Ok(())
     }
 
+    /// Turns [`Options::drop_out_after`](crate::Options::drop_out_after)
+    /// on, changes it, or turns it off (`None`) on a live synchronizer; off,
+    /// every out channel rejoins at once. A change of clock brings every
+    /// channel back in. What it emits comes out with the next step.
+    pub fn set_drop_out_after(
+        &mut self,
+        after: Option<crate::Duration>,
+        clock: crate::DropOutClock,
+    ) -> Result<(), crate::ConfigError> {
+        self.core.set_drop_out_after(after, clock)
+    }
+
     /// Runs `f` on the policy, for its run-time setters; see
     /// [`Synchronizer::with_policy`](crate::Synchronizer::with_policy).
     pub fn with_policy<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> R {

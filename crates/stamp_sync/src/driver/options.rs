@@ -34,9 +34,12 @@ pub enum DropOutClock {
     /// one clock for every sensor).
     #[default]
     Stamp,
-    /// A channel is out once nothing arrived on it for the timeout, on the
-    /// driver's arrival clock (checked on every arrival and on
-    /// `poll(now)`): for live graphs whose stamps come from different clocks.
+    /// A channel is out once nothing arrived on it for the timeout while
+    /// another channel did, on the driver's arrival clock (checked on every
+    /// arrival and on `poll(now)`; a channel that has delivered nothing is
+    /// measured from the first arrival at all; when every channel is
+    /// silent, nothing changes): for live graphs whose stamps come from
+    /// different clocks.
     Arrival,
 }
 
@@ -126,7 +129,8 @@ impl Options {
     /// or [`Event::Rejoin`](crate::Event::Rejoin), counted in the stats and
     /// logged once. If no channel ever trails by more than `after`, the sets
     /// are exactly those without the option. [`drop_out_clock`](Self::drop_out_clock)
-    /// measures on arrival time instead.
+    /// measures on arrival time instead. Turned on at run time
+    /// (`set_drop_out_after`), it measures from the next message.
     ///
     /// ```
     /// use stamp_sync::{DropOutClock, Duration, Options};

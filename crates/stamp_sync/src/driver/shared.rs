@@ -207,6 +207,18 @@ impl<T: Messages, P: Policy<T::Queues>, G> SharedSynchronizer<T, P, G> {
         result
     }
 
+    /// Turns [`Options::drop_out_after`](crate::Options::drop_out_after)
+    /// on, changes it, or turns it off (`None`) on a live synchronizer; off,
+    /// every out channel rejoins at once. A change of clock brings every
+    /// channel back in. What it emits comes out with the next step.
+    pub fn set_drop_out_after(
+        &self,
+        after: Option<crate::Duration>,
+        clock: crate::DropOutClock,
+    ) -> Result<(), crate::ConfigError> {
+        self.lock().set_drop_out_after(after, clock)
+    }
+
     /// Runs `f` on the policy under the lock, for its run-time setters (as
     /// [`Synchronizer::with_policy`](crate::Synchronizer::with_policy)):
     /// `sync.with_policy(|p| p.set_max_interval(Some(d)))`. The change takes

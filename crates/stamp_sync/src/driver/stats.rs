@@ -21,6 +21,8 @@ pub struct ChannelStats {
     pub rejoins: u64,
     /// While it is out: since when, on the drop-out clock.
     pub out_since: Option<Stamp>,
+    /// Sets emitted without it in its current (or last) drop-out.
+    pub sets_without: u64,
 }
 
 impl ChannelStats {
@@ -102,9 +104,10 @@ impl Stats {
             Event::Stale(_) => self.stale += 1,
             Event::Partial(p) => {
                 self.partial_sets += 1;
-                for d in p.members.iter().flatten() {
-                    if let Some(c) = self.channels.get_mut(d.channel) {
-                        c.emitted += 1;
+                for (ch, c) in self.channels.iter_mut().enumerate() {
+                    match p.members.get(ch) {
+                        Some(Some(_)) => c.emitted += 1,
+                        _ => c.sets_without += u64::from(c.out_since.is_some()),
                     }
                 }
             }
@@ -112,6 +115,7 @@ impl Stats {
                 if let Some(c) = self.channels.get_mut(o.channel) {
                     c.dropped_out += 1;
                     c.out_since = Some(o.at);
+                    c.sets_without = 0;
                 }
             }
             Event::Rejoin(o) => {

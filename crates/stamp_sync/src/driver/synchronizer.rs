@@ -225,6 +225,18 @@ impl<T: Messages, P: Policy<T::Queues>, G> Synchronizer<T, P, G> {
         Ok(())
     }
 
+    /// Turns [`Options::drop_out_after`](crate::Options::drop_out_after)
+    /// on, changes it, or turns it off (`None`) on a live synchronizer; off,
+    /// every out channel rejoins at once. A change of clock brings every
+    /// channel back in. What it emits comes out with the next step.
+    pub fn set_drop_out_after(
+        &mut self,
+        after: Option<crate::Duration>,
+        clock: crate::DropOutClock,
+    ) -> Result<(), crate::ConfigError> {
+        self.state.set_drop_out_after(after, clock)
+    }
+
     /// Runs `f` on the policy, for its run-time setters (e.g.
     /// [`ApproximateTime::set_max_interval`](crate::ApproximateTime::set_max_interval),
     /// [`AnyPolicy::apply`](crate::policy::AnyPolicy::apply)), as C++

@@ -632,6 +632,22 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
             &crashes[..crashes.len().min(20)]
         );
     }
+    // Drop-out and deadline set so large nothing triggers: the very sets,
+    // emitted at the very arrivals, as without them (and so as C++).
+    let far_off: Vec<usize> = (cases.iter().zip(&rust).enumerate())
+        .filter(|&(k, (c, r))| {
+            r.as_ref()
+                .is_ok_and(|r| !far_options_change_nothing(c, k, r))
+        })
+        .map(|(k, _)| indices[k])
+        .collect();
+    assert!(
+        far_off.is_empty(),
+        "differential (seed {seed:#x}): with drop_out_after and deadline at their largest, cases \
+         {far_off:?} differ from the run without them; replay one: STAMP_SYNC_SEED={seed:#x} \
+         STAMP_SYNC_CASE={} cargo test -p stamp_sync --test it differential",
+        far_off.first().copied().unwrap_or_default()
+    );
     // Report the most severe difference (sets, then members, then timing),
     // and among those the smallest trace.
     if let Some(&(k, _)) = failures
@@ -657,6 +673,34 @@ fn stamp_sync_matches_cpp_message_filters_on_random_traces() {
                 .collect::<Vec<_>>()
         );
     }
+}
+
+/// Replays `case` with drop-out (the stamp clock for even `k`, the
+/// arrival clock for odd) and a deadline (ApproximateTime) at
+/// `Duration::MAX`: the same sets, of the same members, as `plain` (the
+/// run without them).
+fn far_options_change_nothing(case: &Case, k: usize, plain: &Observed) -> bool {
+    use stamp_sync::trace::replay_with_options;
+    use stamp_sync::{DropOutClock, Options};
+    let mut config = case.config.clone();
+    if let PolicyConfig::Approximate(c) = &mut config {
+        c.deadline = Some(Duration::MAX);
+    }
+    let clock = [DropOutClock::Stamp, DropOutClock::Arrival][k % 2];
+    let opts = Options::new()
+        .drop_out_after(Duration::MAX)
+        .drop_out_clock(clock);
+    replay_with_options(&case.trace, case.channels, &config, &opts).is_ok_and(|far| {
+        let members: Vec<String> = (far.sets.iter())
+            .map(|s| {
+                s.iter()
+                    .map(|m| m.index.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        far.sets_csv() == plain.sets && members == plain.members && far.partials.is_empty()
+    })
 }
 
 /// `jitter3.approx-q10-age0.5-max20ms.expected.csv` -> ("jitter3", oracle

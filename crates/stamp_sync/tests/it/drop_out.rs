@@ -143,9 +143,16 @@ impl Model {
     }
 
     fn trails(&self, c: usize, now: Stamp) -> bool {
-        self.last[c]
-            .or(self.first)
-            .is_some_and(|l| now - l > self.after)
+        let behind = |c: usize| {
+            self.last[c]
+                .or(self.first)
+                .is_some_and(|l| now - l > self.after)
+        };
+        // Arrival clock: only while some channel flows.
+        if self.clock == DropOutClock::Arrival && (0..self.n).all(behind) {
+            return self.out[c];
+        }
+        behind(c)
     }
 
     fn feed(&mut self, m: TraceMsg, received: Stamp) {
@@ -239,7 +246,6 @@ impl Model {
                 if self.clock != DropOutClock::Arrival {
                     return;
                 }
-                self.first.get_or_insert(now);
                 if (0..self.n).any(|c| self.out[c] != self.trails(c, now)) {
                     self.regroup(now, now);
                 }
@@ -489,6 +495,7 @@ fn a_message_too_far_behind_is_dropped_out_and_does_not_rejoin() {
         "{events:?}"
     );
     assert_eq!(sync.stats().channels[1].out_since, Some(ms(40)));
+    assert_eq!(sync.stats().channels[1].sets_without, 6);
     sync.add::<0>(ms(60));
     // 60 - 60 <= 30: rejoins; sets need channel 1 again.
     let events: Vec<_> = sync.push::<1>(ms(60)).collect();
@@ -500,7 +507,10 @@ fn a_message_too_far_behind_is_dropped_out_and_does_not_rejoin() {
     assert_eq!(sync.add::<1>(ms(70)), 1);
     let s = sync.stats();
     assert_eq!((s.channels[1].rejoins, s.channels[1].out_since), (1, None));
-    assert_eq!((s.sets, s.partial_sets), (1, 7));
+    assert_eq!(
+        (s.sets, s.partial_sets, s.channels[1].sets_without),
+        (1, 7, 7)
+    );
     // Channel 1's 60 lost its partner, which went out alone: older than
     // the set of 70, ExactTime drops it.
     assert_eq!((sync.queued(0), sync.queued(1)), (0, 0));
@@ -706,5 +716,55 @@ fn the_deadline_emits_the_candidate_without_its_proof() {
         err.to_string()
             .starts_with("deadline does not work with this policy"),
         "{err}"
+    );
+}
+
+#[test]
+fn drop_out_changes_at_run_time() {
+    let ms = |t: i64| Stamp::from_nanos(t * 1_000_000);
+    let mut sync = DynSynchronizer::new(2, ExactTime::new(10).unwrap()).unwrap();
+    let mut partial = 0;
+    let mut count = |events: &mut dyn Iterator<Item = Event<_, u32>>| {
+        for e in events {
+            partial += usize::from(matches!(e, Event::Partial(_)));
+        }
+    };
+    // Off: channel 1 silent, channel 0's messages wait.
+    for t in 0..5 {
+        count(&mut sync.push_stamped(0, 0, ms(t * 10), ms(t * 10)).unwrap());
+    }
+    assert_eq!(sync.queued(0), 5);
+    // On at 15 ms, measured from the next stamp (50): at 70 channel 1
+    // trails, and what channel 0 holds goes out without it.
+    sync.set_drop_out_after(Some(Duration::from_millis(15)), DropOutClock::Stamp)
+        .unwrap();
+    for t in [50, 60] {
+        count(&mut sync.push_stamped(0, 0, ms(t), ms(t)).unwrap());
+    }
+    assert_eq!(sync.stats().channels[1].dropped_out, 0);
+    count(&mut sync.push_stamped(0, 0, ms(70), ms(70)).unwrap());
+    assert_eq!(sync.stats().channels[1].dropped_out, 1);
+    assert_eq!(sync.queued(0), 0);
+    // Off again: channel 1 rejoins at once, sets need it again.
+    sync.set_drop_out_after(None, DropOutClock::Stamp).unwrap();
+    count(&mut sync.push_stamped(0, 0, ms(80), ms(80)).unwrap());
+    let s = sync.stats();
+    assert_eq!((s.channels[1].rejoins, s.channels[1].out_since), (1, None));
+    assert_eq!(sync.queued(0), 1);
+    drop(count);
+    assert_eq!(partial, 8);
+    assert!(
+        sync.set_drop_out_after(Some(Duration::from_millis(-1)), DropOutClock::Stamp)
+            .is_err()
+    );
+    // A policy that cannot run alone is refused, and nothing changes.
+    let mut latched = Synchronizer::<(Stamp, Stamp, Stamp), _>::new(
+        stamp_sync::Latched::new(ApproximateTime::new(5).unwrap()).channel(2),
+    )
+    .unwrap();
+    assert!(
+        latched
+            .set_drop_out_after(Some(Duration::from_millis(5)), DropOutClock::Stamp)
+            .is_err()
     );
 }

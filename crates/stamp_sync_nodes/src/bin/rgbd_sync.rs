@@ -10,6 +10,8 @@
 //!
 //! Prints on stdout:
 //! * `set <rgb ns>,<depth ns>,<info ns>` per set (if `print_sets`);
+//! * `partial <rgb ns>,,<info ns>` per set with members missing, made while
+//!   an input is out (`drop_out_after`; an empty field for each missing);
 //! * `stale <channel> <silent ms>` when an input has been silent for
 //!   `stale_after` (again every timeout);
 //! * `stats t_ms=<ms since start> sets=<n> stale=<n> ch<i>=<received>/<emitted>/<dropped>/<queued> ... drops=<reason>:<n>,...`
@@ -21,7 +23,7 @@
 use std::error::Error;
 
 use r2r::sensor_msgs::msg::{CameraInfo, Image};
-use stamp_sync_nodes::{SyncNode, SyncParams, print_set};
+use stamp_sync_nodes::{SyncNode, SyncParams, print_partial, print_set};
 use stamp_sync_r2r::HasHeader;
 
 fn main() -> std::process::ExitCode {
@@ -34,9 +36,20 @@ fn run() -> Result<(), Box<dyn Error>> {
         SyncParams::declare("approximate"),
         &["rgb", "depth", "camera_info"],
     )?;
-    node.run(|p, (rgb, depth, info)| {
-        if p.print_sets {
-            print_set(&[rgb.stamp(), depth.stamp(), info.stamp()], "");
-        }
-    })
+    node.run_with_partial(
+        |p, (rgb, depth, info)| {
+            if p.print_sets {
+                print_set(&[rgb.stamp(), depth.stamp(), info.stamp()], "");
+            }
+        },
+        |p, (rgb, depth, info)| {
+            if p.print_sets {
+                print_partial(&[
+                    rgb.as_ref().map(HasHeader::stamp),
+                    depth.as_ref().map(HasHeader::stamp),
+                    info.as_ref().map(HasHeader::stamp),
+                ]);
+            }
+        },
+    )
 }

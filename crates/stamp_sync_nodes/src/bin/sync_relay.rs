@@ -16,14 +16,18 @@
 //! * `policy` (`exact` | `approximate` | `epsilon` | `latest` | `slop`;
 //!   `approximate`), `queue_size` (10), `max_interval` (seconds, 0 =
 //!   unbounded), `age_penalty` (0.1), `lower_bounds` (seconds per input),
-//!   `epsilon`, `slop` (seconds). A change takes effect with the next
-//!   message; one that keeps `policy` and `queue_size` drops nothing, a
-//!   new `policy` or `queue_size` drops what was queued (reason `reset`,
-//!   counted).
+//!   `epsilon`, `slop`, `deadline` (seconds). A change takes effect with
+//!   the next message; one that keeps `policy` and `queue_size` drops
+//!   nothing, a new `policy` or `queue_size` drops what was queued (reason
+//!   `reset`, counted).
+//! * `drop_out_after` (seconds, 0 = off) and `drop_out_clock` (`arrival` |
+//!   `stamp`; `arrival`): an input that long behind leaves the sets until
+//!   it is back, and the relay republishes the members the sets have.
 //! * `stall_after` (seconds without a set before warning, 5; 0 = never),
 //!   `diagnostics_period` (seconds, 1; 0 = no `/diagnostics`),
 //!   `summary_period` (seconds between drop summaries on rosout, 10),
-//!   `print_sets` (print `set <ns>,<ns>,...` per set on stdout).
+//!   `print_sets` (print `set <ns>,<ns>,...` per set on stdout, and
+//!   `partial <ns>,,<ns>` per set with members missing).
 //!
 //! A line `stats` on stdin prints the counters (`stats t_ms= sets= ...`, as
 //! the other nodes print them); `quit` prints them and exits.
@@ -92,6 +96,8 @@ fn params() -> Params {
         .with_policy("approximate")
         .with(&health::STALL_AFTER)
         .with(&health::DIAGNOSTICS_PERIOD)
+        .with(&stamp_sync_nodes::keys::DROP_OUT_AFTER)
+        .with(&stamp_sync_nodes::keys::DROP_OUT_CLOCK)
         .with(&SUMMARY_PERIOD)
         .with(&PRINT_SETS)
         .check(|p| {
@@ -127,6 +133,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let suffix = p.get(&OUTPUT_SUFFIX);
     let outputs: Vec<String> = topics.iter().map(|t| format!("{t}{suffix}")).collect();
     let policy = p.policy()?;
+    let mut drop_out = stamp_sync_nodes::drop_out(&p);
     let print_sets = p.get(&PRINT_SETS);
     let wait =
         StdDuration::from_nanos(u64::try_from(p.get(&WAIT_FOR_TOPICS).as_nanos()).unwrap_or(0));
@@ -140,13 +147,18 @@ fn run() -> Result<(), Box<dyn Error>> {
     let raw = RawNode::create(&format!("{NAME}_transport"), "").inspect_err(|e| fail(e))?;
     let clock = rt.clock.clone();
     let on_set = print_sets.then(|| {
-        Box::new(|set: &[stamp_sync_r2r::raw::SerializedMsg]| {
-            let stamps: Vec<String> = set
-                .iter()
-                .map(|m| m.header_stamp().map_or(-1, |s| s.as_nanos()).to_string())
-                .collect();
+        Box::new(|set: &[Option<&stamp_sync_r2r::raw::SerializedMsg>]| {
+            let stamp = |m: &stamp_sync_r2r::raw::SerializedMsg| {
+                m.header_stamp().map_or(-1, |s| s.as_nanos()).to_string()
+            };
+            let fields: Vec<String> = set.iter().map(|m| m.map_or(String::new(), stamp)).collect();
+            let kind = if set.iter().all(Option::is_some) {
+                "set"
+            } else {
+                "partial"
+            };
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "set {}", stamps.join(","));
+            let _ = writeln!(out, "{kind} {}", fields.join(","));
             let _ = out.flush();
         }) as stamp_sync_r2r::relay::OnSet
     });
@@ -156,7 +168,12 @@ fn run() -> Result<(), Box<dyn Error>> {
         qos: qos.clone(),
         output_qos: QosProfile::default().keep_last(depth),
         policy,
-        options: stamp_sync::Options::default(),
+        options: match drop_out {
+            (Some(d), clock) => stamp_sync::Options::new()
+                .drop_out_after(d)
+                .drop_out_clock(clock),
+            (None, _) => stamp_sync::Options::default(),
+        },
         wait_for_topics: wait,
     };
     let relay = Relay::start(raw, spec, move || clock.now(), on_set).inspect_err(|e| fail(e))?;
@@ -207,6 +224,18 @@ fn run() -> Result<(), Box<dyn Error>> {
                     Err(e) => log::error!("cannot switch policy: {e}"),
                 },
                 Err(e) => log::error!("cannot switch policy: {e}"),
+            }
+            let now_drop_out = stamp_sync_nodes::drop_out(&p);
+            if now_drop_out != drop_out {
+                drop_out = now_drop_out;
+                match relay.set_drop_out(drop_out.0, drop_out.1) {
+                    Ok(()) => log::info!(
+                        "drop_out_after now {} ({} clock)",
+                        drop_out.0.map_or("off".to_string(), |d| d.to_string()),
+                        drop_out.1.as_str()
+                    ),
+                    Err(e) => log::error!("cannot set drop_out_after: {e}"),
+                }
             }
         }
         let Some(d) = relay.diagnostics() else {

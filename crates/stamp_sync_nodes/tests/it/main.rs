@@ -4,6 +4,7 @@
 
 mod launch_files;
 mod ros_bag;
+mod ros_drop_out;
 mod ros_faults;
 mod ros_interfaces;
 mod ros_latency;

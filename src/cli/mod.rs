@@ -104,11 +104,12 @@ pub fn run_match_trace(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    if !args.topics.is_empty() || args.plot.is_some() || !args.target_frames.is_empty() {
+    if !args.topics.is_empty() || !args.target_frames.is_empty() {
         return Err(CliError::Usage(
-            "--topic, --plot and --target-frame apply to bags, not to trace CSV files".into(),
+            "--topic and --target-frame apply to bags, not to trace CSV files".into(),
         ));
     }
+    let window = args.plot_window.as_deref().map(parse_window).transpose()?;
     let (trace, channels) = read_trace(name, text, &args.policy)?;
     let (config, options) = policy_config(&args.policy, &[], channels)?;
     let r = stamp_sync::trace::replay_with_options(&trace, channels, &config, &options)?;
@@ -136,6 +137,48 @@ pub fn run_match_trace(
             }
         }
     }
+    if let Some(path) = &args.plot {
+        // A trace is a bag of its own stamps: no topics, no log times.
+        let bt = stamp_sync_bag::BagTrace {
+            topics: Vec::new(),
+            messages: Vec::new(),
+            trace: trace.clone(),
+        };
+        let timed = report::TimedReplay {
+            emitted_at: r.emitted_at.clone(),
+            replay: r,
+        };
+        write_plot(path, &bt, &labels, &timed, &config, window, err)?;
+    }
+    Ok(())
+}
+
+/// Renders the plot of `timed` to `path` and says where it went.
+fn write_plot(
+    path: &Path,
+    bt: &stamp_sync_bag::BagTrace,
+    names: &[String],
+    timed: &report::TimedReplay,
+    config: &stamp_sync::policy::PolicyConfig,
+    window: Option<stamp_sync_tools::report::plot::Window>,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let opts = PlotOptions {
+        window,
+        ..PlotOptions::default()
+    };
+    let plot = report::plot::render(bt, names, timed, config, &opts);
+    std::fs::write(path, plot.svg).map_err(write_err(path))?;
+    let _ = writeln!(
+        err,
+        "plot: {} (stamps {:.3}..{:.3} s after the first of {:.3} s; {} of {} sets shown; --plot-window START..END to move)",
+        path.display(),
+        plot.window.start_s,
+        plot.window.end_s,
+        plot.span_s,
+        plot.sets_shown,
+        timed.replay.sets.len() + timed.replay.partials.len()
+    );
     Ok(())
 }
 
@@ -235,23 +278,8 @@ pub fn run_match_bag(
     }
 
     if let Some(path) = &args.plot {
-        let opts = PlotOptions {
-            window,
-            ..PlotOptions::default()
-        };
         let topic_names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let plot = report::plot::render(&bt, &topic_names, &timed, &config, &opts);
-        std::fs::write(path, plot.svg).map_err(write_err(path))?;
-        let _ = writeln!(
-            err,
-            "plot: {} (stamps {:.3}..{:.3} s after the first of {:.3} s; {} of {} sets shown; --plot-window START..END to move)",
-            path.display(),
-            plot.window.start_s,
-            plot.window.end_s,
-            plot.span_s,
-            plot.sets_shown,
-            timed.replay.sets.len()
-        );
+        write_plot(path, &bt, &topic_names, &timed, &config, window, err)?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::TimedReplay;
 use stamp_sync::policy::{DropReason, PolicyConfig};
+use stamp_sync::trace::TraceMsg;
 use stamp_sync_bag::BagTrace;
 
 /// Plot time range, in seconds after the first stamp of the trace.
@@ -71,7 +72,7 @@ enum Shape {
     Star,
 }
 
-const STYLES: [Style; 8] = [
+const STYLES: [Style; 9] = [
     Style {
         reason: DropReason::QueueOverflow,
         color: "#d62728",
@@ -119,6 +120,12 @@ const STYLES: [Style; 8] = [
         color: "#e377c2",
         shape: Shape::Diamond,
         label: "dropped: reset",
+    },
+    Style {
+        reason: DropReason::DroppedOut,
+        color: "#a33",
+        shape: Shape::Cross,
+        label: "dropped: its channel was out",
     },
 ];
 
@@ -224,11 +231,11 @@ fn auto_window(bt: &BagTrace, timed: &TimedReplay, opts: &PlotOptions, span_s: f
     if msgs.len() <= opts.auto_messages {
         return pad(0.0, span_s);
     }
-    let sets = &timed.replay.sets;
+    let sets = timed.replay.emitted();
     let set_end = |k: usize| {
         sets[..k]
             .iter()
-            .flat_map(|s| s.iter().map(|m| secs(m.stamp)))
+            .flat_map(|s| s.iter().flatten().map(|m| secs(m.stamp)))
             .fold(0.0f64, f64::max)
     };
     let mut k = opts.auto_sets.min(sets.len());
@@ -258,12 +265,16 @@ pub fn render(
     let t_last = msgs.iter().map(|m| m.stamp).max().unwrap_or_default();
     let secs = |s: stamp_sync::time::Stamp| s.since(t0).as_nanos() as f64 / 1e9;
     let span_s = secs(t_last);
-    let sets = &timed.replay.sets;
+    // Every emitted set, full or with members missing (drop-out).
+    let sets: Vec<Vec<TraceMsg>> = (timed.replay.emitted().into_iter())
+        .map(|s| s.into_iter().flatten().collect())
+        .collect();
     let window = opts
         .window
         .unwrap_or_else(|| auto_window(bt, timed, opts, span_s));
     let channels = names.len().max(1);
-    let left = 40.0 + names.iter().map(|n| n.len()).max().unwrap_or(4) as f64 * 7.5;
+    // Room for the name (bold, 14) and the count under it (11).
+    let left = 40.0 + names.iter().map(|n| n.len()).max().unwrap_or(4).max(14) as f64 * 7.5;
     let right = 30.0;
     let top = 60.0;
     let row_h = 80.0;
@@ -324,6 +335,41 @@ pub fn render(
             y + 20.0,
         );
     }
+    // Channels out (drop-out): the row shaded from going out to rejoining.
+    let mut outs = 0;
+    for (ch, _) in names.iter().enumerate() {
+        let mut from: Option<f64> = None;
+        let changes = timed.replay.changes.iter().filter(|(_, o)| o.channel == ch);
+        let mut spans: Vec<(f64, f64)> = Vec::new();
+        for (out, o) in changes {
+            match (*out, from) {
+                (true, None) => from = Some(secs(o.at)),
+                (false, Some(a)) => {
+                    spans.push((a, secs(o.at)));
+                    from = None;
+                }
+                _ => {}
+            }
+        }
+        spans.extend(from.map(|a| (a, span_s)));
+        let y = y_of(ch);
+        for (a, b) in spans {
+            let (xa, xb) = (x_of(a.max(window.start_s)), x_of(b.min(window.end_s)));
+            if xb <= xa {
+                continue;
+            }
+            outs += 1;
+            let _ = write!(
+                rows,
+                r##"<rect x="{xa:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#f4c7c3" fill-opacity="0.6"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#a33">out</text>"##,
+                y - row_h / 2.0 + 4.0,
+                xb - xa,
+                row_h - 8.0,
+                xa + 4.0,
+                y - row_h / 2.0 + 16.0,
+            );
+        }
+    }
     // Set lines under the ticks.
     let mut sets_shown = 0;
     let mut last_label_x = f64::NEG_INFINITY;
@@ -333,6 +379,11 @@ pub fn render(
         }
         sets_shown += 1;
         let color = SET_COLORS[k % SET_COLORS.len()];
+        let dash = if set.len() < channels {
+            r#" stroke-dasharray="6,3""#
+        } else {
+            ""
+        };
         let mut d = String::new();
         for (i, m) in set.iter().enumerate() {
             let _ = write!(
@@ -345,7 +396,7 @@ pub fn render(
         }
         let _ = write!(
             body,
-            r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="2.5" stroke-opacity="0.8"/>"#
+            r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="2.5" stroke-opacity="0.8"{dash}/>"#
         );
         // Set number above the first row.
         let first = set
@@ -464,6 +515,22 @@ pub fn render(
         lx + 30.0,
         ly + 4.0
     );
+    if outs > 0 {
+        ly += 24.0;
+        let _ = write!(
+            legend,
+            r##"<rect x="{:.1}" y="{:.1}" width="12" height="16" fill="#f4c7c3"/><path d="M{:.1},{:.1}L{:.1},{:.1}" stroke="{}" stroke-width="2.5" stroke-dasharray="6,3"/><text x="{:.1}" y="{:.1}" font-size="13">channel out (drop-out): the sets go on without it, dashed</text>"##,
+            lx - 6.0,
+            ly - 8.0,
+            lx + 12.0,
+            ly - 8.0,
+            lx + 12.0,
+            ly + 8.0,
+            SET_COLORS[0],
+            lx + 30.0,
+            ly + 4.0
+        );
+    }
     for st in STYLES.iter().filter(|s| used_reasons.contains(&s.reason)) {
         ly += 24.0;
         marker(&mut legend, st.shape, lx + 6.0, ly, st.color, 6.0);

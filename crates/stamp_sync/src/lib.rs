@@ -68,6 +68,12 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../../docs/filters.md")]
 pub struct FiltersGuide;
 
+/// The examples of the repository's `docs/keep-going.md` (drop-out and
+/// deadline; not packaged).
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/keep-going.md")]
+pub struct KeepGoingGuide;
+
 // The names a user starts from; everything else is under its module
 // (`driver`, `policy`, `filters`, `trace`). Only names, no code.
 pub use driver::stream;

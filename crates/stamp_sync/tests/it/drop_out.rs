@@ -751,7 +751,6 @@ fn drop_out_changes_at_run_time() {
     let s = sync.stats();
     assert_eq!((s.channels[1].rejoins, s.channels[1].out_since), (1, None));
     assert_eq!(sync.queued(0), 1);
-    drop(count);
     assert_eq!(partial, 8);
     assert!(
         sync.set_drop_out_after(Some(Duration::from_millis(-1)), DropOutClock::Stamp)

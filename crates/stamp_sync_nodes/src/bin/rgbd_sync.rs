@@ -6,7 +6,9 @@
 //! Parameters: those of every stamp_sync node (`policy` = `approximate`,
 //! `queue_size`, `qos` = `sensor_data`, ..., see `docs/ros2.md`), notably
 //! `stale_after` (seconds; report an input silent that long while the
-//! others flow) and `stats_period` (seconds between `stats` lines).
+//! others flow), `drop_out_after` (seconds; sets go on without an input
+//! that long behind, see `docs/keep-going.md`) and `stats_period` (seconds
+//! between `stats` lines).
 //!
 //! Prints on stdout:
 //! * `set <rgb ns>,<depth ns>,<info ns>` per set (if `print_sets`);
@@ -14,7 +16,7 @@
 //!   an input is out (`drop_out_after`; an empty field for each missing);
 //! * `stale <channel> <silent ms>` when an input has been silent for
 //!   `stale_after` (again every timeout);
-//! * `stats t_ms=<ms since start> sets=<n> stale=<n> ch<i>=<received>/<emitted>/<dropped>/<queued> ... drops=<reason>:<n>,...`
+//! * `stats t_ms=<ms since start> sets=<n> partial=<n> stale=<n> ch<i>=received:<n>,emitted:<n>,dropped:<n>,queued:<n> ... drops=<reason>:<n>,...`
 //!   every `stats_period`, and when a line `stats` arrives on stdin. For
 //!   every input, received = emitted + dropped + queued.
 //!

@@ -2,7 +2,7 @@
 //! options applied around the policy (all off by default, so the default
 //! stays C++-compatible).
 
-use super::dropout::{self, DropOut};
+use super::dropout::{self, DropOut, Parts};
 use super::event::{Event, Member, Partial, Stale};
 use super::handlers::{Clock, Handlers};
 use super::options::Options;
@@ -180,7 +180,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         if self.drop_out.is_none() {
             self.policy.add(arrival, &mut self.queues, &mut self.out);
         } else {
-            self.add_dropping_out(arrival);
+            self.with_drop_out(|d, s| d.add(arrival, s));
         }
         if self.options.stale_after.is_some() {
             self.check_stale(received);
@@ -221,9 +221,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
 
     /// Stale-channel check without a message (call it from a timer).
     pub(crate) fn poll(&mut self, now: Stamp) {
-        if self.drop_out.is_some() {
-            self.poll_drop_out(now);
-        }
+        self.with_drop_out(|d, s| d.poll(now, s));
         if self.options.stale_after.is_some() {
             self.check_stale(now);
         }
@@ -290,15 +288,62 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         }
     }
 
-    /// Drop-out at run time: see `set_drop_out_after` on the drivers.
+    /// Runs `f` on the drop-out state, if the option is on, with the rest
+    /// of the driver.
+    #[inline(never)]
+    fn with_drop_out(&mut self, f: impl FnOnce(&mut DropOut<Q>, &mut Parts<'_, Q, P>)) {
+        let Core {
+            drop_out,
+            policy,
+            queues,
+            out,
+            extra,
+            stats,
+            ..
+        } = self;
+        if let Some(d) = drop_out.as_deref_mut() {
+            f(
+                d,
+                &mut Parts {
+                    policy,
+                    queues,
+                    out,
+                    extra,
+                    stats,
+                },
+            );
+        }
+    }
+
+    /// Drop-out at run time: see `set_drop_out_after` on the drivers. Off,
+    /// or on another clock, every out channel rejoins first.
     pub(crate) fn set_drop_out_after(
         &mut self,
         after: Option<Duration>,
         clock: super::options::DropOutClock,
     ) -> Result<(), ConfigError> {
-        self.set_drop_out(after, clock)?;
+        let channels = self.watch.len();
+        if let Some(value) = after.filter(|d| d.is_negative()) {
+            return Err(ConfigError::NegativeDuration {
+                what: "drop-out timeout",
+                value,
+            });
+        }
+        if after.is_some() && self.drop_out.is_none() {
+            dropout::check(&self.policy, channels)?;
+        }
+        let same_clock = self.drop_out.as_ref().is_some_and(|d| d.clock() == clock);
+        if after.is_none() || !same_clock {
+            self.with_drop_out(|d, s| d.rejoin_all(s));
+            self.drop_out = None;
+        }
         self.options.drop_out_after = after;
         self.options.drop_out_clock = clock;
+        match (&mut self.drop_out, after) {
+            (Some(d), Some(a)) => d.set_after(a),
+            (slot @ None, Some(_)) => *slot = DropOut::new(&self.options, channels),
+            _ => {}
+        }
         self.plain = Options {
             deadline: None,
             ..self.options.clone()
@@ -340,9 +385,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     /// Resets the policy running (and, with drop-out, brings every channel
     /// back in).
     fn reset_policies(&mut self) {
-        if self.drop_out.is_some() {
-            self.reset_drop_out();
-        }
+        self.with_drop_out(|d, s| d.reset(s));
         self.policy.reset(&mut self.queues, &mut self.out);
     }
 
@@ -350,7 +393,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     /// policy over the others is made again from the changed one.
     pub(crate) fn with_policy<R>(&mut self, f: impl FnOnce(&mut P) -> R) -> R {
         let r = f(&mut self.policy);
-        self.policy_changed();
+        self.with_drop_out(|d, s| d.policy_changed(s));
         r
     }
 

@@ -12,9 +12,9 @@
 
 use std::collections::VecDeque;
 
-use super::core::Core;
 use super::event::{ChannelOut, Event, Member, Partial};
 use super::options::{DropOutClock, Options};
+use super::stats::Stats;
 use crate::policy::{
     Arrival, ConfigError, DropReason, Dropped, Outcome, Output, Policy, Store, SubsetPolicy,
     SubsetSet, SubsetView,
@@ -118,70 +118,18 @@ pub(crate) fn check<Q: Store, P: Policy<Q>>(
     p.bind(keep.len())
 }
 
-impl<Q: Store, P: Policy<Q>> Core<Q, P> {
-    /// One arrival with drop-out on: the message is already at the back of
-    /// `arrival.channel`'s queue.
-    pub(crate) fn add_dropping_out(&mut self, arrival: Arrival) {
-        let Some(d) = self.drop_out.as_mut() else {
-            return;
-        };
-        let ch = arrival.channel;
-        let now = match d.clock {
-            DropOutClock::Stamp => {
-                let newest = d.newest.map_or(arrival.stamp, |n| n.max(arrival.stamp));
-                d.newest = Some(newest);
-                d.first.get_or_insert(arrival.stamp);
-                let last = &mut d.last[ch];
-                *last = Some(last.map_or(arrival.stamp, |l| l.max(arrival.stamp)));
-                newest
-            }
-            DropOutClock::Arrival => {
-                d.first.get_or_insert(arrival.received);
-                d.last[ch] = Some(arrival.received);
-                arrival.received
-            }
-        };
-        let in_now = !d.trails(ch, now);
-        if (0..d.out.len()).any(|c| d.out[c] != d.trails(c, now)) {
-            // The new message leaves the store while the group changes, so
-            // what was held goes back in front of it.
-            let len = self.queues.len(ch);
-            let msg = self.queues.remove(ch, len.wrapping_sub(1));
-            self.regroup(now, arrival.received);
-            let restored = msg.is_some_and(|m| self.restore(ch, arrival.stamp, m));
-            if !restored {
-                return;
-            }
-        }
-        if in_now {
-            self.feed(arrival);
-        } else {
-            let len = self.queues.len(ch);
-            if let Some(m) = self.queues.remove(ch, len.wrapping_sub(1)) {
-                self.out_to_extra();
-                self.extra.push(Event::Drop(Dropped {
-                    channel: ch,
-                    stamp: arrival.stamp,
-                    reason: DropReason::DroppedOut,
-                    message: m,
-                }));
-            }
-        }
-    }
+/// What a drop-out step works on besides its own state: the driver's
+/// policy, store, output, events and counters.
+pub(crate) struct Parts<'a, Q: Store, P> {
+    pub(crate) policy: &'a mut P,
+    pub(crate) queues: &'a mut Q,
+    pub(crate) out: &'a mut Output<Q::Set, Q::Message>,
+    /// The driver's own events, after `out` in order.
+    pub(crate) extra: &'a mut Vec<Event<Q::Set, Q::Message>>,
+    pub(crate) stats: &'a mut Stats,
+}
 
-    /// The arrival-clock check without a message (from `poll(now)`).
-    pub(crate) fn poll_drop_out(&mut self, now: Stamp) {
-        let Some(d) = self.drop_out.as_mut() else {
-            return;
-        };
-        if d.clock != DropOutClock::Arrival {
-            return;
-        }
-        if (0..d.out.len()).any(|c| d.out[c] != d.trails(c, now)) {
-            self.regroup(now, now);
-        }
-    }
-
+impl<Q: Store, P: Policy<Q>> Parts<'_, Q, P> {
     /// Appends a message taken out of the store back to it; if the store
     /// cannot take it back, it is dropped (reason `Reset`) and `false`.
     fn restore(&mut self, ch: usize, stamp: Stamp, m: Q::Message) -> bool {
@@ -206,17 +154,75 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             self.extra.extend(self.out.drain().map(Event::from));
         }
     }
+}
+
+impl<Q: Store> DropOut<Q> {
+    /// One arrival: the message is already at the back of
+    /// `arrival.channel`'s queue.
+    pub(crate) fn add<P: Policy<Q>>(&mut self, arrival: Arrival, s: &mut Parts<'_, Q, P>) {
+        let ch = arrival.channel;
+        let now = match self.clock {
+            DropOutClock::Stamp => {
+                let newest = self.newest.map_or(arrival.stamp, |n| n.max(arrival.stamp));
+                self.newest = Some(newest);
+                self.first.get_or_insert(arrival.stamp);
+                let last = &mut self.last[ch];
+                *last = Some(last.map_or(arrival.stamp, |l| l.max(arrival.stamp)));
+                newest
+            }
+            DropOutClock::Arrival => {
+                self.first.get_or_insert(arrival.received);
+                self.last[ch] = Some(arrival.received);
+                arrival.received
+            }
+        };
+        let in_now = !self.trails(ch, now);
+        if self.changes(now) {
+            // The new message leaves the store while the group changes, so
+            // what was held goes back in front of it.
+            let len = s.queues.len(ch);
+            let msg = s.queues.remove(ch, len.wrapping_sub(1));
+            self.regroup(now, arrival.received, s);
+            let restored = msg.is_some_and(|m| s.restore(ch, arrival.stamp, m));
+            if !restored {
+                return;
+            }
+        }
+        if in_now {
+            self.feed(arrival, s);
+        } else {
+            let len = s.queues.len(ch);
+            if let Some(m) = s.queues.remove(ch, len.wrapping_sub(1)) {
+                s.out_to_extra();
+                s.extra.push(Event::Drop(Dropped {
+                    channel: ch,
+                    stamp: arrival.stamp,
+                    reason: DropReason::DroppedOut,
+                    message: m,
+                }));
+            }
+        }
+    }
+
+    /// The arrival-clock check without a message (from `poll(now)`).
+    pub(crate) fn poll<P: Policy<Q>>(&mut self, now: Stamp, s: &mut Parts<'_, Q, P>) {
+        if self.clock == DropOutClock::Arrival && self.changes(now) {
+            self.regroup(now, now, s);
+        }
+    }
+
+    /// Whether some channel goes out or rejoins at `now`.
+    fn changes(&self, now: Stamp) -> bool {
+        (0..self.out.len()).any(|c| self.out[c] != self.trails(c, now))
+    }
 
     /// Hands a message already at the back of its queue to the policy
     /// running.
-    fn feed(&mut self, arrival: Arrival) {
-        let Some(d) = self.drop_out.as_mut() else {
-            return;
-        };
-        let Some(alone) = d.alone.as_mut() else {
-            self.policy.add(arrival, &mut self.queues, &mut self.out);
-            if !self.extra.is_empty() {
-                self.out_to_extra();
+    fn feed<P: Policy<Q>>(&mut self, arrival: Arrival, s: &mut Parts<'_, Q, P>) {
+        let Some(alone) = self.alone.as_mut() else {
+            s.policy.add(arrival, s.queues, s.out);
+            if !s.extra.is_empty() {
+                s.out_to_extra();
             }
             return;
         };
@@ -224,8 +230,8 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             return;
         };
         alone.stamps[inner].push_back(arrival.stamp);
-        alone.out.keep_drops(self.out.keeps_drops());
-        let mut view = SubsetView::new(&mut self.queues, &alone.real_of, &mut alone.stamps);
+        alone.out.keep_drops(s.out.keeps_drops());
+        let mut view = SubsetView::new(&mut *s.queues, &alone.real_of, &mut alone.stamps);
         match &mut alone.policy {
             Some(p) => p.add(
                 Arrival {
@@ -241,26 +247,23 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
                 }
             }
         }
-        self.group_events();
+        self.group_events(s);
     }
 
     /// Turns the group policy's outcomes into events of the real channels.
-    fn group_events(&mut self) {
-        self.out_to_extra();
-        let Some(d) = self.drop_out.as_mut() else {
+    fn group_events<P: Policy<Q>>(&mut self, s: &mut Parts<'_, Q, P>) {
+        s.out_to_extra();
+        let Some(alone) = self.alone.as_mut() else {
             return;
         };
-        let Some(alone) = d.alone.as_mut() else {
-            return;
-        };
-        let stats = &mut self.stats;
+        let stats = &mut *s.stats;
         let real_of = &alone.real_of;
         alone.out.take_discarded(|c, r, n| {
             if let Some(&real) = real_of.get(c) {
                 stats.count_drops(real, r, n);
             }
         });
-        let channels = d.out.len();
+        let channels = self.out.len();
         for o in alone.out.drain() {
             match o {
                 Outcome::Set(set) => {
@@ -276,11 +279,11 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
                         }
                     }
                     for c in 0..channels {
-                        d.without[c] += u64::from(d.out[c]);
+                        self.without[c] += u64::from(self.out[c]);
                     }
-                    self.extra.push(Event::Partial(Partial { members }));
+                    s.extra.push(Event::Partial(Partial { members }));
                 }
-                Outcome::Drop(x) => self.extra.push(Event::Drop(Dropped {
+                Outcome::Drop(x) => s.extra.push(Event::Drop(Dropped {
                     channel: alone.real_of.get(x.channel).copied().unwrap_or(x.channel),
                     ..x
                 })),
@@ -290,100 +293,85 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
 
     /// Takes back everything the running policy holds, per real channel,
     /// oldest first (the policy is reset).
-    fn take_back(&mut self) -> Vec<VecDeque<(Stamp, Q::Message)>> {
-        self.out_to_extra();
-        let channels = self.stats.channels.len();
+    fn take_back<P: Policy<Q>>(
+        &mut self,
+        s: &mut Parts<'_, Q, P>,
+    ) -> Vec<VecDeque<(Stamp, Q::Message)>> {
+        s.out_to_extra();
         let mut held: Vec<VecDeque<(Stamp, Q::Message)>> =
-            (0..channels).map(|_| VecDeque::new()).collect();
-        let mut sets = Vec::new();
-        let d = self.drop_out.as_mut();
-        match d.and_then(|d| d.alone.as_mut()) {
+            (0..self.out.len()).map(|_| VecDeque::new()).collect();
+        match self.alone.as_mut() {
             Some(alone) => {
                 alone.out.keep_drops(true);
-                let mut view = SubsetView::new(&mut self.queues, &alone.real_of, &mut alone.stamps);
+                let mut view = SubsetView::new(&mut *s.queues, &alone.real_of, &mut alone.stamps);
                 if let Some(p) = &mut alone.policy {
                     p.reset(&mut view, &mut alone.out);
                 }
                 for o in alone.out.drain() {
-                    match o {
-                        Outcome::Drop(x) => {
-                            if let Some(&r) = alone.real_of.get(x.channel) {
-                                held[r].push_back((x.stamp, x.message));
-                            }
+                    if let Outcome::Drop(x) = o {
+                        if let Some(&r) = alone.real_of.get(x.channel) {
+                            held[r].push_back((x.stamp, x.message));
                         }
-                        Outcome::Set(_) => {}
                     }
                 }
             }
             None => {
-                let keep = self.out.keeps_drops();
-                self.out.keep_drops(true);
-                self.policy.reset(&mut self.queues, &mut self.out);
-                self.out.keep_drops(keep);
-                for o in self.out.drain() {
+                let keep = s.out.keeps_drops();
+                s.out.keep_drops(true);
+                s.policy.reset(s.queues, s.out);
+                s.out.keep_drops(keep);
+                let mut sets = Vec::new();
+                for o in s.out.drain() {
                     match o {
                         Outcome::Drop(x) => {
                             if let Some(h) = held.get_mut(x.channel) {
                                 h.push_back((x.stamp, x.message));
                             }
                         }
-                        Outcome::Set(s) => sets.push(Event::Set(s)),
+                        Outcome::Set(set) => sets.push(Event::Set(set)),
                     }
                 }
+                s.extra.extend(sets);
             }
         }
-        self.extra.extend(sets);
         held
     }
 
     /// The group changes at `now`: out and rejoin events, the out channels'
     /// messages dropped, the policy for the new group fed what the others
     /// held, oldest stamp first.
-    fn regroup(&mut self, now: Stamp, received: Stamp) {
-        let mut held = self.take_back();
-        let Some(d) = self.drop_out.as_mut() else {
-            return;
-        };
-        let channels = d.out.len();
-        for c in 0..channels {
-            let out = d.trails(c, now);
-            if out == d.out[c] {
+    fn regroup<P: Policy<Q>>(&mut self, now: Stamp, received: Stamp, s: &mut Parts<'_, Q, P>) {
+        let mut held = self.take_back(s);
+        for c in 0..self.out.len() {
+            let out = self.trails(c, now);
+            if out == self.out[c] {
                 continue;
             }
-            d.out[c] = out;
+            self.out[c] = out;
             if out {
-                let behind = d.last[c].or(d.first).map_or(Duration::ZERO, |l| now - l);
+                let behind = self.last[c]
+                    .or(self.first)
+                    .map_or(Duration::ZERO, |l| now - l);
                 log::warn!(
                     "channel {c} dropped out: {} ms behind; sets go on without it",
                     behind.as_nanos() / 1_000_000
                 );
-                d.since[c] = now;
-                d.without[c] = 0;
-                self.extra.push(Event::Out(ChannelOut {
+                self.since[c] = now;
+                self.without[c] = 0;
+                s.extra.push(Event::Out(ChannelOut {
                     channel: c,
                     at: now,
                     behind,
                     sets_without: 0,
                 }));
             } else {
-                let was_out = now - d.since[c];
-                log::info!(
-                    "channel {c} rejoined after {} ms out ({} sets without it)",
-                    was_out.as_nanos() / 1_000_000,
-                    d.without[c]
-                );
-                self.extra.push(Event::Rejoin(ChannelOut {
-                    channel: c,
-                    at: now,
-                    behind: was_out,
-                    sets_without: d.without[c],
-                }));
+                self.rejoined(c, now, s);
             }
         }
         for (c, h) in held.iter_mut().enumerate() {
-            if d.out[c] {
+            if self.out[c] {
                 for (stamp, message) in h.drain(..) {
-                    self.extra.push(Event::Drop(Dropped {
+                    s.extra.push(Event::Drop(Dropped {
                         channel: c,
                         stamp,
                         reason: DropReason::DroppedOut,
@@ -392,22 +380,33 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
                 }
             }
         }
-        let out = d.out.clone();
-        self.refeed(&out, held, received);
+        self.refeed(held, received, s);
     }
 
-    /// Makes the policy for the group of channels not `out` and feeds it
+    fn rejoined<P: Policy<Q>>(&mut self, c: usize, now: Stamp, s: &mut Parts<'_, Q, P>) {
+        let was_out = now - self.since[c];
+        log::info!(
+            "channel {c} rejoined after {} ms out ({} sets without it)",
+            was_out.as_nanos() / 1_000_000,
+            self.without[c]
+        );
+        s.extra.push(Event::Rejoin(ChannelOut {
+            channel: c,
+            at: now,
+            behind: was_out,
+            sets_without: self.without[c],
+        }));
+    }
+
+    /// Makes the policy for the group of channels not out and feeds it
     /// `held`, oldest stamp first (ties: the lower channel).
-    fn refeed(
+    fn refeed<P: Policy<Q>>(
         &mut self,
-        out: &[bool],
         mut held: Vec<VecDeque<(Stamp, Q::Message)>>,
         received: Stamp,
+        s: &mut Parts<'_, Q, P>,
     ) {
-        let group = self.group(out);
-        if let Some(d) = self.drop_out.as_mut() {
-            d.alone = group;
-        }
+        self.alone = group(&self.out, s.policy);
         while let Some(c) = (0..held.len())
             .filter(|&c| !held[c].is_empty())
             .min_by_key(|&c| (held[c][0].0, c))
@@ -415,162 +414,116 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
             let Some((stamp, m)) = held[c].pop_front() else {
                 break;
             };
-            if self.restore(c, stamp, m) {
-                self.feed(Arrival {
-                    channel: c,
-                    stamp,
-                    received,
-                });
+            if s.restore(c, stamp, m) {
+                self.feed(
+                    Arrival {
+                        channel: c,
+                        stamp,
+                        received,
+                    },
+                    s,
+                );
             }
         }
     }
 
-    /// The policy for the channels not `out`; `None` if every one is in.
-    fn group(&self, out: &[bool]) -> Option<Alone<Q>> {
-        if !out.contains(&true) {
-            return None;
-        }
-        let real_of: Vec<usize> = (0..out.len()).filter(|&c| !out[c]).collect();
-        let mut inner_of = vec![None; out.len()];
-        for (i, &r) in real_of.iter().enumerate() {
-            inner_of[r] = Some(i);
-        }
-        let policy = if real_of.len() >= 2 {
-            let made = self.policy.subset(&real_of).map(|mut p| {
-                let bound = p.bind(real_of.len());
-                (p, bound)
-            });
-            match made {
-                Some((p, Ok(()))) => Some(p),
-                Some((_, Err(e))) => {
-                    log::error!("the policy cannot run over channels {real_of:?}: {e}");
-                    None
+    /// Forgets the state after a reset: every channel is in; what the
+    /// group held is dropped (reason `Reset`).
+    pub(crate) fn reset<P: Policy<Q>>(&mut self, s: &mut Parts<'_, Q, P>) {
+        if self.alone.is_some() {
+            for (c, h) in self.take_back(s).into_iter().enumerate() {
+                for (stamp, message) in h {
+                    s.extra.push(Event::Drop(Dropped {
+                        channel: c,
+                        stamp,
+                        reason: DropReason::Reset,
+                        message,
+                    }));
                 }
-                None => None,
-            }
-        } else {
-            None
-        };
-        let room = policy.as_ref().map_or(2, |p| p.max_events_per_add()) + out.len() + 2;
-        let mut group_out = Output::with_capacity(room);
-        group_out.count_channels(real_of.len());
-        Some(Alone {
-            policy,
-            stamps: real_of.iter().map(|_| VecDeque::new()).collect(),
-            real_of,
-            inner_of,
-            out: group_out,
-        })
-    }
-
-    /// Forgets the drop-out state after a reset: every channel is in.
-    pub(crate) fn reset_drop_out(&mut self) {
-        let held = match self.drop_out.as_ref() {
-            Some(d) if d.alone.is_some() => self.take_back(),
-            _ => return self.clear_drop_out(),
-        };
-        for (c, h) in held.into_iter().enumerate() {
-            for (stamp, message) in h {
-                self.extra.push(Event::Drop(Dropped {
-                    channel: c,
-                    stamp,
-                    reason: DropReason::Reset,
-                    message,
-                }));
             }
         }
-        self.clear_drop_out();
-    }
-
-    fn clear_drop_out(&mut self) {
-        if let Some(d) = self.drop_out.as_mut() {
-            d.alone = None;
-            d.newest = None;
-            d.first = None;
-            d.last.iter_mut().for_each(|l| *l = None);
-            d.out.iter_mut().for_each(|o| *o = false);
-            for c in &mut self.stats.channels {
-                c.out_since = None;
-            }
+        self.alone = None;
+        self.newest = None;
+        self.first = None;
+        self.last.iter_mut().for_each(|l| *l = None);
+        self.out.iter_mut().for_each(|o| *o = false);
+        for c in &mut s.stats.channels {
+            c.out_since = None;
         }
-    }
-
-    /// Turns drop-out on, changes it, or turns it off (`None`: every out
-    /// channel rejoins). A change of clock brings every channel back in and
-    /// measures afresh.
-    pub(crate) fn set_drop_out(
-        &mut self,
-        after: Option<Duration>,
-        clock: DropOutClock,
-    ) -> Result<(), ConfigError> {
-        let channels = self.stats.channels.len();
-        if let Some(value) = after.filter(|d| d.is_negative()) {
-            return Err(ConfigError::NegativeDuration {
-                what: "drop-out timeout",
-                value,
-            });
-        }
-        if after.is_some() && self.drop_out.is_none() {
-            check(&self.policy, channels)?;
-        }
-        let same_clock = self.drop_out.as_ref().is_some_and(|d| d.clock == clock);
-        if after.is_none() || !same_clock {
-            self.rejoin_all();
-            self.drop_out = None;
-        }
-        let mut options = Options::new();
-        if let Some(a) = after {
-            options = options.drop_out_after(a).drop_out_clock(clock);
-        }
-        match (&mut self.drop_out, after) {
-            (Some(d), Some(a)) => d.after = a,
-            (slot @ None, Some(_)) => *slot = DropOut::new(&options, channels),
-            _ => {}
-        }
-        Ok(())
     }
 
     /// Every out channel rejoins now; the policy over all channels gets
     /// what the group held.
-    fn rejoin_all(&mut self) {
-        let Some(d) = self.drop_out.as_ref() else {
-            return;
-        };
-        if d.alone.is_none() {
+    pub(crate) fn rejoin_all<P: Policy<Q>>(&mut self, s: &mut Parts<'_, Q, P>) {
+        if self.alone.is_none() {
             return;
         }
-        let now = d.newest.or(d.first).unwrap_or(Stamp::MIN);
-        let held = self.take_back();
-        let Some(d) = self.drop_out.as_mut() else {
-            return;
-        };
-        for c in 0..d.out.len() {
-            if d.out[c] {
-                d.out[c] = false;
-                self.extra.push(Event::Rejoin(ChannelOut {
-                    channel: c,
-                    at: now,
-                    behind: now - d.since[c],
-                    sets_without: d.without[c],
-                }));
+        let now = self.newest.or(self.first).unwrap_or(Stamp::MIN);
+        let held = self.take_back(s);
+        for c in 0..self.out.len() {
+            if self.out[c] {
+                self.out[c] = false;
+                self.rejoined(c, now, s);
             }
         }
-        let out = d.out.clone();
-        self.refeed(&out, held, now);
+        self.refeed(held, now, s);
+    }
+
+    /// A new timeout, same clock.
+    pub(crate) fn set_after(&mut self, after: Duration) {
+        self.after = after;
+    }
+
+    /// The clock it measures on.
+    pub(crate) fn clock(&self) -> DropOutClock {
+        self.clock
     }
 
     /// After a run-time policy change: the group policy is made again from
     /// the changed one (a regroup with the same channels out).
-    pub(crate) fn policy_changed(&mut self) {
-        let Some(d) = self.drop_out.as_ref() else {
-            return;
-        };
-        if d.alone.is_none() {
+    pub(crate) fn policy_changed<P: Policy<Q>>(&mut self, s: &mut Parts<'_, Q, P>) {
+        if self.alone.is_none() {
             return;
         }
-        let received = d.newest.unwrap_or(Stamp::MIN);
-        let out = d.out.clone();
-        let held = self.take_back();
-        self.refeed(&out, held, received);
+        let received = self.newest.unwrap_or(Stamp::MIN);
+        let held = self.take_back(s);
+        self.refeed(held, received, s);
     }
+}
+
+/// The policy for the channels not `out`; `None` if every one is in.
+fn group<Q: Store, P: Policy<Q>>(out: &[bool], policy: &P) -> Option<Alone<Q>> {
+    if !out.contains(&true) {
+        return None;
+    }
+    let real_of: Vec<usize> = (0..out.len()).filter(|&c| !out[c]).collect();
+    let mut inner_of = vec![None; out.len()];
+    for (i, &r) in real_of.iter().enumerate() {
+        inner_of[r] = Some(i);
+    }
+    let policy = if real_of.len() >= 2 {
+        match policy.subset(&real_of).map(|mut p| {
+            let bound = p.bind(real_of.len());
+            (p, bound)
+        }) {
+            Some((p, Ok(()))) => Some(p),
+            Some((_, Err(e))) => {
+                log::error!("the policy cannot run over channels {real_of:?}: {e}");
+                None
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let room = policy.as_ref().map_or(2, |p| p.max_events_per_add()) + out.len() + 2;
+    let mut group_out = Output::with_capacity(room);
+    group_out.count_channels(real_of.len());
+    Some(Alone {
+        policy,
+        stamps: real_of.iter().map(|_| VecDeque::new()).collect(),
+        real_of,
+        inner_of,
+        out: group_out,
+    })
 }

@@ -164,13 +164,25 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
         received: Stamp,
         push: impl FnOnce(&mut Q),
     ) {
-        // All options off (the default): nothing to watch or change.
-        let stamp = if self.plain {
-            stamp
-        } else {
-            self.watch_arrival(ch, stamp, received)
-        };
         push(&mut self.queues);
+        // All options off (the default): nothing to watch or change.
+        if self.plain {
+            self.stats.received(ch, stamp);
+            let arrival = Arrival {
+                channel: ch,
+                stamp,
+                received,
+            };
+            self.policy.add(arrival, &mut self.queues, &mut self.out);
+        } else {
+            self.add_with_options(ch, stamp, received);
+        }
+    }
+
+    /// [`add`](Self::add) with some option on; the message is in the store.
+    #[inline(never)]
+    fn add_with_options(&mut self, ch: usize, stamp: Stamp, received: Stamp) {
+        let stamp = self.watch_arrival(ch, stamp, received);
         self.stats.received(ch, stamp);
         let arrival = Arrival {
             channel: ch,

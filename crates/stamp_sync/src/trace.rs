@@ -300,3 +300,79 @@ pub fn replay_with_options(
         options,
     })
 }
+
+/// What a replay of the follower policy produced.
+#[derive(Clone, Debug, Default)]
+pub struct FollowReplay {
+    /// The sets, in order.
+    pub sets: Vec<crate::policy::FollowSet<TraceMsg>>,
+    /// For each set, the arrival index of the message that made it final.
+    pub emitted_at: Vec<usize>,
+    /// Drops in order.
+    pub drops: Vec<Dropped<TraceMsg>>,
+    /// Counters (see [`FollowSynchronizer`](crate::driver::follow::FollowSynchronizer) for
+    /// what `emitted` means).
+    pub stats: Stats,
+    /// Messages still queued per channel at the end.
+    pub queued: Vec<usize>,
+    /// Per channel, how many times its messages went out in sets.
+    pub appearances: Vec<u64>,
+}
+
+impl FollowReplay {
+    /// One line per set: the driver's stamp, then one field per follower
+    /// in channel order: `ranged` its stamps joined by `;` (empty if none),
+    /// `before` and `closest` one stamp or empty, `bracket` `lo;hi` with a
+    /// missing side empty.
+    pub fn csv(&self) -> String {
+        use crate::policy::Follower;
+        let ns = |m: &TraceMsg| m.stamp.as_nanos().to_string();
+        let opt = |m: &Option<TraceMsg>| m.as_ref().map_or(String::new(), ns);
+        let mut s = String::new();
+        for set in &self.sets {
+            s += &ns(&set.driver);
+            for (_, part) in &set.followers {
+                s.push(',');
+                s += &match part {
+                    Follower::Ranged(v) => v.iter().map(ns).collect::<Vec<_>>().join(";"),
+                    Follower::Before(m) | Follower::Closest(m) => opt(m),
+                    Follower::Bracket(lo, hi) => format!("{};{}", opt(lo), opt(hi)),
+                };
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// Replays `trace` over `channels` inputs with the follower policy.
+pub fn replay_follow(
+    trace: &Trace,
+    channels: usize,
+    config: &crate::policy::FollowConfig,
+) -> Result<FollowReplay, ConfigError> {
+    let mut sync = crate::driver::follow::FollowSynchronizer::new(channels, config)?;
+    let mut r = FollowReplay::default();
+    for m in &trace.messages {
+        if m.channel >= channels {
+            return Err(ConfigError::NoSuchChannel {
+                channel: m.channel,
+                channels,
+            });
+        }
+        for e in sync.push(m.channel, *m, m.stamp) {
+            match e {
+                Event::Set(s) => {
+                    r.sets.push(s);
+                    r.emitted_at.push(m.index);
+                }
+                Event::Drop(d) => r.drops.push(d),
+                _ => {}
+            }
+        }
+    }
+    r.stats = sync.stats().clone();
+    r.queued = (0..channels).map(|c| sync.queued(c)).collect();
+    r.appearances = sync.appearances().to_vec();
+    Ok(r)
+}

@@ -35,6 +35,7 @@ mod dropout;
 pub mod dynamic;
 mod event;
 pub(crate) mod fair;
+pub mod follow;
 mod handlers;
 mod options;
 mod queues;

@@ -15,6 +15,7 @@
 pub mod approximate;
 pub mod epsilon;
 pub mod exact;
+pub mod follow;
 pub mod latched;
 pub mod latest;
 mod output;
@@ -27,6 +28,7 @@ pub mod subset;
 pub use approximate::{ApproximateConfig, ApproximateTime};
 pub use epsilon::{ApproximateEpsilonTime, EpsilonConfig};
 pub use exact::{ExactConfig, ExactTime};
+pub use follow::{Follow, FollowConfig, FollowOutcome, FollowSet, FollowStore, Follower, Mode};
 pub use latched::{LatchView, Latched};
 pub use latest::{LatestConfig, LatestTime, RateConfig};
 pub use output::{Dropped, Outcome, Output};
@@ -85,11 +87,17 @@ pub enum DropReason {
     /// Its channel was out ([`Options::drop_out_after`](crate::Options::drop_out_after)):
     /// held when the channel went out, or arrived too far behind to rejoin.
     DroppedOut,
+    /// Its stamp was not after the last one on its channel (the follower
+    /// policy, [`Follow`]).
+    OutOfOrder,
+    /// A `ranged` follower message not after the last set's stamp: no
+    /// later set can take it ([`Follow`]).
+    Late,
 }
 
 impl DropReason {
     /// Every reason, in declaration order.
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 13] = [
         DropReason::QueueOverflow,
         DropReason::NotChosen,
         DropReason::MaxInterval,
@@ -101,6 +109,8 @@ impl DropReason {
         DropReason::Stale,
         DropReason::NoLatched,
         DropReason::DroppedOut,
+        DropReason::OutOfOrder,
+        DropReason::Late,
     ];
 
     /// Short stable name, e.g. `queue_overflow`.
@@ -117,6 +127,8 @@ impl DropReason {
             DropReason::Stale => "stale",
             DropReason::NoLatched => "no_latched",
             DropReason::DroppedOut => "dropped_out",
+            DropReason::OutOfOrder => "out_of_order",
+            DropReason::Late => "late",
         }
     }
 
@@ -214,6 +226,17 @@ pub enum ConfigError {
     /// A policy name that is not one of [`PolicyKind::ALL`].
     #[error("unknown policy {0:?} (known: {known})", known = PolicyKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))]
     UnknownPolicy(String),
+    /// A follower mode that is not `ranged`, `before`, `closest` or `bracket`.
+    #[error("unknown follower mode {0:?} (known: ranged, before, closest, bracket)")]
+    UnknownMode(String),
+    /// The driver channel was given a follower mode.
+    #[error("channel {0} is the driver: it cannot follow too")]
+    FollowerIsDriver(usize),
+    /// A channel that is neither the driver nor given a mode.
+    #[error(
+        "channel {0} is neither the driver nor a follower: give it a mode (ranged, before, closest or bracket)"
+    )]
+    NoMode(usize),
     /// A driver option the policy cannot work with.
     #[error("{option} does not work with this policy ({why})")]
     Unsupported {

@@ -662,6 +662,8 @@ fn drop_reasons_have_stable_names_and_indices() {
         "stale",
         "no_latched",
         "dropped_out",
+        "out_of_order",
+        "late",
     ];
     assert_eq!(DropReason::ALL.len(), names.len());
     for (i, (r, name)) in DropReason::ALL.iter().zip(names).enumerate() {

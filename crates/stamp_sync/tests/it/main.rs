@@ -12,6 +12,7 @@ mod exact_model;
 mod filters_properties;
 mod filters_scenarios;
 mod filters_stream;
+mod follow;
 mod getters;
 mod latched;
 mod options;

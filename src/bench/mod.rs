@@ -174,3 +174,58 @@ pub fn bench(
         }),
     }
 }
+
+/// Times `trace` through the follower policy ([`FollowSynchronizer`](stamp_sync::driver::follow::FollowSynchronizer)
+/// of `PointStamped`, one queue per channel). Fed `repeat` times, each
+/// repetition's stamps shifted past the last, since stamps must ascend per
+/// channel.
+pub fn bench_follow(
+    trace: &Trace,
+    channels: usize,
+    config: &stamp_sync::policy::FollowConfig,
+    repeat: usize,
+) -> Result<BenchResult, ConfigError> {
+    use stamp_sync::driver::follow::FollowSynchronizer;
+    use stamp_sync::time::Duration;
+    let mut sync = FollowSynchronizer::<PointStamped>::new(channels, config)?;
+    let first = trace
+        .messages
+        .iter()
+        .map(|m| m.stamp)
+        .min()
+        .unwrap_or_default();
+    let last = trace
+        .messages
+        .iter()
+        .map(|m| m.stamp)
+        .max()
+        .unwrap_or_default();
+    let span = last.since(first).as_nanos().saturating_add(1);
+    let mut msgs: Vec<(usize, Stamp, PointStamped)> =
+        Vec::with_capacity(trace.messages.len() * repeat.max(1));
+    for r in 0..repeat.max(1) {
+        let shift = Duration::from_nanos(span.saturating_mul(r as i64));
+        msgs.extend(trace.messages.iter().map(|m| {
+            let t = m.stamp.saturating_add(shift);
+            (m.channel, t, message(t))
+        }));
+    }
+    let n = msgs.len() as u64;
+    let mut emitted = 0u64;
+    let t0 = Instant::now();
+    for (ch, t, m) in msgs.drain(..) {
+        for e in sync.push(ch, m, t) {
+            if let stamp_sync::Event::Set(s) = e {
+                std::hint::black_box(&s);
+                emitted += 1;
+            }
+        }
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    drop(msgs);
+    Ok(BenchResult {
+        messages: n,
+        emitted,
+        seconds,
+    })
+}

@@ -13,7 +13,7 @@ pub struct PolicyFlags {
     /// Synchronization policy (required, except by `match BAG --target-frame`,
     /// which then reports the topics alone).
     #[arg(long, value_parser = policy_parser())]
-    pub policy: Option<PolicyKind>,
+    pub policy: Option<PolicyName>,
     /// Every policy's settings, one flag each, from the policies' tables.
     #[command(flatten)]
     pub settings: SettingFlags,
@@ -40,17 +40,45 @@ pub struct PolicyFlags {
     /// the sets until it catches up; the others go on without it.
     #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub drop_out_after: Option<Duration>,
+    /// --policy follow: the driver channel (with a bag, the --topic order).
+    #[arg(long, value_name = "CH")]
+    pub driver: Option<usize>,
+    /// --policy follow: channel CH follows in MODE (ranged, before, closest,
+    /// bracket), e.g. 1=ranged. Once per channel other than the driver.
+    #[arg(long = "follow", value_name = "CH=MODE")]
+    pub follow: Vec<String>,
+    /// --policy follow: a driver message is final once the newest stamp is
+    /// DUR past it, even if a follower has not passed it.
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
+    pub max_wait: Option<Duration>,
     /// Option: with --drop-out-after, measure on the stamps (default) or on
     /// arrival time.
     #[arg(long, value_name = "CLOCK", requires = "drop_out_after", value_parser = ["stamp", "arrival"])]
     pub drop_out_clock: Option<String>,
 }
 
-/// `--policy`: one of the registry's names (clap lists them on a bad one).
-fn policy_parser() -> impl clap::builder::TypedValueParser<Value = PolicyKind> {
+/// What `--policy` names: a policy of the registry, or the follower policy.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PolicyName {
+    /// One of [`PolicyKind::ALL`].
+    Kind(PolicyKind),
+    /// `follow`: a driver and its followers.
+    Follow,
+}
+
+/// `--policy`: one of the registry's names or `follow` (clap lists them on
+/// a bad one).
+fn policy_parser() -> impl clap::builder::TypedValueParser<Value = PolicyName> {
     use clap::builder::TypedValueParser as _;
-    clap::builder::PossibleValuesParser::new(PolicyKind::NAMES)
-        .map(|s| s.parse::<PolicyKind>().unwrap_or(PolicyKind::Approximate))
+    let names: Vec<&'static str> = PolicyKind::NAMES
+        .iter()
+        .copied()
+        .chain(["follow"])
+        .collect();
+    clap::builder::PossibleValuesParser::new(names).map(|s| match s.parse::<PolicyKind>() {
+        Ok(k) => PolicyName::Kind(k),
+        Err(_) => PolicyName::Follow,
+    })
 }
 
 /// The flags of the policies' settings, as given (text, unchecked): one

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::CliError;
-use super::args::PolicyFlags;
+use super::args::{PolicyFlags, PolicyName};
 use stamp_sync::driver::Options;
 use stamp_sync::policy::{
     ConfigError, PolicyConfig, PolicyKind, Setting, Settings, Unit, Value, all_settings,
@@ -175,12 +175,31 @@ pub fn policy_config(
     channels: usize,
 ) -> Result<(PolicyConfig, Options), CliError> {
     let given = given_settings(flags, topics, channels)?;
-    let Some(kind) = flags.policy else {
-        return Err(CliError::Usage(format!(
-            "--policy is required ({})",
-            PolicyKind::NAMES.join("|")
-        )));
+    let kind = match flags.policy {
+        Some(PolicyName::Kind(kind)) => kind,
+        Some(PolicyName::Follow) => {
+            return Err(CliError::Usage(
+                "--policy follow is not supported here yet (match and bench take it)".into(),
+            ));
+        }
+        None => {
+            return Err(CliError::Usage(format!(
+                "--policy is required ({}|follow)",
+                PolicyKind::NAMES.join("|")
+            )));
+        }
     };
+    for (flag, given) in [
+        ("--driver", flags.driver.is_some()),
+        ("--follow", !flags.follow.is_empty()),
+        ("--max-wait", flags.max_wait.is_some()),
+    ] {
+        if given {
+            return Err(CliError::Usage(format!(
+                "{flag} applies to --policy follow, not --policy {kind}"
+            )));
+        }
+    }
     let config = PolicyConfig::from_settings(kind, &given).map_err(|e| match e {
         ConfigError::NotForPolicy { param, policy } => CliError::Usage(format!(
             "{} does not apply to --policy {policy}",
@@ -271,4 +290,74 @@ pub fn parse_window(s: &str) -> Result<Window, CliError> {
         return Err(bad());
     }
     Ok(Window { start_s, end_s })
+}
+
+/// Checks the flags of `--policy follow` for `channels` inputs (named
+/// `topics`, empty for a trace) and builds its settings. Only
+/// `--queue-size` of the policy settings applies, and no driver option.
+pub fn follow_config(
+    flags: &PolicyFlags,
+    topics: &[String],
+    channels: usize,
+) -> Result<stamp_sync::policy::FollowConfig, CliError> {
+    use stamp_sync::policy::{FollowConfig, Mode};
+    let given = given_settings(flags, topics, channels)?;
+    if let Some(s) = flags
+        .settings
+        .given
+        .iter()
+        .map(|(s, _)| *s)
+        .find(|s| s.name != "queue_size")
+    {
+        return Err(CliError::Usage(format!(
+            "{} does not apply to --policy follow",
+            s.flag()
+        )));
+    }
+    let options = [
+        ("--reset-on-jump-back", flags.reset_on_jump_back.is_some()),
+        ("--stamp-offset", !flags.stamp_offsets.is_empty()),
+        ("--stale-after", flags.stale_after.is_some()),
+        ("--drop-out-after", flags.drop_out_after.is_some()),
+    ];
+    if let Some((flag, _)) = options.iter().find(|(_, g)| *g) {
+        return Err(CliError::Usage(format!(
+            "{flag} does not apply to --policy follow"
+        )));
+    }
+    let Some(driver) = flags.driver else {
+        return Err(CliError::Usage(
+            "--policy follow needs --driver CH and a --follow CH=MODE per other channel".into(),
+        ));
+    };
+    let mut config = FollowConfig::new(driver);
+    if let Some(Value::Count(q)) = given.get("queue_size") {
+        config = config.queue_size(*q);
+    }
+    if let Some(w) = flags.max_wait {
+        if w.is_negative() {
+            return Err(CliError::Usage(format!(
+                "--max-wait {w}: must not be negative"
+            )));
+        }
+        config = config.max_wait(w);
+    }
+    for raw in &flags.follow {
+        let bad = |why: String| CliError::Usage(format!("--follow {raw}: {why}"));
+        let (ch, mode) = raw
+            .split_once('=')
+            .ok_or_else(|| bad("expected CH=MODE, e.g. 1=ranged".into()))?;
+        let ch: usize = ch
+            .parse()
+            .map_err(|_| bad(format!("{ch:?} is not a channel number")))?;
+        let mode: Mode = mode.parse().map_err(|e: ConfigError| bad(e.to_string()))?;
+        if config.follow.iter().any(|(c, _)| *c == ch) {
+            return Err(bad(format!("channel {ch} is given twice")));
+        }
+        config = config.follow(ch, mode);
+    }
+    config
+        .build(channels)
+        .map_err(|e| CliError::Usage(format!("--policy follow: {e}")))?;
+    Ok(config)
 }

@@ -11,6 +11,7 @@
 
 pub mod args;
 pub mod config;
+pub mod follow;
 pub mod format;
 mod progress;
 mod tf;
@@ -111,6 +112,10 @@ pub fn run_match_trace(
     }
     let window = args.plot_window.as_deref().map(parse_window).transpose()?;
     let (trace, channels) = read_trace(name, text, &args.policy)?;
+    if args.policy.policy == Some(args::PolicyName::Follow) {
+        let names: Vec<String> = (0..channels).map(|c| format!("channel {c}")).collect();
+        return follow::run(args, name, &trace, &names, |_| None, out, err);
+    }
     let (config, options) = policy_config(&args.policy, &[], channels)?;
     let r = stamp_sync::trace::replay_with_options(&trace, channels, &config, &options)?;
     let rep = report::trace_report(name, &trace, channels, &config, &options, &r)?;
@@ -195,6 +200,11 @@ pub fn run_bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliError> 
         )));
     };
     let (trace, channels) = read_trace(&name, &text, &args.policy)?;
+    if args.policy.policy == Some(args::PolicyName::Follow) {
+        let config = config::follow_config(&args.policy, &[], channels)?;
+        let r = stamp_sync_tools::bench::bench_follow(&trace, channels, &config, args.repeat)?;
+        return writeln!(out, "{r}").map_err(stdout_err);
+    }
     let (config, options) = policy_config(&args.policy, &[], channels)?;
     if !options.is_default() {
         return Err(CliError::Usage(
@@ -236,7 +246,13 @@ pub fn run_match_bag(
             args.topics.len()
         )));
     }
-    let (config, options) = policy_config(&args.policy, &args.topics, args.topics.len())?;
+    let follow = args.policy.policy == Some(args::PolicyName::Follow);
+    let checked = if follow {
+        config::follow_config(&args.policy, &args.topics, args.topics.len()).map(|_| None)
+    } else {
+        policy_config(&args.policy, &args.topics, args.topics.len()).map(Some)
+    };
+    let checked = checked?;
     let window = args.plot_window.as_deref().map(parse_window).transpose()?;
     let bag = Bag::open(&args.input)?;
     let names: Vec<&str> = args.topics.iter().map(String::as_str).collect();
@@ -247,6 +263,18 @@ pub fn run_match_bag(
     let total = bag.topics().iter().map(|t| t.count).sum();
     let bt = with_progress(total, |p| bag.trace_with_progress(&names, source, p))?;
     let channels = names.len();
+    let Some((config, options)) = checked else {
+        let input = args.input.display().to_string();
+        return follow::run(
+            args,
+            &input,
+            &bt.trace,
+            &args.topics,
+            |i| bt.messages.get(i).map(|b| b.log_time.as_nanos()),
+            out,
+            err,
+        );
+    };
     let timed = report::timed_replay_with_options(&bt.trace, channels, &config, &options)?;
 
     match args.format {
@@ -284,7 +312,7 @@ pub fn run_match_bag(
     Ok(())
 }
 
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), CliError> {
+pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Write {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),

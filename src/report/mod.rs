@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 pub mod facts;
+pub mod follow;
 pub mod keep_going;
 pub mod plot;
 pub mod tf;

@@ -632,3 +632,61 @@ fn a_deadline_on_a_bag_reports_the_trade() {
     assert_eq!(r["sets_with_members_missing"], 0);
     assert!(r["latency_ns"]["max"].as_i64().unwrap() > 0);
 }
+
+/// GPS drives, every IMU sample since the last fix rides along, and the two
+/// odometry messages around each fix bracket it.
+#[test]
+fn follow_on_the_husky_bag_uses_every_imu_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = data(HUSKY_MCAP);
+    let report = dir.path().join("f.json");
+    let out = stamp_sync(&[
+        "match",
+        s(&path),
+        "--topic",
+        "/fix",
+        "--topic",
+        "/imu/data",
+        "--topic",
+        "/husky_velocity_controller/odom",
+        "--policy",
+        "follow",
+        "--driver",
+        "0",
+        "--follow",
+        "1=ranged",
+        "--follow",
+        "2=bracket",
+        "--report",
+        s(&report),
+    ]);
+    let (stdout, _) = ok(&out);
+    assert_eq!(stdout.lines().count(), 989);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["sets"], 989);
+    let imu = &r["topics"][1];
+    assert_eq!(
+        (imu["role"].as_str(), imu["received"].as_u64()),
+        (Some("ranged"), Some(11865))
+    );
+    // ApproximateTime keeps one IMU sample per fix; here all but the 2 after
+    // the last fix go out.
+    assert_eq!(imu["appearances"], 11863);
+    assert_eq!(imu["queued"], 2);
+    assert_eq!(imu["dropped"], serde_json::json!({}));
+    assert_eq!(
+        imu["per_set"],
+        serde_json::json!({"min": 2, "median": 12, "max": 13})
+    );
+    let odom = &r["topics"][2];
+    assert_eq!(odom["role"], "bracket");
+    assert_eq!(odom["appearances"], 2 * 989);
+    assert_eq!(odom["received"], 3952);
+    assert_eq!(odom["dropped"]["not_chosen"], 1973);
+    assert_eq!(
+        odom["emitted"].as_u64().unwrap() + 1973 + odom["queued"].as_u64().unwrap(),
+        3952
+    );
+    assert!(r["wait"]["max_ns"].as_i64().unwrap() > 0);
+}

@@ -555,3 +555,172 @@ fn a_deadline_on_a_trace_is_compared_with_the_run_without_it() {
         "{r}"
     );
 }
+
+#[test]
+fn follow_prints_one_line_per_driver_message_with_each_followers_part() {
+    let dir = tempfile::tempdir().unwrap();
+    // Frames (0) at 10, 20; IMU (1) every 4; odometry (2) at 8, 17, 26;
+    // GPS (3) at 0, 30.
+    let t = trace_file(
+        &dir,
+        "f.csv",
+        "channel,stamp_ns\n3,0\n1,4\n1,8\n2,8\n0,10\n1,12\n1,16\n2,17\n0,20\n1,20\n1,24\n2,26\n3,30\n",
+    );
+    let args = [
+        "match",
+        &t,
+        "--policy",
+        "follow",
+        "--driver",
+        "0",
+        "--follow",
+        "1=ranged",
+        "--follow",
+        "2=before",
+        "--follow",
+        "3=bracket",
+    ];
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "10,4;8,8,0;30\n20,12;16;20,17,0;30\n"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--- report: follow policy, queue size 100, 2 sets ---"),
+        "{err}"
+    );
+    assert!(err.contains("per set: min 2  median 2  max 3"), "{err}");
+    // JSON: the driver and each follower's stamps.
+    let mut json = args.to_vec();
+    json.extend(["--format", "json"]);
+    let out = run(&json);
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["stamp_ns"], 10);
+    assert_eq!(first["followers"][0]["mode"], "ranged");
+    assert_eq!(
+        first["followers"][0]["stamps_ns"],
+        serde_json::json!([4, 8])
+    );
+    assert_eq!(
+        first["followers"][2]["stamps_ns"],
+        serde_json::json!([0, 30])
+    );
+    // max_wait: GPS passes nothing, the frames go out with the upper side missing.
+    let t2 = trace_file(&dir, "w.csv", "channel,stamp_ns\n1,0\n0,10\n0,20\n0,30\n");
+    let out = run(&[
+        "match",
+        &t2,
+        "--policy",
+        "follow",
+        "--driver",
+        "0",
+        "--follow",
+        "1=bracket",
+        "--max-wait",
+        "15ns",
+    ]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "10,0;\n");
+    // The bench takes it too.
+    let out = run(&[
+        "bench",
+        &t,
+        "--policy",
+        "follow",
+        "--driver",
+        "0",
+        "--follow",
+        "1=ranged",
+        "--follow",
+        "2=before",
+        "--follow",
+        "3=bracket",
+    ]);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.starts_with("messages=13 emitted=2 "), "{line}");
+}
+
+#[test]
+fn follow_flags_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trace_file(&dir, "t.csv", "channel,stamp_ns\n0,0\n1,0\n2,0\n");
+    let bad = |args: &[&str], says: &str| {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    bad(
+        &["match", &t, "--policy", "follow"],
+        "--policy follow needs --driver CH",
+    );
+    bad(
+        &[
+            "match", &t, "--policy", "follow", "--driver", "0", "--follow", "1=ranged",
+        ],
+        "channel 2 is neither the driver nor a follower",
+    );
+    bad(
+        &[
+            "match",
+            &t,
+            "--policy",
+            "follow",
+            "--driver",
+            "0",
+            "--follow",
+            "1=sideways",
+        ],
+        "--follow 1=sideways: unknown follower mode",
+    );
+    bad(
+        &[
+            "match",
+            &t,
+            "--policy",
+            "follow",
+            "--driver",
+            "0",
+            "--follow",
+            "1=ranged",
+            "--follow",
+            "2=before",
+            "--max-interval",
+            "5ms",
+        ],
+        "--max-interval does not apply to --policy follow",
+    );
+    bad(
+        &[
+            "match",
+            &t,
+            "--policy",
+            "follow",
+            "--driver",
+            "0",
+            "--follow",
+            "1=ranged",
+            "--follow",
+            "2=before",
+            "--max-wait",
+            "-5ms",
+        ],
+        "--max-wait -5ms: must not be negative",
+    );
+    bad(
+        &["match", &t, "--policy", "approximate", "--driver", "0"],
+        "--driver applies to --policy follow",
+    );
+}

@@ -93,10 +93,7 @@ fn run_model(channels: usize, config: &FollowConfig, trace: &Trace) -> Run {
                 }
             }
         }
-        loop {
-            let Some(head) = drivers.first().copied() else {
-                break;
-            };
+        while let Some(head) = drivers.first().copied() {
             let t = head.stamp;
             let passed = followers.iter().all(|&f| last[f].is_some_and(|l| l > t));
             let waited = config

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use arbitrary::Arbitrary;
 use stamp_sync::driver::DynSet;
 use stamp_sync::driver::dynamic::VecQueues;
-use stamp_sync::policy::{Param, PolicyConfig, PolicyKind, PolicyParams};
+use stamp_sync::policy::{PolicyConfig, PolicyKind, Settings, Value};
 use stamp_sync::trace::TraceMsg;
 use stamp_sync::{Duration, DynSynchronizer, Event, Options, Policy, Stamp};
 
@@ -104,26 +104,30 @@ impl Input {
 /// Policy `kind` with settings drawn from `input`, made through the
 /// registry: only the settings the policy takes.
 pub fn config(input: &Input, kind: PolicyKind, n: usize) -> Option<PolicyConfig> {
-    let takes = |p| kind.accepts(p);
-    let params = PolicyParams {
-        queue_size: takes(Param::QueueSize).then(|| input.q()),
-        age_penalty: takes(Param::AgePenalty).then(|| f64::from(input.age_penalty) / 32.0),
-        max_interval: (takes(Param::MaxInterval) && input.use_max_interval)
-            .then(|| Duration::from_nanos(i64::from(input.param))),
-        lower_bounds: if takes(Param::LowerBound) {
-            input
-                .lower_bounds
-                .iter()
-                .take(4)
-                .map(|&(c, d)| (c as usize % n, Duration::from_nanos(i64::from(d))))
-                .collect()
-        } else {
-            Vec::new()
-        },
-        epsilon: takes(Param::Epsilon).then(|| Duration::from_nanos(i64::from(input.param))),
-        slop: takes(Param::Slop).then(|| Duration::from_nanos(i64::from(input.param))),
-    };
-    PolicyConfig::from_params(kind, &params).ok()
+    let takes = |name: &str| kind.settings().iter().any(|s| s.name == name);
+    let mut given = Settings::new();
+    let ns = |v: u16| Duration::from_nanos(i64::from(v));
+    if takes("queue_size") {
+        given.set("queue_size", Value::Count(input.q()));
+    }
+    if takes("age_penalty") {
+        given.set("age_penalty", Value::Number(f64::from(input.age_penalty) / 32.0));
+    }
+    if takes("max_interval") && input.use_max_interval {
+        given.set("max_interval", Value::Duration(ns(input.param)));
+    }
+    if takes("lower_bounds") && !input.lower_bounds.is_empty() {
+        let bounds = (input.lower_bounds.iter().take(4))
+            .map(|&(c, d)| (c as usize % n, ns(d)))
+            .collect();
+        given.set("lower_bounds", Value::PerChannel(bounds));
+    }
+    for name in ["epsilon", "slop"] {
+        if takes(name) {
+            given.set(name, Value::Duration(ns(input.param)));
+        }
+    }
+    PolicyConfig::from_settings(kind, &given).ok()
 }
 
 /// What a policy promises: its set rule, the most messages it holds per
@@ -144,10 +148,12 @@ pub fn promises(config: &PolicyConfig) -> (SetRule, usize, bool) {
         // that fills the last empty channel.
         PolicyConfig::Epsilon(stamp_sync::policy::EpsilonConfig {
             queue_size,
-            epsilon}) => (SetRule::Within(*epsilon), queue_size + 1, false),
+            epsilon,
+            ..
+        }) => (SetRule::Within(epsilon.unwrap_or_default()), queue_size + 1, false),
         // Zero-order hold: one message per channel, re-emitted by design.
         PolicyConfig::Latest(_) => (SetRule::Any, 1, true),
-        PolicyConfig::Slop(stamp_sync::policy::SlopConfig { queue_size, slop }) => (SetRule::Below(*slop), *queue_size, false),
+        PolicyConfig::Slop(stamp_sync::policy::SlopConfig { queue_size, slop, .. }) => (SetRule::Below(slop.unwrap_or_default()), *queue_size, false),
     }
 }
 
@@ -220,7 +226,7 @@ pub fn run<P: Policy<VecQueues<TraceMsg>>>(
             .unwrap()
             .collect();
         if poll {
-            events.extend(sync.poll(Stamp::from_nanos(now)));
+            events.extend(sync.poll_events(Stamp::from_nanos(now)));
         }
         held[channel] = Some(k);
         for e in events {
@@ -355,7 +361,7 @@ pub fn run_latched(input: &Input, kind: PolicyKind, n: usize) {
             .unwrap()
             .collect();
         if poll {
-            events.extend(sync.poll(Stamp::from_nanos(now)));
+            events.extend(sync.poll_events(Stamp::from_nanos(now)));
         }
         for e in events {
             match e {

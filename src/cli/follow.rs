@@ -24,11 +24,11 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    if args.plot.is_some() {
-        return Err(CliError::Usage(
-            "--plot does not draw --policy follow yet".into(),
-        ));
-    }
+    let window = args
+        .plot_window
+        .as_deref()
+        .map(super::config::parse_window)
+        .transpose()?;
     let config = super::config::follow_config(&args.policy, names, names.len())?;
     let r = stamp_sync::trace::replay_follow(trace, names.len(), &config)?;
     match args.format {
@@ -40,6 +40,9 @@ pub fn run(
         }
     }
     out.flush().map_err(stdout_err)?;
+    if let Some(path) = &args.plot {
+        plot(path, trace, names, &config, &r, window, err)?;
+    }
     let rep = report(input, names, trace, &config, &r);
     match &args.report {
         Some(path) => write_json(Path::new(path), &rep)?,
@@ -47,6 +50,79 @@ pub fn run(
             let _ = write_report(err, &rep);
         }
     }
+    Ok(())
+}
+
+/// The timeline: each driver tick joined to every follower message of its
+/// set.
+fn plot(
+    path: &Path,
+    trace: &Trace,
+    names: &[String],
+    config: &FollowConfig,
+    r: &stamp_sync::trace::FollowReplay,
+    window: Option<stamp_sync_tools::report::plot::Window>,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    use stamp_sync_tools::report::TimedReplay;
+    use stamp_sync_tools::report::plot::{PlotOptions, render};
+    let sets: Vec<Vec<TraceMsg>> = r
+        .sets
+        .iter()
+        .map(|s| {
+            let mut v = vec![s.driver];
+            v.extend(
+                s.followers
+                    .iter()
+                    .flat_map(|(_, p)| p.messages().into_iter().copied()),
+            );
+            v
+        })
+        .collect();
+    let timed = TimedReplay {
+        replay: stamp_sync::trace::Replay {
+            sets,
+            emitted_at: r.emitted_at.clone(),
+            drops: r.drops.clone(),
+            stats: r.stats.clone(),
+            queued: r.queued.clone(),
+            ..Default::default()
+        },
+        emitted_at: r.emitted_at.clone(),
+    };
+    let bt = stamp_sync_bag::BagTrace {
+        topics: Vec::new(),
+        messages: Vec::new(),
+        trace: trace.clone(),
+    };
+    let opts = PlotOptions {
+        window,
+        star: true,
+        ..PlotOptions::default()
+    };
+    let parts: Vec<String> = (config.follow.iter())
+        .map(|(c, m)| format!("{} {m}", names[*c]))
+        .collect();
+    let title = format!(
+        "follow: driver {}, {}",
+        names[config.driver],
+        parts.join(", ")
+    );
+    let p = render(&bt, names, &timed, &title, &opts);
+    std::fs::write(path, p.svg).map_err(|source| CliError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let _ = writeln!(
+        err,
+        "plot: {} (stamps {:.3}..{:.3} s after the first of {:.3} s; {} of {} sets shown)",
+        path.display(),
+        p.window.start_s,
+        p.window.end_s,
+        p.span_s,
+        p.sets_shown,
+        r.sets.len()
+    );
     Ok(())
 }
 

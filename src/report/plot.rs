@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::TimedReplay;
-use stamp_sync::policy::{DropReason, PolicyConfig};
+use stamp_sync::policy::DropReason;
 use stamp_sync::trace::TraceMsg;
 use stamp_sync_bag::BagTrace;
 
@@ -29,6 +29,10 @@ pub struct PlotOptions {
     pub auto_messages: usize,
     /// Image width in px.
     pub width: f64,
+    /// Draw each set as lines from its first member (the follower policy's
+    /// driver message) to each other member, instead of one line through
+    /// them.
+    pub star: bool,
 }
 
 impl Default for PlotOptions {
@@ -38,6 +42,7 @@ impl Default for PlotOptions {
             auto_sets: 25,
             auto_messages: 120,
             width: 1400.0,
+            star: false,
         }
     }
 }
@@ -257,7 +262,7 @@ pub fn render(
     bt: &BagTrace,
     names: &[String],
     timed: &TimedReplay,
-    config: &PolicyConfig,
+    policy: &dyn std::fmt::Display,
     opts: &PlotOptions,
 ) -> Plot {
     let msgs = &bt.trace.messages;
@@ -379,20 +384,23 @@ pub fn render(
         }
         sets_shown += 1;
         let color = SET_COLORS[k % SET_COLORS.len()];
-        let dash = if set.len() < channels {
+        let dash = if !opts.star && set.len() < channels {
             r#" stroke-dasharray="6,3""#
         } else {
             ""
         };
         let mut d = String::new();
+        let hub = set.first().map(|m| (x_of(secs(m.stamp)), y_of(m.channel)));
         for (i, m) in set.iter().enumerate() {
-            let _ = write!(
-                d,
-                "{}{:.1},{:.1}",
-                if i == 0 { "M" } else { "L" },
-                x_of(secs(m.stamp)),
-                y_of(m.channel)
-            );
+            let (x, y) = (x_of(secs(m.stamp)), y_of(m.channel));
+            match hub {
+                Some((hx, hy)) if opts.star && i > 0 => {
+                    let _ = write!(d, "M{hx:.1},{hy:.1}L{x:.1},{y:.1}");
+                }
+                _ => {
+                    let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
+                }
+            }
         }
         let _ = write!(
             body,
@@ -543,7 +551,7 @@ pub fn render(
         );
     }
     let height = ly + 30.0;
-    let policy = config.to_string();
+    let policy = policy.to_string();
     let title = format!(
         "{policy}: {} of {} sets shown, stamps {:.3} s to {:.3} s of {:.3} s",
         sets_shown,

@@ -74,6 +74,11 @@ pub struct FiltersGuide;
 #[doc = include_str!("../../../docs/keep-going.md")]
 pub struct KeepGoingGuide;
 
+/// The examples of the repository's `docs/followers.md` (not packaged).
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/followers.md")]
+pub struct FollowersGuide;
+
 // The names a user starts from; everything else is under its module
 // (`driver`, `policy`, `filters`, `trace`). Only names, no code.
 pub use driver::stream;

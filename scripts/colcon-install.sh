@@ -25,7 +25,7 @@ colcon --log-base "$ws/log" build --base-paths src --event-handlers console_dire
   --cmake-args -DCMAKE_BUILD_TYPE=Debug -DSTAMP_SYNC_CARGO_TARGET_DIR="$target" 2>&1 \
   | grep -v "doesn't contain any 'local_setup" || true
 exe="$ws/install/stamp_sync/lib/stamp_sync"
-for n in sync_relay camera_publisher image_info_sync stereo_sync rgbd_sync bag_player stamp-sync tf_filter; do
+for n in sync_relay camera_publisher image_info_sync stereo_sync rgbd_sync bag_player stamp-sync tf_filter imu_camera_sync; do
   [[ -x "$exe/$n" ]] || { echo "colcon-install: $exe/$n is missing" >&2; exit 1; }
 done
 # What a user's shell gets from `source install/setup.bash` (colcon-bash).

@@ -82,6 +82,7 @@
 
 pub mod clock;
 pub mod diagnostics;
+pub mod follow;
 pub mod inputs;
 pub mod logging;
 mod names;

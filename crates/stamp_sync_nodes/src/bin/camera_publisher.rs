@@ -4,6 +4,9 @@
 //! * camera 2: `camera2/image` and `camera2/camera_info` with the stamp
 //!   jittered by up to ±`jitter_ms` (deterministic from `seed`).
 //!
+//! With `imu_rate` (Hz, 0 = off) it also publishes `imu/data`
+//! (`sensor_msgs/Imu`, stamped on camera 1's clock) at that rate.
+//!
 //! Parameters: `rate` (Hz, 30), `count` (ticks, 0 = forever), `jitter_ms`
 //! (3.0), `seed` (1), `start_sec` (stamp of tick 0; default: now),
 //! `first_index` (0), `width`/`height` (64×48), `qos` (`reliable` or
@@ -40,7 +43,7 @@ use std::time::{Duration as StdDuration, Instant, SystemTime};
 
 use stamp_sync::Duration;
 
-use r2r::sensor_msgs::msg::{CameraInfo, Image};
+use r2r::sensor_msgs::msg::{CameraInfo, Image, Imu};
 use r2r::std_msgs::msg::Header;
 use stamp_sync::Stamp;
 use stamp_sync::policy::settings::Min;
@@ -96,6 +99,12 @@ impl Jitter {
 
 const RATE: Key<f64> = Key::number("rate", 30.0, Min::Above(0.0), "ticks per second");
 const COUNT: Key<i64> = Key::int("count", 0, 0, "ticks to publish (0 = forever)");
+const IMU_RATE: Key<f64> = Key::number(
+    "imu_rate",
+    0.0,
+    Min::AtLeast(0.0),
+    "imu/data samples per second, on camera 1's clock (0 = none)",
+);
 const JITTER_MS: Key<f64> = Key::number(
     "jitter_ms",
     3.0,
@@ -163,6 +172,7 @@ fn params(now_sec: i64) -> Params {
     let p = Params::new()
         .with(&RATE)
         .with(&COUNT)
+        .with(&IMU_RATE)
         .with(&JITTER_MS)
         .with(&SEED)
         .with(&start_sec(now_sec))
@@ -198,6 +208,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let p = rt.params();
     let rate = p.get(&RATE);
     let count = p.get(&COUNT);
+    let imu_rate = p.get(&IMU_RATE);
     let jitter_ms = p.get(&JITTER_MS);
     let seed = p.get(&SEED);
     let start_sec = p.get(&start_sec(now_sec));
@@ -233,7 +244,11 @@ fn run() -> Result<(), Box<dyn Error>> {
     let depth1 = node.create_publisher::<Image>("camera1/depth", qos.clone())?;
     let info1 = node.create_publisher::<CameraInfo>("camera1/camera_info", qos.clone())?;
     let img2 = node.create_publisher::<Image>("camera2/image", qos.clone())?;
-    let info2 = node.create_publisher::<CameraInfo>("camera2/camera_info", qos)?;
+    let info2 = node.create_publisher::<CameraInfo>("camera2/camera_info", qos.clone())?;
+    let imu = match imu_rate > 0.0 {
+        true => Some(node.create_publisher::<Imu>("imu/data", qos)?),
+        false => None,
+    };
 
     // Discovery: wait for the subscriptions, bounded.
     let deadline = Instant::now() + StdDuration::from_secs_f64(wait_timeout);
@@ -242,7 +257,10 @@ fn run() -> Result<(), Box<dyn Error>> {
             + depth1.get_inter_process_subscription_count()?
             + info1.get_inter_process_subscription_count()?
             + img2.get_inter_process_subscription_count()?
-            + info2.get_inter_process_subscription_count()?;
+            + info2.get_inter_process_subscription_count()?
+            + imu
+                .as_ref()
+                .map_or(Ok(0), |p| p.get_inter_process_subscription_count())?;
         if n >= wait_subscribers {
             break;
         }
@@ -288,6 +306,15 @@ fn run() -> Result<(), Box<dyn Error>> {
     let mut t_ns = start_sec * 1_000_000_000 + first_index * period_ns;
     let t0 = Instant::now();
     let mut next = t0;
+    // IMU sample j: stamp t_ns(0) + j * imu_period, published at t0 + j * imu_period.
+    let imu_period_ns = if imu_rate > 0.0 {
+        (1e9 / imu_rate) as i64
+    } else {
+        0
+    };
+    let imu_start_ns = t_ns;
+    let mut imu_j = 0i64;
+    let mut imu_published = 0u64;
     let mut out = std::io::stdout().lock();
     let mut k = 0i64;
     while count == 0 || k < count {
@@ -343,15 +370,32 @@ fn run() -> Result<(), Box<dyn Error>> {
         loop {
             spin(node, StdDuration::ZERO);
             let now = Instant::now();
+            let mut wake = next;
+            if let Some(imu) = &imu {
+                let due = |j: i64| t0 + StdDuration::from_nanos((j * imu_period_ns) as u64);
+                while due(imu_j) <= now {
+                    let stamp = Stamp::from_nanos(imu_start_ns + imu_j * imu_period_ns);
+                    imu.publish(&Imu {
+                        header: header(stamp, "imu")?,
+                        ..Imu::default()
+                    })?;
+                    imu_j += 1;
+                    imu_published += 1;
+                }
+                wake = wake.min(due(imu_j));
+            }
             if now >= next {
                 break;
             }
-            std::thread::sleep((next - now).min(StdDuration::from_millis(5)));
+            std::thread::sleep((wake - now).min(StdDuration::from_millis(5)));
         }
     }
     let mut line = String::from("published");
     for (t, n) in topics.iter().zip(published) {
         line.push_str(&format!(" {t}={n}"));
+    }
+    if imu.is_some() {
+        line.push_str(&format!(" imu/data={imu_published}"));
     }
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

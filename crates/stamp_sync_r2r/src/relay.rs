@@ -22,8 +22,9 @@ use ::r2r::QosProfile;
 use super::inputs::{Inputs, Taken, TopicType, topic_type};
 use super::raw::{RawError, RawNode, RawPublisher, SerializedMsg, Wake};
 use stamp_sync::DropOutClock;
+use stamp_sync::driver::follow::FollowSynchronizer;
 use stamp_sync::driver::{Diagnostics, DynSynchronizer, Event, Options};
-use stamp_sync::policy::{AnyPolicy, ConfigError, PolicyConfig};
+use stamp_sync::policy::{AnyPolicy, ConfigError, FollowConfig, FollowSet, PolicyConfig};
 use stamp_sync::time::{Duration, Stamp};
 
 /// What to relay.
@@ -41,6 +42,10 @@ pub struct RelaySpec {
     pub policy: PolicyConfig,
     /// Driver options around it.
     pub options: Options,
+    /// Instead of `policy`: the follower policy, the driver on `topics[0]`
+    /// and the followers on the others, in order (`driver` 0). Each set is
+    /// republished as the driver message, then its followers' messages.
+    pub follow: Option<FollowConfig>,
     /// How long to wait for every input to appear on the graph.
     pub wait_for_topics: StdDuration,
 }
@@ -175,9 +180,18 @@ pub fn discover_types(
     }
 }
 
-/// Called with each set, members in input order, after it was published;
-/// `None` for a member a set made while an input is out does not have.
-pub type OnSet = Box<dyn FnMut(&[Option<&SerializedMsg>]) + Send>;
+/// A set the relay published, as [`OnSet`] sees it.
+#[derive(Debug)]
+pub enum RelayedSet<'a> {
+    /// Members in input order; `None` for a member a set made while an
+    /// input is out does not have.
+    Members(&'a [Option<&'a SerializedMsg>]),
+    /// A follower set ([`RelaySpec::follow`]).
+    Follow(&'a FollowSet<SerializedMsg>),
+}
+
+/// Called with each set after it was published.
+pub type OnSet = Box<dyn FnMut(RelayedSet<'_>) + Send>;
 
 impl Relay {
     /// Finds the inputs' types, checks they have a header, subscribes,
@@ -200,6 +214,10 @@ impl Relay {
         let sync = DynSynchronizer::builder(n, policy)
             .options(spec.options.clone())
             .build()?;
+        let follow = match &spec.follow {
+            Some(c) => Some(FollowSynchronizer::new(n, c)?),
+            None => None,
+        };
         let types = discover_types(&node, &spec.topics, spec.wait_for_topics)?;
         let mut inputs = Inputs::new(n);
         let mut pubs = Vec::with_capacity(n);
@@ -231,6 +249,7 @@ impl Relay {
             inputs,
             pubs,
             sync,
+            follow,
             shared: shared.clone(),
             now: Box::new(now),
             on_set,
@@ -337,6 +356,8 @@ struct DataPath {
     inputs: Inputs,
     pubs: Vec<RawPublisher>,
     sync: DynSynchronizer<SerializedMsg, AnyPolicy>,
+    /// The follower policy instead of `sync`, if the spec asks for it.
+    follow: Option<FollowSynchronizer<SerializedMsg>>,
     shared: Arc<Mutex<Shared>>,
     now: Box<dyn Fn() -> Stamp + Send>,
     on_set: Option<OnSet>,
@@ -369,7 +390,10 @@ impl DataPath {
             for (_, ch, msg) in batch {
                 self.feed(ch, msg)?;
             }
-            let d = self.sync.diagnostics();
+            let d = match &self.follow {
+                Some(f) => Diagnostics::new(f.stats(), |c| f.queued(c), Default::default()),
+                None => self.sync.diagnostics(),
+            };
             self.shared
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -405,6 +429,22 @@ impl DataPath {
                 return Ok(());
             }
         };
+        if let Some(f) = &mut self.follow {
+            for e in f.push(ch, msg, stamp) {
+                if let Event::Set(set) = e {
+                    self.pubs[0].publish(&set.driver)?;
+                    for (c, part) in &set.followers {
+                        for m in part.messages() {
+                            self.pubs[*c].publish(m)?;
+                        }
+                    }
+                    if let Some(f) = &mut self.on_set {
+                        f(RelayedSet::Follow(&set));
+                    }
+                }
+            }
+            return Ok(());
+        }
         let received = (self.now)();
         let events = self
             .sync
@@ -418,7 +458,7 @@ impl DataPath {
                     }
                     if let Some(f) = &mut self.on_set {
                         let members: Vec<Option<&SerializedMsg>> = set.iter().map(Some).collect();
-                        f(&members);
+                        f(RelayedSet::Members(&members));
                     }
                 }
                 // A set made while an input is out: the members it has.
@@ -434,7 +474,7 @@ impl DataPath {
                             .iter()
                             .map(|m| m.as_ref().map(|m| &m.message))
                             .collect();
-                        f(&members);
+                        f(RelayedSet::Members(&members));
                     }
                 }
                 _ => {}

@@ -101,7 +101,12 @@ pub fn node(name: &str) -> PathBuf {
             if p.is_dir() {
                 dirs.push(p);
             } else if p.extension().is_some_and(|x| x == "rs") {
-                sources.push(p);
+                // Another node's `src/bin/<node>.rs` is not this binary's source.
+                let other_bin = p.parent().is_some_and(|d| d.ends_with("src/bin"))
+                    && p.file_stem().is_some_and(|s| s != name);
+                if !other_bin {
+                    sources.push(p);
+                }
             }
         }
     }

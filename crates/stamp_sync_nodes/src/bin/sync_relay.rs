@@ -20,6 +20,13 @@
 //!   the next message; one that keeps `policy` and `queue_size` drops
 //!   nothing, a new `policy` or `queue_size` drops what was queued (reason
 //!   `reset`, counted).
+//! * `driver` (a topic) and `follow` (`TOPIC=MODE` per follower, or
+//!   `'TOPIC:MODE'` quoted for rcl's YAML, MODE one of
+//!   `ranged`, `before`, `closest`, `bracket`; start-up), instead of
+//!   `topics`: the follower policy (docs/followers.md), holding up to
+//!   `depth` messages per input, `max_wait` (seconds, 0 = wait). Each set is
+//!   republished as the driver message, then its followers' messages, and
+//!   printed as `follow <driver ns>,<ns;ns;...>,...`.
 //! * `drop_out_after` (seconds, 0 = off) and `drop_out_clock` (`arrival` |
 //!   `stamp`; `arrival`): an input that long behind leaves the sets until
 //!   it is back, and the relay republishes the members the sets have.
@@ -50,14 +57,20 @@ use stamp_sync_r2r::StallWatch;
 use stamp_sync_r2r::diagnostics::DiagnosticsPublisher;
 use stamp_sync_r2r::params::{Key, ParamError, Params, QosKeys, health};
 use stamp_sync_r2r::raw::RawNode;
-use stamp_sync_r2r::relay::{Relay, RelaySpec};
+use stamp_sync_r2r::relay::{Relay, RelaySpec, RelayedSet};
 use stamp_sync_r2r::resolve_topic;
 use stamp_sync_r2r::runtime::Runtime;
 
 const NAME: &str = "sync_relay";
 
-const TOPICS: Key<Vec<String>> =
-    Key::texts("topics", &[], 2, 9, "2 to 9 header-bearing input topics").start_up();
+const TOPICS: Key<Vec<String>> = Key::texts(
+    "topics",
+    &[],
+    0,
+    9,
+    "2 to 9 header-bearing input topics (empty with `driver` and `follow`)",
+)
+.start_up();
 const INPUT_QOS: QosKeys = QosKeys::new(
     "sensor_data",
     100,
@@ -76,6 +89,27 @@ const WAIT_FOR_TOPICS: Key<Duration> = Key::seconds(
     "seconds to wait for the inputs to appear",
 )
 .start_up();
+const DRIVER: Key<String> = Key::text(
+    "driver",
+    "",
+    &[],
+    "the follower policy's driver topic (then `follow` lists the followers and `topics` stays empty)",
+)
+.start_up();
+const FOLLOW: Key<Vec<String>> = Key::texts(
+    "follow",
+    &[],
+    0,
+    8,
+    "with `driver`: TOPIC=MODE (or 'TOPIC:MODE') per follower, MODE one of ranged, before, closest, bracket",
+)
+.start_up();
+const MAX_WAIT: Key<Option<Duration>> = Key::seconds_or_off(
+    "max_wait",
+    0.0,
+    "with `driver`: a driver message goes out once the newest stamp is this many seconds past it",
+)
+.start_up();
 const SUMMARY_PERIOD: Key<Option<Duration>> = Key::seconds_or_off(
     "summary_period",
     10.0,
@@ -91,6 +125,9 @@ fn params() -> Params {
     INPUT_QOS
         .declare(Params::new())
         .with(&TOPICS)
+        .with(&DRIVER)
+        .with(&FOLLOW)
+        .with(&MAX_WAIT)
         .with(&OUTPUT_SUFFIX)
         .with(&WAIT_FOR_TOPICS)
         .with_policy("approximate")
@@ -101,6 +138,28 @@ fn params() -> Params {
         .with(&SUMMARY_PERIOD)
         .with(&PRINT_SETS)
         .check(|p| {
+            let (driver, follow) = (p.get(&DRIVER), p.get(&FOLLOW));
+            if driver.is_empty() != follow.is_empty() {
+                return Err(ParamError::Conflict(
+                    "the follower policy needs both `driver` and `follow`".into(),
+                ));
+            }
+            let n = p.get(&TOPICS).len();
+            if driver.is_empty() && n < 2 {
+                return Err(ParamError::Conflict(format!(
+                    "parameter topics needs 2 to 9 entries, got {n} (or give `driver` and `follow`)"
+                )));
+            }
+            if !driver.is_empty() && n > 0 {
+                return Err(ParamError::Conflict(
+                    "with `driver` and `follow`, leave `topics` empty: the inputs are the driver and its followers".into(),
+                ));
+            }
+            if let Some(bad) = follow.iter().find(|f| follower(f).is_none()) {
+                return Err(ParamError::Conflict(format!(
+                    "follow entry {bad:?}: expected TOPIC=MODE, MODE one of ranged, before, closest, bracket"
+                )));
+            }
             let topics = p.get(&TOPICS);
             match topics
                 .iter()
@@ -115,6 +174,13 @@ fn params() -> Params {
         })
 }
 
+/// `TOPIC:MODE` or `TOPIC=MODE` (rcl's YAML wants `:` quoted in a list:
+/// `"['/imu:ranged']"`), split at the last separator.
+fn follower(entry: &str) -> Option<(&str, stamp_sync::policy::Mode)> {
+    let (topic, mode) = entry.rsplit_once([':', '='])?;
+    Some((topic, mode.parse().ok()?))
+}
+
 fn main() -> ExitCode {
     stamp_sync_nodes::exit_code(NAME, run())
 }
@@ -125,11 +191,28 @@ fn run() -> Result<(), Box<dyn Error>> {
     let fail = |e: &dyn std::fmt::Display| log::error!("{e}");
     let qos = INPUT_QOS.profile(&p);
     let depth = usize::try_from(p.get(&INPUT_QOS.depth)).unwrap_or(100);
-    let topics: Vec<String> = p
-        .get(&TOPICS)
-        .iter()
-        .map(|t| resolve_topic(&rt.node, t))
-        .collect();
+    let driver = p.get(&DRIVER);
+    let follow = p.get(&FOLLOW);
+    let mut follow_config = None;
+    let listed: Vec<String> = if driver.is_empty() {
+        p.get(&TOPICS)
+    } else {
+        let mut config = stamp_sync::policy::FollowConfig::new(0)
+            .queue_size(usize::try_from(p.get(&INPUT_QOS.depth)).unwrap_or(100));
+        if let Some(w) = p.get(&MAX_WAIT) {
+            config = config.max_wait(w);
+        }
+        let mut listed = vec![driver.clone()];
+        for (k, f) in follow.iter().enumerate() {
+            if let Some((topic, mode)) = follower(f) {
+                config = config.follow(k + 1, mode);
+                listed.push(topic.to_string());
+            }
+        }
+        follow_config = Some(config);
+        listed
+    };
+    let topics: Vec<String> = listed.iter().map(|t| resolve_topic(&rt.node, t)).collect();
     let suffix = p.get(&OUTPUT_SUFFIX);
     let outputs: Vec<String> = topics.iter().map(|t| format!("{t}{suffix}")).collect();
     let policy = p.policy()?;
@@ -147,15 +230,28 @@ fn run() -> Result<(), Box<dyn Error>> {
     let raw = RawNode::create(&format!("{NAME}_transport"), "").inspect_err(|e| fail(e))?;
     let clock = rt.clock.clone();
     let on_set = print_sets.then(|| {
-        Box::new(|set: &[Option<&stamp_sync_r2r::raw::SerializedMsg>]| {
+        Box::new(|set: RelayedSet<'_>| {
             let stamp = |m: &stamp_sync_r2r::raw::SerializedMsg| {
                 m.header_stamp().map_or(-1, |s| s.as_nanos()).to_string()
             };
-            let fields: Vec<String> = set.iter().map(|m| m.map_or(String::new(), stamp)).collect();
-            let kind = if set.iter().all(Option::is_some) {
-                "set"
-            } else {
-                "partial"
+            let (kind, fields) = match set {
+                RelayedSet::Members(members) => {
+                    let fields: Vec<String> = members
+                        .iter()
+                        .map(|m| m.map_or(String::new(), stamp))
+                        .collect();
+                    let whole = members.iter().all(Option::is_some);
+                    (if whole { "set" } else { "partial" }, fields)
+                }
+                // The driver's stamp, then per follower its stamps joined by `;`.
+                RelayedSet::Follow(f) => {
+                    let mut fields = vec![stamp(&f.driver)];
+                    for (_, part) in &f.followers {
+                        let s: Vec<String> = part.messages().into_iter().map(stamp).collect();
+                        fields.push(s.join(";"));
+                    }
+                    ("follow", fields)
+                }
             };
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{kind} {}", fields.join(","));
@@ -168,6 +264,7 @@ fn run() -> Result<(), Box<dyn Error>> {
         qos: qos.clone(),
         output_qos: QosProfile::default().keep_last(depth),
         policy,
+        follow: follow_config,
         options: match drop_out {
             (Some(d), clock) => stamp_sync::Options::new()
                 .drop_out_after(d)

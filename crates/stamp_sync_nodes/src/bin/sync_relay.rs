@@ -220,8 +220,21 @@ fn run() -> Result<(), Box<dyn Error>> {
     let print_sets = p.get(&PRINT_SETS);
     let wait =
         StdDuration::from_nanos(u64::try_from(p.get(&WAIT_FOR_TOPICS).as_nanos()).unwrap_or(0));
+    let how = match &follow_config {
+        Some(c) => {
+            let modes: Vec<String> = (c.follow.iter())
+                .map(|(k, m)| format!("{} {m}", topics[*k]))
+                .collect();
+            format!(
+                "the follower policy (driver {}, {})",
+                topics[0],
+                modes.join(", ")
+            )
+        }
+        None => policy.to_string(),
+    };
     log::info!(
-        "relaying {} -> {} with {policy}, input QoS {}",
+        "relaying {} -> {} with {how}, input QoS {}",
         topics.join(", "),
         outputs.join(", "),
         p.get(&INPUT_QOS.qos)

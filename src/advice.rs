@@ -239,6 +239,13 @@ pub fn stale_line(topic: &str) -> String {
     )
 }
 
+/// Advice for a follower whose stamps lag the driver's (`--policy follow`).
+pub fn follower_behind_line(topic: &str) -> String {
+    format!(
+        "driver messages wait until {topic} has a stamp after theirs: check its publisher (ros2 topic hz {topic}), or bound the wait with --max-wait DUR"
+    )
+}
+
 /// Advice for a topic no node publishes.
 pub fn no_publisher_line(topic: &str) -> String {
     format!(

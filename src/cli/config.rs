@@ -179,7 +179,8 @@ pub fn policy_config(
         Some(PolicyName::Kind(kind)) => kind,
         Some(PolicyName::Follow) => {
             return Err(CliError::Usage(
-                "--policy follow is not supported here yet (match and bench take it)".into(),
+                "--policy follow is not supported by this command (match, bench and watch take it)"
+                    .into(),
             ));
         }
         None => {

@@ -14,16 +14,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
+use super::args::PolicyName;
 use super::args::WatchArgs;
-use super::config::policy_config;
+use super::config::{follow_config, policy_config};
 use super::format::counts;
 use super::{CliError, stdout_err};
+use stamp_sync::driver::Options;
+use stamp_sync::policy::{FollowConfig, PolicyConfig};
 use stamp_sync::time::Stamp;
 use stamp_sync_r2r::raw::RawNode;
 use stamp_sync_r2r::watch::{FeedEvent, GraphFacts, WatchError, WatchFeed, system_now};
 use stamp_sync_tools::advice::human_duration;
 use stamp_sync_tools::diagnose::{
-    Diagnosis, Problem, Publisher, Report, SubscriberQos, TopicGraph,
+    Diagnosis, Problem, Publisher, Report, SubscriberQos, Thresholds, TopicGraph,
 };
 
 /// How often problems are looked for.
@@ -100,6 +103,12 @@ fn graph(facts: GraphFacts) -> TopicGraph {
     }
 }
 
+/// The policy a watch runs.
+enum Watched {
+    Sync(PolicyConfig, Options),
+    Follow(FollowConfig),
+}
+
 /// `stamp-sync watch --topic T --topic T ...`: watches the topics until
 /// `--seconds` pass or Ctrl-C, then prints the summary (or `--json`).
 /// `tty` says whether `out` is a terminal (the redrawn view).
@@ -124,7 +133,15 @@ pub fn run_watch(
         Some(s) => Some(StdDuration::from_secs_f64(s)),
         None => None,
     };
-    let (config, options) = policy_config(&args.policy, &topics, topics.len())?;
+    let policy = match args.policy.policy {
+        Some(PolicyName::Follow) => {
+            Watched::Follow(follow_config(&args.policy, &topics, topics.len())?)
+        }
+        _ => {
+            let (config, options) = policy_config(&args.policy, &topics, topics.len())?;
+            Watched::Sync(config, options)
+        }
+    };
     let mut record = match &args.record {
         Some(path) => {
             let f = std::fs::File::create(path).map_err(|source| CliError::Write {
@@ -160,7 +177,12 @@ pub fn run_watch(
     }
     let start = system_now();
     let deadline = seconds.map(|s| Instant::now() + s);
-    let mut diag = Diagnosis::new(&topics, config.clone(), options, start)?;
+    let mut diag = match policy {
+        Watched::Sync(config, options) => Diagnosis::new(&topics, config, options, start)?,
+        Watched::Follow(config) => {
+            Diagnosis::following(&topics, &config, start, Thresholds::default())?
+        }
+    };
     if mode == Mode::Log {
         let _ = writeln!(
             out,

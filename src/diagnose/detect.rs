@@ -144,13 +144,55 @@ impl Diagnosis {
         }
     }
 
+    /// `--policy follow`: the head driver message waits on followers whose
+    /// stamps trail the newest stamp by more than `stale_min` (unless they
+    /// are already stale).
+    pub(super) fn follower_behind(&self, out: &mut Vec<Problem>) {
+        let Some((t, behind)) = self.follow.as_ref().and_then(|f| f.policy().waiting_on()) else {
+            return;
+        };
+        let Some(newest) = self.topics.iter().filter_map(|t| t.last_stamp).max() else {
+            return;
+        };
+        if newest.since(t) <= self.th.stale_min {
+            return;
+        }
+        for ch in behind {
+            let Some(topic) = self.topics.get(ch) else {
+                continue;
+            };
+            let known = out
+                .iter()
+                .any(|p| p.code == Code::Stale && p.topics == [topic.name.clone()]);
+            if known {
+                continue;
+            }
+            let last = topic
+                .last_stamp
+                .map_or("none".to_string(), |s| s.to_string());
+            out.push(Problem {
+                code: Code::Stale,
+                topics: vec![topic.name.clone()],
+                message: format!(
+                    "{}: the driver message at {t} waits for it ({} behind the newest stamp; its last stamp {last})",
+                    topic.name,
+                    secs(newest.since(t)),
+                ),
+                advice: advice::follower_behind_line(&topic.name),
+            });
+        }
+    }
+
     pub(super) fn sets_within(&self, now: Stamp) -> usize {
         let from = now - self.th.window;
         self.set_times.iter().filter(|t| **t >= from).count()
     }
 
     pub(super) fn never_equal(&self, now: Stamp, out: &mut Vec<Problem>) {
-        if self.config.kind() != PolicyKind::Exact || self.sets_within(now) > 0 {
+        if self.follow.is_some()
+            || self.config.kind() != PolicyKind::Exact
+            || self.sets_within(now) > 0
+        {
             return;
         }
         let stamps: Vec<Vec<i64>> = self
@@ -261,7 +303,7 @@ impl Diagnosis {
 
     /// Topics out (option `drop_out_after` of the watch's policy).
     pub(super) fn dropped_out(&self, out: &mut Vec<Problem>) {
-        let stats = self.sync.stats();
+        let stats = self.stats();
         for (t, c) in self.topics.iter().zip(&stats.channels) {
             let Some(since) = c.out_since else {
                 continue;
@@ -280,8 +322,7 @@ impl Diagnosis {
 
     /// Overflow drops per channel so far.
     pub(super) fn overflow_counts(&self) -> Vec<u64> {
-        self.sync
-            .stats()
+        self.stats()
             .channels
             .iter()
             .map(|c| {
@@ -361,10 +402,7 @@ impl Diagnosis {
             self.min_queue = Some((now, self.fed, q));
         }
         let min_q = self.min_queue.and_then(|(_, _, q)| q);
-        let size = self
-            .config
-            .queue_size()
-            .map_or("-".to_string(), |q| q.to_string());
+        let size = self.queue_size().map_or("-".to_string(), |q| q.to_string());
         Some(Problem {
             code: Code::QueueOverflow,
             topics: topics.clone(),
@@ -376,7 +414,7 @@ impl Diagnosis {
             advice: advice::queue_line(
                 usize::try_from(self.overflow_confirmed).unwrap_or(usize::MAX),
                 min_q,
-                self.config.queue_size(),
+                self.queue_size(),
                 self.search_limit(),
                 "on the arrivals seen",
             ),
@@ -389,6 +427,9 @@ impl Diagnosis {
 
     /// The advisor's smallest queue size without overflow on the history.
     pub(super) fn min_queue_now(&self) -> Option<usize> {
+        if self.follow.is_some() {
+            return None;
+        }
         let trace = Trace::from_pairs(self.history.iter().map(|m| (m.channel, m.stamp)));
         advice::min_queue_without_overflow(
             &trace,

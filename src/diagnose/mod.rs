@@ -53,7 +53,9 @@ use topic::{LAST_SETS, RECENT, SET_TIMES, TopicState};
 
 use crate::advice;
 use crate::counts::Counts;
-use stamp_sync::driver::{DynSynchronizer, Event, Options};
+use stamp_sync::driver::follow::FollowSynchronizer;
+use stamp_sync::driver::{DynSynchronizer, Event, Options, Stats};
+use stamp_sync::policy::FollowConfig;
 use stamp_sync::policy::{AnyPolicy, ConfigError, DropReason, PolicyConfig};
 use stamp_sync::time::{Duration, Stamp};
 use stamp_sync::trace::TraceMsg;
@@ -331,6 +333,8 @@ pub struct Diagnosis {
     config: PolicyConfig,
     th: Thresholds,
     sync: DynSynchronizer<TraceMsg, AnyPolicy>,
+    /// With `--policy follow`: the follower policy runs instead of `sync`.
+    follow: Option<FollowSynchronizer<TraceMsg>>,
     start: Stamp,
     /// When every topic had delivered: the policy runs from then on.
     running_since: Option<Stamp>,
@@ -397,6 +401,7 @@ impl Diagnosis {
             topics: topics.iter().map(|t| TopicState::new(t)).collect(),
             config,
             sync,
+            follow: None,
             start: now,
             running_since: None,
             fed: 0,
@@ -411,6 +416,52 @@ impl Diagnosis {
             log: Vec::new(),
             th: thresholds,
         })
+    }
+
+    /// Diagnoses `topics` with the follower policy `config` (`--policy
+    /// follow`); watching begins at `now`.
+    pub fn following(
+        topics: &[String],
+        config: &FollowConfig,
+        now: Stamp,
+        thresholds: Thresholds,
+    ) -> Result<Self, ConfigError> {
+        let placeholder = PolicyConfig::approximate(config.queue_size);
+        let mut d = Self::with_thresholds(topics, placeholder, Options::new(), now, thresholds)?;
+        d.follow = Some(FollowSynchronizer::new(topics.len(), config)?);
+        Ok(d)
+    }
+
+    /// The counters of the policy running.
+    fn stats(&self) -> &Stats {
+        match &self.follow {
+            Some(f) => f.stats(),
+            None => self.sync.stats(),
+        }
+    }
+
+    /// Messages queued on `channel` by the policy running.
+    fn queued(&self, channel: usize) -> usize {
+        match &self.follow {
+            Some(f) => f.queued(channel),
+            None => self.sync.queued(channel),
+        }
+    }
+
+    /// The policy's name, as the report spells it.
+    fn policy_name(&self) -> &'static str {
+        match &self.follow {
+            Some(_) => "follow",
+            None => self.config.kind().name(),
+        }
+    }
+
+    /// The queue size of the policy running.
+    fn queue_size(&self) -> Option<usize> {
+        match &self.follow {
+            Some(f) => Some(f.policy().config().queue_size),
+            None => self.config.queue_size(),
+        }
     }
 
     /// The topics, in channel order.
@@ -473,22 +524,46 @@ impl Diagnosis {
             self.history.pop_front();
         }
         self.history.push_back(msg);
+        if let Some(f) = &mut self.follow {
+            let sets: Vec<Vec<i64>> =
+                (f.push(channel, msg, stamp))
+                    .filter_map(Event::into_set)
+                    .map(|s| {
+                        let mut v = vec![s.driver.stamp.as_nanos()];
+                        v.extend(s.followers.iter().flat_map(|(_, p)| {
+                            p.messages().into_iter().map(|m| m.stamp.as_nanos())
+                        }));
+                        v
+                    })
+                    .collect();
+            for set in sets {
+                self.record_set(arrival, set);
+            }
+            return;
+        }
         let Ok(events) = self.sync.push_stamped(channel, msg, stamp, stamp) else {
             return;
         };
-        for e in events {
-            if let Event::Set(set) = e {
-                if self.set_times.len() == SET_TIMES {
-                    self.set_times.pop_front();
-                }
-                self.set_times.push_back(arrival);
-                if self.last_sets.len() == LAST_SETS {
-                    self.last_sets.pop_front();
-                }
-                self.last_sets
-                    .push_back(set.iter().map(|m| m.stamp.as_nanos()).collect());
-            }
+        let sets: Vec<Vec<i64>> = events
+            .into_iter()
+            .filter_map(Event::into_set)
+            .map(|set| set.iter().map(|m| m.stamp.as_nanos()).collect())
+            .collect();
+        for set in sets {
+            self.record_set(arrival, set);
         }
+    }
+
+    /// A set came out at `arrival`, with these member stamps.
+    fn record_set(&mut self, arrival: Stamp, stamps: Vec<i64>) {
+        if self.set_times.len() == SET_TIMES {
+            self.set_times.pop_front();
+        }
+        self.set_times.push_back(arrival);
+        if self.last_sets.len() == LAST_SETS {
+            self.last_sets.pop_front();
+        }
+        self.last_sets.push_back(stamps);
     }
 
     /// Looks for problems at `now` and returns what changed since the
@@ -553,6 +628,7 @@ impl Diagnosis {
         let mut out = Vec::new();
         self.graph_problems(now, &mut out);
         self.stale(now, &mut out);
+        self.follower_behind(&mut out);
         self.never_equal(now, &mut out);
         self.clock_mismatch(now, &mut out);
         self.out_of_order(now, &mut out);
@@ -565,7 +641,7 @@ impl Diagnosis {
     /// began (the final report); otherwise the active ones (the live view).
     pub fn report(&mut self, now: Stamp, all: bool) -> Report {
         let w = self.th.window;
-        let stats = self.sync.stats().clone();
+        let stats = self.stats().clone();
         let first: Vec<i64> = self
             .topics
             .first()
@@ -597,7 +673,7 @@ impl Diagnosis {
                     topic: t.name.clone(),
                     type_name: t.graph.as_ref().and_then(|g| g.type_name.clone()),
                     arrived: t.received,
-                    counts: Counts::of(&c, self.sync.queued(ch)),
+                    counts: Counts::of(&c, self.queued(ch)),
                     rate_hz: t.rate_hz(now, &self.th),
                     publishers: t
                         .graph
@@ -658,8 +734,8 @@ impl Diagnosis {
         };
         Report {
             seconds: since(now),
-            policy: self.config.kind().name(),
-            queue_size: self.config.queue_size(),
+            policy: self.policy_name(),
+            queue_size: self.queue_size(),
             sets: stats.sets,
             sets_per_s,
             drops,
@@ -981,6 +1057,59 @@ mod tests {
             1,
             "{c:?}"
         );
+    }
+
+    #[test]
+    fn follow_reports_sets_and_a_follower_that_lags_the_driver() {
+        use stamp_sync::policy::{FollowConfig, Mode};
+        let config = FollowConfig::new(0).follow(1, Mode::Before).queue_size(50);
+        let mut d = Diagnosis::following(&names(2), &config, at(0), Thresholds::default()).unwrap();
+        // The follower's stamps trail by 50 ms: each frame waits one tick.
+        flow(
+            &mut d,
+            0,
+            1_000,
+            100,
+            &[],
+            |ch, k| if ch == 1 { k - 50 } else { k },
+        );
+        assert!(checked(&mut d, 1_000).is_empty());
+        let r = d.report(at(1_000), false);
+        assert_eq!(r.policy, "follow");
+        assert_eq!(r.queue_size, Some(50));
+        assert!(r.policy_running);
+        // The policy runs from the follower's first message: frames
+        // 100..=800 ms are final (a follower stamp after them came).
+        assert_eq!(r.sets, 8);
+        assert_eq!(
+            r.last_sets.last(),
+            Some(&vec![at(800).as_nanos(), at(750).as_nanos()])
+        );
+        assert_eq!(r.topics[0].counts.queued, 1);
+        assert_eq!(r.min_queue_size_without_overflow, None);
+        // Now it trails by 800 ms (its stamps step back once: out of
+        // order): frames wait longer than `stale_min`.
+        flow(&mut d, 1_000, 3_000, 100, &[], |ch, k| {
+            if ch == 1 { k - 800 } else { k }
+        });
+        let p = checked(&mut d, 3_000);
+        assert_eq!(codes(&p), [Code::Stale, Code::OutOfOrder], "{p:?}");
+        assert_eq!(p[0].topics, ["/t1"]);
+        assert!(
+            p[0].message.starts_with(&format!(
+                "/t1: the driver message at {} waits for it (800.000 ms behind the newest stamp; its last stamp {})",
+                at(2_100),
+                at(2_100)
+            )),
+            "{}",
+            p[0].message
+        );
+        assert!(p[0].advice.contains("--max-wait"), "{}", p[0].advice);
+        // A silent follower is stale as any topic, reported once.
+        flow(&mut d, 3_000, 4_000, 100, &[1], |_, k| k);
+        let p = checked(&mut d, 4_000);
+        assert_eq!(codes(&p), [Code::Stale, Code::OutOfOrder]);
+        assert!(p[0].message.contains("silent for"), "{}", p[0].message);
     }
 
     #[test]

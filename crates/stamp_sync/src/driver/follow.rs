@@ -40,17 +40,32 @@ use crate::policy::{
 };
 use crate::time::Stamp;
 
-/// Per-channel queues of one message type.
+/// Per-channel queues of one message type, and the vectors of recycled
+/// sets.
 #[derive(Debug)]
-struct Queues<M>(Vec<VecDeque<M>>);
+struct Queues<M> {
+    queues: Vec<VecDeque<M>>,
+    /// Empty, with capacity. Invariant: at most [`SPARE`] each.
+    spare_ranged: Vec<Vec<M>>,
+    spare_parts: Vec<Vec<(usize, Follower<M>)>>,
+}
+
+/// Recycled vectors kept, at most, of each kind.
+const SPARE: usize = 16;
 
 impl<M: Clone> FollowStore for Queues<M> {
     type Message = M;
     fn take(&mut self, channel: usize, pos: usize) -> Option<M> {
-        self.0.get_mut(channel)?.remove(pos)
+        self.queues.get_mut(channel)?.remove(pos)
     }
     fn clone_at(&self, channel: usize, pos: usize) -> Option<M> {
-        self.0.get(channel)?.get(pos).cloned()
+        self.queues.get(channel)?.get(pos).cloned()
+    }
+    fn ranged_vec(&mut self) -> Vec<M> {
+        self.spare_ranged.pop().unwrap_or_default()
+    }
+    fn parts_vec(&mut self) -> Vec<(usize, Follower<M>)> {
+        self.spare_parts.pop().unwrap_or_default()
     }
 }
 
@@ -69,11 +84,13 @@ impl<M: Clone> FollowSynchronizer<M> {
     pub fn new(channels: usize, config: &FollowConfig) -> Result<Self, ConfigError> {
         let policy = config.build(channels)?;
         Ok(FollowSynchronizer {
-            queues: Queues(
-                (0..channels)
+            queues: Queues {
+                queues: (0..channels)
                     .map(|_| VecDeque::with_capacity(config.queue_size + 1))
                     .collect(),
-            ),
+                spare_ranged: Vec::with_capacity(SPARE),
+                spare_parts: Vec::with_capacity(SPARE),
+            },
             out: Vec::with_capacity(2 * channels + 2),
             stats: Stats::new(channels),
             appearances: vec![0; channels],
@@ -89,13 +106,32 @@ impl<M: Clone> FollowSynchronizer<M> {
         msg: M,
         stamp: Stamp,
     ) -> impl Iterator<Item = Event<FollowSet<M>, M>> + '_ {
-        if let Some(q) = self.queues.0.get_mut(channel) {
+        if let Some(q) = self.queues.queues.get_mut(channel) {
             q.push_back(msg);
             self.stats.received(channel, stamp);
             self.policy
                 .add(channel, stamp, &mut self.queues, &mut self.out);
         }
         self.drain()
+    }
+
+    /// Gives back a set you are done with: its vectors serve later sets,
+    /// so that a loop that recycles each set allocates nothing in steady
+    /// state (the messages are dropped).
+    pub fn recycle(&mut self, set: FollowSet<M>) {
+        let q = &mut self.queues;
+        let mut parts = set.followers;
+        for (_, part) in parts.drain(..) {
+            if let Follower::Ranged(mut v) = part {
+                if q.spare_ranged.len() < SPARE {
+                    v.clear();
+                    q.spare_ranged.push(v);
+                }
+            }
+        }
+        if q.spare_parts.len() < SPARE {
+            q.spare_parts.push(parts);
+        }
     }
 
     /// Drops everything held (reason `Reset`) and forgets the state.
@@ -119,7 +155,7 @@ impl<M: Clone> FollowSynchronizer<M> {
                 emitted(stats, driver);
                 appearances[driver] += 1;
                 for (c, part) in &set.followers {
-                    let n = part.messages().len() as u64;
+                    let n = part.len() as u64;
                     appearances[*c] += n;
                     if let Follower::Ranged(_) = part {
                         for _ in 0..n {

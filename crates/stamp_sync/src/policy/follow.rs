@@ -183,6 +183,20 @@ pub enum Follower<M> {
 }
 
 impl<M> Follower<M> {
+    /// How many messages it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Follower::Ranged(v) => v.len(),
+            Follower::Before(m) | Follower::Closest(m) => usize::from(m.is_some()),
+            Follower::Bracket(lo, hi) => usize::from(lo.is_some()) + usize::from(hi.is_some()),
+        }
+    }
+
+    /// Whether it holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The messages, in stamp order.
     pub fn messages(&self) -> Vec<&M> {
         match self {
@@ -245,6 +259,15 @@ pub trait FollowStore {
     fn take(&mut self, channel: usize, pos: usize) -> Option<Self::Message>;
     /// Clones the message at `pos` of `channel`.
     fn clone_at(&self, channel: usize, pos: usize) -> Option<Self::Message>;
+    /// An empty vector for a set's `ranged` messages: a recycled one, so
+    /// that steady state allocates nothing.
+    fn ranged_vec(&mut self) -> Vec<Self::Message> {
+        Vec::new()
+    }
+    /// An empty vector for a set's followers.
+    fn parts_vec(&mut self) -> Vec<(usize, Follower<Self::Message>)> {
+        Vec::new()
+    }
 }
 
 /// What one step produced, in order.
@@ -279,6 +302,17 @@ impl Follow {
     /// The settings.
     pub fn config(&self) -> &FollowConfig {
         &self.config
+    }
+
+    /// The head driver message's stamp and the followers it waits for
+    /// (those that have not received a stamp after it); `None` when no
+    /// driver message waits.
+    pub fn waiting_on(&self) -> Option<(Stamp, Vec<usize>)> {
+        let &(t, _) = self.held.get(self.config.driver)?.front()?;
+        let behind = (0..self.mode.len())
+            .filter(|&c| self.mode[c].is_some() && self.last[c].is_none_or(|l| l <= t))
+            .collect();
+        Some((t, behind))
     }
 
     /// Messages held on `channel`.
@@ -363,7 +397,8 @@ impl Follow {
         let Some(driver) = store.take(d, 0) else {
             return;
         };
-        let mut followers = Vec::with_capacity(self.mode.len() - 1);
+        let mut followers = store.parts_vec();
+        followers.reserve(self.mode.len() - 1);
         for c in 0..self.mode.len() {
             let Some(mode) = self.mode[c] else {
                 continue;
@@ -375,7 +410,8 @@ impl Follow {
             let hi = (after < held.len()).then_some(after);
             let part = match mode {
                 Mode::Ranged => {
-                    let mut v = Vec::with_capacity(after);
+                    let mut v = store.ranged_vec();
+                    v.reserve(after);
                     for _ in 0..after {
                         self.held[c].pop_front();
                         v.extend(store.take(c, 0));

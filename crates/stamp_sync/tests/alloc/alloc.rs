@@ -483,3 +483,70 @@ fn worst_step_allocates_nothing<P: Policy<stamp_sync::driver::dynamic::VecQueues
     // A set of 9 is inline (`INLINE_CHANNELS`): no allocation for it.
     assert_eq!(n, 0, "{name}: {events} events");
 }
+
+/// The follower policy: a loop that gives each set back
+/// (`FollowSynchronizer::recycle`) allocates nothing once the queues and
+/// the recycled vectors are warm; one that keeps its sets allocates for
+/// each (the followers' vector, and the ranged messages').
+#[test]
+fn follow_allocates_nothing_per_message_when_sets_are_recycled() {
+    use stamp_sync::driver::follow::FollowSynchronizer;
+    use stamp_sync::policy::{FollowConfig, Mode};
+    let config = FollowConfig::new(0)
+        .follow(1, Mode::Ranged)
+        .follow(2, Mode::Before)
+        .follow(3, Mode::Bracket)
+        .queue_size(200);
+    // IMU (1) every ms, frames (0) every 10, odometry (2) every 20, GPS
+    // (3) every 100; `recycle` says whether sets go back. Returns the sets
+    // kept and the allocations made.
+    fn run(
+        sync: &mut FollowSynchronizer<Msg>,
+        ks: std::ops::Range<i64>,
+        recycle: bool,
+    ) -> (u64, u64) {
+        // GPS every 100 ms holds the frames back (bracket): 10 sets at once.
+        let mut sets = Vec::with_capacity(16);
+        let mut kept = Vec::with_capacity(2_000);
+        let mut drops = 0;
+        let before = allocs();
+        for k in ks {
+            let t = ms(k);
+            for ch in 0..4 {
+                let due = [k % 10 == 0, true, k % 20 == 0, k % 100 == 0][ch];
+                if !due {
+                    continue;
+                }
+                for e in sync.push(ch, msg(t), t) {
+                    match e {
+                        Event::Set(s) => sets.push(s),
+                        Event::Drop(_) => drops += 1,
+                        _ => {}
+                    }
+                }
+                for s in sets.drain(..) {
+                    if recycle {
+                        sync.recycle(s);
+                    } else {
+                        kept.push(s);
+                    }
+                }
+            }
+        }
+        let n = allocs() - before;
+        // Every odometry message serves two frames, every GPS fix ten.
+        assert_eq!(drops, 0);
+        (kept.len() as u64, n)
+    }
+    let mut sync = FollowSynchronizer::<Msg>::new(4, &config).unwrap();
+    run(&mut sync, 0..1_000, true);
+    let sets = sync.stats().sets;
+    let (_, n) = run(&mut sync, 1_000..11_000, true);
+    assert_eq!(sync.stats().sets - sets, 1_000);
+    assert_eq!(n, 0, "follow, recycled: {n} allocations in 1000 sets");
+    let (kept, n) = run(&mut sync, 11_000..12_000, false);
+    assert_eq!(kept, 100);
+    // Each kept set: one followers' vector and one ranged vector, but for
+    // the first ten, which reuse the ten pairs recycled last.
+    assert_eq!(n, 2 * (100 - 10), "follow, kept: {n} allocations");
+}

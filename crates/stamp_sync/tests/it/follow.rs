@@ -354,3 +354,34 @@ fn bad_configs_are_refused() {
     );
     assert_eq!("bracket".parse::<Mode>().unwrap(), Mode::Bracket);
 }
+
+#[test]
+fn waiting_on_names_the_followers_behind_the_head_frame() {
+    use stamp_sync::driver::follow::FollowSynchronizer;
+    let config = FollowConfig::new(1)
+        .follow(0, Mode::Ranged)
+        .follow(2, Mode::Before);
+    let mut sync = FollowSynchronizer::<Stamp>::new(3, &config).unwrap();
+    assert_eq!(sync.policy().waiting_on(), None);
+    let mut push = |ch, t| sync.push(ch, ms(t), ms(t)).count();
+    assert_eq!(push(0, 5), 0);
+    assert_eq!(push(1, 10), 0);
+    assert_eq!(push(2, 10), 0);
+    // Neither has a stamp after 10 (odometry's 10 is not after it).
+    assert_eq!(sync.policy().waiting_on(), Some((ms(10), vec![0, 2])));
+    sync.push(0, ms(12), ms(12)).count();
+    assert_eq!(sync.policy().waiting_on(), Some((ms(10), vec![2])));
+    let sets: Vec<_> = sync
+        .push(2, ms(11), ms(11))
+        .filter_map(stamp_sync::Event::into_set)
+        .collect();
+    assert_eq!(sync.policy().waiting_on(), None);
+    let part = sets[0].follower(0).unwrap();
+    assert_eq!((part.len(), part.is_empty()), (1, false));
+    let part = sets[0].follower(2).unwrap();
+    assert_eq!((part.len(), part.messages()), (1, vec![&ms(10)]));
+    assert_eq!(Follower::<Stamp>::Bracket(None, None).len(), 0);
+    assert!(Follower::<Stamp>::Ranged(vec![]).is_empty());
+    assert_eq!(Follower::Bracket(Some(1), Some(2)).len(), 2);
+    assert_eq!(Follower::Closest(Some(1)).len(), 1);
+}

@@ -510,6 +510,53 @@ fn a_healthy_graph_has_no_problem() {
     }
 }
 
+#[test]
+fn follow_watches_frames_with_their_imu() {
+    let d = domain();
+    let mut cam = camera(d, &["rate:=30.0", "imu_rate:=200.0"]);
+    cam.wait_for_err("publishing", |l| l.contains("publishing at"));
+    let mut w = watch(
+        d,
+        &[
+            "--topic",
+            "/camera1/image",
+            "--topic",
+            "/imu/data",
+            "--policy",
+            "follow",
+            "--driver",
+            "0",
+            "--follow",
+            "1=ranged",
+            "--seconds",
+            "5",
+            "--json",
+        ],
+    );
+    let r = json_report(&mut w);
+    assert_eq!(r["problems"], serde_json::json!([]), "{r:#}");
+    assert_eq!(r["policy"], "follow");
+    assert!(r["policy_running"].as_bool().unwrap(), "{r:#}");
+    assert!(r["sets"].as_u64().unwrap() > 90, "{r:#}");
+    let imu_rate = r["topics"][1]["rate_hz"].as_f64().unwrap();
+    assert!((180.0..220.0).contains(&imu_rate), "{imu_rate} Hz");
+    // Each set: the frame, then the 6 or 7 IMU samples since the last one.
+    let sets = r["last_sets"].as_array().unwrap();
+    assert!(!sets.is_empty(), "{r:#}");
+    for s in sets {
+        let s: Vec<i64> = s
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        assert!((7..=8).contains(&s.len()), "{s:?}");
+        assert!(s[1..].iter().all(|imu| *imu <= s[0]), "{s:?}");
+    }
+    // No sample is lost: none late, none overflowed, none unchosen.
+    assert_eq!(r["drops"], serde_json::json!({}), "{r:#}");
+}
+
 /// tmux on a private server, killed on drop.
 struct Tmux {
     socket: String,

@@ -199,14 +199,50 @@ impl SlopTime {
             c.sort_unstable_by_key(|c| (c.delta, c.seq));
             self.others.push(ch);
         }
-        // Every candidate by stamp, with the depth of its channel.
+        true
+    }
+
+    /// Every candidate by stamp, with the depth of its channel (for
+    /// [`feasible`](Self::feasible)).
+    fn sort_candidates(&mut self) {
         self.sorted.clear();
         for (depth, &ch) in self.others.iter().enumerate() {
             self.sorted
                 .extend(self.cands[ch].iter().map(|c| (c.stamp, depth)));
         }
         self.sorted.sort_unstable();
-        true
+    }
+
+    /// Python's own walk, for few combinations: `itertools.product` order
+    /// (the last channel fastest), the first whose spread with `s` is below
+    /// the slop; left in `pick`.
+    fn search_all(&mut self, s: Stamp) -> bool {
+        let m = self.others.len();
+        self.pick.clear();
+        self.pick.resize(m + 1, 0);
+        loop {
+            let (mut lo, mut hi) = (s, s);
+            for d in 0..m {
+                let t = self.cands[self.others[d]][self.pick[d]].stamp;
+                lo = lo.min(t);
+                hi = hi.max(t);
+            }
+            if hi.since(lo) < self.slop {
+                return true;
+            }
+            let mut d = m;
+            loop {
+                if d == 0 {
+                    return false;
+                }
+                d -= 1;
+                self.pick[d] += 1;
+                if self.pick[d] < self.cands[self.others[d]].len() {
+                    break;
+                }
+                self.pick[d] = 0;
+            }
+        }
     }
 
     /// Can the channels from depth `d` on each add a candidate so that the
@@ -272,8 +308,21 @@ impl SlopTime {
     /// backs out of a subtree: O(channels x queue x candidates).
     fn search(&mut self, s: Stamp) -> bool {
         let m = self.others.len();
-        // A spread is never below 0; and no completion, no search.
-        if self.slop <= Duration::ZERO || !self.feasible(0, s, s) {
+        // A spread is never below 0.
+        if self.slop <= Duration::ZERO {
+            return false;
+        }
+        // Few combinations (the common case: a candidate or two per
+        // channel): walk them all, as Python does.
+        let few = self.others.iter().try_fold(1usize, |n, &ch| {
+            n.checked_mul(self.cands[ch].len()).filter(|n| *n <= FEW)
+        });
+        if few.is_some() {
+            return self.search_all(s);
+        }
+        self.sort_candidates();
+        // No completion, no search.
+        if !self.feasible(0, s, s) {
             return false;
         }
         self.pick.clear();
@@ -306,6 +355,9 @@ impl SlopTime {
         }
     }
 }
+
+/// Up to this many combinations, [`SlopTime::search`] walks them all.
+const FEW: usize = 16;
 
 fn abs(d: Duration) -> Duration {
     if d.is_negative() { -d } else { d }

@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it, from a fresh clone. Installs what it
 # needs when run as root: Debian's libmessage-filters-dev (the C++ reference
 # for the differential test) and ROS 2 Jazzy from PyPI wheels (for the r2r
-# integration tests).
+# integration tests), then builds the Python wheel and runs its tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
@@ -33,6 +33,9 @@ scripts/with-ros scripts/colcon-install.sh
 step "colcon"
 scripts/with-ros cargo test --workspace --all-features --no-fail-fast
 step "tests"
+# The Python package (maturin, sharing target/) and its pytest suite.
+scripts/python-test.sh
+step "python"
 # What crates.io would take: dependencies, packages, sizes.
 scripts/with-ros scripts/publish-check.sh
 # A 30-second soak on real ROS 2: RSS flat, every message accounted for.

@@ -25,9 +25,7 @@ from typing import Any, Callable, List, Sequence, Tuple
 
 import numpy as np
 
-# The installed package (with its extension), not the sources beside this file.
 _here = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [d for d in sys.path if os.path.abspath(d or ".") != _here]
 
 import stamp_sync  # noqa: E402
 import stamp_sync.message_filters as ss_filters  # noqa: E402

@@ -204,6 +204,10 @@ pub struct Plan {
     stamp: Py<PyType>,
     slots: [bool; 3],
     kind: Kind,
+    /// A ROS 2 message whose header and stamp are rosidl classes: the byte
+    /// offsets of the slots `_header`, `_stamp`, `_sec` and `_nanosec` in
+    /// their instances, read without an attribute lookup.
+    offsets: Option<[usize; 4]>,
 }
 
 impl Plan {
@@ -228,8 +232,21 @@ impl Plan {
             };
             kind
         };
+        let slots = [rosidl(&m), rosidl(&h), rosidl(&s)];
+        let offsets = match (slots, kind) {
+            ([true, true, true], Kind::SecNanosec) => (|| {
+                Some([
+                    slot_offset(msg, "_header")?,
+                    slot_offset(&header, "_stamp")?,
+                    slot_offset(&stamp, "_sec")?,
+                    slot_offset(&stamp, "_nanosec")?,
+                ])
+            })(),
+            _ => None,
+        };
         Ok(Some(Plan {
-            slots: [rosidl(&m), rosidl(&h), rosidl(&s)],
+            slots,
+            offsets,
             msg: m.unbind(),
             header: h.unbind(),
             stamp: s.unbind(),
@@ -242,6 +259,9 @@ impl Plan {
         let py = msg.py();
         if !same_type(msg, &self.msg) {
             return Ok(None);
+        }
+        if let Some([h, s, sec, nsec]) = self.offsets {
+            return self.read_slots(msg, h, s, sec, nsec);
         }
         let header = if self.slots[0] {
             msg.getattr(intern!(py, "_header"))?
@@ -270,6 +290,97 @@ impl Plan {
             (kind, _) => read(&stamp, kind)?,
         };
         Ok(ns.map(Stamp::from_nanos))
+    }
+}
+
+impl Plan {
+    /// [`Plan::read`] by slot offsets; `msg` is of the planned type.
+    fn read_slots(
+        &self,
+        msg: &Bound<'_, PyAny>,
+        h: usize,
+        s: usize,
+        sec: usize,
+        nsec: usize,
+    ) -> PyResult<Option<Stamp>> {
+        let py = msg.py();
+        let Some(header) = slot(msg, h) else {
+            // Unset: the attribute raises what Python raises.
+            return msg.getattr(intern!(py, "_header")).map(|_| None);
+        };
+        if !same_type(&header, &self.header) {
+            return Ok(None);
+        }
+        let Some(stamp) = slot(&header, s) else {
+            return header.getattr(intern!(py, "_stamp")).map(|_| None);
+        };
+        if !same_type(&stamp, &self.stamp) {
+            return Ok(None);
+        }
+        let (Some(sec), Some(nsec)) = (slot(&stamp, sec), slot(&stamp, nsec)) else {
+            return read(&stamp, Kind::SecNanosec).map(|ns| ns.map(Stamp::from_nanos));
+        };
+        let (sec, nsec): (i64, i64) = (sec.extract()?, nsec.extract()?);
+        Ok(sec
+            .checked_mul(1_000_000_000)
+            .and_then(|s| s.checked_add(nsec))
+            .map(Stamp::from_nanos))
+    }
+}
+
+const PTR: usize = std::mem::size_of::<*mut pyo3::ffi::PyObject>();
+
+/// The byte offset of the `__slots__` member `name` in instances of
+/// `obj`'s type, or `None` if the type is not laid out as CPython lays out
+/// a class with `__slots__` and no `__dict__`: its own slots after its
+/// base's fields, one pointer each, in sorted name order. Checked on
+/// `obj`: every slot holds what its attribute returns.
+fn slot_offset(obj: &Bound<'_, PyAny>, name: &str) -> Option<usize> {
+    let ty = obj.get_type();
+    let own = ty.getattr("__dict__").ok()?;
+    let slots: Vec<String> = own.get_item("__slots__").ok()?.extract().ok()?;
+    let mut sorted = slots.clone();
+    sorted.sort();
+    sorted.dedup();
+    // `__dict__` and `__weakref__` are no member slots; `__x` is mangled.
+    if sorted.len() != slots.len() || sorted.iter().any(|n| n.starts_with("__")) {
+        return None;
+    }
+    let base: usize = ty.getattr("__base__").ok()?.getattr("__basicsize__").ok()?.extract().ok()?;
+    let size: usize = ty.getattr("__basicsize__").ok()?.extract().ok()?;
+    if size != base + PTR * sorted.len() {
+        return None;
+    }
+    let mut at = None;
+    for (i, n) in sorted.iter().enumerate() {
+        let off = base + PTR * i;
+        let descriptor = own.get_item(n.as_str()).ok()?;
+        if descriptor.get_type().name().ok()?.extract::<String>().ok()? != "member_descriptor" {
+            return None;
+        }
+        let held = slot(obj, off).map(|v| v.as_ptr());
+        let got = obj.getattr(n.as_str()).ok().map(|v| v.as_ptr());
+        if held != got {
+            return None;
+        }
+        if n == name {
+            at = Some(off);
+        }
+    }
+    at
+}
+
+/// The object in the slot at byte offset `off` of `obj` (a new reference),
+/// `None` if the slot is unset. `off` must come from [`slot_offset`] for
+/// `obj`'s exact type.
+fn slot<'py>(obj: &Bound<'py, PyAny>, off: usize) -> Option<Bound<'py, PyAny>> {
+    // SAFETY: `slot_offset` checked that instances of this type hold an
+    // object pointer at `off`, inside `__basicsize__`; the caller checked
+    // that `obj` is of that type (types' layouts do not change). The GIL
+    // is held, and the reference is taken before any Python code runs.
+    unsafe {
+        let p = *obj.as_ptr().cast::<u8>().add(off).cast::<*mut pyo3::ffi::PyObject>();
+        Bound::from_borrowed_ptr_or_opt(obj.py(), p)
     }
 }
 

@@ -6,7 +6,7 @@
 //! callback may feed the same core again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -400,6 +400,18 @@ impl Input {
 struct Callback {
     cb: Py<PyAny>,
     args: Py<PyTuple>,
+    /// `cb` is an [`Input`] and `args` is empty: fed without a Python call.
+    input: Option<Py<Input>>,
+}
+
+impl Callback {
+    fn clone_ref(&self, py: Python<'_>) -> Callback {
+        Callback {
+            cb: self.cb.clone_ref(py),
+            args: self.args.clone_ref(py),
+            input: self.input.as_ref().map(|i| i.clone_ref(py)),
+        }
+    }
 }
 
 /// A filter: `signalMessage(*msg)` passes its output to every callback
@@ -407,7 +419,9 @@ struct Callback {
 /// in the order they were registered. Subclass it for your own filters.
 #[pyclass(module = "stamp_sync._native", subclass, frozen)]
 pub struct SimpleFilter {
-    callbacks: Mutex<Vec<Callback>>,
+    /// Copied on write: a signal takes the list without copying it, and a
+    /// callback that registers another changes the next signal's list.
+    callbacks: Mutex<Arc<[Callback]>>,
 }
 
 #[pymethods]
@@ -417,16 +431,31 @@ impl SimpleFilter {
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         SimpleFilter {
-            callbacks: Mutex::new(Vec::new()),
+            callbacks: Mutex::new(Arc::new([])),
         }
     }
 
     /// Calls `cb(*msg, *args)` for each output; returns the connection id.
     #[pyo3(signature = (cb, *args))]
     #[allow(non_snake_case)]
-    fn registerCallback(&self, cb: Py<PyAny>, args: Py<PyTuple>) -> PyResult<usize> {
+    fn registerCallback(&self, cb: Bound<'_, PyAny>, args: Bound<'_, PyTuple>) -> PyResult<usize> {
+        let py = cb.py();
+        let input = match cb.cast::<Input>() {
+            Ok(i) if args.is_empty() => Some(i.clone().unbind()),
+            _ => None,
+        };
+        let added = Callback {
+            cb: cb.unbind(),
+            args: args.unbind(),
+            input,
+        };
         let mut cbs = lock(&self.callbacks)?;
-        cbs.push(Callback { cb, args });
+        let all: Arc<[Callback]> = cbs
+            .iter()
+            .map(|c| c.clone_ref(py))
+            .chain(std::iter::once(added))
+            .collect();
+        *cbs = all;
         Ok(cbs.len() - 1)
     }
 
@@ -446,6 +475,27 @@ impl SimpleFilter {
         }
         Ok(d)
     }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // Held only briefly and never across Python code; if it is held
+        // now, the collector skips these references this time.
+        if let Ok(cbs) = self.callbacks.try_lock() {
+            for c in cbs.iter() {
+                visit.call(&c.cb)?;
+                visit.call(&c.args)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let cleared: Arc<[Callback]> = Arc::new([]);
+        // The old list is released after the lock: releasing runs Python.
+        let _old = match self.callbacks.lock() {
+            Ok(mut cbs) => std::mem::replace(&mut *cbs, cleared),
+            Err(_) => return,
+        };
+    }
 }
 
 /// `filter.signalMessage(*msg)`; an `Input` callback without extra
@@ -453,22 +503,21 @@ impl SimpleFilter {
 /// is raised after.
 pub fn signal(filter: &SimpleFilter, msg: &Bound<'_, PyTuple>) -> PyResult<()> {
     let py = msg.py();
-    // Copied out, so that a callback may register more.
-    let cbs: SmallVec<[(Py<PyAny>, Py<PyTuple>); 2]> = lock(&filter.callbacks)?
-        .iter()
-        .map(|c| (c.cb.clone_ref(py), c.args.clone_ref(py)))
-        .collect();
+    let cbs = Arc::clone(&*lock(&filter.callbacks)?);
     let mut first: Option<PyErr> = None;
-    for (cb, args) in &cbs {
-        let (cb, args) = (cb.bind(py), args.bind(py));
-        let r = match cb.cast::<Input>() {
-            Ok(input) if args.is_empty() && msg.len() == 1 => {
+    for c in cbs.iter() {
+        let r = match &c.input {
+            Some(input) if msg.len() == 1 => {
                 input.get().feed(py, msg.get_borrowed_item(0)?.to_owned())
             }
-            _ if args.is_empty() => cb.call1(msg).map(drop),
             _ => {
-                let all = msg.as_sequence().concat(args.as_sequence())?;
-                cb.call1(all.to_tuple()?).map(drop)
+                let args = c.args.bind(py);
+                if args.is_empty() {
+                    c.cb.bind(py).call1(msg).map(drop)
+                } else {
+                    let all = msg.as_sequence().concat(args.as_sequence())?;
+                    c.cb.bind(py).call1(all.to_tuple()?).map(drop)
+                }
             }
         };
         if let Err(e) = r {

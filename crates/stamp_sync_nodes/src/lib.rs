@@ -62,6 +62,17 @@ pub mod keys {
         &["arrival", "stamp"],
         "what drop_out_after measures: arrival (time since its last message) or stamp",
     );
+    /// `stamp_offset`: per input `CH=DUR` (e.g. `0=-2s`), added to its
+    /// stamps before matching: a host whose clock runs off, a sensor's
+    /// known latency.
+    pub const STAMP_OFFSET: Key<Vec<String>> = Key::texts(
+        "stamp_offset",
+        &[],
+        0,
+        9,
+        "per input CH=DUR (e.g. 0=-2s): added to that input's stamps before matching",
+    )
+    .start_up();
     /// `stats_period`: seconds between `stats` lines on stdout (0 = none).
     pub const STATS_PERIOD: Key<Option<Duration>> = Key::seconds_or_off(
         "stats_period",
@@ -90,6 +101,8 @@ pub struct SyncParams {
     pub stale_after: Option<Duration>,
     /// Drop-out: the timeout and its clock.
     pub drop_out: (Option<Duration>, DropOutClock),
+    /// Per input, an offset added to its stamps (start-up only).
+    pub stamp_offsets: Vec<(usize, Duration)>,
     /// Silence before a stall warning on rosout.
     pub stall_after: Option<Duration>,
     /// Period of `/diagnostics`.
@@ -111,6 +124,7 @@ impl SyncParams {
             .with(&keys::STALE_AFTER)
             .with(&keys::DROP_OUT_AFTER)
             .with(&keys::DROP_OUT_CLOCK)
+            .with(&keys::STAMP_OFFSET)
             .with(&health::STALL_AFTER)
             .with(&health::DIAGNOSTICS_PERIOD)
             .with(&keys::STATS_PERIOD)
@@ -126,6 +140,7 @@ impl SyncParams {
             qos_name: keys::INPUT_QOS.name(p),
             stale_after: p.get(&keys::STALE_AFTER),
             drop_out: drop_out(p),
+            stamp_offsets: stamp_offsets(&p.get(&keys::STAMP_OFFSET))?,
             stall_after: p.get(&health::STALL_AFTER),
             diagnostics_period: p.get(&health::DIAGNOSTICS_PERIOD),
             stats_period: p.get(&keys::STATS_PERIOD),
@@ -135,6 +150,27 @@ impl SyncParams {
                 .filter(|&n| n > 0),
         })
     }
+}
+
+/// The `stamp_offset` entries, `CH=DUR` each (`0=-2s`, `1=30ms`).
+pub fn stamp_offsets(entries: &[String]) -> Result<Vec<(usize, Duration)>, ParamError> {
+    entries
+        .iter()
+        .map(|e| {
+            let bad = |why: String| {
+                ParamError::Conflict(format!(
+                    "parameter stamp_offset: {e:?}: {why} (expected CH=DUR, e.g. 0=-2s)"
+                ))
+            };
+            let (ch, d) = e.split_once('=').ok_or_else(|| bad("no '='".into()))?;
+            let ch: usize = ch
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("{ch:?} is not an input number")))?;
+            let d: Duration = d.trim().parse().map_err(|err| bad(format!("{err}")))?;
+            Ok((ch, d))
+        })
+        .collect()
 }
 
 /// The drop-out parameters (`drop_out_after`, `drop_out_clock`).
@@ -337,6 +373,9 @@ where
         }
         if let (Some(d), clock) = p.drop_out {
             options = options.drop_out_after(d).drop_out_clock(clock);
+        }
+        for &(ch, d) in &p.stamp_offsets {
+            options = options.stamp_offset(ch, d);
         }
         let (partial_tx, partials) = mpsc::channel();
         let list: Vec<(&str, QosProfile)> = topics.iter().map(|t| (*t, p.qos.clone())).collect();
@@ -558,6 +597,31 @@ pub fn exit_code(name: &str, result: Result<(), Box<dyn Error>>) -> std::process
             } else {
                 std::process::ExitCode::FAILURE
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_offsets_read_channel_and_duration_and_say_what_is_wrong() {
+        let got = stamp_offsets(&["1=-2s".into(), " 0 = 30ms".into()]).unwrap();
+        assert_eq!(
+            got,
+            vec![(1, Duration::from_secs(-2)), (0, Duration::from_millis(30))]
+        );
+        for (bad, why) in [
+            ("1:2s", "no '='"),
+            ("x=2s", "not an input number"),
+            ("1=soon", ""),
+        ] {
+            let e = stamp_offsets(&[bad.to_string()]).unwrap_err().to_string();
+            assert!(
+                e.contains(bad) && e.contains(why) && e.contains("CH=DUR"),
+                "{e}"
+            );
         }
     }
 }

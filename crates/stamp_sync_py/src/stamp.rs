@@ -346,7 +346,13 @@ fn slot_offset(obj: &Bound<'_, PyAny>, name: &str) -> Option<usize> {
     if sorted.len() != slots.len() || sorted.iter().any(|n| n.starts_with("__")) {
         return None;
     }
-    let base: usize = ty.getattr("__base__").ok()?.getattr("__basicsize__").ok()?.extract().ok()?;
+    let base: usize = ty
+        .getattr("__base__")
+        .ok()?
+        .getattr("__basicsize__")
+        .ok()?
+        .extract()
+        .ok()?;
     let size: usize = ty.getattr("__basicsize__").ok()?.extract().ok()?;
     if size != base + PTR * sorted.len() {
         return None;
@@ -355,7 +361,14 @@ fn slot_offset(obj: &Bound<'_, PyAny>, name: &str) -> Option<usize> {
     for (i, n) in sorted.iter().enumerate() {
         let off = base + PTR * i;
         let descriptor = own.get_item(n.as_str()).ok()?;
-        if descriptor.get_type().name().ok()?.extract::<String>().ok()? != "member_descriptor" {
+        if descriptor
+            .get_type()
+            .name()
+            .ok()?
+            .extract::<String>()
+            .ok()?
+            != "member_descriptor"
+        {
             return None;
         }
         let held = slot(obj, off).map(|v| v.as_ptr());
@@ -379,7 +392,11 @@ fn slot<'py>(obj: &Bound<'py, PyAny>, off: usize) -> Option<Bound<'py, PyAny>> {
     // that `obj` is of that type (types' layouts do not change). The GIL
     // is held, and the reference is taken before any Python code runs.
     unsafe {
-        let p = *obj.as_ptr().cast::<u8>().add(off).cast::<*mut pyo3::ffi::PyObject>();
+        let p = *obj
+            .as_ptr()
+            .cast::<u8>()
+            .add(off)
+            .cast::<*mut pyo3::ffi::PyObject>();
         Bound::from_borrowed_ptr_or_opt(obj.py(), p)
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 
 pub mod data;
 pub mod frontends;
+pub mod net;
 pub mod observe;
 pub mod oracle;
 pub mod ros;

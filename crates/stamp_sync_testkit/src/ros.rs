@@ -223,8 +223,14 @@ impl Proc {
     }
 
     fn spawn(name: &str, mut cmd: Command, domain: u32) -> Proc {
+        // Loopback, unless the command runs in a test host (`net`).
+        let range_set = cmd
+            .get_envs()
+            .any(|(k, v)| k == "ROS_AUTOMATIC_DISCOVERY_RANGE" && v.is_some());
+        if !range_set {
+            cmd.env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST");
+        }
         cmd.env("ROS_DOMAIN_ID", domain.to_string())
-            .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
             .env("RUST_BACKTRACE", "0")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

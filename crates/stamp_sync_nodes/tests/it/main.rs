@@ -7,6 +7,7 @@ mod ros_bag;
 mod ros_drop_out;
 mod ros_faults;
 mod ros_follow;
+mod ros_hosts;
 mod ros_interfaces;
 mod ros_latency;
 mod ros_live_params;

@@ -1,0 +1,327 @@
+//! Across machines: the nodes and `watch` on test hosts (network
+//! namespaces, `stamp_sync_testkit::net`) joined by an emulated link with
+//! delay, jitter, loss and a partition, and a host whose clock runs ahead.
+//! Needs root; without namespaces the tests fail with the reason, unless
+//! `STAMP_SYNC_REQUIRE_NETNS=0`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use stamp_sync_testkit::net::{self, Link, Net};
+use stamp_sync_testkit::ros as ros_common;
+
+use ros_common::{NodeStats, Proc, count_of, domain, node, published_counts};
+
+/// The hosts, or `None` (test skipped) when they cannot be made and
+/// `STAMP_SYNC_REQUIRE_NETNS=0`.
+fn hosts(names: &[&str]) -> Option<Net> {
+    if let Err(why) = net::available() {
+        if std::env::var("STAMP_SYNC_REQUIRE_NETNS").as_deref() == Ok("0") {
+            eprintln!("skipped: no test hosts ({why})");
+            return None;
+        }
+        panic!(
+            "cannot make test hosts: {why} (run as root, or STAMP_SYNC_REQUIRE_NETNS=0 to skip)"
+        );
+    }
+    Some(Net::new(names).unwrap_or_else(|e| panic!("test hosts: {e}")))
+}
+
+/// Installed node `name` on `host` with ROS arguments `args`.
+fn on(net: &Net, host: &str, d: u32, name: &str, args: &[&str]) -> Proc {
+    let mut cmd = net.command(host, node(name));
+    cmd.arg("--ros-args").args(args);
+    Proc::command(&format!("{name}@{host}"), cmd, d)
+}
+
+/// `stamp-sync watch ARGS` on `host`.
+fn watch_on(net: &Net, host: &str, d: u32, args: &[&str]) -> Proc {
+    let mut cmd = net.command(host, node("stamp-sync"));
+    cmd.arg("watch").args(args);
+    Proc::command(&format!("watch@{host}"), cmd, d)
+}
+
+/// `-p` before each parameter.
+fn params<'a>(ps: &[&'a str]) -> Vec<&'a str> {
+    ps.iter().flat_map(|p| ["-p", p]).collect()
+}
+
+/// The last `stats` line seen.
+fn last_stats(p: &Proc) -> NodeStats {
+    let line = p
+        .seen
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("stats "))
+        .expect("a stats line");
+    NodeStats::parse(line)
+}
+
+/// Whether watch's `problem` line names `topic` exactly.
+fn names(line: &str, topic: &str) -> bool {
+    line.split([' ', ',', ':', '(', ')']).any(|w| w == topic)
+}
+
+fn now_sec() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn sets_keep_coming_over_a_delayed_lossy_link_and_every_message_is_counted() {
+    let Some(net) = hosts(&["a", "b"]) else {
+        return;
+    };
+    let d = domain();
+    let link = Link {
+        delay: Duration::from_millis(20),
+        jitter: Duration::from_millis(5),
+        loss: 0.02,
+        up: true,
+    };
+    net.set("a", link);
+    let sync_start = Instant::now();
+    let mut sync = on(
+        &net,
+        "b",
+        d,
+        "image_info_sync",
+        &[
+            "-r",
+            "image:=/camera1/image",
+            "-r",
+            "camera_info:=/camera1/camera_info",
+            "-p",
+            "stats_period:=0.5",
+        ],
+    );
+    // Small images: a message is one frame, so frame loss is message loss.
+    let ticks = 300;
+    let mut publ = on(
+        &net,
+        "a",
+        d,
+        "camera_publisher",
+        &params(&[
+            "rate:=30.0",
+            &format!("count:={ticks}"),
+            "width:=16",
+            "height:=12",
+            "qos:=sensor_data",
+            "wait_subscribers:=2",
+            "wait_timeout:=30.0",
+            "linger:=true",
+        ]),
+    );
+    let published = publ.wait_for("published", |l| l.starts_with("published"));
+    let counts = published_counts(&published);
+    // Stats from 1 s after the last tick: nothing is still on the wire.
+    let after_ms = sync_start.elapsed().as_millis() as u64 + 1000;
+    sync.wait_for("stats after the last tick", |l| {
+        l.starts_with("stats ") && NodeStats::parse(l).t_ms >= after_ms
+    });
+    let s = last_stats(&sync);
+    let sets = sync.seen[..]
+        .iter()
+        .filter(|l| l.starts_with("set "))
+        .count();
+    let sent = [
+        count_of(&counts, "camera1/image"),
+        count_of(&counts, "camera1/camera_info"),
+    ];
+    let received = s.received();
+    let lost: Vec<u64> = sent.iter().zip(&received).map(|(p, r)| p - r).collect();
+    let frames = net.counts("a");
+    eprintln!(
+        "delay 20 ms ± 5 ms, loss 2 %: published {sent:?}, received {received:?} (lost {lost:?}), \
+         {sets} sets over {ticks} ticks, drops {:?}; hub: {frames:?}",
+        s.drops
+    );
+    assert!(
+        s.unbalanced().is_empty(),
+        "received != in sets + dropped + queued: {s:?}"
+    );
+    assert_eq!(s.sets as usize, sets, "{s:?}");
+    // Sets keep coming: every tick whose image and info both arrived.
+    assert!(
+        sets as u64 >= ticks * 9 / 10,
+        "{sets} sets of {ticks} ticks"
+    );
+    // Lost on the link, close to the loss applied (2 %, each message one frame).
+    for (topic, l) in ["image", "camera_info"].iter().zip(&lost) {
+        assert!(*l <= ticks / 10, "{topic}: {l} of {ticks} lost");
+    }
+    assert!(
+        lost.iter().sum::<u64>() > 0,
+        "a 2 % loss lost nothing: {lost:?}"
+    );
+    assert!(frames.lost > 0, "{frames:?}");
+}
+
+#[test]
+fn a_partition_shows_as_stale_and_the_sets_resume_by_themselves() {
+    let Some(net) = hosts(&["a", "b"]) else {
+        return;
+    };
+    let d = domain();
+    let cam = params(&["rate:=30.0", "width:=16", "height:=12", "qos:=sensor_data"]);
+    let mut remote = on(&net, "a", d, "camera_publisher", &cam);
+    // A local camera on host B, under its own namespace.
+    let mut local_args = vec!["-r", "__ns:=/b"];
+    local_args.extend(&cam);
+    let mut local = on(&net, "b", d, "camera_publisher", &local_args);
+    let mut sync = on(
+        &net,
+        "b",
+        d,
+        "image_info_sync",
+        &[
+            "-r",
+            "image:=/camera1/image",
+            "-r",
+            "camera_info:=/camera1/camera_info",
+        ],
+    );
+    let mut w = watch_on(
+        &net,
+        "b",
+        d,
+        &[
+            "--topic",
+            "/camera1/image",
+            "--topic",
+            "/b/camera1/image",
+            "--policy",
+            "approximate",
+            "--seconds",
+            "14",
+        ],
+    );
+    sync.wait_for("a set over the link", |l| l.starts_with("set "));
+    // Let watch see both topics flow, then cut the link for 3 s.
+    std::thread::sleep(Duration::from_secs(3));
+    let cut = Instant::now();
+    net.set_up("a", false);
+    let stale = w.wait_for("stale", |l| {
+        l.starts_with("problem stale") && names(l, "/camera1/image")
+    });
+    let detected = cut.elapsed();
+    assert!(
+        !names(&stale, "/b/camera1/image"),
+        "the local topic is not stale: {stale}"
+    );
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(cut.elapsed()));
+    net.set_up("a", true);
+    let back = Instant::now();
+    // The first set stamped after the partition began.
+    let cut_ns =
+        (SystemTime::now().duration_since(UNIX_EPOCH).unwrap() - cut.elapsed()).as_nanos() as i64;
+    sync.wait_for("a set after the partition", |l| {
+        l.strip_prefix("set ")
+            .and_then(|r| r.split([',', ' ']).next())
+            .and_then(|s| s.parse::<i64>().ok())
+            .is_some_and(|s| s > cut_ns)
+    });
+    let resumed = back.elapsed();
+    eprintln!(
+        "partition 3 s: stale reported after {:.2} s ({stale}); \
+         first set {:.2} s after the link came back; hub: {:?}",
+        detected.as_secs_f64(),
+        resumed.as_secs_f64(),
+        net.counts("a")
+    );
+    assert!(
+        resumed <= Duration::from_secs(3),
+        "sets resumed {resumed:?} after link-up"
+    );
+    for p in [&mut remote, &mut local, &mut sync] {
+        assert!(p.running(), "{} died: {}", p.name, p.stderr());
+    }
+    assert!(w.wait_exit(), "watch failed: {}", w.stderr());
+}
+
+#[test]
+fn a_host_clock_ahead_is_a_clock_mismatch_and_stamp_offset_compensates() {
+    let Some(net) = hosts(&["a", "b", "c"]) else {
+        return;
+    };
+    let d = domain();
+    let cam = ["rate:=30.0", "width:=16", "height:=12", "qos:=sensor_data"];
+    let mut a = on(&net, "a", d, "camera_publisher", &params(&cam));
+    // Host C's clock runs 2 s ahead: its stamps do.
+    let ahead = format!("start_sec:={}", now_sec() + 2);
+    let mut c_args = vec!["-r", "__ns:=/c"];
+    let mut c_params = cam.to_vec();
+    c_params.push(&ahead);
+    let c_params = params(&c_params);
+    c_args.extend(&c_params);
+    let mut c = on(&net, "c", d, "camera_publisher", &c_args);
+    let mut w = watch_on(
+        &net,
+        "b",
+        d,
+        &[
+            "--topic",
+            "/camera1/image",
+            "--topic",
+            "/c/camera1/image",
+            "--policy",
+            "approximate",
+            "--seconds",
+            "8",
+        ],
+    );
+    let started = Instant::now();
+    let line = w.wait_for("clock_mismatch", |l| {
+        l.starts_with("problem clock_mismatch")
+    });
+    eprintln!(
+        "clock 2 s ahead: {line} after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(names(&line, "/c/camera1/image"), "{line}");
+    // With the offset, pairs within 50 ms form; without it none can.
+    let stereo = |offset: Option<&str>| {
+        let mut args = vec![
+            "-r",
+            "left:=/camera1/image",
+            "-r",
+            "right:=/c/camera1/image",
+            "-p",
+            "max_interval:=0.05",
+            "-p",
+            "stats_period:=0.5",
+        ];
+        if let Some(o) = offset {
+            args.extend(["-p", o]);
+        }
+        on(&net, "b", d, "stereo_sync", &args)
+    };
+    let mut plain = stereo(None);
+    let mut offset = stereo(Some("stamp_offset:=['1=-2s']"));
+    let sets = offset.take("set ", 30);
+    let skew_ms: Vec<i64> = sets
+        .iter()
+        .map(|l| l.rsplit_once("skew_us=").unwrap().1.parse::<i64>().unwrap() / 1000)
+        .collect();
+    eprintln!(
+        "stamp_offset 1=-2s: 30 sets, raw skews {:?}..{:?} ms",
+        skew_ms.first(),
+        skew_ms.last()
+    );
+    assert!(
+        skew_ms.iter().all(|s| (1950..=2050).contains(s)),
+        "{skew_ms:?}"
+    );
+    plain.wait_for("stats", |l| l.starts_with("stats "));
+    plain.wait_for("stats", |l| l.starts_with("stats "));
+    let s = last_stats(&plain);
+    assert_eq!(s.sets, 0, "2 s apart, max_interval 50 ms: {s:?}");
+    assert!(s.received().iter().all(|&r| r > 0), "{s:?}");
+    for p in [&mut a, &mut c] {
+        assert!(p.running(), "{} died: {}", p.name, p.stderr());
+    }
+    assert!(w.wait_exit(), "watch failed: {}", w.stderr());
+}

@@ -191,14 +191,20 @@ impl Drop for Net {
     }
 }
 
-/// Whether this machine can make the hosts (root, `ip netns`, TAP).
+/// Whether this machine can make the hosts (root, `ip netns`, TAP):
+/// probed once per process, so tests running in parallel share the answer.
 pub fn available() -> Result<(), String> {
-    let probe = format!("{MAGIC_PREFIX}probe{}", std::process::id());
-    ip(&["netns", "add", &probe]).map_err(|e| format!("ip netns add: {e}"))?;
-    let _ = ip(&["netns", "del", &probe]);
-    open_tap(&format!("ssprobe{}", std::process::id() % 100_000))
-        .map(drop)
-        .map_err(|e| format!("a TAP interface (/dev/net/tun): {e}"))
+    static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let probe = format!("{MAGIC_PREFIX}probe{}", std::process::id());
+            ip(&["netns", "add", &probe]).map_err(|e| format!("ip netns add: {e}"))?;
+            let _ = ip(&["netns", "del", &probe]);
+            open_tap(&format!("ssprobe{}", std::process::id() % 100_000))
+                .map(drop)
+                .map_err(|e| format!("a TAP interface (/dev/net/tun): {e}"))
+        })
+        .clone()
 }
 
 /// `ip ARGS`, an error with its stderr if it fails.

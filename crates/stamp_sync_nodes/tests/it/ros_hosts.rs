@@ -34,6 +34,19 @@ fn on(net: &Net, host: &str, d: u32, name: &str, args: &[&str]) -> Proc {
     Proc::command(&format!("{name}@{host}"), cmd, d)
 }
 
+/// `image_info_sync` on `host` for camera 1, with `stats` lines every 0.5 s.
+fn image_info_sync(net: &Net, host: &str, d: u32) -> Proc {
+    let remap = [
+        "-r",
+        "image:=/camera1/image",
+        "-r",
+        "camera_info:=/camera1/camera_info",
+    ];
+    let mut args = remap.to_vec();
+    args.extend(["-p", "stats_period:=0.5"]);
+    on(net, host, d, "image_info_sync", &args)
+}
+
 /// `stamp-sync watch ARGS` on `host`.
 fn watch_on(net: &Net, host: &str, d: u32, args: &[&str]) -> Proc {
     let mut cmd = net.command(host, node("stamp-sync"));
@@ -83,20 +96,7 @@ fn sets_keep_coming_over_a_delayed_lossy_link_and_every_message_is_counted() {
     };
     net.set("a", link);
     let sync_start = Instant::now();
-    let mut sync = on(
-        &net,
-        "b",
-        d,
-        "image_info_sync",
-        &[
-            "-r",
-            "image:=/camera1/image",
-            "-r",
-            "camera_info:=/camera1/camera_info",
-            "-p",
-            "stats_period:=0.5",
-        ],
-    );
+    let mut sync = image_info_sync(&net, "b", d);
     // Small images: a message is one frame, so frame loss is message loss.
     let ticks = 300;
     let mut publ = on(
@@ -172,18 +172,7 @@ fn a_partition_shows_as_stale_and_the_sets_resume_by_themselves() {
     let mut local_args = vec!["-r", "__ns:=/b"];
     local_args.extend(&cam);
     let mut local = on(&net, "b", d, "camera_publisher", &local_args);
-    let mut sync = on(
-        &net,
-        "b",
-        d,
-        "image_info_sync",
-        &[
-            "-r",
-            "image:=/camera1/image",
-            "-r",
-            "camera_info:=/camera1/camera_info",
-        ],
-    );
+    let mut sync = image_info_sync(&net, "b", d);
     let mut w = watch_on(
         &net,
         "b",

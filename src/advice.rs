@@ -268,6 +268,11 @@ pub fn out_of_order_line() -> String {
     "stamp each message when it is captured, in order: the policies assume each topic's stamps ascend and drop or mismatch the late ones; after a clock reset, --reset-on-jump-back DUR clears the queues".to_string()
 }
 
+/// What to do about messages the middleware lost on the way.
+pub fn message_lost_line() -> String {
+    "best effort loses what the link loses: check the network (Wi-Fi, a saturated link, socket buffers too small for large messages: raise net.core.rmem_max); if every message matters, publish and subscribe reliable".to_string()
+}
+
 /// What to do about a topic that dropped out.
 pub fn dropped_out_line() -> String {
     "its publisher stopped or lags: the sets go on without it and need it again once it is back within the timeout; check the sensor and its driver (`stale` and `no_publisher` say more)".to_string()

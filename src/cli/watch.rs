@@ -220,6 +220,7 @@ pub fn run_watch(
                     }
                 }
                 FeedEvent::Unreadable { channel, .. } => diag.unreadable(channel),
+                FeedEvent::Lost { channel, total } => diag.lost(channel, total, system_now()),
                 FeedEvent::Graph { channel, facts } => diag.graph(channel, graph(facts)),
             }
         }
@@ -345,13 +346,14 @@ fn write_view(out: &mut dyn Write, rep: &Report, summary: bool) -> std::io::Resu
         "type",
         "publishers",
         "received",
+        "lost",
         "rate Hz",
         "age at arrival",
         offset_head.as_str(),
         "in sets",
         "drops",
     ];
-    let rows: Vec<[String; 9]> = rep
+    let rows: Vec<[String; 10]> = rep
         .topics
         .iter()
         .map(|t| {
@@ -364,6 +366,7 @@ fn write_view(out: &mut dyn Write, rep: &Report, summary: bool) -> std::io::Resu
                     t.publishers.join(",")
                 },
                 t.arrived.to_string(),
+                or_dash(t.lost.map(|n| n.to_string())),
                 format!("{:.1}", t.rate_hz),
                 or_dash(t.age_ns.map(human_duration)),
                 or_dash(t.offset_ns.map(human_duration)),
@@ -385,7 +388,7 @@ fn write_view(out: &mut dyn Write, rep: &Report, summary: bool) -> std::io::Resu
                 s.push_str("  ");
             }
             // Numbers right-aligned, words left.
-            if (3..8).contains(&i) {
+            if (3..9).contains(&i) {
                 s.push_str(&format!("{c:>w$}"));
             } else {
                 s.push_str(&format!("{c:<w$}"));

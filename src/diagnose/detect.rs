@@ -278,6 +278,31 @@ impl Diagnosis {
         }
     }
 
+    pub(super) fn message_lost(&self, now: Stamp, out: &mut Vec<Problem>) {
+        let w = self.th.window;
+        for t in &self.topics {
+            let Some((lost, last)) = t.lost_since(now - w) else {
+                continue;
+            };
+            if now.since(last) > self.th.recent {
+                continue;
+            }
+            let total = t.lost_total().unwrap_or(lost);
+            let sent = total + t.received;
+            let pct = total as f64 * 100.0 / sent as f64;
+            out.push(Problem {
+                code: Code::MessageLost,
+                topics: vec![t.name.clone()],
+                message: format!(
+                    "{}: the middleware lost {lost} message(s) on the way in the last {}; {total} of {sent} ({pct:.1} %) since watching began",
+                    t.name,
+                    secs(w),
+                ),
+                advice: advice::message_lost_line(),
+            });
+        }
+    }
+
     pub(super) fn out_of_order(&self, now: Stamp, out: &mut Vec<Problem>) {
         for t in &self.topics {
             let Some(last) = t.last_backwards else {

@@ -29,11 +29,12 @@
 //! | `never_equal` | ExactTime, no set for 10 s, and two topics' recent stamps (5 or more each) have none in common |
 //! | `clock_mismatch` | a topic's stamp age at arrival is more than 1 s away from that of the topic stamped nearest its arrival |
 //! | `stale` | silent for more than 3 periods (and 0.5 s) while another topic flows; or nothing 5 s after the graph showed a publisher |
+//! | `message_lost` | the middleware reported messages lost on the way to the subscription (`RMW_EVENT_MESSAGE_LOST`) |
 //! | `queue_overflow` | overflow drops not explained by a stale, missing, never-equal or other-clock topic (found now or in the last 3 s) |
 //! | `out_of_order` | a stamp older than the one before it on the same topic |
 //! | `dropped_out` | with `--drop-out-after`: the topic is out, sets go on without it (resolved when it rejoins) |
 //!
-//! Event-like problems (`queue_overflow`, `out_of_order`) stay active for
+//! Event-like problems (`message_lost`, `queue_overflow`, `out_of_order`) stay active for
 //! 3 s after their last occurrence; any problem is resolved after 1 s
 //! without being found.
 //!
@@ -76,6 +77,8 @@ pub enum Code {
     ClockMismatch,
     /// A topic silent for more than 3 periods while others flow.
     Stale,
+    /// The middleware lost messages on the way (best-effort gaps).
+    MessageLost,
     /// A queue overflowed.
     QueueOverflow,
     /// Stamps going backwards on one topic.
@@ -87,13 +90,14 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order the live view lists them.
-    pub const ALL: [Code; 9] = [
+    pub const ALL: [Code; 10] = [
         Code::NoPublisher,
         Code::QosIncompatible,
         Code::NoHeader,
         Code::NeverEqual,
         Code::ClockMismatch,
         Code::Stale,
+        Code::MessageLost,
         Code::QueueOverflow,
         Code::OutOfOrder,
         Code::DroppedOut,
@@ -108,6 +112,7 @@ impl Code {
             Code::NeverEqual => "never_equal",
             Code::ClockMismatch => "clock_mismatch",
             Code::Stale => "stale",
+            Code::MessageLost => "message_lost",
             Code::QueueOverflow => "queue_overflow",
             Code::OutOfOrder => "out_of_order",
             Code::DroppedOut => "dropped_out",
@@ -275,6 +280,9 @@ pub struct TopicReport {
     pub unreadable: u64,
     /// Stamps older than the one before.
     pub out_of_order: u64,
+    /// Messages the middleware reported lost on the way, since watching
+    /// began; `None` where it reports nothing.
+    pub lost: Option<u64>,
 }
 
 /// One problem in a [`Report`].
@@ -476,6 +484,14 @@ impl Diagnosis {
         }
     }
 
+    /// The middleware's count of messages lost on the way to `channel`'s
+    /// subscription is `total` at `now` (it only grows).
+    pub fn lost(&mut self, channel: usize, total: u64, now: Stamp) {
+        if let Some(t) = self.topics.get_mut(channel) {
+            t.lost(total, now);
+        }
+    }
+
     /// A message on `channel` whose stamp could not be read.
     pub fn unreadable(&mut self, channel: usize) {
         if let Some(t) = self.topics.get_mut(channel) {
@@ -628,6 +644,7 @@ impl Diagnosis {
         let mut out = Vec::new();
         self.graph_problems(now, &mut out);
         self.stale(now, &mut out);
+        self.message_lost(now, &mut out);
         self.follower_behind(&mut out);
         self.never_equal(now, &mut out);
         self.clock_mismatch(now, &mut out);
@@ -689,6 +706,7 @@ impl Diagnosis {
                     offset_ns,
                     unreadable: t.unreadable,
                     out_of_order: t.backwards,
+                    lost: t.lost_total(),
                 }
             })
             .collect();
@@ -831,6 +849,7 @@ mod tests {
                 "never_equal",
                 "clock_mismatch",
                 "stale",
+                "message_lost",
                 "queue_overflow",
                 "out_of_order",
                 "dropped_out"

@@ -13,6 +13,8 @@ pub(super) const RECENT: usize = 256;
 pub(super) const SET_TIMES: usize = 4096;
 /// The last sets shown.
 pub(super) const LAST_SETS: usize = 10;
+/// Lost-message totals kept per topic (one per increase).
+pub(super) const LOST_SAMPLES: usize = 64;
 
 #[derive(Clone, Debug)]
 pub(super) struct TopicState {
@@ -28,6 +30,9 @@ pub(super) struct TopicState {
     pub(super) last_backwards: Option<Stamp>,
     /// The first check that saw a publisher on the graph.
     pub(super) publishers_since: Option<Stamp>,
+    /// (when, the middleware's lost total then), one per increase, oldest
+    /// first; the first is the total when it was first reported.
+    pub(super) lost: VecDeque<(Stamp, u64)>,
 }
 
 impl TopicState {
@@ -43,7 +48,36 @@ impl TopicState {
             backwards_max: Duration::ZERO,
             last_backwards: None,
             publishers_since: None,
+            lost: VecDeque::with_capacity(LOST_SAMPLES),
         }
+    }
+
+    /// The lost total is `total` at `now`.
+    pub(super) fn lost(&mut self, total: u64, now: Stamp) {
+        if self.lost.back().is_some_and(|&(_, t)| t >= total) {
+            return;
+        }
+        if self.lost.len() == LOST_SAMPLES {
+            self.lost.pop_front();
+        }
+        self.lost.push_back((now, total));
+    }
+
+    /// The lost total, if the middleware reports one.
+    pub(super) fn lost_total(&self) -> Option<u64> {
+        self.lost.back().map(|&(_, t)| t)
+    }
+
+    /// Messages lost since `from`, and when the last was reported.
+    pub(super) fn lost_since(&self, from: Stamp) -> Option<(u64, Stamp)> {
+        let &(last_at, last) = self.lost.back()?;
+        let before = self
+            .lost
+            .iter()
+            .rev()
+            .find(|(at, _)| *at < from)
+            .map_or(0, |&(_, t)| t);
+        (last > before).then_some((last - before, last_at))
     }
 
     pub(super) fn last_arrival(&self) -> Option<Stamp> {

@@ -58,6 +58,16 @@ impl Inputs {
         self.subs.get(i).is_some_and(Option::is_some)
     }
 
+    /// The middleware's lost total of input `i` (see
+    /// [`RawSubscription::lost`]); `None` if it is not subscribed or rmw
+    /// reports no losses.
+    pub fn lost(&self, i: usize) -> Result<Option<u64>, RawError> {
+        match self.subs.get(i) {
+            Some(Some(sub)) => sub.lost(),
+            _ => Ok(None),
+        }
+    }
+
     /// Waits until a subscription has data, `waiter` is woken, or `timeout`
     /// passes.
     pub fn wait(&self, waiter: &mut Waiter, timeout: Option<StdDuration>) -> Result<(), RawError> {

@@ -504,6 +504,16 @@ impl RawSubscription {
         &self.type_support
     }
 
+    /// Messages the middleware reports lost before they reached this
+    /// subscription, in all so far (rmw's `RMW_EVENT_MESSAGE_LOST`: Fast DDS
+    /// counts the gaps in a best-effort writer's sequence numbers). `None`
+    /// where rmw does not report lost messages.
+    pub fn lost(&self) -> Result<Option<u64>, RawError> {
+        self.inner
+            .lost_total()
+            .map_err(|e| RawError::rcl(e, self.topic()))
+    }
+
     /// Publishers matched with this subscription.
     pub fn publisher_count(&self) -> Result<usize, RawError> {
         self.inner

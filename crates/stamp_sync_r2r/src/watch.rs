@@ -132,6 +132,16 @@ pub enum FeedEvent {
         /// Why.
         error: StampError,
     },
+    /// The middleware's count of messages lost on the way to topic
+    /// `channel`'s subscription is `total`: sent once it is subscribed and
+    /// whenever the count grows (read every [`GRAPH_EVERY`]; never sent
+    /// where rmw reports no losses).
+    Lost {
+        /// The topic's index.
+        channel: usize,
+        /// Lost since the subscription was made.
+        total: u64,
+    },
     /// The graph's facts of topic `channel` (every [`GRAPH_EVERY`]).
     Graph {
         /// The topic's index.
@@ -159,6 +169,8 @@ pub struct WatchFeed {
     waiter: Waiter,
     next_graph: Instant,
     batch: Vec<Taken>,
+    /// The lost totals last sent, per topic.
+    lost: Vec<Option<u64>>,
 }
 
 impl std::fmt::Debug for WatchFeed {
@@ -176,6 +188,7 @@ impl WatchFeed {
             return Err(WatchError::Topics(topics.len()));
         }
         let waiter = node.waiter()?;
+        let topics_len = topics.len();
         Ok(WatchFeed {
             inputs: Inputs::new(topics.len()),
             node,
@@ -183,6 +196,7 @@ impl WatchFeed {
             waiter,
             next_graph: Instant::now(),
             batch: Vec::new(),
+            lost: vec![None; topics_len],
         })
     }
 
@@ -271,6 +285,12 @@ impl WatchFeed {
                     qos: e.qos,
                 })
                 .collect();
+            if let Some(total) = self.inputs.lost(channel)? {
+                if self.lost[channel] != Some(total) {
+                    self.lost[channel] = Some(total);
+                    out.push(FeedEvent::Lost { channel, total });
+                }
+            }
             out.push(FeedEvent::Graph {
                 channel,
                 facts: GraphFacts {

@@ -97,6 +97,20 @@ fn sets_keep_coming_over_a_delayed_lossy_link_and_every_message_is_counted() {
     net.set("a", link);
     let sync_start = Instant::now();
     let mut sync = image_info_sync(&net, "b", d);
+    // Until SIGINT: it counts what the middleware reports lost.
+    let mut w = watch_on(
+        &net,
+        "b",
+        d,
+        &[
+            "--topic",
+            "/camera1/image",
+            "--topic",
+            "/camera1/camera_info",
+            "--policy",
+            "approximate",
+        ],
+    );
     // Small images: a message is one frame, so frame loss is message loss.
     let ticks = 300;
     let mut publ = on(
@@ -110,7 +124,7 @@ fn sets_keep_coming_over_a_delayed_lossy_link_and_every_message_is_counted() {
             "width:=16",
             "height:=12",
             "qos:=sensor_data",
-            "wait_subscribers:=2",
+            "wait_subscribers:=4",
             "wait_timeout:=30.0",
             "linger:=true",
         ]),
@@ -158,6 +172,56 @@ fn sets_keep_coming_over_a_delayed_lossy_link_and_every_message_is_counted() {
         "a 2 % loss lost nothing: {lost:?}"
     );
     assert!(frames.lost > 0, "{frames:?}");
+    // watch on B: the middleware's lost counts, per topic, and the problem.
+    interrupt(&w);
+    assert!(w.wait_exit(), "watch failed: {}", w.stderr());
+    let problem = w
+        .seen
+        .iter()
+        .find(|l| l.starts_with("problem message_lost"))
+        .unwrap_or_else(|| panic!("no message_lost: {:?}", w.seen));
+    let watch_lost: Vec<(u64, u64)> = ["/camera1/image", "/camera1/camera_info"]
+        .iter()
+        .map(|t| summary_received_lost(&w.seen, t))
+        .collect();
+    eprintln!("watch on B: (received, lost) {watch_lost:?}; {problem}");
+    for (topic, (r, l)) in ["image", "camera_info"].iter().zip(&watch_lost) {
+        // Lost + received is what was published (the DDS sequence numbers).
+        assert!(*l <= ticks / 10, "{topic}: watch lost {l}");
+        assert!(
+            (ticks - ticks / 20..=ticks).contains(&(r + l)),
+            "{topic}: received {r} + lost {l} is not the {ticks} published"
+        );
+    }
+    assert!(watch_lost.iter().map(|(_, l)| l).sum::<u64>() > 0, "{watch_lost:?}");
+}
+
+/// SIGINT to `p` (`ip netns exec` execs the program: the same pid).
+fn interrupt(p: &Proc) {
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &p.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "cannot interrupt {}", p.name);
+}
+
+/// `received` and `lost` of `topic`'s row in watch's summary table.
+fn summary_received_lost(lines: &[String], topic: &str) -> (u64, u64) {
+    let head = lines
+        .iter()
+        .rposition(|l| l.starts_with("topic ") && l.contains(" lost "))
+        .unwrap_or_else(|| panic!("no summary table: {lines:?}"));
+    let row = lines[head..]
+        .iter()
+        .find(|l| l.split_whitespace().next() == Some(topic))
+        .unwrap_or_else(|| panic!("no row for {topic}: {lines:?}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    let n = |i: usize| -> u64 {
+        cells[i]
+            .parse()
+            .unwrap_or_else(|_| panic!("cell {i} of {row:?}"))
+    };
+    (n(3), n(4))
 }
 
 #[test]

@@ -25,7 +25,10 @@
 //! 5. **Wait sets keep no pointers.** A wait set holds pointers to the
 //!    subscriptions only inside [`WaitSet::wait`], whose arguments borrow
 //!    them; it is cleared before `wait` returns.
-//! 6. **Owned buffers.** A [`SerializedBuf`] owns its `rcutils_uint8_array_t`
+//! 6. **Events die first.** A subscription's message-lost event
+//!    (`rcl_event_t`, boxed like the rest) is finalized in the
+//!    subscription's `Drop` before the subscription it was made from.
+//! 7. **Owned buffers.** A [`SerializedBuf`] owns its `rcutils_uint8_array_t`
 //!    exclusively (allocated by rcutils' default allocator, freed once in
 //!    `Drop`); `as_bytes` views exactly `buffer_length` initialized bytes.
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -39,9 +42,9 @@ use std::time::Duration;
 use libloading::Library;
 use r2r_rcl::{
     RCL_RET_OK, RCL_RET_SUBSCRIPTION_TAKE_FAILED, RCL_RET_TIMEOUT, rcl_context_t,
-    rcl_guard_condition_t, rcl_node_t, rcl_publisher_t, rcl_serialized_message_t,
+    rcl_event_t, rcl_guard_condition_t, rcl_node_t, rcl_publisher_t, rcl_serialized_message_t,
     rcl_subscription_t, rcl_wait_set_t, rcutils_allocator_t, rmw_message_info_t, rmw_qos_profile_t,
-    rosidl_message_type_support_t,
+    rmw_message_lost_status_t, rosidl_message_type_support_t,
 };
 
 /// A failed rcl call: the function, its return code and rcl's error string.
@@ -517,6 +520,8 @@ pub(super) struct TakeInfo {
 
 pub(super) struct Subscription {
     handle: NonNull<rcl_subscription_t>,
+    /// The message-lost event, `None` where rmw does not support it.
+    lost: Option<NonNull<rcl_event_t>>,
     node: Arc<Node>,
     _type_support: TypeSupportHandle,
 }
@@ -563,6 +568,7 @@ impl Subscription {
         Ok(Subscription {
             // SAFETY: Box::into_raw never returns null.
             handle: unsafe { NonNull::new_unchecked(handle) },
+            lost: lost_event(handle),
             node: node.clone(),
             _type_support: type_support.clone(),
         })
@@ -594,6 +600,26 @@ impl Subscription {
         }))
     }
 
+    /// The messages the middleware reports lost on this subscription so
+    /// far (`RMW_EVENT_MESSAGE_LOST`'s total), or `None` where rmw does
+    /// not report them.
+    pub(super) fn lost_total(&self) -> Result<Option<u64>, RclError> {
+        let Some(event) = self.lost else {
+            return Ok(None);
+        };
+        let mut status = rmw_message_lost_status_t {
+            total_count: 0,
+            total_count_change: 0,
+        };
+        // SAFETY: initialized event of this live subscription (invariant 6);
+        // `status` is the type rmw writes for MESSAGE_LOST.
+        let ret = unsafe {
+            r2r_rcl::rcl_take_event(event.as_ptr(), (&raw mut status).cast::<std::ffi::c_void>())
+        };
+        check("rcl_take_event", ret)?;
+        Ok(Some(status.total_count as u64))
+    }
+
     pub(super) fn publisher_count(&self) -> Result<usize, RclError> {
         let mut n = 0;
         // SAFETY: initialized subscription, valid out pointer.
@@ -616,6 +642,15 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         let _guard = lock(&self.node.lock);
+        if let Some(event) = self.lost.take() {
+            // SAFETY: initialized in `lost_event`, finalized once, before
+            // its subscription (invariant 6), then freed.
+            unsafe {
+                r2r_rcl::rcl_event_fini(event.as_ptr());
+                drop(Box::from_raw(event.as_ptr()));
+            }
+            take_error_string();
+        }
         // SAFETY: initialized with this node, which is alive (we hold it);
         // finalized once, then freed (invariants 1, 2).
         unsafe {
@@ -624,6 +659,30 @@ impl Drop for Subscription {
         }
         take_error_string();
     }
+}
+
+/// The message-lost event of `subscription` (initialized), or `None` where
+/// rmw does not support it (`RCL_RET_UNSUPPORTED`) or it fails.
+fn lost_event(subscription: *const rcl_subscription_t) -> Option<NonNull<rcl_event_t>> {
+    // SAFETY: zero-initialized, boxed (invariant 1).
+    let event = Box::into_raw(Box::new(unsafe { r2r_rcl::rcl_get_zero_initialized_event() }));
+    // SAFETY: `subscription` is initialized; the event outlives no longer
+    // than it (invariant 6).
+    let ret = unsafe {
+        r2r_rcl::rcl_subscription_event_init(
+            event,
+            subscription,
+            r2r_rcl::rcl_subscription_event_type_t::RCL_SUBSCRIPTION_MESSAGE_LOST,
+        )
+    };
+    if ret != RCL_RET_OK as i32 {
+        take_error_string();
+        // SAFETY: from Box::into_raw above; not initialized.
+        unsafe { drop(Box::from_raw(event)) };
+        return None;
+    }
+    // SAFETY: Box::into_raw never returns null.
+    Some(unsafe { NonNull::new_unchecked(event) })
 }
 
 // ---------------------------------------------------------------- publisher

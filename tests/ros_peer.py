@@ -5,6 +5,11 @@ did not write, talking to the installed stamp_sync nodes.
             (--tick: stamp_sync_test_msgs/Tick on both, from the test
             overlay) and subscribes raw to <topic>/synced: prints what it
             sent and what came back, as hashes of the exact bytes
+  publish   one topic of those (Image or CameraInfo), for a peer on
+            another host: waits for a subscriber, then for `go` on stdin,
+            then publishes; prints what it sent
+  collect   subscribes raw to topics (Image or CameraInfo); prints
+            `matched` once each has a publisher, then what came in
   params    the standard parameter services of a node: list, get, set
   rosout    waits for a /rosout record of a node that contains a text
   string    publishes std_msgs/String (a type without a header)
@@ -108,6 +113,79 @@ def relay(args):
     out("sent_all")
     # Whatever comes back, for a while after the last message.
     spin_until(node, lambda: False, args.linger)
+    for ch, data in got:
+        stamp = deserialize_message(data, types[ch]).header.stamp
+        ns = stamp.sec * 10**9 + stamp.nanosec
+        out(f"got {ch} {ns} {len(data)} {digest_prefixes(data)}")
+    out("done")
+    return 0
+
+
+def kinds(names):
+    from sensor_msgs.msg import CameraInfo, Image
+    return [{"image": Image, "info": CameraInfo}[k] for k in names.split(",")]
+
+
+def one_message(kind, ns, k):
+    from builtin_interfaces.msg import Time
+    from sensor_msgs.msg import CameraInfo, Image
+    from std_msgs.msg import Header
+    h = Header(stamp=Time(sec=ns // 10**9, nanosec=ns % 10**9), frame_id="peer")
+    if kind is Image:
+        n = 8 + 3 * (k % 5)
+        return Image(header=h, height=1, width=n, encoding="mono8", step=n,
+                     data=bytes((k + i) % 256 for i in range(n)))
+    return CameraInfo(header=h, height=1, width=k % 1000, distortion_model="plumb_bob")
+
+
+def publish(args):
+    [kind] = kinds(args.kind)
+    node = rclpy.create_node("publish_peer")
+    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                     history=HistoryPolicy.KEEP_LAST)
+    pub = node.create_publisher(kind, args.topic, qos)
+    if not spin_until(node, lambda: pub.get_subscription_count() > 0, args.wait):
+        print("publish_peer: nobody subscribed", file=sys.stderr, flush=True)
+        return 1
+    out("subscribed")
+    if sys.stdin.readline().strip() != "go":
+        return 1
+    period = 1.0 / args.rate
+    for k in range(args.count):
+        ns = args.start_sec * 10**9 + k * int(period * 1e9)
+        data = serialize_message(one_message(kind, ns, k))
+        pub.publish(data)
+        out(f"sent {args.channel} {ns} {len(data)} {digest(data)}")
+        spin_until(node, lambda: False, period)
+    out("sent_all")
+    spin_until(node, lambda: False, args.linger)
+    out("done")
+    return 0
+
+
+def collect(args):
+    from rclpy.serialization import deserialize_message
+    types = kinds(args.kinds)
+    topics = args.topics.split(",")
+    node = rclpy.create_node("collect_peer")
+    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                     history=HistoryPolicy.KEEP_LAST)
+    got = []
+
+    def on(k):
+        def cb(data):
+            got.append((k, bytes(data)))
+        return cb
+
+    subs = [node.create_subscription(t, name, on(k), qos, raw=True)
+            for k, (t, name) in enumerate(zip(types, topics))]
+    if not spin_until(node, lambda: all(node.count_publishers(t) > 0 for t in topics), args.wait):
+        print("collect_peer: no publisher", file=sys.stderr, flush=True)
+        return 1
+    out("matched")
+    spin_until(node, lambda: len(got) >= args.count * len(topics), args.seconds)
+    spin_until(node, lambda: False, 0.2)
+    del subs
     for ch, data in got:
         stamp = deserialize_message(data, types[ch]).header.stamp
         ns = stamp.sec * 10**9 + stamp.nanosec
@@ -233,6 +311,21 @@ def main():
     r.add_argument("--wait", type=float, default=30.0)
     r.add_argument("--linger", type=float, default=2.0)
     r.add_argument("--tick", action="store_true")
+    u = sub.add_parser("publish")
+    u.add_argument("--topic", required=True)
+    u.add_argument("--kind", choices=["image", "info"], required=True)
+    u.add_argument("--channel", type=int, required=True)
+    u.add_argument("--count", type=int, default=100)
+    u.add_argument("--rate", type=float, default=20.0)
+    u.add_argument("--start-sec", type=int, default=3001)
+    u.add_argument("--wait", type=float, default=30.0)
+    u.add_argument("--linger", type=float, default=1.0)
+    c = sub.add_parser("collect")
+    c.add_argument("--topics", required=True)
+    c.add_argument("--kinds", required=True)
+    c.add_argument("--count", type=int, default=100)
+    c.add_argument("--seconds", type=float, default=30.0)
+    c.add_argument("--wait", type=float, default=30.0)
     p = sub.add_parser("params")
     p.add_argument("node")
     p.add_argument("actions", nargs="+")
@@ -246,7 +339,9 @@ def main():
     args = ap.parse_args()
     rclpy.init()
     try:
-        return {"relay": relay, "params": params, "rosout": rosout, "string": string}[args.cmd](args)
+        cmds = {"relay": relay, "publish": publish, "collect": collect, "params": params,
+                "rosout": rosout, "string": string}
+        return cmds[args.cmd](args)
     finally:
         if rclpy.ok():
             rclpy.shutdown()

@@ -1364,6 +1364,43 @@ mod tests {
     }
 
     #[test]
+    fn messages_lost_on_the_way_are_counted_and_a_problem_for_a_while() {
+        let mut d = diag(2, PolicyConfig::approximate(10));
+        flow(&mut d, 0, 1_000, 100, &[], |_, k| k);
+        // Not reported: no count, no problem.
+        assert_eq!(d.report(at(1_000), false).topics[0].lost, None);
+        d.lost(0, 0, at(500));
+        d.lost(1, 0, at(500));
+        assert!(checked(&mut d, 1_000).is_empty());
+        assert_eq!(d.report(at(1_000), false).topics[0].lost, Some(0));
+        d.lost(1, 2, at(1_000));
+        d.lost(1, 1, at(1_001)); // never goes down
+        let p = checked(&mut d, 1_010);
+        assert_eq!(codes(&p), [Code::MessageLost]);
+        assert_eq!(p[0].topics, ["/t1"]);
+        assert_eq!(
+            p[0].message,
+            "/t1: the middleware lost 2 message(s) on the way in the last 10.000 s; 2 of 12 (16.7 %) since watching began"
+        );
+        assert!(p[0].advice.contains("reliable"), "{}", p[0].advice);
+        let r = d.report(at(1_010), false);
+        assert_eq!((r.topics[0].lost, r.topics[1].lost), (Some(0), Some(2)));
+        // Stays 3 s after the last loss, then resolves.
+        flow(&mut d, 1_100, 4_000, 100, &[], |_, k| k);
+        assert_eq!(codes(&checked(&mut d, 3_900)), [Code::MessageLost]);
+        assert!(checked(&mut d, 5_100).is_empty());
+        // A later loss counts only what is new in the window.
+        d.lost(1, 5, at(12_000));
+        flow(&mut d, 4_000, 12_010, 100, &[], |_, k| k);
+        let p = checked(&mut d, 12_010);
+        assert!(
+            p[0].message.contains("lost 3 message(s)"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
     fn out_of_order_stays_for_a_while() {
         let mut d = diag(2, PolicyConfig::approximate(10));
         flow(&mut d, 0, 1_000, 100, &[], |_, k| k);

@@ -252,6 +252,20 @@ pub fn stats_line(d: &Diagnostics, t_ms: u128) -> String {
     line
 }
 
+/// [`stats_line`] with ` lost=N,..` appended: per input, what the
+/// middleware reports lost on the way (`-` where it reports nothing).
+pub fn stats_line_with_lost(d: &Diagnostics, t_ms: u128, lost: &[Option<u64>]) -> String {
+    let mut line = stats_line(d, t_ms);
+    if !lost.is_empty() {
+        let cells: Vec<String> = lost
+            .iter()
+            .map(|l| l.map_or("-".to_string(), |n| n.to_string()))
+            .collect();
+        let _ = write!(line, " lost={}", cells.join(","));
+    }
+    line
+}
+
 /// Lines arriving on stdin (`stats`, `quit`), read on a thread of their own.
 pub fn stdin_commands() -> mpsc::Receiver<String> {
     let (tx, commands) = mpsc::channel::<String>();

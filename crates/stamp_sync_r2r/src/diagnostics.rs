@@ -69,6 +69,9 @@ pub struct TopicHealth {
 pub struct Health {
     topics: Vec<String>,
     prev: Option<(Stamp, Diagnostics)>,
+    /// The middleware's lost totals per input, now and at the last update.
+    lost: Vec<Option<u64>>,
+    lost_prev: Vec<Option<u64>>,
 }
 
 impl Health {
@@ -77,7 +80,16 @@ impl Health {
         Health {
             topics: topics.iter().map(|t| t.as_ref().to_string()).collect(),
             prev: None,
+            lost: Vec::new(),
+            lost_prev: Vec::new(),
         }
+    }
+
+    /// The middleware's count of messages lost on the way to each input
+    /// (`None` where it reports nothing), for the next update: a key
+    /// `lost`, and WARN for an input that lost messages that period.
+    pub fn set_lost(&mut self, lost: &[Option<u64>]) {
+        self.lost = lost.to_vec();
     }
 
     /// The statuses at `now`, from the snapshot `d` and, per topic, the QoS
@@ -105,6 +117,11 @@ impl Health {
             .map(|ch| delta(ch, &|c| c.received))
             .collect();
         let others_flow = |ch: usize| got.iter().enumerate().any(|(i, n)| i != ch && *n > 0);
+        let lost_prev = std::mem::replace(&mut self.lost_prev, self.lost.clone());
+        let lost_now = |ch: usize| -> u64 {
+            let now_v = self.lost.get(ch).copied().flatten().unwrap_or(0);
+            now_v.saturating_sub(lost_prev.get(ch).copied().flatten().unwrap_or(0))
+        };
         let mut out = Vec::with_capacity(self.topics.len());
         for (ch, topic) in self.topics.iter().enumerate() {
             let Some(c) = d.channels.get(ch) else {
@@ -132,6 +149,13 @@ impl Health {
                     Level::Warn,
                     format!("queue overflow: {overflow} messages dropped this period"),
                 ),
+                _ if lost_now(ch) > 0 => (
+                    Level::Warn,
+                    format!(
+                        "lost on the way: the middleware lost {} messages this period",
+                        lost_now(ch)
+                    ),
+                ),
                 _ => (Level::Ok, "ok".to_string()),
             };
             let mut values = vec![
@@ -152,6 +176,9 @@ impl Health {
                 if c.dropped_for(r) > 0 {
                     values.push((format!("dropped_{r}"), c.dropped_for(r).to_string()));
                 }
+            }
+            if let Some(Some(n)) = self.lost.get(ch) {
+                values.push(("lost".to_string(), n.to_string()));
             }
             if let Some(r) = report {
                 values.push(("publishers".to_string(), r.publishers.to_string()));
@@ -312,6 +339,12 @@ impl DiagnosticsPublisher {
         })
     }
 
+    /// The middleware's lost totals per input for the next
+    /// [`publish`](Self::publish): see [`Health::set_lost`].
+    pub fn set_lost(&mut self, lost: &[Option<u64>]) {
+        self.health.set_lost(lost);
+    }
+
     /// Checks each topic's publishers, updates the statuses and publishes
     /// them. Returns the statuses.
     pub fn publish(
@@ -457,6 +490,42 @@ mod tests {
         let back = h.update(s(2), &sync.diagnostics(), &[report(1, 0), report(1, 0)]);
         assert_eq!(back[1].level, Level::Ok, "{}", back[1].message);
         assert_eq!(value(&back[1], "rejoins").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn messages_lost_on_the_way_are_a_value_and_a_warning_for_the_period() {
+        let s = Stamp::from_nanos;
+        let sync = DynSynchronizer::<Stamp, _>::new(2, ExactTime::new(5).unwrap()).unwrap();
+        let mut h = Health::new(&["image", "info"]);
+        let graph = [report(1, 0), report(1, 0)];
+        let value = |h: &TopicHealth, key: &str| {
+            h.values
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let first = h.update(s(0), &sync.diagnostics(), &graph);
+        assert_eq!(value(&first[0], "lost"), None, "not reported: no key");
+        h.set_lost(&[Some(0), None]);
+        let zero = h.update(s(1), &sync.diagnostics(), &graph);
+        assert_eq!(value(&zero[0], "lost").as_deref(), Some("0"));
+        assert_eq!(zero[0].level, Level::Ok);
+        assert_eq!(value(&zero[1], "lost"), None);
+        h.set_lost(&[Some(3), None]);
+        let lost = h.update(s(2), &sync.diagnostics(), &graph);
+        assert_eq!(lost[0].level, Level::Warn);
+        assert_eq!(
+            lost[0].message,
+            "lost on the way: the middleware lost 3 messages this period"
+        );
+        assert_eq!(value(&lost[0], "lost").as_deref(), Some("3"));
+        assert_eq!(lost[1].level, Level::Ok);
+        // No new losses: OK again, the total stays.
+        let after = h.update(s(3), &sync.diagnostics(), &graph);
+        assert_eq!(
+            (after[0].level, value(&after[0], "lost").as_deref()),
+            (Level::Ok, Some("3"))
+        );
     }
 
     #[test]

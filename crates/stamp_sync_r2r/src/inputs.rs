@@ -68,6 +68,11 @@ impl Inputs {
         }
     }
 
+    /// [`lost`](Self::lost) of every input.
+    pub fn lost_all(&self) -> Result<Vec<Option<u64>>, RawError> {
+        (0..self.subs.len()).map(|i| self.lost(i)).collect()
+    }
+
     /// Waits until a subscription has data, `waiter` is woken, or `timeout`
     /// passes.
     pub fn wait(&self, waiter: &mut Waiter, timeout: Option<StdDuration>) -> Result<(), RawError> {

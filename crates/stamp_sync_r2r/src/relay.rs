@@ -121,6 +121,8 @@ struct Shared {
     diagnostics: Option<Diagnostics>,
     /// Messages whose stamp could not be read, per input.
     unreadable: Vec<u64>,
+    /// The middleware's lost totals per input (`None`: not reported).
+    lost: Vec<Option<u64>>,
 }
 
 /// A running relay; see the [module docs](self). Stops when dropped.
@@ -254,6 +256,7 @@ impl Relay {
             now: Box::new(now),
             on_set,
             batch: Vec::new(),
+            next_lost: Instant::now(),
         };
         let thread = std::thread::Builder::new()
             .name("stamp_sync relay".into())
@@ -316,6 +319,13 @@ impl Relay {
         self.lock().unreadable.clone()
     }
 
+    /// Messages per input the middleware reports lost on the way (see
+    /// [`RawSubscription::lost`](super::raw::RawSubscription::lost)),
+    /// refreshed every 100 ms; `None` where it reports nothing.
+    pub fn lost(&self) -> Vec<Option<u64>> {
+        self.lock().lost.clone()
+    }
+
     /// True while the data thread runs.
     pub fn is_running(&self) -> bool {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
@@ -363,6 +373,8 @@ struct DataPath {
     on_set: Option<OnSet>,
     /// Messages taken in one wake-up, sorted by rmw's reception time.
     batch: Vec<Taken>,
+    /// When the lost totals are read next.
+    next_lost: Instant,
 }
 
 /// How often the counters are handed to the owner while idle.
@@ -394,10 +406,17 @@ impl DataPath {
                 Some(f) => Diagnostics::new(f.stats(), |c| f.queued(c), Default::default()),
                 None => self.sync.diagnostics(),
             };
-            self.shared
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .diagnostics = Some(d);
+            let lost = if Instant::now() >= self.next_lost {
+                self.next_lost = Instant::now() + REFRESH;
+                Some(self.inputs.lost_all()?)
+            } else {
+                None
+            };
+            let mut s = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            s.diagnostics = Some(d);
+            if let Some(lost) = lost {
+                s.lost = lost;
+            }
         }
     }
 

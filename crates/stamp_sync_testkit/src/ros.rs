@@ -437,6 +437,9 @@ pub struct NodeStats {
     pub channels: Vec<[u64; 4]>,
     /// Drops by reason (all channels).
     pub drops: Vec<(String, u64)>,
+    /// Per channel, what the middleware reported lost (`sync_relay`; empty
+    /// where the line has no `lost=`).
+    pub lost: Vec<Option<u64>>,
 }
 
 impl NodeStats {
@@ -452,6 +455,9 @@ impl NodeStats {
                 "sets" => s.sets = v.parse().unwrap(),
                 "partial" => s.partial = v.parse().unwrap(),
                 "stale" => s.stale = v.parse().unwrap(),
+                "lost" => {
+                    s.lost = v.split(',').map(|n| n.parse().ok()).collect();
+                }
                 "drops" if v == "-" => {}
                 "drops" => {
                     for d in v.split(',') {

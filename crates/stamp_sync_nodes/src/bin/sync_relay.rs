@@ -315,6 +315,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let mut next_diag = rt.clock.now();
     let mut next_summary = rt.clock.now();
     let mut summarized = relay.diagnostics();
+    let mut lost_summarized = relay.lost();
     let commands = stamp_sync_nodes::stdin_commands();
     let started = std::time::Instant::now();
     loop {
@@ -354,18 +355,20 @@ fn run() -> Result<(), Box<dyn Error>> {
         let mut quit = false;
         while let Ok(c) = commands.try_recv() {
             match c.trim() {
-                "stats" => stamp_sync_nodes::say(&stamp_sync_nodes::stats_line(
+                "stats" => stamp_sync_nodes::say(&stamp_sync_nodes::stats_line_with_lost(
                     &d,
                     started.elapsed().as_millis(),
+                    &relay.lost(),
                 )),
                 "quit" => quit = true,
                 other => eprintln!("{NAME}: unknown command {other:?}"),
             }
         }
         if quit {
-            stamp_sync_nodes::say(&stamp_sync_nodes::stats_line(
+            stamp_sync_nodes::say(&stamp_sync_nodes::stats_line_with_lost(
                 &d,
                 started.elapsed().as_millis(),
+                &relay.lost(),
             ));
             return relay.stop().map_err(Into::into);
         }
@@ -379,6 +382,7 @@ fn run() -> Result<(), Box<dyn Error>> {
         if let Some(period) = p.get(&health::DIAGNOSTICS_PERIOD) {
             if now >= next_diag {
                 next_diag = now.saturating_add(period);
+                diagnostics.set_lost(&relay.lost());
                 if let Err(e) = diagnostics.publish(&rt.node, now, &d) {
                     log::warn!("cannot publish /diagnostics: {e}");
                 }
@@ -387,18 +391,22 @@ fn run() -> Result<(), Box<dyn Error>> {
         if let Some(every) = p.get(&SUMMARY_PERIOD) {
             if now >= next_summary {
                 next_summary = now.saturating_add(every);
-                summarize(summarized.as_ref(), &d, &topics);
+                let lost = relay.lost();
+                summarize(summarized.as_ref(), &d, &topics, (&lost_summarized, &lost));
                 summarized = Some(d);
+                lost_summarized = lost;
             }
         }
     }
 }
 
-/// Drops since the last summary, per input and reason, on rosout.
+/// Drops since the last summary, per input and reason, and messages the
+/// middleware lost on the way (`lost`: the totals then and now), on rosout.
 fn summarize(
     before: Option<&stamp_sync::Diagnostics>,
     now: &stamp_sync::Diagnostics,
     topics: &[String],
+    lost: (&[Option<u64>], &[Option<u64>]),
 ) {
     let mut parts = Vec::new();
     for (ch, c) in now.channels.iter().enumerate() {
@@ -413,8 +421,24 @@ fn summarize(
             }
         }
     }
+    let mut lost_parts = Vec::new();
+    for (ch, total) in lost.1.iter().enumerate() {
+        let was = lost.0.get(ch).copied().flatten().unwrap_or(0);
+        let n = total.unwrap_or(0).saturating_sub(was);
+        if n > 0 {
+            let topic = topics.get(ch).map_or("?", String::as_str);
+            lost_parts.push(format!("{topic} {n}"));
+        }
+    }
     let sets = now.sets - before.map_or(0, |b| b.sets);
-    if !parts.is_empty() {
-        log::info!("{sets} sets; dropped: {}", parts.join(", "));
+    match (parts.is_empty(), lost_parts.is_empty()) {
+        (true, true) => {}
+        (false, true) => log::info!("{sets} sets; dropped: {}", parts.join(", ")),
+        (true, false) => log::info!("{sets} sets; lost on the way: {}", lost_parts.join(", ")),
+        (false, false) => log::info!(
+            "{sets} sets; dropped: {}; lost on the way: {}",
+            parts.join(", "),
+            lost_parts.join(", ")
+        ),
     }
 }

@@ -193,7 +193,10 @@ fn sets_keep_coming_over_a_delayed_lossy_link_and_every_message_is_counted() {
             "{topic}: received {r} + lost {l} is not the {ticks} published"
         );
     }
-    assert!(watch_lost.iter().map(|(_, l)| l).sum::<u64>() > 0, "{watch_lost:?}");
+    assert!(
+        watch_lost.iter().map(|(_, l)| l).sum::<u64>() > 0,
+        "{watch_lost:?}"
+    );
 }
 
 /// SIGINT to `p` (`ip netns exec` execs the program: the same pid).
@@ -237,6 +240,19 @@ fn a_partition_shows_as_stale_and_the_sets_resume_by_themselves() {
     local_args.extend(&cam);
     let mut local = on(&net, "b", d, "camera_publisher", &local_args);
     let mut sync = image_info_sync(&net, "b", d);
+    // B's own camera with A's image, A's leaving the sets while it is out.
+    let mut relay = on(
+        &net,
+        "b",
+        d,
+        "sync_relay",
+        &params(&[
+            "topics:=[/b/camera1/image, /b/camera1/camera_info, /camera1/image]",
+            "drop_out_after:=0.2",
+            "print_sets:=true",
+            "wait_for_topics:=30.0",
+        ]),
+    );
     let mut w = watch_on(
         &net,
         "b",
@@ -289,10 +305,53 @@ fn a_partition_shows_as_stale_and_the_sets_resume_by_themselves() {
         resumed <= Duration::from_secs(3),
         "sets resumed {resumed:?} after link-up"
     );
-    for p in [&mut remote, &mut local, &mut sync] {
+    relay.wait_for("a full set after the partition", |l| {
+        l.strip_prefix("set ")
+            .and_then(|r| r.split(',').next())
+            .and_then(|s| s.parse::<i64>().ok())
+            .is_some_and(|s| s > cut_ns)
+    });
+    for p in [&mut remote, &mut local, &mut sync, &mut relay] {
         assert!(p.running(), "{} died: {}", p.name, p.stderr());
     }
+    relay.send("quit");
+    let relay_stats = NodeStats::parse(&relay.wait_for("stats", |l| l.starts_with("stats ")));
+    assert!(relay.wait_exit(), "sync_relay failed: {}", relay.stderr());
+    // During the partition the local members kept coming as sets without A's.
+    let partial: Vec<&String> = relay
+        .seen
+        .iter()
+        .filter(|l| l.starts_with("partial "))
+        .collect();
+    let local_only = partial
+        .iter()
+        .filter(|l| {
+            let m: Vec<&str> = l["partial ".len()..].split(',').collect();
+            m.len() == 3 && !m[0].is_empty() && !m[1].is_empty() && m[2].is_empty()
+        })
+        .count();
+    eprintln!(
+        "partition 3 s, sync_relay with drop_out_after 0.2 s: {local_only} sets of B's topics without A's ({} partial in all), {} sets; drops {:?}",
+        relay_stats.partial, relay_stats.sets, relay_stats.drops
+    );
+    assert!(
+        local_only >= 60,
+        "{local_only} local sets in a 3 s partition at 30 Hz"
+    );
+    assert_eq!(
+        relay_stats.partial as usize,
+        partial.len(),
+        "{relay_stats:?}"
+    );
+    assert!(relay_stats.unbalanced().is_empty(), "{relay_stats:?}");
     assert!(w.wait_exit(), "watch failed: {}", w.stderr());
+    // Fast DDS's participant lease (20 s) outlasts a 3 s partition: the
+    // graph keeps A's publisher, so watch says `stale`, not `no_publisher`.
+    assert!(
+        !w.seen.iter().any(|l| l.starts_with("problem no_publisher")),
+        "{:?}",
+        w.seen
+    );
 }
 
 #[test]
@@ -377,4 +436,186 @@ fn a_host_clock_ahead_is_a_clock_mismatch_and_stamp_offset_compensates() {
         assert!(p.running(), "{} died: {}", p.name, p.stderr());
     }
     assert!(w.wait_exit(), "watch failed: {}", w.stderr());
+}
+
+/// `tests/ros_peer.py ARGS` (rclpy) on `host`.
+fn peer_on(net: &Net, host: &str, d: u32, args: &[&str]) -> Proc {
+    let py = std::env::var("STAMP_SYNC_ROS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut cmd = net.command(host, py);
+    cmd.arg("-u")
+        .arg(stamp_sync_testkit::repo().join("tests").join("ros_peer.py"))
+        .args(args);
+    Proc::command(&format!("ros_peer@{host}"), cmd, d)
+}
+
+/// `(channel, stamp, length, digests)` of a peer's `sent`/`got` lines.
+fn peer_lines(p: &Proc, kind: &str) -> Vec<(usize, i64, usize, Vec<String>)> {
+    p.seen
+        .iter()
+        .filter(|l| l.split(' ').next() == Some(kind))
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+                f[4].split(',').map(str::to_string).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sync_relay_on_one_host_relays_topics_of_two_others_byte_for_byte() {
+    let Some(net) = hosts(&["a", "b", "c"]) else {
+        return;
+    };
+    let d = domain();
+    // C's link loses 3 %: the relay subscribes best effort (sensor_data)
+    // and counts what the middleware lost.
+    net.set(
+        "a",
+        Link {
+            delay: Duration::from_millis(10),
+            ..Link::default()
+        },
+    );
+    net.set(
+        "c",
+        Link {
+            delay: Duration::from_millis(10),
+            loss: 0.03,
+            ..Link::default()
+        },
+    );
+    let count = 100u64;
+    let n = count.to_string();
+    let mut pa = peer_on(
+        &net,
+        "a",
+        d,
+        &[
+            "publish",
+            "--topic",
+            "/a/image",
+            "--kind",
+            "image",
+            "--channel",
+            "0",
+            "--count",
+            &n,
+        ],
+    );
+    let mut pc = peer_on(
+        &net,
+        "c",
+        d,
+        &[
+            "publish",
+            "--topic",
+            "/c/camera_info",
+            "--kind",
+            "info",
+            "--channel",
+            "1",
+            "--count",
+            &n,
+        ],
+    );
+    let mut relay = on(
+        &net,
+        "b",
+        d,
+        "sync_relay",
+        &params(&[
+            "topics:=[/a/image, /c/camera_info]",
+            "policy:=exact",
+            "wait_for_topics:=30.0",
+        ]),
+    );
+    let mut sink = peer_on(
+        &net,
+        "b",
+        d,
+        &[
+            "collect",
+            "--topics",
+            "/a/image/synced,/c/camera_info/synced",
+            "--kinds",
+            "image,info",
+            "--count",
+            &n,
+            "--seconds",
+            "15",
+        ],
+    );
+    sink.wait_for("the relay's outputs", |l| l == "matched");
+    for p in [&mut pa, &mut pc] {
+        p.wait_for("the relay's subscription", |l| l == "subscribed");
+    }
+    for p in [&mut pa, &mut pc] {
+        p.send("go");
+    }
+    for p in [&mut pa, &mut pc] {
+        p.wait_for("the end", |l| l == "done");
+    }
+    sink.wait_for("the end", |l| l == "done");
+    relay.send("quit");
+    let stats = NodeStats::parse(&relay.wait_for("stats", |l| l.starts_with("stats ")));
+    assert!(relay.wait_exit(), "sync_relay failed: {}", relay.stderr());
+    let sent: std::collections::HashMap<(usize, i64), (usize, String)> =
+        [peer_lines(&pa, "sent"), peer_lines(&pc, "sent")]
+            .concat()
+            .into_iter()
+            .map(|(ch, ns, len, d)| ((ch, ns), (len, d[0].clone())))
+            .collect();
+    let got = peer_lines(&sink, "got");
+    for (ch, ns, len, digests) in &got {
+        let (sent_len, digest) = sent
+            .get(&(*ch, *ns))
+            .unwrap_or_else(|| panic!("got channel {ch} stamp {ns}, never sent"));
+        assert!(
+            *len >= *sent_len && len - sent_len < 4,
+            "length {len} vs {sent_len}"
+        );
+        assert!(
+            digests.contains(digest),
+            "channel {ch} stamp {ns}: the bytes differ"
+        );
+    }
+    let per = |ch: usize| {
+        got.iter()
+            .filter(|g| g.0 == ch)
+            .map(|g| g.1)
+            .collect::<Vec<_>>()
+    };
+    let (a, c) = (per(0), per(1));
+    eprintln!(
+        "sync_relay on B, A's image and C's camera_info (C's link 3 % loss): \
+         {} sets relayed, {} and {} members back byte for byte; relay {stats:?}; hub C: {:?}",
+        stats.sets,
+        a.len(),
+        c.len(),
+        net.counts("c")
+    );
+    // Every set, both members, byte for byte; nothing else.
+    assert_eq!(a, c, "the outputs carry the same sets");
+    assert_eq!(a.len() as u64, stats.sets, "{stats:?}");
+    assert!(stats.unbalanced().is_empty(), "{stats:?}");
+    // What C's link lost, the relay's `lost` counts: received + lost = sent
+    // (but for a loss at the very end, which no later message reveals).
+    let [lost_a, lost_c] = stats.lost[..] else {
+        panic!("no lost= in {stats:?}")
+    };
+    let received = stats.received();
+    assert_eq!(lost_a, Some(0), "A's link loses nothing: {stats:?}");
+    let lost_c = lost_c.expect("Fast DDS reports lost messages");
+    assert!(
+        (count - 2..=count).contains(&(received[1] + lost_c)),
+        "{stats:?}"
+    );
+    assert!(lost_c > 0 && lost_c <= count / 10, "{stats:?}");
+    assert_eq!(received[0], count, "{stats:?}");
+    // Exact sets: every stamp of C's that arrived.
+    assert_eq!(stats.sets, received[1], "{stats:?}");
 }

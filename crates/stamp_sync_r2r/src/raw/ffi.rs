@@ -41,10 +41,10 @@ use std::time::Duration;
 
 use libloading::Library;
 use r2r_rcl::{
-    RCL_RET_OK, RCL_RET_SUBSCRIPTION_TAKE_FAILED, RCL_RET_TIMEOUT, rcl_context_t,
-    rcl_event_t, rcl_guard_condition_t, rcl_node_t, rcl_publisher_t, rcl_serialized_message_t,
-    rcl_subscription_t, rcl_wait_set_t, rcutils_allocator_t, rmw_message_info_t, rmw_qos_profile_t,
-    rmw_message_lost_status_t, rosidl_message_type_support_t,
+    RCL_RET_OK, RCL_RET_SUBSCRIPTION_TAKE_FAILED, RCL_RET_TIMEOUT, rcl_context_t, rcl_event_t,
+    rcl_guard_condition_t, rcl_node_t, rcl_publisher_t, rcl_serialized_message_t,
+    rcl_subscription_t, rcl_wait_set_t, rcutils_allocator_t, rmw_message_info_t,
+    rmw_message_lost_status_t, rmw_qos_profile_t, rosidl_message_type_support_t,
 };
 
 /// A failed rcl call: the function, its return code and rcl's error string.
@@ -665,7 +665,9 @@ impl Drop for Subscription {
 /// rmw does not support it (`RCL_RET_UNSUPPORTED`) or it fails.
 fn lost_event(subscription: *const rcl_subscription_t) -> Option<NonNull<rcl_event_t>> {
     // SAFETY: zero-initialized, boxed (invariant 1).
-    let event = Box::into_raw(Box::new(unsafe { r2r_rcl::rcl_get_zero_initialized_event() }));
+    let event = Box::into_raw(Box::new(unsafe {
+        r2r_rcl::rcl_get_zero_initialized_event()
+    }));
     // SAFETY: `subscription` is initialized; the event outlives no longer
     // than it (invariant 6).
     let ret = unsafe {

@@ -37,7 +37,9 @@
 //!   `partial <ns>,,<ns>` per set with members missing).
 //!
 //! A line `stats` on stdin prints the counters (`stats t_ms= sets= ...`, as
-//! the other nodes print them); `quit` prints them and exits.
+//! the other nodes print them, then `lost=N,..`: per input, what the
+//! middleware lost on the way, `-` where it reports nothing); `quit`
+//! prints them and exits.
 //!
 //! Every clock it reads follows `/clock` under `use_sim_time:=true`.
 //! A topic that never appears, or whose type has no `std_msgs/Header`

@@ -427,8 +427,10 @@ fn a_host_clock_ahead_is_a_clock_mismatch_and_stamp_offset_compensates() {
         skew_ms.iter().all(|s| (1950..=2050).contains(s)),
         "{skew_ms:?}"
     );
-    plain.wait_for("stats", |l| l.starts_with("stats "));
-    plain.wait_for("stats", |l| l.starts_with("stats "));
+    // Once both inputs have delivered (C's may be discovered later).
+    plain.wait_for("stats with both inputs", |l| {
+        l.starts_with("stats ") && NodeStats::parse(l).received().iter().all(|&r| r > 0)
+    });
     let s = last_stats(&plain);
     assert_eq!(s.sets, 0, "2 s apart, max_interval 50 ms: {s:?}");
     assert!(s.received().iter().all(|&r| r > 0), "{s:?}");

@@ -113,11 +113,7 @@ def relay(args):
     out("sent_all")
     # Whatever comes back, for a while after the last message.
     spin_until(node, lambda: False, args.linger)
-    for ch, data in got:
-        stamp = deserialize_message(data, types[ch]).header.stamp
-        ns = stamp.sec * 10**9 + stamp.nanosec
-        out(f"got {ch} {ns} {len(data)} {digest_prefixes(data)}")
-    out("done")
+    print_got(got, types)
     return 0
 
 
@@ -186,12 +182,18 @@ def collect(args):
     spin_until(node, lambda: len(got) >= args.count * len(topics), args.seconds)
     spin_until(node, lambda: False, 0.2)
     del subs
+    print_got(got, types)
+    return 0
+
+
+def print_got(got, types):
+    """A `got` line per message taken, then `done`."""
+    from rclpy.serialization import deserialize_message
     for ch, data in got:
         stamp = deserialize_message(data, types[ch]).header.stamp
         ns = stamp.sec * 10**9 + stamp.nanosec
         out(f"got {ch} {ns} {len(data)} {digest_prefixes(data)}")
     out("done")
-    return 0
 
 
 def digest_prefixes(data):

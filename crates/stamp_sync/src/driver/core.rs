@@ -116,10 +116,22 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     /// [`Output::drain_split`]). Returns the sets delivered.
     #[inline(always)]
     pub(crate) fn deliver<H: Handlers<Q::Set, Q::Message>>(&mut self, h: &mut H) -> usize {
-        if self.idle() {
+        if self.out.is_empty() && self.extra.is_empty() {
+            // Nothing to hand out; drops counted without their message
+            // (no drop callback) go straight to the counters.
+            if self.out.has_discarded() {
+                self.fold_discarded();
+            }
             return 0;
         }
         self.deliver_events(h)
+    }
+
+    /// Moves the counted drops into the stats.
+    #[inline]
+    fn fold_discarded(&mut self) {
+        let Core { out, stats, .. } = self;
+        out.take_discarded(|c, r, n| stats.count_drops(c, r, n));
     }
 
     // Out of the hot path: most arrivals emit nothing, and inlining this
@@ -420,13 +432,6 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     /// A snapshot of counters, queues and the search in progress.
     pub(crate) fn diagnostics(&self) -> super::stats::Diagnostics {
         super::stats::Diagnostics::new(&self.stats, |c| self.queued(c), self.policy.search())
-    }
-
-    /// True if the last step produced nothing to hand out or count (most
-    /// steps: a message that completes no set and drops nothing).
-    #[inline(always)]
-    pub(crate) fn idle(&self) -> bool {
-        self.out.is_empty() && !self.out.has_discarded() && self.extra.is_empty()
     }
 
     /// Drains the events in order, counting each.

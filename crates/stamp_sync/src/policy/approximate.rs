@@ -60,8 +60,17 @@ pub struct ApproximateTime {
     newest: Option<Stamp>,
     /// One per channel after `bind`.
     lanes: Vec<Lane>,
+    /// Per channel, its deque head (`Lane::head`), or `Stamp::MIN` if the
+    /// deque part is empty: the search reads only this. Invariant:
+    /// `heads[ch] == lanes[ch].head().unwrap_or(Stamp::MIN)` between steps.
+    heads: Vec<Stamp>,
     /// Channels whose deque part is non-empty.
     non_empty: usize,
+    /// Lanes with `dropped` set.
+    dropped: usize,
+    /// False: every lane's `past` is 0 (no search has moved a message), so
+    /// recovering is a no-op. True may be stale (then recovering does work).
+    moved: bool,
     candidate: Option<Candidate>,
 }
 
@@ -78,6 +87,9 @@ struct Lane {
     virtual_moves: usize,
     /// Upstream `has_dropped_messages`: overflowed, so not eligible as pivot.
     dropped: bool,
+    /// The stamp pushed last (valid while `stamps` is non-empty): what the
+    /// inter-message check compares with.
+    last: Stamp,
     lower_bound: Duration,
     out_of_order: u64,
     below_bound: u64,
@@ -186,7 +198,10 @@ impl ApproximateConfig {
             deadline: self.deadline,
             newest: None,
             lanes: Vec::new(),
+            heads: Vec::new(),
+            dropped: 0,
             non_empty: 0,
+            moved: false,
             candidate: None,
         })
     }
@@ -489,17 +504,23 @@ impl ApproximateTime {
         self.candidate.map(|c| (c.start, c.end))
     }
 
+    #[inline]
     fn scaled(&self, d: Duration) -> Duration {
+        // 0 (the pivot still the latest head) scales to 0 for every
+        // finite factor: skip the float path.
+        if d == Duration::ZERO {
+            return d;
+        }
         d.scale_ros1(self.factor)
     }
 
     /// Earliest head (ties: lowest index) and latest head (ties: highest).
     /// Requires every deque non-empty.
+    #[inline]
     fn bounds_of_heads(&self) -> ((usize, Stamp), (usize, Stamp)) {
-        let first = self.lanes[0].head().unwrap_or(Stamp::MIN);
+        let first = self.heads.first().copied().unwrap_or(Stamp::MIN);
         let (mut start, mut end) = ((0, first), (0, first));
-        for (i, lane) in self.lanes.iter().enumerate().skip(1) {
-            let t = lane.head().unwrap_or(Stamp::MIN);
+        for (i, &t) in self.heads.iter().enumerate().skip(1) {
             if t < start.1 {
                 start = (i, t);
             }
@@ -508,6 +529,21 @@ impl ApproximateTime {
             }
         }
         (start, end)
+    }
+
+    /// Re-reads channel `ch`'s head after its lane changed.
+    #[inline(always)]
+    fn sync_head(&mut self, ch: usize) {
+        if let (Some(h), Some(lane)) = (self.heads.get_mut(ch), self.lanes.get(ch)) {
+            *h = lane.head().unwrap_or(Stamp::MIN);
+        }
+    }
+
+    /// Re-reads every head.
+    fn sync_heads(&mut self) {
+        for (h, lane) in self.heads.iter_mut().zip(&self.lanes) {
+            *h = lane.head().unwrap_or(Stamp::MIN);
+        }
     }
 
     /// Like `bounds_of_heads`, over virtual times: an exhausted channel's
@@ -541,9 +577,11 @@ impl ApproximateTime {
             return;
         }
         lane.past += 1;
+        self.moved = true;
         if lane.deque_is_empty() {
             self.non_empty -= 1;
         }
+        self.sync_head(ch);
     }
 
     /// Upstream `dequeDeleteFront`; only called with no search running, so
@@ -563,27 +601,38 @@ impl ApproximateTime {
             }
             store.drop_front(ch, stamp, reason, out);
         }
+        self.sync_head(ch);
     }
 
     /// Upstream `makeCandidate`: the heads become the candidate and the
     /// examined (`past`) messages are dropped for good.
     fn make_candidate<S: Store>(&mut self, store: &mut S, out: &mut Output<S::Set, S::Message>) {
         for (ch, lane) in self.lanes.iter_mut().enumerate() {
+            if lane.past == 0 {
+                continue;
+            }
             for _ in 0..lane.past {
                 if let Some(stamp) = lane.stamps.pop_front() {
                     store.drop_front(ch, stamp, DropReason::NotChosen, out);
                 }
             }
             lane.past = 0;
+            // The head is unchanged: the deque head is now the front.
         }
+        self.moved = false;
     }
 
     /// Upstream `recover()` on every channel: undo all moves to past.
     fn recover_all(&mut self) {
+        if !self.moved {
+            return;
+        }
         for lane in &mut self.lanes {
             lane.past = 0;
         }
+        self.moved = false;
         self.non_empty = self.lanes.iter().filter(|l| !l.stamps.is_empty()).count();
+        self.sync_heads();
     }
 
     /// Upstream `publishCandidate`: emit every lane's front, recover the rest.
@@ -596,19 +645,30 @@ impl ApproximateTime {
         if let Some(set) = store.take_fronts() {
             out.set(set);
         }
+        self.moved = false;
         self.non_empty = self.lanes.iter().filter(|l| !l.stamps.is_empty()).count();
+        self.sync_heads();
     }
 
     /// Upstream `checkInterMessageBound`, for a message appended behind at
     /// least one other in the deque part. Counts and logs; changes nothing.
-    fn check_bound(&mut self, ch: usize) {
-        let lane = &mut self.lanes[ch];
-        let n = lane.stamps.len();
-        let (Some(&prev), Some(&now)) =
-            (lane.stamps.get(n.wrapping_sub(2)), lane.stamps.get(n - 1))
-        else {
+    #[inline]
+    fn check_bound(&mut self, ch: usize, prev: Stamp, now: Stamp) {
+        let Some(lane) = self.lanes.get_mut(ch) else {
             return;
         };
+        if now >= prev && now - prev >= lane.lower_bound {
+            return;
+        }
+        self.bound_broken(ch, prev, now);
+    }
+
+    /// [`check_bound`](Self::check_bound) found `now` after `prev` out of
+    /// order or too close: count and log once.
+    #[cold]
+    #[inline(never)]
+    fn bound_broken(&mut self, ch: usize, prev: Stamp, now: Stamp) {
+        let lane = &mut self.lanes[ch];
         if now < prev {
             lane.out_of_order += 1;
             if !lane.warned {
@@ -635,10 +695,8 @@ impl ApproximateTime {
         let n = self.lanes.len();
         while self.non_empty == n {
             let ((start_idx, start_t), (end_idx, end_t)) = self.bounds_of_heads();
-            for (i, lane) in self.lanes.iter_mut().enumerate() {
-                if i != end_idx {
-                    lane.dropped = false;
-                }
+            if self.dropped > 0 {
+                self.clear_dropped_except(end_idx);
             }
             let c = match self.candidate {
                 None => {
@@ -704,6 +762,59 @@ impl ApproximateTime {
         }
     }
 
+    /// Channel `ch` holds more than `queue_size`: upstream drops its oldest
+    /// message, marks it, and restarts the search.
+    fn overflow<S: Store>(
+        &mut self,
+        ch: usize,
+        store: &mut S,
+        out: &mut Output<S::Set, S::Message>,
+    ) {
+        self.recover_all();
+        let lane = &mut self.lanes[ch];
+        if let Some(stamp) = lane.stamps.pop_front() {
+            store.drop_front(ch, stamp, DropReason::QueueOverflow, out);
+        }
+        if !lane.dropped {
+            lane.dropped = true;
+            self.dropped += 1;
+        }
+        self.sync_head(ch);
+        if self.candidate.take().is_some() {
+            self.process(store, out);
+        }
+    }
+
+    /// Upstream clears `has_dropped_messages` on every channel but the
+    /// latest head's at each search step.
+    fn clear_dropped_except(&mut self, keep: usize) {
+        let mut left = 0;
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            lane.dropped &= i == keep;
+            left += usize::from(lane.dropped);
+        }
+        self.dropped = left;
+    }
+
+    /// Checks the mirrors (`heads`, `non_empty`, `moved`, `dropped`) in debug builds.
+    #[inline]
+    fn debug_check(&self) {
+        if cfg!(debug_assertions) {
+            for (ch, lane) in self.lanes.iter().enumerate() {
+                debug_assert_eq!(
+                    self.heads[ch],
+                    lane.head().unwrap_or(Stamp::MIN),
+                    "head {ch}"
+                );
+                debug_assert!(self.moved || lane.past == 0, "past without moved on {ch}");
+            }
+            let n = self.lanes.iter().filter(|l| !l.deque_is_empty()).count();
+            debug_assert_eq!(self.non_empty, n, "non_empty");
+            let d = self.lanes.iter().filter(|l| l.dropped).count();
+            debug_assert_eq!(self.dropped, d, "dropped");
+        }
+    }
+
     /// Upstream's virtual search: assume each exhausted channel's next
     /// message comes as early as its lower bound allows, and see whether the
     /// candidate is already provably optimal.
@@ -730,6 +841,7 @@ impl ApproximateTime {
                     lane.past -= lane.virtual_moves;
                 }
                 self.non_empty = self.lanes.iter().filter(|l| !l.deque_is_empty()).count();
+                self.sync_heads();
                 return;
             }
             self.move_to_past(vstart_idx);
@@ -752,6 +864,9 @@ impl<S: Store> Policy<S> for ApproximateTime {
                 ..Lane::default()
             })
             .collect();
+        self.heads = vec![Stamp::MIN; channels];
+        self.moved = false;
+        self.dropped = 0;
         for &(ch, d) in &self.bounds {
             self.lanes[ch].lower_bound = d;
         }
@@ -775,29 +890,24 @@ impl<S: Store> Policy<S> for ApproximateTime {
         let Some(lane) = self.lanes.get_mut(ch) else {
             return;
         };
+        let prev = std::mem::replace(&mut lane.last, arrival.stamp);
         lane.stamps.push_back(arrival.stamp);
         if lane.stamps.len() - lane.past == 1 {
             self.non_empty += 1;
+            self.sync_head(ch);
             if self.non_empty == self.lanes.len() {
                 self.process(store, out);
             }
         } else {
-            self.check_bound(ch);
+            self.check_bound(ch, prev, arrival.stamp);
         }
         if self.lanes[ch].stamps.len() > self.queue_size {
-            self.recover_all();
-            let lane = &mut self.lanes[ch];
-            if let Some(stamp) = lane.stamps.pop_front() {
-                store.drop_front(ch, stamp, DropReason::QueueOverflow, out);
-            }
-            lane.dropped = true;
-            if self.candidate.take().is_some() {
-                self.process(store, out);
-            }
+            self.overflow(ch, store, out);
         }
         if let Some(deadline) = self.deadline {
             self.meet_deadline(deadline, arrival.stamp, store, out);
         }
+        self.debug_check();
     }
 
     fn queued(&self, channel: usize) -> usize {
@@ -820,7 +930,10 @@ impl<S: Store> Policy<S> for ApproximateTime {
             lane.dropped = false;
             lane.warned = false;
         }
+        self.dropped = 0;
         self.non_empty = 0;
+        self.moved = false;
+        self.sync_heads();
         self.candidate = None;
         self.newest = None;
     }

@@ -128,7 +128,7 @@ impl<Q: Store, P: Policy<Q>> Core<Q, P> {
     }
 
     /// Moves the counted drops into the stats.
-    #[inline]
+    #[inline(never)]
     fn fold_discarded(&mut self) {
         let Core { out, stats, .. } = self;
         out.take_discarded(|c, r, n| stats.count_drops(c, r, n));

@@ -68,6 +68,12 @@ pub trait Store {
     fn discard_front(&mut self, channel: usize) -> bool {
         self.pop_front(channel).is_some()
     }
+    /// Removes and frees the `k` oldest messages of `channel` (fewer if it
+    /// holds fewer); returns how many.
+    #[inline]
+    fn discard_fronts(&mut self, channel: usize, k: usize) -> usize {
+        (0..k).take_while(|_| self.discard_front(channel)).count()
+    }
     /// Removes the oldest message of every channel as a set.
     fn take_fronts(&mut self) -> Option<Self::Set> {
         self.take_set(&mut |_| 0)

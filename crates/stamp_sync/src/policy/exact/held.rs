@@ -276,10 +276,20 @@ impl Held {
             let mark = out.len();
             let older = self.tuples.get(..at).unwrap_or_default();
             if !older.is_empty() {
+                let reason = DropReason::OlderThanLastSet;
                 for ch in 0..self.order.newest.len() {
                     let b = bit(ch);
-                    for t in older.iter().filter(|t| t.mask & b != 0) {
-                        store.drop_front(ch, t.stamp, DropReason::OlderThanLastSet, out);
+                    if out.keeps_drops() {
+                        for t in older.iter().filter(|t| t.mask & b != 0) {
+                            store.drop_front(ch, t.stamp, reason, out);
+                        }
+                    } else {
+                        // Only counted: free them in one go.
+                        let k = older.iter().filter(|t| t.mask & b != 0).count();
+                        if k > 0 {
+                            let n = store.discard_fronts(ch, k);
+                            out.count_drops(ch, reason, n as u64);
+                        }
                     }
                 }
             }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # How stamp_sync's cost per message grows with the number of channels
-# (2..9, queue 10) and with the queue size (1..1000, N = 3), as markdown.
+# (2..9, queue 10) and with the queue size (1..1000, N = 3), and the dynamic
+# synchronizer's from 2 to 32 channels and queue 1..1000 at N = 32, as
+# markdown.
 #
 #   scripts/scaling.sh [OUT.md]
 #
 # Environment (defaults in brackets):
 #   MESSAGES  messages per trace [300000]
 #   RUNS      timed runs per cell, the median is shown [3]
-#   PROFILE   cargo profile for stamp-sync [perf]
+#   PROFILE   cargo profile for stamp-sync [release]
 #   TRACES    directory for the generated traces [build/traces]
 #
 # Traces come from scripts/gen_trace.py (seed 1): `jitter` for
@@ -20,7 +22,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 MESSAGES=${MESSAGES:-300000}
 RUNS=${RUNS:-3}
-PROFILE=${PROFILE:-perf}
+PROFILE=${PROFILE:-release}
 TRACES=${TRACES:-"$repo/build/traces"}
 out=${1:-/dev/stdout}
 
@@ -39,10 +41,10 @@ trace() { # KIND N -> path
   echo "$t"
 }
 
-# Median ns/message of RUNS runs: TRACE POLICY QUEUE
+# Median ns/message of RUNS runs: TRACE POLICY QUEUE [--dynamic]
 cell() {
   for _ in $(seq "$RUNS"); do
-    "$bin" bench "$1" --policy "$2" --queue-size "$3"
+    "$bin" bench "$1" --policy "$2" --queue-size "$3" ${4:-}
   done | python3 -c '
 import re, statistics, sys
 v = [float(re.search(r"msgs_per_s=([0-9.]+)", l).group(1)) for l in sys.stdin]
@@ -70,6 +72,29 @@ print(f"{1e9 / statistics.median(v):.1f}")'
     if [ $p = approximate ]; then kind=jitter; else kind=exact; fi
     printf "| %s |" $p
     for q in $qs; do printf " %s |" "$(cell "$(trace $kind 3)" $p $q)"; done
+    echo
+  done
+  echo
+  echo "Dynamic synchronizer (\`bench --dynamic\`), ns per message by number of channels (queue 10):"
+  echo
+  ns="2 4 8 16 32"
+  printf "| policy |"; for n in $ns; do printf " N=%s |" $n; done; echo
+  printf "|---|"; for _ in $ns; do printf -- "---|"; done; echo
+  for p in approximate exact; do
+    if [ $p = approximate ]; then kind=jitter; else kind=exact; fi
+    printf "| %s |" $p
+    for n in $ns; do printf " %s |" "$(cell "$(trace $kind $n)" $p 10 --dynamic)"; done
+    echo
+  done
+  echo
+  echo "Dynamic synchronizer, ns per message by queue size (N = 32):"
+  echo
+  printf "| policy |"; for q in $qs; do printf " q=%s |" $q; done; echo
+  printf "|---|"; for _ in $qs; do printf -- "---|"; done; echo
+  for p in approximate exact; do
+    if [ $p = approximate ]; then kind=jitter; else kind=exact; fi
+    printf "| %s |" $p
+    for q in $qs; do printf " %s |" "$(cell "$(trace $kind 32)" $p $q --dynamic)"; done
     echo
   done
   echo

@@ -216,6 +216,10 @@ pub struct BenchArgs {
     /// Feed the trace this many times into one synchronizer.
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
+    /// Time the dynamic synchronizer (`DynSynchronizer`: channels chosen at
+    /// run time, up to 64 here) instead of the typed one (2 to 9).
+    #[arg(long)]
+    pub dynamic: bool,
 }
 
 /// Arguments of `stamp-sync info`.

@@ -254,15 +254,25 @@ pub fn policy_config(
 
 /// Reads a trace for `match`/`bench`: at most 9 channels (or `--channels`).
 pub fn read_trace(name: &str, text: &str, flags: &PolicyFlags) -> Result<(Trace, usize), CliError> {
-    const MAX_CHANNEL: usize = 8;
+    read_trace_upto(name, text, flags, 9)
+}
+
+/// [`read_trace`] with at most `most` channels.
+pub fn read_trace_upto(
+    name: &str,
+    text: &str,
+    flags: &PolicyFlags,
+    most: usize,
+) -> Result<(Trace, usize), CliError> {
+    let max_channel = most.saturating_sub(1);
     if let Some(n) = flags.channels {
-        if !(2..=MAX_CHANNEL + 1).contains(&n) {
+        if !(2..=most).contains(&n) {
             return Err(CliError::Usage(format!(
-                "--channels must be between 2 and 9, got {n}"
+                "--channels must be between 2 and {most}, got {n}"
             )));
         }
     }
-    let max = flags.channels.map_or(MAX_CHANNEL, |n| n - 1);
+    let max = flags.channels.map_or(max_channel, |n| n - 1);
     let trace = Trace::parse(text, max).map_err(|e| CliError::Usage(format!("{name}: {e}")))?;
     let channels = match flags.channels {
         Some(n) => n,

@@ -199,7 +199,12 @@ pub fn run_bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliError> 
             args.input.display()
         )));
     };
-    let (trace, channels) = read_trace(&name, &text, &args.policy)?;
+    let most = if args.dynamic {
+        DYNAMIC_BENCH_CHANNELS
+    } else {
+        9
+    };
+    let (trace, channels) = config::read_trace_upto(&name, &text, &args.policy, most)?;
     if args.policy.policy == Some(args::PolicyName::Follow) {
         let config = config::follow_config(&args.policy, &[], channels)?;
         let r = stamp_sync_tools::bench::bench_follow(&trace, channels, &config, args.repeat)?;
@@ -211,9 +216,16 @@ pub fn run_bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliError> 
             "bench measures the policy alone: driver options are not supported".into(),
         ));
     }
-    let r = stamp_sync_tools::bench::bench(&trace, channels, &config, args.repeat)?;
+    let r = if args.dynamic {
+        stamp_sync_tools::bench::bench_dynamic(&trace, channels, &config, args.repeat)?
+    } else {
+        stamp_sync_tools::bench::bench(&trace, channels, &config, args.repeat)?
+    };
     writeln!(out, "{r}").map_err(stdout_err)
 }
+
+/// The most channels `bench --dynamic` takes.
+const DYNAMIC_BENCH_CHANNELS: usize = 64;
 
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     move |source| CliError::Write {

@@ -724,3 +724,50 @@ fn follow_flags_are_checked() {
         "--driver applies to --policy follow",
     );
 }
+
+#[test]
+fn bench_dynamic_takes_more_than_nine_channels_and_matches_the_typed_count() {
+    let dir = tempfile::tempdir().unwrap();
+    // 12 channels, 3 complete stamps and one partial: 3 sets.
+    let mut text = String::from("channel,stamp_ns\n");
+    for t in [10, 20, 30] {
+        for ch in 0..12 {
+            text.push_str(&format!("{ch},{t}\n"));
+        }
+    }
+    text.push_str("0,40\n");
+    let t = trace_file(&dir, "t12.csv", &text);
+    let out = run(&["bench", &t, "--policy", "exact", "--dynamic"]);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.starts_with("messages=37 emitted=3 "), "{line}");
+    // The typed driver stops at 9 channels and says so.
+    bad(run(&["bench", &t, "--policy", "exact"]), "channel");
+    bad(
+        run(&[
+            "bench",
+            &t,
+            "--policy",
+            "exact",
+            "--dynamic",
+            "--channels",
+            "65",
+        ]),
+        "--channels must be between 2 and 64, got 65",
+    );
+    // On a 9-channel trace both drivers emit the same sets.
+    let nine: String = text
+        .lines()
+        .filter(|l| !l.starts_with("9,") && !l.starts_with("10,") && !l.starts_with("11,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let t9 = trace_file(&dir, "t9.csv", &nine);
+    for policy in ["exact", "approximate"] {
+        let emitted = |extra: &[&str]| {
+            let mut args = vec!["bench", t9.as_str(), "--policy", policy];
+            args.extend_from_slice(extra);
+            let line = String::from_utf8(run(&args).stdout).unwrap();
+            line.split_whitespace().nth(1).unwrap().to_string()
+        };
+        assert_eq!(emitted(&[]), emitted(&["--dynamic"]), "{policy}");
+    }
+}
